@@ -1,0 +1,91 @@
+import { SegmentedLog, type OpenReport, type ReadOptions, type SubscribeOptions } from './segmented-log.js';
+
+/** The order facts worth keeping with a decision; a fixed set, so a whole request body is never dumped. */
+export interface AuditOrderSummary {
+  orderId?: number;
+  symbol?: string;
+  secType?: string;
+  side?: string;
+  quantity?: number;
+  orderType?: string;
+  limitPrice?: number;
+  currency?: string;
+}
+
+export interface AuditEntryInput {
+  /** The API key's configured *name*. Never the key itself. */
+  apiKeyName?: string;
+  /** place, modify, cancel, whatif, global-cancel … */
+  action: string;
+  decision: 'accepted' | 'refused';
+  /** Stable reason code; required for refusals (POLICY_*, IDEMPOTENCY_KEY_REUSED, IB_MAINTENANCE_WINDOW …). */
+  code?: string;
+  /** Human-readable reason. */
+  reason?: string;
+  reqId?: string;
+  idempotencyKey?: string;
+  order?: AuditOrderSummary;
+}
+
+export interface AuditEntry extends AuditEntryInput {
+  cursor: number;
+  /** ISO-8601 time of the decision. */
+  time: string;
+}
+
+export interface AuditLogOptions {
+  dir: string;
+  /** @default true */
+  fsync?: boolean;
+  /** @default Date.now */
+  clock?: () => number;
+  /** @default 16 MiB */
+  maxSegmentBytes?: number;
+}
+
+export interface AuditLog {
+  /** Appends a decision; resolves once it is durable. */
+  record(entry: AuditEntryInput): Promise<AuditEntry>;
+  read(options?: ReadOptions): Promise<AuditEntry[]>;
+  last(): AuditEntry | undefined;
+  subscribe(listener: (entry: AuditEntry) => void, options?: SubscribeOptions): () => void;
+  readonly openReport: OpenReport;
+  close(): Promise<void>;
+}
+
+const SUMMARY_FIELDS = ['orderId', 'symbol', 'secType', 'side', 'quantity', 'orderType', 'limitPrice', 'currency'] as const;
+
+/** Keeps only the summary fields of `order` (anything else, e.g. a full IB Order object, is dropped). */
+export function summarizeOrder(order: Record<string, unknown>): AuditOrderSummary {
+  const out: Record<string, unknown> = {};
+  for (const field of SUMMARY_FIELDS) if (order[field] !== undefined) out[field] = order[field];
+  return out as AuditOrderSummary;
+}
+
+export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog> {
+  const clock = options.clock ?? Date.now;
+  const log = await SegmentedLog.open<AuditEntry>({
+    dir: options.dir,
+    prefix: 'audit',
+    sync: options.fsync ?? true,
+    maxSegmentBytes: options.maxSegmentBytes,
+  });
+  return {
+    record(entry) {
+      if (entry.decision !== 'accepted' && entry.decision !== 'refused') {
+        return Promise.reject(new TypeError(`expected decision "accepted" or "refused", got ${JSON.stringify(entry.decision)}`));
+      }
+      if (entry.decision === 'refused' && !entry.code) {
+        return Promise.reject(new TypeError('expected a reason code for a refused decision, got none'));
+      }
+      const stored: Omit<AuditEntry, 'cursor'> = { time: new Date(clock()).toISOString(), ...entry };
+      if (entry.order) stored.order = summarizeOrder(entry.order as Record<string, unknown>);
+      return log.append(stored);
+    },
+    read: (opts) => log.read(opts),
+    last: () => log.last(),
+    subscribe: (listener, opts) => log.subscribe(listener, opts),
+    openReport: log.openReport,
+    close: () => log.close(),
+  };
+}

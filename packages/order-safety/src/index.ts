@@ -1,0 +1,11 @@
+export * from './order-journal.js';
+export { LogClosedError, LogUnavailableError, type ReadOptions, type SubscribeOptions, type OpenReport } from './segmented-log.js';
+export { DataDirLockedError } from './dir-lock.js';
+export * from './idempotency-keys.js';
+export * from './idempotency-store.js';
+export * from './safety-policy.js';
+export * from './policy-config.js';
+export * from './maintenance-windows.js';
+export * from './audit-log.js';
+export * from './config.js';
+export * from './reconcile.js';

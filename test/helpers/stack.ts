@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGatewaySim } from '@ibrest/gateway-sim';
+import { mainScript, startService, waitForOk, type RunningService } from '@ibrest/stack';
+
+type Sim = Awaited<ReturnType<typeof startGatewaySim>>;
+type SimOptions = Parameters<typeof startGatewaySim>[0];
+
+export interface WorkerHandle {
+  clientId: number;
+  url: string;
+  port: number;
+  service: RunningService;
+  /** SIGKILL the process (as a crash would). */
+  kill(): Promise<void>;
+  /** Start it again on the same port; resolves when it is listening. */
+  restart(): Promise<void>;
+}
+
+export interface Stack {
+  sim: Sim;
+  proxyUrl: string;
+  proxy: RunningService;
+  workers: WorkerHandle[];
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  workers?: number;
+  sim?: SimOptions;
+  workerEnv?: Record<string, string>;
+  proxyEnv?: Record<string, string>;
+  /** Wait for every worker and the proxy to report ready (default true). */
+  waitReady?: boolean;
+  /** Log level of the children (default 'warn': keeps test output readable). */
+  logLevel?: string;
+}
+
+/**
+ * The whole stack on port 0: the simulator in this process (so tests hold its control API), real worker
+ * processes (clientIds 0…n-1) and a real proxy process. Children's stderr and warn+ lines are echoed when
+ * IBREST_TEST_VERBOSE is set.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const count = options.workers ?? 8;
+  const logLevel = options.logLevel ?? 'warn';
+  const dataDir = mkdtempSync(join(tmpdir(), 'ibrest-e2e-'));
+  const verbose = process.env.IBREST_TEST_VERBOSE !== undefined;
+  const onLine = (name: string) => (line: string) => {
+    if (verbose) process.stderr.write(`[${name}] ${line}\n`);
+  };
+  const sim = await startGatewaySim({ port: 0, ...options.sim });
+
+  const spawnWorker = (clientId: number, port: number): RunningService =>
+    startService({
+      name: `worker${clientId}`,
+      script: mainScript('@ibrest/worker'),
+      env: {
+        IB_HOST: '127.0.0.1', IB_PORT: String(sim.port), IB_CLIENT_ID: String(clientId), HOST: '127.0.0.1',
+        PORT: String(port), LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, `worker${clientId}`), ...options.workerEnv,
+      },
+      onLine: onLine(`worker${clientId}`),
+    });
+
+  const workers: WorkerHandle[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: count }, async (_, clientId) => {
+        const service = spawnWorker(clientId, 0);
+        const { port } = await service.listening;
+        const handle: WorkerHandle = {
+          clientId, port, service, url: `http://127.0.0.1:${port}`,
+          async kill() {
+            handle.service.kill('SIGKILL');
+            await handle.service.exited;
+          },
+          async restart() {
+            handle.service = spawnWorker(clientId, handle.port);
+            await handle.service.listening;
+          },
+        };
+        workers[clientId] = handle;
+      }),
+    );
+    if (options.waitReady !== false) {
+      await Promise.all(workers.map(async (w) => {
+        const status = await waitForOk(`${w.url}/health/ready`, 30_000);
+        if (status !== 200) throw new Error(`worker${w.clientId} not ready after 30 s (last status ${status})`);
+      }));
+    }
+    const proxy = startService({
+      name: 'proxy',
+      script: mainScript('@ibrest/proxy'),
+      env: {
+        HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, 'proxy'),
+        WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','),
+        ...options.proxyEnv,
+      },
+      onLine: onLine('proxy'),
+    });
+    const listening = await proxy.listening;
+    const proxyUrl = listening.url ?? `http://127.0.0.1:${listening.port}`;
+    if (options.waitReady !== false) {
+      const status = await waitForOk(`${proxyUrl}/health/ready`, 30_000);
+      if (status !== 200) throw new Error(`proxy not ready after 30 s (last status ${status})`);
+    }
+    return {
+      sim, proxyUrl, proxy, workers, dataDir,
+      async stop() {
+        await Promise.all([proxy.stop(5_000), ...workers.map((w) => w.service.stop(5_000))]);
+        await sim.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await Promise.all(workers.filter(Boolean).map((w) => w.service.stop(2_000)));
+    await sim.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
