@@ -1,0 +1,102 @@
+import type { Logger } from '@ibrest/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestContext, Middleware } from './context.js';
+import { readBody } from './http/body.js';
+import { normalizeTarget } from './http/normalize.js';
+import { sendError } from './http/respond.js';
+import { allowlist } from './middlewares/allowlist.js';
+import { auth } from './middlewares/auth.js';
+import { historicalPacing } from './middlewares/historical-pacing.js';
+import { observe } from './middlewares/observe.js';
+import { requestId } from './middlewares/request-id.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { HistoricalPacer } from './pacing/historical.js';
+import type { Allowlist } from './security/allowlist.js';
+import type { ApiKeyStore } from './security/api-keys.js';
+import { classify } from './router/routes.js';
+
+export interface ChainDeps {
+  log: Logger;
+  metrics: ProxyMetrics;
+  /** Undefined: every address may connect. */
+  allowlist?: Allowlist;
+  /** Undefined: no keys configured (loopback or --insecure only). */
+  keys?: ApiKeyStore;
+  metricsAuth: 'none' | 'key';
+  pacer?: HistoricalPacer;
+  historicalMaxWaitMs: number;
+  maxBodyBytes: number;
+  local(ctx: RequestContext): Promise<void>;
+  dispatch(ctx: RequestContext): void;
+}
+
+function compose(middlewares: readonly Middleware[], last: (ctx: RequestContext) => Promise<void>): (ctx: RequestContext) => Promise<void> {
+  return (ctx) => {
+    const run = (i: number): Promise<void> => (i < middlewares.length ? middlewares[i]!(ctx, () => run(i + 1)) : last(ctx));
+    return run(0);
+  };
+}
+
+/**
+ * The whole request path, composed here and nowhere else. Order and why:
+ * 1. request id   – first, so every later log line and every refusal carries it;
+ * 2. observe      – before any refusal, so 401/403/429/503 are logged and counted like answers;
+ * 3. normalize    – one canonical path (case, encoding, dot segments) for routing and forwarding alike;
+ * 4. route        – a pure classification; auth needs its scope and admission checks its pacing class;
+ * 5. allowlist    – the cheapest refusal, before any key is hashed;
+ * 6. auth         – key and scope; everything after it knows the caller (`ctx.principal`), which is where
+ *                   per-key checks (order policy, market-data budgets) belong, so they never count
+ *                   unauthenticated traffic;
+ * 7. pacing       – pool-wide historical budget; after auth so strangers cannot spend it;
+ * 8. body         – buffered only for authorised callers, bounded; needed to re-send a refused connection;
+ * 9. local routes or dispatch (balancer → forwarder, with retry beside the forward call).
+ */
+export function createChain(deps: ChainDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const route: Middleware = async (ctx, next) => {
+    ctx.route = classify({
+      method: ctx.req.method ?? 'GET',
+      path: ctx.routePath,
+      query: ctx.query,
+      accept: String(ctx.req.headers.accept ?? ''),
+      metricsAuth: deps.metricsAuth,
+    });
+    await next();
+  };
+  const normalize: Middleware = async (ctx, next) => {
+    const target = normalizeTarget(ctx.req.url);
+    ctx.routePath = target.routePath;
+    ctx.query = target.query;
+    ctx.req.url = target.forwardUrl;
+    await next();
+  };
+  const middlewares: Middleware[] = [requestId, observe(deps.metrics), normalize, route];
+  if (deps.allowlist !== undefined) middlewares.push(allowlist(deps.allowlist, deps.metrics));
+  if (deps.keys !== undefined) middlewares.push(auth(deps.keys, deps.metrics));
+  if (deps.pacer !== undefined) middlewares.push(historicalPacing(deps.pacer, deps.historicalMaxWaitMs, deps.metrics));
+  middlewares.push(async (ctx, next) => {
+    ctx.body = await readBody(ctx.req, deps.maxBodyBytes);
+    await next();
+  });
+  const handler = compose(middlewares, async (ctx) => {
+    if (ctx.res.destroyed) return;
+    if (ctx.route!.target === 'local') return deps.local(ctx);
+    deps.dispatch(ctx);
+  });
+
+  return (req, res) => {
+    const ctx: RequestContext = {
+      req,
+      res,
+      reqId: '',
+      startedAt: process.hrtime.bigint(),
+      log: deps.log,
+      routePath: '',
+      query: new URLSearchParams(),
+      retried: false,
+    };
+    handler(ctx).catch((err: unknown) => {
+      if (!(err instanceof Error && 'status' in err)) ctx.log.error({ err }, 'request failed inside the proxy');
+      sendError(res, err);
+    });
+  };
+}

@@ -1,0 +1,168 @@
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+
+/**
+ * The only module that imports the proxy library (http-proxy-3, see docs: it cancels upstream requests when
+ * the client goes away, which http-proxy 1.18 does not). Everything the library gets wrong by default is
+ * fixed here, each measured in reference/proxy-ops.md:
+ * - keep-alive agent (lifo, bounded sockets) or every request opens a TCP connection;
+ * - an error callback on every call, or the first dead worker throws and kills the process;
+ * - hop-by-hop headers stripped both ways, or a client's `Connection: close` defeats upstream pooling;
+ * - explicit connect and idle timeouts;
+ * - responses piped as they arrive (SSE passes through unbuffered).
+ */
+
+/** RFC 9110 §7.6.1 hop-by-hop fields, plus `expect` (the body is already buffered, no 100-continue upstream). */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'proxy-authorization', 'proxy-authenticate'];
+
+/** Codes meaning the TCP connection never came up: no byte of the request reached the worker. */
+const CONNECT_FAILURE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ECONNECT_TIMEOUT']);
+
+export interface ForwarderOptions {
+  /** Max sockets per worker. */
+  maxSockets: number;
+  /** Idle pooled sockets are closed after this, below the worker's keepAliveTimeout. */
+  freeSocketTimeoutMs: number;
+  /** No byte from the worker for this long → 504. */
+  upstreamTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+/** What went wrong talking to a worker, classified for retry, health and metrics. */
+export interface UpstreamFailure {
+  error: Error;
+  /** Error code (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT_UPSTREAM` …) or `other`. */
+  code: string;
+  /** Metric reason: the code, or `timeout` / `connect_timeout`. */
+  reason: string;
+  /** The connection never came up: safe to send the request elsewhere. */
+  connectFailure: boolean;
+  /** The request went out on a pooled socket (a reset there is the keep-alive race). */
+  reusedSocket: boolean;
+  timeout: boolean;
+}
+
+export interface ForwardRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  target: URL;
+  body: Buffer;
+  /** Header overrides for the worker's answer (e.g. which worker served it). */
+  responseHeaders?: Record<string, string>;
+  /** Called at most once, only for failures while the client is still there. */
+  onFailure(failure: UpstreamFailure): void;
+}
+
+export interface Forwarder {
+  forward(request: ForwardRequest): void;
+  /** Destroys pooled sockets (shutdown). */
+  close(): void;
+}
+
+class UpstreamTimeout extends Error {
+  readonly code: string;
+  constructor(code: 'ETIMEDOUT_UPSTREAM' | 'ECONNECT_TIMEOUT', ms: number) {
+    super(code === 'ECONNECT_TIMEOUT' ? `connect timed out after ${ms} ms` : `no data from the worker for ${ms} ms`);
+    this.code = code;
+  }
+}
+
+/** Removes hop-by-hop fields, including any named by `Connection` itself. */
+export function stripHopByHop(headers: Record<string, unknown>): void {
+  const conn = headers['connection'];
+  if (typeof conn === 'string') {
+    for (const token of conn.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '') delete headers[name];
+    }
+  }
+  for (const h of HOP_BY_HOP) delete headers[h];
+}
+
+function classify(err: Error & { code?: string }, proxyReq: ClientRequest | undefined): UpstreamFailure {
+  const code = err.code ?? 'other';
+  const timeout = code === 'ETIMEDOUT_UPSTREAM';
+  return {
+    error: err,
+    code,
+    reason: timeout ? 'timeout' : code === 'ECONNECT_TIMEOUT' ? 'connect_timeout' : /^E[A-Z_]+$/.test(code) ? code : 'other',
+    connectFailure: CONNECT_FAILURE_CODES.has(code),
+    reusedSocket: proxyReq?.reusedSocket === true,
+    timeout,
+  };
+}
+
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: options.maxSockets,
+    maxFreeSockets: options.maxSockets,
+    scheduling: 'lifo' as const,
+    timeout: options.freeSocketTimeoutMs,
+  };
+  const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const proxy = createProxyServer({ xfwd: true });
+  // proxyReq of the attempt currently running for a client request (retries replace it).
+  const current = new WeakMap<IncomingMessage, ClientRequest>();
+  // A client's own `Connection` preference, read before the header is stripped.
+  const clientWantsClose = new WeakSet<IncomingMessage>();
+  const responseOverrides = new WeakMap<IncomingMessage, Record<string, string>>();
+
+  // Safety net: per-call callbacks handle every error, but a library path without one must never throw.
+  proxy.on('error', () => undefined);
+
+  proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage, _res: ServerResponse, _opts: unknown, socket: Socket) => {
+    current.set(req, proxyReq);
+    proxyReq.setTimeout(options.upstreamTimeoutMs, () => proxyReq.destroy(new UpstreamTimeout('ETIMEDOUT_UPSTREAM', options.upstreamTimeoutMs)));
+    if (socket.connecting) {
+      const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeout('ECONNECT_TIMEOUT', options.connectTimeoutMs)), options.connectTimeoutMs);
+      timer.unref();
+      const clear = (): void => clearTimeout(timer);
+      socket.once('connect', clear);
+      proxyReq.once('close', clear);
+    }
+  });
+
+  proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
+    stripHopByHop(proxyRes.headers);
+    // The worker's keep-alive hint describes the proxy↔worker hop; the client hop is ours to describe.
+    proxyRes.headers['connection'] = clientWantsClose.has(req) ? 'close' : 'keep-alive';
+    Object.assign(proxyRes.headers, responseOverrides.get(req));
+  });
+
+  return {
+    forward({ req, res, target, body, responseHeaders, onFailure }) {
+      if (/(^|,)\s*close\s*(,|$)/i.test(String(req.headers['connection'] ?? ''))) clientWantsClose.add(req);
+      stripHopByHop(req.headers);
+      // The body was buffered: send it with an exact length (chunked framing was hop-by-hop).
+      if (body.length > 0 || !['GET', 'HEAD', 'OPTIONS', 'DELETE'].includes(req.method ?? '')) req.headers['content-length'] = String(body.length);
+      if (responseHeaders !== undefined) responseOverrides.set(req, responseHeaders);
+      current.delete(req);
+      let failed = false;
+      proxy.web(
+        req,
+        res,
+        {
+          target,
+          agent: target.protocol === 'https:' ? agents.https : agents.http,
+          buffer: Readable.from(body.length > 0 ? [body] : []),
+        },
+        (err: Error) => {
+          const proxyReq = current.get(req);
+          proxyReq?.destroy();
+          // A client that left is not an upstream failure: nothing to answer, nothing to mark down.
+          if (failed || res.destroyed || res.writableEnded) return;
+          failed = true;
+          onFailure(classify(err as Error & { code?: string }, proxyReq));
+        },
+      );
+    },
+    close() {
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+  };
+}

@@ -1,0 +1,6 @@
+export { startProxy, type RunningProxy, type StartOptions } from './proxy.js';
+export { loadConfig, configWithDefaults, parseWorkers, type ProxyConfig, type WorkerTarget } from './config.js';
+export { hashApiKey, parseApiKeys, SCOPES, type ApiKeyRecord, type Scope } from './security/api-keys.js';
+export { classify, GLOBAL_CANCEL_PATH, type Route } from './router/routes.js';
+export { HistoricalPacer, historicalRequestOf, HISTORICAL_RULES } from './pacing/historical.js';
+export * from './errors.js';

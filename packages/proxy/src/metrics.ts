@@ -1,0 +1,53 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { createRegistries, type MetricsRegistries } from '@ibrest/common';
+import { PROXY_VERSION } from './version.js';
+
+/**
+ * Every proxy metric, defined once (names fixed by docs/architecture.md). `backend` is `worker<clientId>`,
+ * or `none` when no worker was chosen (local routes, refusals before routing). Labels are small enums only:
+ * never raw URLs or key names.
+ */
+export interface ProxyMetrics {
+  registries: MetricsRegistries;
+  buildInfo: Gauge<'version' | 'node_version'>;
+  requests: Counter<'backend' | 'method' | 'code'>;
+  duration: Histogram<'backend' | 'method'>;
+  inFlight: Gauge<'backend'>;
+  upstreamErrors: Counter<'backend' | 'reason'>;
+  backendUp: Gauge<'backend'>;
+  healthChecks: Counter<'backend' | 'result'>;
+  retries: Counter<'backend'>;
+  authFailures: Counter<'reason'>;
+  pacingRejections: Counter<'kind'>;
+}
+
+/** IB round trips take seconds (historical data, order acks), so buckets reach the worker's 60 s cap. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Bounds the `method` label: arbitrary client methods must not create series. */
+export function methodLabel(method: string | undefined): string {
+  const m = (method ?? '').toUpperCase();
+  return KNOWN_METHODS.has(m) ? m : 'OTHER';
+}
+
+export function createProxyMetrics(): ProxyMetrics {
+  const registries = createRegistries();
+  const registers = [registries.app];
+  const m: ProxyMetrics = {
+    registries,
+    buildInfo: new Gauge({ name: 'ibproxy_build_info', help: 'Build identity of the proxy (always 1)', labelNames: ['version', 'node_version'], registers }),
+    requests: new Counter({ name: 'ibproxy_requests_total', help: 'Requests answered by the proxy', labelNames: ['backend', 'method', 'code'], registers }),
+    duration: new Histogram({ name: 'ibproxy_request_duration_seconds', help: 'Request latency seen by the proxy', labelNames: ['backend', 'method'], buckets: DURATION_BUCKETS, registers }),
+    inFlight: new Gauge({ name: 'ibproxy_requests_in_flight', help: 'Outstanding requests per worker (released on close, aborts included)', labelNames: ['backend'], registers }),
+    upstreamErrors: new Counter({ name: 'ibproxy_upstream_errors_total', help: 'Failures talking to workers, by reason', labelNames: ['backend', 'reason'], registers }),
+    backendUp: new Gauge({ name: 'ibproxy_backend_up', help: '1 while the worker is in rotation (its readiness probe passes)', labelNames: ['backend'], registers }),
+    healthChecks: new Counter({ name: 'ibproxy_health_checks_total', help: 'Active readiness probes by result', labelNames: ['backend', 'result'], registers }),
+    retries: new Counter({ name: 'ibproxy_retries_total', help: 'Requests retried on another worker, by the worker that failed', labelNames: ['backend'], registers }),
+    authFailures: new Counter({ name: 'ibproxy_auth_failures_total', help: '401/403 answers by reason', labelNames: ['reason'], registers }),
+    pacingRejections: new Counter({ name: 'ibproxy_pacing_rejections_total', help: 'Pool-wide pacing refusals (429)', labelNames: ['kind'], registers }),
+  };
+  m.buildInfo.set({ version: PROXY_VERSION, node_version: process.version }, 1);
+  return m;
+}

@@ -1,0 +1,35 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PacingError } from '@ibrest/common';
+import type { Middleware } from '../context.js';
+import type { ProxyMetrics } from '../metrics.js';
+import { historicalRequestOf, type HistoricalPacer } from '../pacing/historical.js';
+
+/**
+ * Pool-wide historical pacing for routes marked `pacing: 'historical'`: waits for the granted slot when it
+ * is within `maxWaitMs`, else 429 `HISTORICAL_PACING` with the exact `Retry-After`. A caller that leaves
+ * while waiting gives its slot back.
+ */
+export function historicalPacing(pacer: HistoricalPacer, maxWaitMs: number, metrics: ProxyMetrics): Middleware {
+  return async (ctx, next) => {
+    if (ctx.route?.pacing !== 'historical' || ctx.req.method !== 'GET') return next();
+    const r = pacer.reserve(historicalRequestOf(ctx.routePath, ctx.query), maxWaitMs);
+    if (!r.ok) {
+      metrics.pacingRejections.inc({ kind: r.kind });
+      throw new PacingError('HISTORICAL_PACING', `IB historical-data pacing (${r.kind}) allows this request in ${Math.ceil(r.retryAfterMs / 1000)} s`, r.retryAfterMs / 1000, r.details);
+    }
+    if (r.delayMs > 0) {
+      const ac = new AbortController();
+      const onClose = (): void => ac.abort();
+      ctx.res.once('close', onClose);
+      try {
+        await sleep(r.delayMs, undefined, { signal: ac.signal });
+      } catch {
+        r.cancel();
+        return;
+      } finally {
+        ctx.res.off('close', onClose);
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,135 @@
+import { createLogger, type Logger } from '@ibrest/common';
+import type { ProxyConfig } from './config.js';
+import { createChain } from './chain.js';
+import { createDispatcher } from './dispatch.js';
+import { createEntrypoint, listen, prepareTls } from './entrypoint.js';
+import { createForwarder } from './forward.js';
+import { ActiveHealth } from './health/active.js';
+import { LeastOutstanding } from './balancer/least-outstanding.js';
+import { Pool } from './balancer/pool.js';
+import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
+import { HistoricalPacer } from './pacing/historical.js';
+import { createLocalRoutes } from './router/local.js';
+import { parseAllowlist } from './security/allowlist.js';
+import { ApiKeyStore } from './security/api-keys.js';
+
+export interface RunningProxy {
+  url: string;
+  host: string;
+  port: number;
+  protocol: 'http' | 'https';
+  /** SHA-256 fingerprint of the served certificate (HTTPS only). */
+  fingerprint256?: string;
+  /** PEM of the served certificate (HTTPS only), for clients that pin it. */
+  certificate?: string;
+  pool: Pool;
+  metrics: ProxyMetrics;
+  /** Stops accepting, lets in-flight requests finish up to `shutdownTimeoutMs`, then cuts the rest. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+/** Builds the whole proxy from a validated config, waits for the first probe round, then listens. */
+export async function startProxy(config: ProxyConfig, options: StartOptions = {}): Promise<RunningProxy> {
+  // Each component gets its own child of the root: pino children of children would repeat `component`.
+  const root = options.logger ?? createLogger('ibrest-proxy', config.logLevel);
+  const log = root.child({ component: 'proxy' });
+  const tls = await prepareTls(config, log);
+  const metrics = createProxyMetrics();
+  const pool = new Pool(config.workers, {
+    onStatusChange: ({ worker, up }) => metrics.backendUp.set({ backend: worker.name }, up ? 1 : 0),
+    onInFlight: (w) => metrics.inFlight.set({ backend: w.name }, w.inFlight),
+  });
+  for (const w of pool.all()) {
+    metrics.backendUp.set({ backend: w.name }, 0);
+    metrics.inFlight.set({ backend: w.name }, 0);
+  }
+  const forwarder = createForwarder({
+    maxSockets: config.upstream.maxSockets,
+    freeSocketTimeoutMs: config.upstream.freeSocketTimeoutMs,
+    upstreamTimeoutMs: config.upstream.timeoutMs,
+    connectTimeoutMs: config.upstream.connectTimeoutMs,
+  });
+  const health = new ActiveHealth(pool, {
+    ...config.health,
+    onProbe: (w, r) => metrics.healthChecks.inc({ backend: w.name, result: r.up ? 'up' : 'down' }),
+  }, root.child({ component: 'health' }));
+  const retryAfterSeconds = Math.max(1, Math.ceil(config.health.downIntervalMs / 1000));
+  const dispatch = createDispatcher({
+    pool,
+    balancer: new LeastOutstanding(),
+    forwarder,
+    metrics,
+    log: root.child({ component: 'dispatch' }),
+    upstreamTimeoutMs: config.upstream.timeoutMs,
+    retryAfterSeconds,
+  });
+  const handler = createChain({
+    log: root.child({ component: 'access' }),
+    metrics,
+    allowlist: parseAllowlist(config.ipAllowlist?.join(',')),
+    keys: config.apiKeys.length > 0 ? new ApiKeyStore(config.apiKeys) : undefined,
+    metricsAuth: config.metricsAuth,
+    pacer: config.historicalPacing.enabled ? new HistoricalPacer() : undefined,
+    historicalMaxWaitMs: config.historicalPacing.maxWaitMs,
+    maxBodyBytes: config.client.maxBodyBytes,
+    local: createLocalRoutes(pool, metrics),
+    dispatch,
+  });
+  const { server, protocol } = createEntrypoint(config, tls, handler);
+
+  await health.start();
+  let address;
+  try {
+    address = await listen(server, config.port, config.host);
+  } catch (err) {
+    health.stop();
+    forwarder.close();
+    throw err;
+  }
+  const displayHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${protocol}://${displayHost}:${address.port}`;
+  log.info(
+    {
+      port: address.port,
+      host: address.address,
+      url,
+      protocol,
+      workers: pool.all().length,
+      workersUp: pool.all().filter((w) => w.up).length,
+      auth: config.apiKeys.length > 0 ? `${config.apiKeys.length} keys` : 'off',
+      allowlist: config.ipAllowlist?.length ?? 0,
+      ...(tls === undefined ? {} : { fingerprint256: tls.fingerprint256 }),
+    },
+    'listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    host: address.address,
+    port: address.port,
+    protocol,
+    ...(tls === undefined ? {} : { fingerprint256: tls.fingerprint256, certificate: tls.cert }),
+    pool,
+    metrics,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        health.stop();
+        const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          forwarder.close();
+          log.info('stopped');
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { RequestContext } from '../context.js';
+import { ProxyNotReadyError, RouteNotFoundError } from '../errors.js';
+import { sendError, sendJson } from '../http/respond.js';
+import type { Pool } from '../balancer/pool.js';
+import type { ProxyMetrics } from '../metrics.js';
+
+/** Routes the proxy answers itself: its own health, the pool view, metrics. */
+export function createLocalRoutes(pool: Pool, metrics: ProxyMetrics): (ctx: RequestContext) => Promise<void> {
+  return async (ctx) => {
+    const { res } = ctx;
+    const method = ctx.req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') throw new RouteNotFoundError(`${method} ${ctx.routePath}`);
+    switch (ctx.route?.name) {
+      case 'health-live':
+        return sendJson(res, 200, { status: 'ok' });
+      case 'health-ready': {
+        const r = pool.readiness();
+        if (!r.ready) return sendError(res, new ProxyNotReadyError(r));
+        return sendJson(res, 200, { status: 'ready', ...r });
+      }
+      case 'clients':
+        if (ctx.routePath !== '/clients') throw new RouteNotFoundError(ctx.routePath);
+        return sendJson(res, 200, {
+          ready: pool.readiness().ready,
+          clients: pool.all().map((w) => ({
+            clientId: w.clientId,
+            name: w.name,
+            url: w.url.origin,
+            up: w.up,
+            state: w.state,
+            inFlight: w.inFlight,
+            lastError: w.lastError,
+            since: w.since,
+            role: w.clientId === 0 ? 'orders' : 'reads',
+          })),
+        });
+      case 'metrics': {
+        const text = await metrics.registries.render();
+        res.writeHead(200, { 'content-type': metrics.registries.contentType, 'cache-control': 'no-store' });
+        res.end(text);
+        return;
+      }
+      default:
+        throw new RouteNotFoundError(ctx.routePath);
+    }
+  };
+}
