@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { http } from './helpers/eventually.js';
+
+const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+
+test('npm start – brings up simulator, eight workers and the proxy, and the printed curl examples work', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ibrest-start-'));
+  // Port 0 everywhere so the test never collides with a developer's running stack.
+  const child = spawn(process.execPath, [join(root, 'packages/stack/dist/src/main.js')], {
+    cwd: root,
+    env: { ...process.env, SIM_PORT: '0', WORKER_BASE_PORT: '0', PORT: '0', LOG_LEVEL: 'warn', LOG_DIR: join(dir, 'logs'), DATA_DIR: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  try {
+    const proxyUrl = await new Promise<string>((resolveUrl, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not up within 60 s:\n${lines.join('\n')}`)), 60_000);
+      child.once('exit', (code) => reject(new Error(`npm start exited ${code}:\n${lines.join('\n')}`)));
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        lines.push(line);
+        const m = /^\s+curl (http:\/\/127\.0\.0\.1:\d+)\/account\/positions$/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolveUrl(m[1]!);
+        }
+      });
+      createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
+    });
+    const ready = lines.filter((l) => l.startsWith('✓'));
+    assert.equal(ready.length, 10, `one ready line per component:\n${lines.join('\n')}`);
+    for (const name of ['gateway-sim', 'proxy', ...Array.from({ length: 8 }, (_, i) => `worker${i}`)]) {
+      assert.ok(ready.some((l) => l.includes(` ${name} `)), `${name} announced`);
+    }
+    const positions = await http(`${proxyUrl}/account/positions`);
+    assert.equal(positions.status, 200);
+    const contract = await http(`${proxyUrl}/contract?symbol=AAPL&secType=STK`);
+    assert.equal(contract.status, 200, JSON.stringify(contract.body));
+    const order = await http(`${proxyUrl}/order`, {
+      method: 'POST',
+      body: JSON.stringify({ contract: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' }, order: { action: 'BUY', orderType: 'MKT', totalQuantity: 10 } }),
+    });
+    assert.equal(order.status, 200, JSON.stringify(order.body));
+    assert.equal(order.headers.get('x-ib-client-id'), '0');
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const code = await exited;
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, `clean exit on SIGTERM:\n${lines.slice(-5).join('\n')}`);
+  }
+});
