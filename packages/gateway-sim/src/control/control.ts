@@ -1,0 +1,202 @@
+import type { EventEmitter } from 'node:events';
+import type { Quote } from '../engine/market.js';
+import type { Execution, SimOrder } from '../engine/orders.js';
+import type { FillSpec, RejectSpec } from '../engine/matching-engine.js';
+import type { RateMode } from '../limits/msg-rate.js';
+import type { Violation } from '../limits/violations.js';
+import type { GatewaySim, ReceivedMessage } from '../server.js';
+
+/** IB's texts for the connectivity notices. */
+export const NOTICE_TEXT: Record<number, string> = {
+  1100: 'Connectivity between IB and Trader Workstation has been lost.',
+  1101: 'Connectivity between IB and Trader Workstation has been restored - data lost.',
+  1102: 'Connectivity between IB and Trader Workstation has been restored - data maintained.',
+  2110: 'Connectivity between Trader Workstation and server is broken. It will be restored automatically.',
+};
+
+/** A plain-JSON view of one order for tests and the HTTP control API. */
+export interface OrderView {
+  orderId: number;
+  clientId: number;
+  permId: number;
+  parentId: number;
+  account: string;
+  symbol: string;
+  conId: number;
+  secType: string;
+  action: string;
+  totalQuantity: number;
+  orderType: string;
+  lmtPrice?: number;
+  auxPrice?: number;
+  ocaGroup: string;
+  orderRef: string;
+  status: string;
+  filled: number;
+  remaining: number;
+  avgFillPrice: number;
+  history: Array<{ status: string; time: number }>;
+}
+
+export function orderView(o: SimOrder): OrderView {
+  return {
+    orderId: o.orderId, clientId: o.clientId, permId: o.permId, parentId: o.parentId, account: o.account,
+    symbol: o.contract.symbol, conId: o.contract.conId, secType: o.contract.secType, action: o.action,
+    totalQuantity: o.totalQuantity, orderType: o.orderType, lmtPrice: o.lmtPrice, auxPrice: o.auxPrice,
+    ocaGroup: o.ocaGroup, orderRef: o.orderRef, status: o.status, filled: o.filled,
+    remaining: Math.max(0, o.totalQuantity - o.filled), avgFillPrice: o.avgFillPrice, history: [...o.history],
+  };
+}
+
+export interface ReceivedFilter {
+  clientId?: number;
+  msgId?: number;
+  name?: string;
+}
+
+/**
+ * The simulator's control surface for tests and demos. Every method is also reachable over HTTP when a
+ * control port is configured (see control/http.ts).
+ */
+export class GatewayControl {
+  constructor(private readonly sim: GatewaySim) {}
+
+  /** Emits 'message', 'connect', 'disconnect', 'violation' and 'order' (broker events). */
+  get events(): EventEmitter {
+    return this.sim.events;
+  }
+
+  /** Moves an instrument (symbol of a stock, or conId) to `price`; resting orders and subscribers react. */
+  setPrice(symbolOrConId: string | number, price: number): Quote {
+    const c = typeof symbolOrConId === 'number'
+      ? this.sim.engine.catalogue.byConId(symbolOrConId)
+      : this.sim.engine.catalogue.bySymbol(symbolOrConId) ?? this.sim.engine.catalogue.find({ localSymbol: symbolOrConId })[0];
+    if (!c) throw new Error(`unknown instrument ${symbolOrConId}`);
+    if (!(price > 0)) throw new Error(`expected a positive price, got ${price}`);
+    return { ...this.sim.engine.market.setPrice(c.conId, price) };
+  }
+
+  quote(symbolOrConId: string | number): Quote | undefined {
+    const c = typeof symbolOrConId === 'number' ? this.sim.engine.catalogue.byConId(symbolOrConId) : this.sim.engine.catalogue.bySymbol(symbolOrConId);
+    const q = c ? this.sim.engine.market.quote(c.conId) : undefined;
+    return q ? { ...q } : undefined;
+  }
+
+  /** The next transmitted order fills at once (at `price`, in `quantities` parts if given). */
+  fillNext(spec: FillSpec = {}): void {
+    this.sim.engine.orders.setFillNext(spec);
+  }
+
+  /** The next placed order is rejected with `code` (default 201) and `text`. */
+  rejectNext(spec: RejectSpec = {}): void {
+    this.sim.engine.orders.setRejectNext(spec);
+  }
+
+  /** Fills a working order now; quantity defaults to all that remains. */
+  fillOrder(ref: { permId?: number; orderId?: number; clientId?: number }, quantity?: number, price?: number): boolean {
+    const o = this.sim.engine.orders.all().find((x) =>
+      ref.permId !== undefined ? x.permId === ref.permId : x.orderId === ref.orderId && (ref.clientId === undefined || x.clientId === ref.clientId));
+    return o ? this.sim.engine.orders.fillOrder(o, quantity, price) : false;
+  }
+
+  /** Delays every reply by `ms` (0 restores immediate replies). */
+  delayReplies(ms: number): void {
+    this.sim.setReplyDelay(ms);
+  }
+
+  /** Output in random chunks of 1…maxChunk bytes (fragmented delivery); undefined turns it off. */
+  fragment(maxChunk: number | undefined): void {
+    this.sim.setFragment(maxChunk ? { maxChunk } : undefined);
+  }
+
+  /** Drops every connection and refuses new ones for `downMs` (IB's nightly restart). */
+  restart(opts: { downMs?: number } = {}): Promise<void> {
+    return this.sim.restart(opts.downMs ?? 1000);
+  }
+
+  /** Sends 1100 / 1101 / 1102 (or another code) to every client. 1101 also drops their data subscriptions. */
+  sendNotice(code: number, text?: string): void {
+    this.sim.notice(code, text ?? NOTICE_TEXT[code] ?? `Notice ${code}`);
+  }
+
+  /** A farm reports broken (2103/2105/2157), then OK again (2104/2106/2158) after `downMs`. */
+  flapFarm(name: string, opts: { downMs?: number } = {}): Promise<void> {
+    return this.sim.flapFarm(name, opts.downMs ?? 100);
+  }
+
+  farms(): Array<{ name: string; kind: string; up: boolean }> {
+    return this.sim.farms.map((f) => ({ ...f }));
+  }
+
+  /** Treats `clientId` as still connected for `ms`: connections with it get 326 meanwhile. */
+  holdClientId(clientId: number, ms: number): void {
+    this.sim.holdClientId(clientId, ms);
+  }
+
+  setMessageRate(maxPerSecond: number, mode?: RateMode): void {
+    this.sim.rate.maxPerSecond = maxPerSecond;
+    if (mode) this.sim.rate.mode = mode;
+    this.sim.rate.reset();
+  }
+
+  /** Violation counters by IB code (100, 101, 162, 326 …) and the recent records. */
+  violations(): { byCode: Record<string, number>; total: number; recent: Violation[] } {
+    return { byCode: this.sim.violations.byCode(), total: this.sim.violations.count(), recent: [...this.sim.violations.recent()] };
+  }
+
+  resetViolations(): void {
+    this.sim.violations.reset();
+    this.sim.pacer.reset();
+    this.sim.rate.reset();
+  }
+
+  /** What clients sent, optionally filtered by clientId, message id or name. */
+  received(filter: ReceivedFilter = {}): ReceivedMessage[] {
+    return this.sim.received.filter((m) =>
+      (filter.clientId === undefined || m.clientId === filter.clientId) &&
+      (filter.msgId === undefined || m.msgId === filter.msgId) &&
+      (filter.name === undefined || m.name === filter.name));
+  }
+
+  clearReceived(): void {
+    this.sim.received.length = 0;
+  }
+
+  connections(): ReturnType<GatewaySim['connectionList']> {
+    return this.sim.connectionList();
+  }
+
+  activeMarketDataLines(): number {
+    return this.sim.mdLines.inUse;
+  }
+
+  orders(): OrderView[] {
+    return this.sim.engine.orders.all().map(orderView);
+  }
+
+  executions(): Array<Omit<Execution, 'contract'> & { symbol: string; conId: number }> {
+    return this.sim.engine.orders.execs().map(({ contract, ...e }) => ({ ...e, symbol: contract.symbol, conId: contract.conId }));
+  }
+
+  positions(): Array<{ account: string; symbol: string; conId: number; quantity: number; avgCost: number }> {
+    const out = [];
+    for (const [id, a] of this.sim.engine.accounts.byId) {
+      for (const p of a.positions.values()) out.push({ account: id, symbol: p.contract.symbol, conId: p.contract.conId, quantity: p.quantity, avgCost: p.avgCost });
+    }
+    return out;
+  }
+
+  /** Steps the price walk once (instead of waiting for the timer). */
+  step(): void {
+    this.sim.step();
+  }
+
+  /** Polls `predicate` every 10 ms until it holds; rejects after `timeoutMs`. */
+  async waitFor(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import type { ContractDef } from './catalogue.js';
+import { Random, roundTo } from './random.js';
+
+export interface Bar {
+  /** Epoch seconds of the bar's start. */
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  wap: number;
+  count: number;
+}
+
+/** Bar sizes IB accepts in reqHistoricalData, in seconds. */
+const BAR_SIZES: Record<string, number> = {
+  '1 secs': 1, '5 secs': 5, '10 secs': 10, '15 secs': 15, '30 secs': 30,
+  '1 min': 60, '2 mins': 120, '3 mins': 180, '5 mins': 300, '10 mins': 600, '15 mins': 900,
+  '20 mins': 1200, '30 mins': 1800, '1 hour': 3600, '2 hours': 7200, '3 hours': 10800,
+  '4 hours': 14400, '8 hours': 28800, '1 day': 86400, '1 week': 604800, '1 month': 2592000,
+};
+
+const DURATION_UNITS: Record<string, number> = { S: 1, D: 86400, W: 604800, M: 2592000, Y: 31536000 };
+
+/** Seconds of one bar, or undefined when IB would reject the bar size. */
+export function barSeconds(barSize: string): number | undefined {
+  const key = barSize.trim().replace(/\s+/g, ' ').toLowerCase().replace(/^1 (sec|min|hour|day|week|month)s$/, '1 $1');
+  return BAR_SIZES[key] ?? BAR_SIZES[barSize.trim()];
+}
+
+/** Seconds covered by a duration string such as "5 D", or undefined when malformed. */
+export function durationSeconds(duration: string): number | undefined {
+  const m = /^(\d+)\s+([SDWMY])$/i.exec(duration.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * DURATION_UNITS[m[2]!.toUpperCase()]!;
+}
+
+/**
+ * Deterministic bars: each bar is a pure function of (seed, conId, bar start), so the same request always
+ * returns the same data no matter what happened before. Closes are anchored near the instrument's base price.
+ */
+export function makeBar(seed: number, c: ContractDef, start: number, seconds: number): Bar {
+  const r = new Random((seed * 2654435761) ^ c.conId ^ Math.floor(start / seconds) * 40503);
+  const drift = Math.sin(start / 86400 / 17 + c.conId) * 0.04;
+  const mid = c.basePrice * (1 + drift + (r.next() - 0.5) * 0.01);
+  const span = c.basePrice * 0.004 * Math.sqrt(Math.max(1, seconds / 300));
+  const open = roundTo(mid + (r.next() - 0.5) * span, c.minTick);
+  const close = roundTo(mid + (r.next() - 0.5) * span, c.minTick);
+  const high = roundTo(Math.max(open, close) + r.next() * span * 0.5, c.minTick);
+  const low = roundTo(Math.max(c.minTick, Math.min(open, close) - r.next() * span * 0.5), c.minTick);
+  const volume = 100 * r.int(10, 5000) * Math.max(1, Math.round(seconds / 300));
+  const wap = roundTo((open + close + high + low) / 4, c.minTick / 10);
+  return { time: start, open, high, low, close, volume, wap, count: r.int(10, 900) };
+}
+
+/** Bars covering `durationSec` up to `endSec` (exclusive), aligned to the bar size; at most 2,000 bars. */
+export function makeBars(seed: number, c: ContractDef, endSec: number, durationSec: number, seconds: number): Bar[] {
+  const last = Math.floor(endSec / seconds) * seconds;
+  const n = Math.min(2000, Math.max(1, Math.floor(durationSec / seconds)));
+  const out: Bar[] = [];
+  for (let i = n - 1; i >= 0; i--) out.push(makeBar(seed, c, last - i * seconds, seconds));
+  return out;
+}

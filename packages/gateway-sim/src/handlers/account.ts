@@ -1,0 +1,137 @@
+import { accountUpdateValues, ledgerTags, summaryTags, type AccountValues } from '../engine/accounts.js';
+import { ibHourMinute } from '../engine/clock.js';
+import {
+  accountDownloadEnd, accountSummary, accountSummaryEnd, accountUpdateTime, accountValue, pnl, pnlSingle,
+  pnlSingleUnset, portfolioValue, position, positionEnd,
+} from '../encode/account.js';
+import { IN } from '../wire/msg-ids.js';
+import type { HandlerEntry, SimContext } from './context.js';
+import type { Session } from '../session.js';
+import type { FieldReader } from '../wire/fields.js';
+
+/** Rows of one account for the requested tag list, in the order IB sends them (its tag order). */
+export function summaryRows(tags: string, accountType: string, v: AccountValues): Array<[string, string, string]> {
+  const wanted = tags.split(',').map((t) => t.trim()).filter(Boolean);
+  const rows: Array<[string, string, string]> = [];
+  const all = summaryTags(accountType, v);
+  const plain = new Set(wanted.filter((t) => !t.startsWith('$')));
+  for (const row of all) if (plain.has(row[0])) rows.push(row);
+  for (const t of wanted) {
+    if (t === '$LEDGER') rows.push(...ledgerTags(v, ['BASE']));
+    else if (t === '$LEDGER:ALL') rows.push(...ledgerTags(v, ['BASE', 'USD']));
+    else if (t.startsWith('$LEDGER:')) rows.push(...ledgerTags(v, [t.slice(8).toUpperCase()]));
+  }
+  return rows;
+}
+
+function reqAccountSummary(ctx: SimContext, s: Session, r: FieldReader): void {
+  r.readInt('version');
+  const reqId = r.readInt('reqId');
+  r.readStr('group');
+  const tags = r.readStr('tags');
+  s.subs.accountSummary.set(reqId, tags);
+  for (const id of ctx.engine.accounts.ids()) {
+    for (const [tag, value, cur] of summaryRows(tags, ctx.engine.accountType, ctx.engine.accounts.values(id))) {
+      s.send(accountSummary(reqId, id, tag, value, cur));
+    }
+  }
+  s.send(accountSummaryEnd(reqId));
+}
+
+/** Sends a full account download: values, portfolio rows, update time, download end. */
+export function sendAccountDownload(ctx: SimContext, s: Session, account: string): void {
+  const accts = ctx.engine.accounts;
+  const a = accts.get(account);
+  if (!a) return;
+  for (const [k, v, cur] of accountUpdateValues(account, ctx.engine.accountType, accts.values(account))) {
+    s.send(accountValue(k, v, cur, account));
+  }
+  for (const p of a.positions.values()) s.send(portfolioValue(p, accts.markPrice(p.contract), account));
+  s.send(accountUpdateTime(ibHourMinute(ctx.engine.clock.now())));
+  s.send(accountDownloadEnd(account));
+}
+
+function reqAccountUpdates(ctx: SimContext, s: Session, r: FieldReader): void {
+  r.readInt('version');
+  const subscribe = r.readBool('subscribe');
+  const code = r.remaining > 0 ? r.readStr('acctCode') : '';
+  if (!subscribe) {
+    s.subs.accountUpdates = undefined;
+    return;
+  }
+  const account = code || ctx.engine.accounts.defaultId();
+  if (!ctx.engine.accounts.get(account)) {
+    s.sendError(-1, 321, `Error validating request:-'bB' : cause - Invalid account code ${account}`);
+    return;
+  }
+  s.subs.accountUpdates = account;
+  sendAccountDownload(ctx, s, account);
+}
+
+export function sendPositions(ctx: SimContext, s: Session): void {
+  for (const id of ctx.engine.accounts.ids()) {
+    for (const p of ctx.engine.accounts.get(id)!.positions.values()) s.send(position(id, p));
+  }
+}
+
+export function sendPnl(ctx: SimContext, s: Session, reqId: number, account: string): void {
+  const v = ctx.engine.accounts.values(account);
+  s.send(pnl(reqId, v.dailyPnl, v.unrealizedPnl, v.realizedPnl));
+}
+
+export function sendPnlSingle(ctx: SimContext, s: Session, reqId: number, account: string, conId: number): void {
+  const accts = ctx.engine.accounts;
+  const p = accts.get(account)?.positions.get(conId);
+  if (!p) {
+    s.send(pnlSingleUnset(reqId));
+    return;
+  }
+  const mult = Number(p.contract.multiplier) || 1;
+  const value = p.quantity * accts.markPrice(p.contract) * mult;
+  const unrealized = value - p.quantity * p.avgCost;
+  const q = ctx.engine.market.quote(conId);
+  const daily = q ? p.quantity * (q.last - q.close) * mult : 0;
+  s.send(pnlSingle(reqId, p.quantity, daily, unrealized, p.realizedPnl, value));
+}
+
+function reqPnl(ctx: SimContext, s: Session, r: FieldReader): void {
+  const reqId = r.readInt('reqId');
+  const account = r.readStr('account') || ctx.engine.accounts.defaultId();
+  if (!ctx.engine.accounts.get(account)) {
+    s.sendError(reqId, 321, `Error validating request:-'cc' : cause - Invalid account code ${account}`);
+    return;
+  }
+  s.subs.pnl.set(reqId, account);
+  sendPnl(ctx, s, reqId, account);
+}
+
+function reqPnlSingle(ctx: SimContext, s: Session, r: FieldReader): void {
+  const reqId = r.readInt('reqId');
+  const account = r.readStr('account') || ctx.engine.accounts.defaultId();
+  r.readStr('modelCode');
+  const conId = r.readInt('conId');
+  if (!ctx.engine.accounts.get(account)) {
+    s.sendError(reqId, 321, `Error validating request:-'cd' : cause - Invalid account code ${account}`);
+    return;
+  }
+  s.subs.pnlSingle.set(reqId, { account, conId });
+  sendPnlSingle(ctx, s, reqId, account, conId);
+}
+
+export const ACCOUNT_HANDLERS: Array<[number, HandlerEntry]> = [
+  [IN.REQ_ACCOUNT_SUMMARY, { name: 'REQ_ACCOUNT_SUMMARY', handle: reqAccountSummary }],
+  [IN.CANCEL_ACCOUNT_SUMMARY, {
+    name: 'CANCEL_ACCOUNT_SUMMARY',
+    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.accountSummary.delete(r.readInt('reqId')); },
+  }],
+  [IN.REQ_ACCOUNT_DATA, { name: 'REQ_ACCOUNT_DATA', handle: reqAccountUpdates }],
+  [IN.REQ_POSITIONS, {
+    name: 'REQ_POSITIONS',
+    handle: (ctx, s) => { s.subs.positions = true; sendPositions(ctx, s); s.send(positionEnd()); },
+  }],
+  [IN.CANCEL_POSITIONS, { name: 'CANCEL_POSITIONS', handle: (_ctx, s) => { s.subs.positions = false; } }],
+  [IN.REQ_PNL, { name: 'REQ_PNL', handle: reqPnl }],
+  [IN.CANCEL_PNL, { name: 'CANCEL_PNL', handle: (_ctx, s, r) => { s.subs.pnl.delete(r.readInt('reqId')); } }],
+  [IN.REQ_PNL_SINGLE, { name: 'REQ_PNL_SINGLE', handle: reqPnlSingle }],
+  [IN.CANCEL_PNL_SINGLE, { name: 'CANCEL_PNL_SINGLE', handle: (_ctx, s, r) => { s.subs.pnlSingle.delete(r.readInt('reqId')); } }],
+];

@@ -1,0 +1,57 @@
+import type { Server } from 'node:http';
+import { GatewayControl } from './control/control.js';
+import { startControlServer } from './control/http.js';
+import { GatewaySim } from './server.js';
+import type { GatewaySimOptions } from './options.js';
+
+export interface RunningGatewaySim {
+  /** The bound TCP port of the TWS API listener. */
+  port: number;
+  host: string;
+  /** The HTTP control port, when `controlPort` was given. */
+  controlPort?: number;
+  control: GatewayControl;
+  /** The simulator itself (engine, limits), for advanced tests. */
+  sim: GatewaySim;
+  close(): Promise<void>;
+}
+
+/** Starts a simulated IB Gateway and resolves once it listens. */
+export async function startGatewaySim(options: GatewaySimOptions = {}): Promise<RunningGatewaySim> {
+  const sim = new GatewaySim(options);
+  const port = await sim.listen();
+  const control = new GatewayControl(sim);
+  let http: Server | undefined;
+  if (sim.opts.controlPort !== undefined) {
+    try {
+      http = await startControlServer(control, sim.opts.controlPort, '127.0.0.1');
+    } catch (err) {
+      await sim.close();
+      throw err;
+    }
+  }
+  const addr = http?.address();
+  return {
+    port,
+    host: sim.opts.host,
+    controlPort: typeof addr === 'object' && addr ? addr.port : undefined,
+    control,
+    sim,
+    async close() {
+      if (http) await new Promise<void>((r) => http.close(() => r()));
+      await sim.close();
+    },
+  };
+}
+
+export { GatewaySim } from './server.js';
+export type { ReceivedMessage, FarmState } from './server.js';
+export { GatewayControl, NOTICE_TEXT, type OrderView, type ReceivedFilter } from './control/control.js';
+export { resolveOptions, GatewaySimConfigError, type GatewaySimOptions } from './options.js';
+export { ManualClock, systemClock, type Clock } from './engine/clock.js';
+export type { AccountSeed, PositionSeed } from './engine/accounts.js';
+export type { FillSpec, RejectSpec } from './engine/matching-engine.js';
+export type { Violation } from './limits/violations.js';
+export type { RateMode } from './limits/msg-rate.js';
+export { IB_PACING, type PacingLimits } from './limits/historical-pacing.js';
+export { SIM_DEFAULT_VERSION, SIM_MAX_SUPPORTED, SIM_MIN_VERSION, MIN_SERVER_VER } from './wire/server-versions.js';

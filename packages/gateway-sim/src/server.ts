@@ -1,0 +1,343 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createLogger, type Logger } from '@ibrest/common';
+import { Engine } from './engine/engine.js';
+import { HistoricalPacer, IB_PACING } from './limits/historical-pacing.js';
+import { MarketDataLines } from './limits/market-data-lines.js';
+import { MessageRateLimiter } from './limits/msg-rate.js';
+import { Violations, type Violation } from './limits/violations.js';
+import { HANDLERS, type SimContext } from './handlers/index.js';
+import { fanOutBrokerEvent, fanOutQuote } from './fanout.js';
+import { Session, type SessionHost } from './session.js';
+import { resolveOptions, type GatewaySimOptions, type ResolvedOptions } from './options.js';
+import { FieldReader } from './wire/fields.js';
+import { IN, inName } from './wire/msg-ids.js';
+
+/** One request as a client sent it, kept for the control API. */
+export interface ReceivedMessage {
+  connectionId: number;
+  clientId: number | undefined;
+  msgId: number;
+  name: string;
+  /** All fields after the message id, as strings. */
+  fields: string[];
+  /** Epoch ms. */
+  time: number;
+}
+
+export interface FarmState {
+  name: string;
+  kind: 'market' | 'hmds' | 'secdef';
+  up: boolean;
+}
+
+/** Notice codes and texts per farm kind (down, up), as TWS words them. */
+export const FARM_CODES = {
+  market: { down: 2103, up: 2104, downText: 'Market data farm connection is broken', upText: 'Market data farm connection is OK' },
+  hmds: { down: 2105, up: 2106, downText: 'HMDS data farm connection is broken', upText: 'HMDS data farm connection is OK' },
+  secdef: { down: 2157, up: 2158, downText: 'Sec-def data farm connection is broken', upText: 'Sec-def data farm connection is OK' },
+} as const;
+
+const MAX_RECEIVED = 50_000;
+
+/**
+ * The simulated gateway: TCP listener, clientId registry, account-wide limits, and the glue between sessions
+ * and the shared engine. Faults (restart, notices, farm flaps, held clientIds) are methods the control API calls.
+ */
+export class GatewaySim implements SimContext, SessionHost {
+  readonly opts: ResolvedOptions;
+  readonly engine: Engine;
+  readonly log: Logger;
+  readonly violations = new Violations();
+  readonly rate: MessageRateLimiter;
+  readonly pacer: HistoricalPacer;
+  readonly mdLines: MarketDataLines;
+  readonly events = new EventEmitter();
+  readonly farms: FarmState[] = [
+    { name: 'usfarm', kind: 'market', up: true },
+    { name: 'ushmds', kind: 'hmds', up: true },
+    { name: 'secdefil', kind: 'secdef', up: true },
+  ];
+  readonly received: ReceivedMessage[] = [];
+  private readonly sessions = new Set<Session>();
+  /** clientId → session holding it */
+  private readonly clients = new Map<number, Session>();
+  /** clientId → epoch ms until which it is held as "stuck" */
+  private readonly heldIds = new Map<number, number>();
+  private readonly watched = new Set<number>();
+  private server: Server | undefined;
+  private boundPort = 0;
+  private nextConnectionId = 1;
+  private delayMs = 0;
+  private fragmentOpt: { maxChunk: number } | undefined;
+  private stepTimer: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private linkDown = false;
+  private closed = false;
+
+  constructor(options: GatewaySimOptions = {}) {
+    this.opts = resolveOptions(options);
+    this.log = (this.opts.logger ?? createLogger('gateway-sim', 'silent')).child({ component: 'gateway-sim' });
+    this.engine = new Engine({ seed: this.opts.seed, clock: this.opts.clock, accounts: this.opts.accounts });
+    this.rate = new MessageRateLimiter(this.opts.msgRate, this.opts.rateMode);
+    this.pacer = new HistoricalPacer({ ...IB_PACING, ...this.opts.pacing });
+    this.mdLines = new MarketDataLines(this.opts.marketDataLines);
+    this.fragmentOpt = this.opts.fragment || undefined;
+    this.engine.onEvent((ev) => {
+      fanOutBrokerEvent(this, ev);
+      this.events.emit('order', ev);
+    });
+    this.engine.market.onChange((q) => fanOutQuote(this, q, this.linkDown));
+  }
+
+  // ── lifecycle ────────────────────────────────────────────────────────────────────────────────────
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async listen(port = this.opts.port): Promise<number> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    this.boundPort = typeof addr === 'object' && addr ? addr.port : port;
+    if (this.opts.tickIntervalMs > 0 && !this.stepTimer) {
+      this.stepTimer = setInterval(() => this.step(), this.opts.tickIntervalMs);
+      this.stepTimer.unref();
+    }
+    return this.boundPort;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.stepTimer) clearInterval(this.stepTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const s of [...this.sessions]) s.destroy();
+    await this.stopListening();
+  }
+
+  private async stopListening(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const s = new Session(this.nextConnectionId++, socket, this);
+    this.sessions.add(s);
+    this.log.debug({ connectionId: s.id, remote: s.remote }, 'connection');
+  }
+
+  /** Steps the price walk of every instrument someone streams or has a working order in. */
+  step(): void {
+    const ids = new Set(this.watched);
+    for (const s of this.sessions) for (const id of s.subs.conIdsInUse()) ids.add(id);
+    for (const o of this.engine.orders.open()) ids.add(o.contract.conId);
+    this.watched.clear();
+    for (const s of this.sessions) for (const id of s.subs.conIdsInUse()) this.watched.add(id);
+    if (ids.size > 0) this.engine.market.step(ids);
+  }
+
+  // ── SessionHost ──────────────────────────────────────────────────────────────────────────────────
+
+  get maxServerVersion(): number {
+    return this.opts.serverVersion;
+  }
+
+  get maxFrameBytes(): number {
+    return this.opts.maxFrameBytes;
+  }
+
+  now(): number {
+    return this.engine.clock.now();
+  }
+
+  replyDelayMs(): number {
+    return this.delayMs;
+  }
+
+  fragment(): { maxChunk: number } | undefined {
+    return this.fragmentOpt;
+  }
+
+  onMessage(s: Session, fields: string[]): void {
+    const now = this.now();
+    const msgId = Number(fields[0]);
+    const entry = Number.isInteger(msgId) ? HANDLERS.get(msgId) : undefined;
+    const rec: ReceivedMessage = {
+      connectionId: s.id, clientId: s.clientId, msgId: Number.isInteger(msgId) ? msgId : -1,
+      name: entry?.name ?? inName(msgId), fields: fields.slice(1), time: now,
+    };
+    this.received.push(rec);
+    if (this.received.length > MAX_RECEIVED) this.received.shift();
+    this.events.emit('message', rec);
+
+    // IB's message rate is wall-clock time, whatever clock the broker runs on.
+    const verdict = this.rate.hit(s.id, Date.now());
+    if (verdict.violated) {
+      const text = `Max rate of messages per second has been exceeded:max=${this.rate.maxPerSecond} rec=${verdict.received} (${verdict.strikes})`;
+      s.sendError(-1, 100, text);
+      this.violation({ code: 100, clientId: s.clientId, text });
+      if (verdict.strikes >= 3) {
+        this.log.warn({ clientId: s.clientId, ibCode: 100 }, 'disconnecting client after third message-rate violation');
+        s.endAfterFlush();
+        return;
+      }
+    }
+    if (s.state === 'awaiting-start' && msgId !== IN.START_API) {
+      this.log.debug({ connectionId: s.id, msgId }, 'request before START_API ignored');
+      return;
+    }
+    if (!entry) {
+      this.log.info({ connectionId: s.id, clientId: s.clientId, msgId: fields[0] }, 'unknown message id');
+      s.sendError(-1, 505, 'Fatal Error: Unknown message id.');
+      return;
+    }
+    try {
+      entry.handle(this, s, new FieldReader(fields));
+    } catch (err) {
+      const e = err as Error;
+      if (e.name !== 'UnderrunError' && e.name !== 'BadFieldError') throw err;
+      this.log.info({ connectionId: s.id, clientId: s.clientId, msg: entry.name, err: e.message }, 'malformed request');
+      s.sendError(-1, 320, `Server error when reading an API client request. ${entry.name}: ${e.message}`);
+    }
+  }
+
+  onClosed(s: Session): void {
+    this.sessions.delete(s);
+    if (s.clientId !== undefined && this.clients.get(s.clientId) === s) this.clients.delete(s.clientId);
+    this.mdLines.releaseAll(s.id);
+    this.rate.forget(s.id);
+    this.log.debug({ connectionId: s.id, clientId: s.clientId }, 'disconnect');
+    this.events.emit('disconnect', { connectionId: s.id, clientId: s.clientId });
+  }
+
+  // ── SimContext ───────────────────────────────────────────────────────────────────────────────────
+
+  get farmNotices(): Array<{ code: number; text: string }> {
+    return this.farms.map((f) => {
+      const c = FARM_CODES[f.kind];
+      return f.up ? { code: c.up, text: `${c.upText}:${f.name}` } : { code: c.down, text: `${c.downText}:${f.name}` };
+    });
+  }
+
+  violation(v: Omit<Violation, 'time'>): void {
+    const full = { ...v, time: this.now() };
+    this.violations.record(full);
+    this.log.info({ clientId: v.clientId, ibCode: v.code, reqId: v.reqId }, v.text);
+    this.events.emit('violation', full);
+  }
+
+  registerClient(s: Session, clientId: number): string | undefined {
+    const held = this.heldIds.get(clientId);
+    if (this.clients.has(clientId) || (held !== undefined && held > Date.now())) {
+      return 'Unable to connect as the client id is already in use. Retry with a unique client id.';
+    }
+    if (this.clients.size >= this.opts.maxClients) {
+      return `Unable to connect: the maximum number of API clients (${this.opts.maxClients}) is already connected.`;
+    }
+    s.clientId = clientId;
+    s.state = 'ready';
+    this.clients.set(clientId, s);
+    this.log.info({ clientId, serverVersion: s.serverVersion, connectionId: s.id }, 'client connected');
+    this.events.emit('connect', { connectionId: s.id, clientId, serverVersion: s.serverVersion });
+    return undefined;
+  }
+
+  readySessions(): Session[] {
+    return [...this.sessions].filter((s) => s.state === 'ready');
+  }
+
+  priceWatch(conId: number): void {
+    this.watched.add(conId);
+  }
+
+  // ── faults and settings (the control API calls these) ───────────────────────────────────────────
+
+  setReplyDelay(ms: number): void {
+    this.delayMs = Math.max(0, ms);
+  }
+
+  setFragment(f: { maxChunk: number } | undefined): void {
+    this.fragmentOpt = f;
+  }
+
+  setLinkDown(down: boolean): void {
+    this.linkDown = down;
+  }
+
+  /** Drops every connection and refuses new ones for `downMs` (the nightly restart). Resolves when back up. */
+  async restart(downMs: number): Promise<void> {
+    // Stop accepting first, then drop everyone: server.close() only completes once no connection is left.
+    const stopped = this.stopListening();
+    for (const s of [...this.sessions]) s.destroy();
+    this.clients.clear();
+    await stopped;
+    this.log.info({ downMs }, 'restart: all connections dropped');
+    await new Promise<void>((resolve) => this.later(downMs, resolve));
+    if (this.closed) return;
+    await this.listen(this.boundPort);
+  }
+
+  /** Sends an IB system notice (1100, 1101, 1102 …) to every client; 1101 drops their data subscriptions. */
+  notice(code: number, text: string): void {
+    if (code === 1100) this.linkDown = true;
+    if (code === 1101 || code === 1102) this.linkDown = false;
+    for (const s of this.readySessions()) {
+      s.sendError(-1, code, text);
+      if (code === 1101) {
+        for (const reqId of s.subs.dropDataSubscriptions()) this.mdLines.release(s.id, reqId);
+      }
+    }
+  }
+
+  /** Reports a farm down (2103/2105/2157) and, after `downMs`, OK again (2104/2106/2158). */
+  flapFarm(name: string, downMs: number): Promise<void> {
+    let farm = this.farms.find((f) => f.name === name);
+    if (!farm) {
+      farm = { name, kind: /hmds/.test(name) ? 'hmds' : /secdef/.test(name) ? 'secdef' : 'market', up: true };
+      this.farms.push(farm);
+    }
+    const f = farm;
+    const codes = FARM_CODES[f.kind];
+    f.up = false;
+    for (const s of this.readySessions()) s.sendError(-1, codes.down, `${codes.downText}:${f.name}`);
+    return new Promise((resolve) =>
+      this.later(downMs, () => {
+        f.up = true;
+        for (const s of this.readySessions()) s.sendError(-1, codes.up, `${codes.upText}:${f.name}`);
+        resolve();
+      }),
+    );
+  }
+
+  holdClientId(clientId: number, ms: number): void {
+    this.heldIds.set(clientId, Date.now() + ms);
+  }
+
+  connectionList(): Array<{ connectionId: number; clientId: number | undefined; serverVersion: number; state: string; remote: string; connectedAt: number }> {
+    return [...this.sessions].map((s) => ({
+      connectionId: s.id, clientId: s.clientId, serverVersion: s.serverVersion, state: s.state, remote: s.remote, connectedAt: s.connectedAt,
+    }));
+  }
+}

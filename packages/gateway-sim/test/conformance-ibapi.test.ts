@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startGatewaySim, type RunningGatewaySim } from '../src/index.js';
+import { AAPL, connectApi, decoderErrors, EventName, MSFT, nextEvent, waitUntil, type IBApiT, type SeenError } from './helpers.js';
+
+/**
+ * Every flow through an unmodified @stoqey/ib IBApi (events), at each supported server version and with
+ * fragmented delivery. @stoqey/ib's strict decoder is the layout checker: any error 505 fails.
+ */
+async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[], clientId: number): Promise<void> {
+  // current time and managed accounts
+  const [time] = await Promise.all([nextEvent(api, EventName.currentTime), Promise.resolve(api.reqCurrentTime())]).then(([a]) => a);
+  assert.ok(Math.abs(time - Date.now() / 1000) < 60);
+  const accts = nextEvent(api, EventName.managedAccounts);
+  api.reqManagedAccts();
+  assert.equal((await accts)[0], 'DU1234567');
+
+  // account summary (+end)
+  const summary: Record<string, string> = {};
+  api.on(EventName.accountSummary, (_r: number, _a: string, tag: string, value: string) => { summary[tag] = value; });
+  const sumEnd = nextEvent(api, EventName.accountSummaryEnd, (r: number) => r === 1);
+  api.reqAccountSummary(1, 'All', 'NetLiquidation,TotalCashValue,BuyingPower,AccountType');
+  await sumEnd;
+  assert.equal(summary.AccountType, 'INDIVIDUAL');
+  assert.ok(Number(summary.TotalCashValue) > 0);
+  api.cancelAccountSummary(1);
+
+  // positions (+end), subscription kept for the fill below
+  const positions = new Map<number, number>();
+  api.on(EventName.position, (_a: string, c: { conId: number }, pos: number) => positions.set(c.conId, pos));
+  const posEnd = nextEvent(api, EventName.positionEnd);
+  api.reqPositions();
+  await posEnd;
+  const aaplBefore = positions.get(265598)!;
+  assert.ok(aaplBefore >= 100);
+
+  // contract details (+end) and error 200
+  const cd = nextEvent(api, EventName.contractDetails, (r: number) => r === 2);
+  const cdEnd = nextEvent(api, EventName.contractDetailsEnd, (r: number) => r === 2);
+  api.reqContractDetails(2, AAPL);
+  const [, details] = await cd;
+  await cdEnd;
+  assert.equal(details.contract.conId, 265598);
+  assert.equal(details.longName, 'APPLE INC');
+  const e200 = nextEvent(api, EventName.error, (_e: Error, code: number, reqId: number) => code === 200 && reqId === 3);
+  api.reqContractDetails(3, { symbol: 'NOPE', secType: 'STK', exchange: 'SMART', currency: 'USD' } as never);
+  await e200;
+
+  // MKT buy that fills: execution (reqId −1), statuses, commission, position update
+  const ids = nextEvent(api, EventName.nextValidId);
+  api.reqIds(1);
+  const [orderId] = await ids;
+  const seq: string[] = [];
+  const onOpen = (id: number, _c: unknown, _o: unknown, st: { status: string }): void => { if (id === orderId) seq.push(`open:${st.status}`); };
+  const onStatus = (id: number, status: string): void => { if (id === orderId) seq.push(`status:${status}`); };
+  const onExec = (reqId: number, _c: unknown, ex: { orderId: number }): void => { if (ex.orderId === orderId) seq.push(`exec:${reqId}`); };
+  const onComm = (): void => { seq.push('commission'); };
+  api.on(EventName.openOrder, onOpen).on(EventName.orderStatus, onStatus).on(EventName.execDetails, onExec).on(EventName.commissionReport, onComm);
+  const permIds = new Set<number>();
+  api.on(EventName.orderStatus, (id: number, _s: string, _f: number, _r: number, _a: number, permId: number) => { if (id === orderId) permIds.add(permId); });
+  const posUpdate = nextEvent(api, EventName.position, (_a: string, c: { conId: number }, pos: number) => c.conId === 265598 && pos === aaplBefore + 5);
+  api.placeOrder(orderId, AAPL, { action: 'BUY', orderType: 'MKT', totalQuantity: 5, transmit: true } as never);
+  await posUpdate;
+  assert.deepEqual(seq, ['open:Submitted', 'status:Submitted', 'exec:-1', 'status:Filled', 'open:Filled', 'commission']);
+  assert.equal(permIds.size, 1);
+  assert.ok([...permIds][0]! > 0);
+  api.off(EventName.openOrder, onOpen).off(EventName.orderStatus, onStatus).off(EventName.execDetails, onExec).off(EventName.commissionReport, onComm);
+
+  // resting LMT: visible in all open orders, modified in place, then cancelled (202); unknown cancel → 10147
+  const lmtId = orderId + 1;
+  const rest = nextEvent(api, EventName.orderStatus, (id: number, s: string) => id === lmtId && s === 'Submitted');
+  api.placeOrder(lmtId, MSFT, { action: 'SELL', orderType: 'LMT', lmtPrice: 999, totalQuantity: 5, transmit: true } as never);
+  await rest;
+  const listed: number[] = [];
+  const onList = (id: number): void => { listed.push(id); };
+  api.on(EventName.openOrder, onList);
+  const openEnd = nextEvent(api, EventName.openOrderEnd);
+  api.reqAllOpenOrders();
+  await openEnd;
+  api.off(EventName.openOrder, onList);
+  assert.ok(listed.includes(lmtId));
+  const modified = nextEvent(api, EventName.openOrder, (id: number, _c: unknown, o: { lmtPrice: number }) => id === lmtId && o.lmtPrice === 998);
+  api.placeOrder(lmtId, MSFT, { action: 'SELL', orderType: 'LMT', lmtPrice: 998, totalQuantity: 5, transmit: true } as never);
+  await modified;
+  const cancelled = nextEvent(api, EventName.orderStatus, (id: number, s: string) => id === lmtId && s === 'Cancelled');
+  const e202 = nextEvent(api, EventName.error, (_e: Error, code: number, reqId: number) => code === 202 && reqId === lmtId);
+  api.cancelOrder(lmtId, {} as never);
+  await Promise.all([cancelled, e202]);
+  const e10147 = nextEvent(api, EventName.error, (_e: Error, code: number, reqId: number) => code === 10147 && reqId === 424242);
+  api.cancelOrder(424242, {} as never);
+  await e10147;
+
+  // executions (+end) with commission reports; completed orders (+end)
+  const execs: string[] = [];
+  api.on(EventName.execDetails, (reqId: number, _c: unknown, ex: { execId: string }) => { if (reqId === 7) execs.push(ex.execId); });
+  const comms: string[] = [];
+  api.on(EventName.commissionReport, (r: { execId: string }) => comms.push(r.execId));
+  const execEnd = nextEvent(api, EventName.execDetailsEnd, (r: number) => r === 7);
+  api.reqExecutions(7, { clientId } as never);
+  await execEnd;
+  assert.ok(execs.length >= 1);
+  assert.ok(execs.every((id) => comms.includes(id)));
+  let completed = 0;
+  api.on(EventName.completedOrder, () => { completed++; });
+  const compEnd = nextEvent(api, EventName.completedOrdersEnd);
+  api.reqCompletedOrders(false);
+  await compEnd;
+  assert.ok(completed >= 2);
+
+  // market data snapshot (explicit BID_SIZE) and streaming + cancel
+  const ticks = new Map<number, number>();
+  const onTick = (reqId: number, type: number, v: number): void => { if (reqId === 8) ticks.set(type, v); };
+  api.on(EventName.tickPrice, onTick).on(EventName.tickSize, onTick);
+  const snapEnd = nextEvent(api, EventName.tickSnapshotEnd, (r: number) => r === 8);
+  api.reqMktData(8, AAPL, '', true, false);
+  await snapEnd;
+  assert.ok(ticks.get(1)! > 0 && ticks.get(2)! > ticks.get(1)!);
+  assert.ok(ticks.get(0)! > 0, 'BID_SIZE present');
+  const linesBefore = gw.control.activeMarketDataLines();
+  const firstTick = nextEvent(api, EventName.tickPrice, (r: number) => r === 9);
+  api.reqMktData(9, MSFT, '233,236', false, false);
+  await firstTick;
+  assert.equal(gw.control.activeMarketDataLines(), linesBefore + 1);
+  const moved = nextEvent(api, EventName.tickPrice, (r: number, type: number, price: number) => r === 9 && type === 4 && price === 420);
+  gw.control.setPrice('MSFT', 420);
+  await moved;
+  api.cancelMktData(9);
+  await waitUntil(() => gw.control.activeMarketDataLines() === linesBefore, 2000, 'line released');
+
+  // historical bars, keepUpToDate updates + cancel, head timestamp
+  const bars: string[] = [];
+  const histDone = nextEvent(api, EventName.historicalData, (r: number, date: string) => r === 10 && date.startsWith('finished'));
+  api.on(EventName.historicalData, (r: number, date: string) => { if (r === 10 && !date.startsWith('finished')) bars.push(date); });
+  api.reqHistoricalData(10, AAPL, '', '5 D', '1 day', 'TRADES', 1, 1, false);
+  await histDone;
+  assert.equal(bars.length, 5);
+  const initial = nextEvent(api, EventName.historicalData, (r: number, date: string) => r === 11 && date.startsWith('finished'));
+  api.reqHistoricalData(11, MSFT, '', '1800 S', '5 mins', 'MIDPOINT', 1, 1, true);
+  await initial;
+  const upd = nextEvent(api, EventName.historicalDataUpdate, (r: number, _d: string, _o: number, _h: number, _l: number, close: number) => r === 11 && close === 421);
+  gw.control.setPrice('MSFT', 421);
+  await upd;
+  api.cancelHistoricalData(11);
+  const head = nextEvent(api, EventName.headTimestamp, (r: number) => r === 12);
+  api.reqHeadTimestamp(12, AAPL, 'TRADES', true, 1);
+  assert.match((await head)[1], /^\d{8}-\d{2}:\d{2}:\d{2}$/);
+
+  // account updates, PnL, PnL single, matching symbols, option chain, delayed data type
+  const dlEnd = nextEvent(api, EventName.accountDownloadEnd);
+  const portfolio = nextEvent(api, EventName.updatePortfolio);
+  api.reqAccountUpdates(true, 'DU1234567');
+  await Promise.all([dlEnd, portfolio]);
+  api.reqAccountUpdates(false, 'DU1234567');
+  const pnl = nextEvent(api, EventName.pnl, (r: number) => r === 13);
+  api.reqPnL(13, 'DU1234567', '');
+  await pnl;
+  api.cancelPnL(13);
+  const pnlSingle = nextEvent(api, EventName.pnlSingle, (r: number) => r === 14);
+  api.reqPnLSingle(14, 'DU1234567', '', 265598);
+  assert.ok((await pnlSingle)[1] >= 100);
+  api.cancelPnLSingle(14);
+  const samples = nextEvent(api, EventName.symbolSamples, (r: number) => r === 15);
+  api.reqMatchingSymbols(15, 'MS');
+  assert.equal((await samples)[1][0].contract.symbol, 'MSFT');
+  const chain = nextEvent(api, EventName.securityDefinitionOptionParameter, (r: number) => r === 16);
+  const chainEnd = nextEvent(api, EventName.securityDefinitionOptionParameterEnd, (r: number) => r === 16);
+  api.reqSecDefOptParams(16, 'AAPL', '', 'STK' as never, 265598);
+  const [, , underConId, , , expirations, strikes] = await chain;
+  await chainEnd;
+  assert.equal(underConId, 265598);
+  assert.equal(expirations.length, 2);
+  assert.ok(strikes.includes(190));
+  api.reqMarketDataType(3);
+  const delayed = nextEvent(api, EventName.tickPrice, (r: number, type: number) => r === 17 && type === 66);
+  const mdType = nextEvent(api, EventName.marketDataType, (r: number, t: number) => r === 17 && t === 3);
+  api.reqMktData(17, AAPL, '', true, false);
+  await Promise.all([delayed, mdType]);
+  api.reqMarketDataType(1);
+
+  assert.deepEqual(decoderErrors(errors), []);
+}
+
+const CASES: Array<{ name: string; serverVersion: number; fragment?: { maxChunk: number } }> = [
+  { name: 'server version 164', serverVersion: 164 },
+  { name: 'server version 176', serverVersion: 176 },
+  { name: 'server version 193', serverVersion: 193 },
+  { name: 'server version 176, output dripped in 1–7 byte chunks', serverVersion: 176, fragment: { maxChunk: 7 } },
+];
+
+for (const c of CASES) {
+  describe(`IBApi conformance – ${c.name}`, () => {
+    let gw: RunningGatewaySim;
+    before(async () => { gw = await startGatewaySim({ serverVersion: c.serverVersion, fragment: c.fragment, tickIntervalMs: 0 }); });
+    after(async () => { await gw.close(); });
+
+    it('negotiates the version and completes every flow with zero 505 errors', async () => {
+      const { api, errors, infos } = await connectApi(gw.port, 5);
+      try {
+        assert.equal(api.serverVersion, c.serverVersion);
+        await waitUntil(() => infos.length >= 3, 2000, 'farm notices');
+        assert.deepEqual(infos.slice(0, 3).map((i) => i.code), [2104, 2106, 2158]);
+        await runFlows(gw, api, errors, 5);
+      } finally {
+        api.disconnect();
+      }
+    });
+  });
+}
