@@ -1,0 +1,82 @@
+import {
+  ConfigError,
+  envEnum,
+  envInt,
+  envString,
+  LOG_LEVELS,
+  type Env,
+  type LogLevel,
+} from '@ibrest/common';
+
+/** Everything a worker reads from its environment, validated once at start-up. */
+export interface WorkerConfig {
+  /** TWS / IB Gateway host. @default '127.0.0.1' */
+  ibHost: string;
+  /** TWS / IB Gateway API port. @default 4002 */
+  ibPort: number;
+  /** The fixed clientId of this worker's IB connection (never changed on reconnect). @default 0 */
+  clientId: number;
+  /** HTTP listen address. @default '127.0.0.1' */
+  host: string;
+  /** HTTP port; 0 picks a free one. @default 5000 + clientId */
+  port: number;
+  /** Outbound IB messages per second through the pacer. @default 40 */
+  msgRate: number;
+  /** Deadline of a request without `?timeout=`. @default 10000 */
+  requestTimeoutMs: number;
+  /** Largest deadline `?timeout=` may ask for. @default 60000 */
+  maxRequestTimeoutMs: number;
+  /** First reconnect delay after a lost connection; doubles per attempt. @default 500 */
+  reconnectMinMs: number;
+  /** Cap of the reconnect delay. @default 30000 */
+  reconnectMaxMs: number;
+  /** Socket open → nextValidId + managedAccounts must happen within this. @default 10000 */
+  connectTimeoutMs: number;
+  /** Longest wait for each end marker of the initial sync (positions, orders, executions, account). @default 10000 */
+  syncTimeoutMs: number;
+  /** How long a finished historical/head-timestamp answer is served again (IB refuses identical requests within 15 s). @default 15000 */
+  historicalCacheMs: number;
+  /** Market-data lines this worker may hold at once (snapshots included). @default 100 */
+  marketDataLines: number;
+  /** Largest accepted request body in bytes. @default 65536 */
+  bodyLimitBytes: number;
+  /** Grace period for in-flight HTTP requests on SIGTERM/SIGINT. @default 5000 */
+  shutdownTimeoutMs: number;
+  logLevel: LogLevel;
+}
+
+export function loadConfig(env: Env = process.env): WorkerConfig {
+  const clientId = envInt(env, 'IB_CLIENT_ID', 0, { min: 0, max: 31 });
+  const requestTimeoutMs = envInt(env, 'REQUEST_TIMEOUT_MS', 10_000, { min: 10, max: 600_000 });
+  const maxRequestTimeoutMs = envInt(env, 'MAX_REQUEST_TIMEOUT_MS', 60_000, { min: 10, max: 600_000 });
+  if (maxRequestTimeoutMs < requestTimeoutMs) {
+    throw new ConfigError(
+      `Expected MAX_REQUEST_TIMEOUT_MS to be at least REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${maxRequestTimeoutMs}`,
+    );
+  }
+  const reconnectMinMs = envInt(env, 'IB_RECONNECT_MIN_MS', 500, { min: 10, max: 600_000 });
+  const reconnectMaxMs = envInt(env, 'IB_RECONNECT_MAX_MS', 30_000, { min: 10, max: 3_600_000 });
+  if (reconnectMaxMs < reconnectMinMs) {
+    throw new ConfigError(`Expected IB_RECONNECT_MAX_MS to be at least IB_RECONNECT_MIN_MS (${reconnectMinMs}), got ${reconnectMaxMs}`);
+  }
+  return {
+    ibHost: envString(env, 'IB_HOST', '127.0.0.1'),
+    ibPort: envInt(env, 'IB_PORT', 4002, { min: 1, max: 65535 }),
+    clientId,
+    host: envString(env, 'HOST', '127.0.0.1'),
+    port: envInt(env, 'PORT', 5000 + clientId, { min: 0, max: 65535 }),
+    // IB's hard limit is 50 messages/s; staying below it leaves room for the library's own limiter rounding.
+    msgRate: envInt(env, 'IB_MSG_RATE', 40, { min: 1, max: 50 }),
+    requestTimeoutMs,
+    maxRequestTimeoutMs,
+    reconnectMinMs,
+    reconnectMaxMs,
+    connectTimeoutMs: envInt(env, 'IB_CONNECT_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+    syncTimeoutMs: envInt(env, 'IB_SYNC_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+    historicalCacheMs: envInt(env, 'HISTORICAL_CACHE_MS', 15_000, { min: 0, max: 3_600_000 }),
+    marketDataLines: envInt(env, 'IB_MARKET_DATA_LINES', 100, { min: 1, max: 10_000 }),
+    bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 10_485_760 }),
+    shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, { min: 0, max: 600_000 }),
+    logLevel: envEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}

@@ -1,0 +1,29 @@
+import type { MetricsRegistries } from '@ibrest/common';
+import type { AccountRequests } from '../ib/account-requests.js';
+import type { IbConnection } from '../ib/connection.js';
+import type { ContractService } from '../ib/contracts.js';
+import type { HistoricalService } from '../ib/historical.js';
+import type { MarketDataService } from '../ib/market-data.js';
+import type { OrderService } from '../ib/order-service.js';
+import type { Requests } from '../ib/requests.js';
+import type { Mirror } from '../state/mirror.js';
+
+/** What the routes may use: services and read-only state, never the IB socket. */
+export interface RouteDeps {
+  conn: Pick<IbConnection, 'health' | 'state' | 'serving' | 'retryAfterSeconds' | 'session' | 'clientId'>;
+  requests: Pick<Requests, 'assertServing'>;
+  mirror: Mirror;
+  orders: OrderService;
+  contracts: ContractService;
+  marketData: MarketDataService;
+  historical: HistoricalService;
+  account: AccountRequests;
+  registries: MetricsRegistries;
+  openapi: () => unknown;
+}
+
+/** The managed account to use when the caller names none (the first of the session). */
+export function defaultAccount(deps: RouteDeps, given: unknown): string | undefined {
+  if (typeof given === 'string') return given;
+  return deps.conn.session?.accounts[0];
+}

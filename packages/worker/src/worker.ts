@@ -1,0 +1,158 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createLogger, createRegistries, type Logger, type MetricsRegistries } from '@ibrest/common';
+import { createApp, withTimeout } from './app.js';
+import type { WorkerConfig } from './config.js';
+import { buildOpenApi } from './http/openapi.js';
+import type { RouteDef } from './http/route.js';
+import { AccountRequests } from './ib/account-requests.js';
+import { IbConnection } from './ib/connection.js';
+import { ContractService } from './ib/contracts.js';
+import { HistoricalPacer } from './ib/historical-pacing.js';
+import { HistoricalService } from './ib/historical.js';
+import { MarketDataLines } from './ib/market-data-lines.js';
+import { MarketDataService } from './ib/market-data.js';
+import { OrderIds } from './ib/order-ids.js';
+import { OrderService, type OrderHooks } from './ib/order-service.js';
+import { Pacer } from './ib/pacer.js';
+import { Requests } from './ib/requests.js';
+import { SubscriptionRegistry } from './ib/subscriptions.js';
+import { Sync } from './ib/sync.js';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { allRoutes } from './routes/index.js';
+import { Mirror } from './state/mirror.js';
+
+export const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export interface WorkerHandle {
+  /** Bound HTTP port (useful with PORT=0). */
+  port: number;
+  host: string;
+  url: string;
+  config: WorkerConfig;
+  connection: IbConnection;
+  mirror: Mirror;
+  orders: OrderService;
+  subscriptions: SubscriptionRegistry;
+  metrics: WorkerMetrics;
+  registries: MetricsRegistries;
+  routes: RouteDef[];
+  log: Logger;
+  /** Resolves once the IB connection is ready (or rejects after `timeoutMs`). */
+  whenReady(timeoutMs?: number): Promise<void>;
+  /** Stops accepting requests, waits for in-flight ones (bounded), disconnects from IB. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Extension points of the order path (record before send, policy). */
+  orderHooks?: OrderHooks;
+}
+
+/**
+ * Composition root: builds every part in dependency order (ib → state → routes → http), starts the IB
+ * connection and listens. The process entry (main.ts) and in-process tests both use it.
+ */
+export async function startWorker(config: WorkerConfig, options: StartOptions = {}): Promise<WorkerHandle> {
+  const log = (options.logger ?? createLogger('ibrest-worker', config.logLevel)).child({ clientId: config.clientId });
+  const registries = createRegistries();
+  const metrics = createWorkerMetrics(registries.app, { clientId: config.clientId, version: VERSION });
+
+  const conn = new IbConnection({
+    host: config.ibHost,
+    port: config.ibPort,
+    clientId: config.clientId,
+    libraryRate: config.msgRate,
+    reconnectMinMs: config.reconnectMinMs,
+    reconnectMaxMs: config.reconnectMaxMs,
+    connectTimeoutMs: config.connectTimeoutMs,
+    log: log.child({ component: 'ib' }),
+    metrics,
+  });
+  const pacer = new Pacer({ rate: config.msgRate, metrics });
+  const requests = new Requests(conn, pacer, log.child({ component: 'requests' }), metrics);
+  const mirror = new Mirror(config.clientId);
+  const orderIds = new OrderIds();
+  new Sync(conn, requests, mirror, orderIds, { syncTimeoutMs: config.syncTimeoutMs, log: log.child({ component: 'sync' }), metrics });
+  const lines = new MarketDataLines(config.marketDataLines, metrics);
+  const subscriptions = new SubscriptionRegistry(conn, requests, lines, log.child({ component: 'subscriptions' }));
+  const orders = new OrderService(requests, mirror, orderIds, log.child({ component: 'orders' }), metrics, options.orderHooks);
+  const contracts = new ContractService(requests, metrics);
+  const marketData = new MarketDataService(requests, lines, metrics);
+  const historical = new HistoricalService(requests, new HistoricalPacer(), config.historicalCacheMs, metrics);
+  const account = new AccountRequests(requests, subscriptions, metrics);
+
+  let openapi: unknown;
+  const routes = withTimeout(
+    allRoutes({ conn, requests, mirror, orders, contracts, marketData, historical, account, registries, openapi: () => openapi }),
+    config.maxRequestTimeoutMs,
+    config.requestTimeoutMs,
+  );
+  openapi = buildOpenApi(routes, { version: VERSION, clientId: config.clientId });
+  const app = createApp({
+    routes,
+    clientId: config.clientId,
+    log: log.child({ component: 'http' }),
+    metrics,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxRequestTimeoutMs: config.maxRequestTimeoutMs,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+
+  conn.start();
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', reject);
+  });
+  // Behind a keep-alive proxy the server must not close idle sockets before the proxy does.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const address = server.address() as AddressInfo;
+  const host = config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+
+  const whenReady = (timeoutMs = 30_000) =>
+    new Promise<void>((resolve, reject) => {
+      if (conn.state === 'ready') return resolve();
+      const timer = setTimeout(() => {
+        conn.off('state', onState);
+        reject(new Error(`IB connection not ready after ${timeoutMs} ms (state ${conn.state})`));
+      }, timeoutMs);
+      const onState = (s: string) => {
+        if (s !== 'ready') return;
+        clearTimeout(timer);
+        conn.off('state', onState);
+        resolve();
+      };
+      conn.on('state', onState);
+    });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, config.shutdownTimeoutMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await conn.stop();
+      log.info('worker stopped');
+    })());
+
+  return { port: address.port, host, url, config, connection: conn, mirror, orders, subscriptions, metrics, registries, routes, log, whenReady, close };
+}

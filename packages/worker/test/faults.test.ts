@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '@ibrest/common';
+import { loadConfig } from '../src/config.js';
+import { startWorker } from '../src/worker.js';
+import { AAPL, eventually, http, startStack, type Stack } from './helpers.js';
+
+const START_API = 71;
+const REQ_POSITIONS = 61;
+const REQ_PNL = 92;
+
+describe('faults – outages, reconnects and a stuck clientId', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack();
+  });
+  after(() => s.close());
+
+  it('1100 → degraded and 503; 1102 → ready again; a farm flap degrades only while it lasts', async () => {
+    s.sim.control.sendNotice(1100);
+    await eventually(async () => (await http(`${s.url}/health/ready`)).status === 503, 3000, '503 after 1100');
+    const ready = await http(`${s.url}/health/ready`);
+    assert.equal(ready.body.status, 'degraded');
+    assert.equal(ready.body.ib.ibServerLink, false);
+    assert.ok(Number(ready.headers.get('retry-after')) >= 1);
+    const r = await http(`${s.url}/account/positions`);
+    assert.equal(r.status, 503);
+    assert.equal(r.body.error.code, 'IB_NOT_READY');
+    assert.ok(Number(r.headers.get('retry-after')) >= 1);
+    s.sim.control.sendNotice(1102);
+    await eventually(async () => (await http(`${s.url}/health/ready`)).status === 200, 3000, 'ready after 1102');
+    const flap = s.sim.control.flapFarm('usfarm', { downMs: 300 });
+    await eventually(async () => (await http(`${s.url}/health/ready`)).body.farms.usfarm === 'down', 3000, 'farm down');
+    await flap;
+    await eventually(async () => (await http(`${s.url}/health/ready`)).status === 200, 3000, 'ready after the flap');
+  });
+
+  it('1101 → the mirror re-syncs and live subscriptions are re-established', async () => {
+    const pnl = await http(`${s.url}/account/pnl`);
+    assert.equal(pnl.status, 200, JSON.stringify(pnl.body));
+    const pnlBefore = s.sim.control.received({ clientId: 3, msgId: REQ_PNL }).length;
+    const posBefore = s.sim.control.received({ clientId: 3, msgId: REQ_POSITIONS }).length;
+    assert.equal(pnlBefore, 1);
+    s.sim.control.sendNotice(1101);
+    await eventually(() => s.sim.control.received({ clientId: 3, msgId: REQ_PNL }).length === pnlBefore + 1, 3000, 'PnL resubscribed');
+    await eventually(() => s.sim.control.received({ clientId: 3, msgId: REQ_POSITIONS }).length > posBefore, 3000, 'positions re-requested');
+    const again = await http(`${s.url}/account/pnl`);
+    assert.equal(again.status, 200);
+  });
+
+  it('duplicate clientId → 326 reported on /health/ready and in metrics; connects with the same id once free', async () => {
+    s.sim.control.holdClientId(4, 700);
+    const w = await startWorker(
+      loadConfig({ IB_PORT: String(s.sim.port), IB_CLIENT_ID: '4', PORT: '0', IB_RECONNECT_MIN_MS: '100', IB_RECONNECT_MAX_MS: '300', IB_SYNC_TIMEOUT_MS: '2000' }),
+      { logger: createLogger('test', 'silent') },
+    );
+    try {
+      const r = await eventually(async () => {
+        const h = await http(`${w.url}/health/ready`);
+        return h.body.ib?.clientIdInUse === true ? h : undefined;
+      }, 3000, '326 reported');
+      assert.equal(r!.status, 503);
+      assert.equal(r!.body.ib.lastError.code, 326);
+      assert.match((await http(`${w.url}/metrics`)).body, /^ibworker_ib_client_id_in_use_total [1-9]/m);
+      await w.whenReady(5000);
+      const h = await http(`${w.url}/health/ready`);
+      assert.equal(h.status, 200);
+      assert.equal(h.body.ib.clientIdInUse, false);
+      assert.ok(s.sim.control.connections().some((c) => c.clientId === 4));
+      assert.deepEqual([...new Set(s.sim.control.received({ msgId: START_API }).map((m) => m.fields[1]))].sort(), ['3', '4']);
+    } finally {
+      await w.close();
+    }
+  });
+  it('gateway restart mid-test → 503, reconnect with the same clientId, re-sync, answers again', async () => {
+    // IB's nightly restart: every connection dropped, new ones refused for a while.
+    const restartedAt = Date.now();
+    const restarted = s.sim.control.restart({ downMs: 600 });
+    await eventually(async () => (await http(`${s.url}/health/ready`)).status === 503, 3000, '503 during the restart');
+    const during = await http(`${s.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } } });
+    assert.equal(during.status, 503);
+    assert.ok(Number(during.headers.get('retry-after')) >= 1);
+    await restarted;
+    await eventually(async () => (await http(`${s.url}/health/ready`)).status === 200, 8000, 'ready after the restart');
+    const starts = s.sim.control.received({ msgId: START_API }).filter((m) => m.time >= restartedAt);
+    // START_API carries [version, clientId, capabilities]: after the restart only clientId 3 came back.
+    assert.ok(starts.length >= 1);
+    assert.deepEqual([...new Set(starts.map((m) => m.fields[1]))], ['3']);
+    assert.deepEqual(s.sim.control.connections().map((c) => c.clientId), [3]);
+    const pos = await http(`${s.url}/account/positions`);
+    assert.equal(pos.status, 200);
+    assert.ok(pos.body.positions.length > 0);
+    const metrics = (await http(`${s.url}/metrics`)).body as string;
+    assert.match(metrics, /^ibworker_ib_reconnects_total [1-9]/m);
+    // PnL (subscribed in an earlier test) is live again in the new session.
+    await eventually(() => s.sim.control.received({ clientId: 3, msgId: REQ_PNL }).some((m) => m.time >= restartedAt), 3000, 'PnL resubscribed');
+    const pnl = await http(`${s.url}/account/pnl`);
+    assert.equal(pnl.status, 200);
+  });
+
+});

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { eventually, http, startStack, type Stack } from './helpers.js';
+
+describe('routes – every read route against the simulator', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack();
+  });
+  after(() => s.close());
+
+  it('GET /account/updates, /account/summary (tags validated), /account/pnl', async () => {
+    const u = await http(`${s.url}/account/updates`);
+    assert.equal(u.status, 200, JSON.stringify(u.body));
+    assert.equal(u.body.account, 'DU1234567');
+    assert.ok(Object.keys(u.body.values).length > 0);
+    assert.equal((await http(`${s.url}/account/updates?account=NOPE`)).body.error.code, 'ACCOUNT_NOT_FOUND');
+    const sum = await http(`${s.url}/account/summary?tags=NetLiquidation,TotalCashValue`);
+    assert.equal(sum.status, 200, JSON.stringify(sum.body));
+    assert.ok(sum.body.accounts.DU1234567.NetLiquidation.value);
+    // The summary is a snapshot: the IB subscription it needed is cancelled (IB allows only two).
+    const reqs = s.sim.control.received({ clientId: 3, msgId: 62 });
+    const last = reqs.at(-1)!;
+    await eventually(() => s.sim.control.received({ clientId: 3, msgId: 63 }).some((m) => m.fields[1] === last.fields[1]), 3000, 'cancelAccountSummary with the same reqId');
+    const bad = await http(`${s.url}/account/summary?tags=NetLiquidation,Bogus`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'INVALID_REQUEST');
+    assert.match(JSON.stringify(bad.body.error.details), /Bogus/);
+    const pnl = await http(`${s.url}/account/pnl`);
+    assert.equal(pnl.status, 200, JSON.stringify(pnl.body));
+    assert.equal(pnl.body.account, 'DU1234567');
+    assert.equal(typeof pnl.body.dailyPnL, 'number');
+  });
+
+  it('GET /contract, /contract/search, /contract/options (and 404 CONTRACT_NOT_FOUND)', async () => {
+    const c = await http(`${s.url}/contract?conId=265598&exchange=SMART`);
+    assert.equal(c.status, 200, JSON.stringify(c.body));
+    assert.equal(c.body.contracts[0].contract.symbol, 'AAPL');
+    const nf = await http(`${s.url}/contract?symbol=NOSUCH`);
+    assert.equal(nf.status, 404, JSON.stringify(nf.body));
+    assert.equal(nf.body.error.code, 'CONTRACT_NOT_FOUND');
+    assert.equal(nf.body.error.ibCode, 200);
+    const search = await http(`${s.url}/contract/search?pattern=MS`);
+    assert.equal(search.status, 200, JSON.stringify(search.body));
+    assert.ok(search.body.contracts.some((x: { contract: { symbol: string } }) => x.contract.symbol === 'MSFT'));
+    const opt = await http(`${s.url}/contract/options?symbol=AAPL`);
+    assert.equal(opt.status, 200, JSON.stringify(opt.body));
+    assert.equal(opt.body.underlying.conId, 265598);
+    assert.ok(opt.body.chains.length > 0 && opt.body.chains[0].strikes.length > 0);
+  });
+
+  it('GET /historical, /historical/head-timestamp, /market/data', async () => {
+    const h = await http(`${s.url}/historical?symbol=MSFT&durationStr=5%20D&barSizeSetting=1%20day`);
+    assert.equal(h.status, 200, JSON.stringify(h.body));
+    assert.ok(h.body.bars.length > 0);
+    assert.ok(['time', 'open', 'high', 'low', 'close', 'volume'].every((k) => k in h.body.bars[0]));
+    const head = await http(`${s.url}/historical/head-timestamp?symbol=MSFT`);
+    assert.equal(head.status, 200, JSON.stringify(head.body));
+    assert.ok(head.body.headTimestamp.length > 0);
+    const m = await http(`${s.url}/market/data?symbol=AAPL`);
+    assert.equal(m.status, 200, JSON.stringify(m.body));
+    assert.equal(typeof m.body.ticks.BID, 'number');
+    assert.equal(typeof m.body.ticks.ASK, 'number');
+    const bad = await http(`${s.url}/market/data?secType=STK`);
+    assert.equal(bad.status, 400);
+  });
+
+  it('health, metrics (exact ibworker_* names), X-Request-Id echoed, 404 envelope', async () => {
+    const live = await http(`${s.url}/health/live`, { headers: { 'x-request-id': 'abc-123' } });
+    assert.deepEqual(live.body, { status: 'ok' });
+    assert.equal(live.headers.get('x-request-id'), 'abc-123');
+    assert.match((await http(`${s.url}/health/live`)).headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    const ready = await http(`${s.url}/health/ready`);
+    assert.equal(ready.body.ib.socket, true);
+    assert.equal(ready.body.farms.usfarm, 'ok');
+    const m = await http(`${s.url}/metrics`);
+    assert.equal(m.status, 200);
+    for (const name of [
+      'ibworker_info', 'ibworker_ib_connection_state', 'ibworker_ib_ready', 'ibworker_ib_reconnects_total', 'ibworker_ib_errors_total',
+      'ibworker_ib_client_id_in_use_total', 'ibworker_ib_farm_up', 'ibworker_ib_request_duration_seconds', 'ibworker_http_requests_total',
+      'ibworker_http_request_duration_seconds', 'ibworker_pacer_queue_depth', 'ibworker_pacer_wait_seconds', 'ibworker_pacer_messages_total',
+      'ibworker_pacer_budget_messages_per_second', 'ibworker_pacing_rejections_total', 'ibworker_coalesced_requests_total',
+      'ibworker_market_data_lines_in_use', 'ibworker_orders_placed_total', 'ibworker_order_status_total', 'ibworker_order_rejects_total',
+      'ibworker_fills_total', 'ibworker_order_ack_seconds', 'process_cpu_seconds_total',
+    ]) {
+      assert.match(m.body, new RegExp(`^# TYPE ${name} `, 'm'), name);
+    }
+    assert.match(m.body, /^ibworker_ib_ready 1$/m);
+    assert.match(m.body, /^ibworker_ib_errors_total\{code="2104"\} \d+/m);
+    const nf = await http(`${s.url}/nope`);
+    assert.equal(nf.status, 404);
+    assert.equal(nf.body.error.code, 'ROUTE_NOT_FOUND');
+  });
+
+  it('GET /openapi.json validates as OpenAPI 3.1 and matches the express routes exactly', async () => {
+    const doc = (await http(`${s.url}/openapi.json`)).body;
+    const result = await new Validator().validate(doc);
+    assert.equal(result.valid, true, JSON.stringify(result.errors));
+    assert.equal(doc.openapi, '3.1.0');
+    const documented = new Set<string>();
+    for (const [p, ops] of Object.entries(doc.paths as Record<string, object>)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
+    // What express actually serves, read from its router.
+    const served = new Set<string>();
+    const app = (await import('../src/app.js')).createApp;
+    const probe = app({
+      routes: s.worker.routes,
+      clientId: 3,
+      log: s.worker.log,
+      metrics: s.worker.metrics,
+      requestTimeoutMs: 1000,
+      maxRequestTimeoutMs: 2000,
+      bodyLimitBytes: 1024,
+    }) as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } };
+    for (const layer of probe.router.stack) {
+      if (!layer.route) continue;
+      for (const m of Object.keys(layer.route.methods)) served.add(`${m.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
+    }
+    assert.deepEqual([...served].sort(), [...documented].sort());
+    for (const seed of ['GET /order', 'POST /order', 'DELETE /order', 'PUT /order/{orderId}', 'DELETE /order/{orderId}', 'GET /account/summary', 'GET /executions']) {
+      assert.ok(documented.has(seed), seed);
+    }
+    assert.ok(doc.paths['/historical'].get.responses['429'].headers['Retry-After']);
+    assert.ok(doc.paths['/order'].post.parameters.some((p: { name?: string }) => p.name === 'timeout'));
+  });
+});
