@@ -23,3 +23,12 @@ export function createLogger(name: string, level: LogLevel = 'info', options: Lo
     ...options,
   });
 }
+
+/**
+ * Logs the process contract's "listening" line (`msg: "listening"` with `port`, `host`, `url`). It is written
+ * at info even when the configured level is higher, because supervisors read it to learn the bound port.
+ */
+export function logListening(logger: Logger, fields: { port: number; host: string; url: string } & Record<string, unknown>): void {
+  const out = logger.isLevelEnabled('info') ? logger : logger.child({}, { level: 'info' });
+  out.info(fields, 'listening');
+}

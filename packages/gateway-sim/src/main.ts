@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, envEnum, envInt, envOptionalString, envString, LOG_LEVELS, type LogLevel } from '@ibrest/common';
+import { ConfigError, createLogger, logListening, envEnum, envInt, envOptionalString, envString, LOG_LEVELS, type LogLevel } from '@ibrest/common';
 import { startGatewaySim } from './index.js';
 import type { RateMode } from './limits/msg-rate.js';
 
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     controlPort: controlPort === undefined ? undefined : envInt(env, 'GATEWAY_SIM_CONTROL_PORT', 0, { min: 0, max: 65535 }),
     logger: log,
   });
-  log.info({ port: running.port, host, url: `tcp://${host}:${running.port}`, serverVersion: running.sim.opts.serverVersion, controlPort: running.controlPort }, 'listening');
+  logListening(log, { port: running.port, host, url: `tcp://${host}:${running.port}`, serverVersion: running.sim.opts.serverVersion, controlPort: running.controlPort });
   if (running.controlPort !== undefined) {
     log.info({ port: running.controlPort, host: '127.0.0.1', url: `http://127.0.0.1:${running.controlPort}` }, 'control API listening');
   }

@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '@ibrest/common';
+import { createLogger, logListening, type Logger } from '@ibrest/common';
 import type { ProxyConfig } from './config.js';
 import { createChain } from './chain.js';
 import { createDispatcher } from './dispatch.js';
@@ -92,7 +92,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   }
   const displayHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${protocol}://${displayHost}:${address.port}`;
-  log.info(
+  logListening(
+    log,
     {
       port: address.port,
       host: address.address,
@@ -104,7 +105,6 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
       allowlist: config.ipAllowlist?.length ?? 0,
       ...(tls === undefined ? {} : { fingerprint256: tls.fingerprint256 }),
     },
-    'listening',
   );
 
   let closing: Promise<void> | undefined;

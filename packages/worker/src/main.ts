@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, createLogger } from '@ibrest/common';
+import { ConfigError, createLogger, logListening } from '@ibrest/common';
 import { loadConfig } from './config.js';
 import { startWorker } from './worker.js';
 
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger('ibrest-worker', config.logLevel);
   const worker = await startWorker(config, { logger: log });
-  log.info({ port: worker.port, host: worker.host, url: worker.url, clientId: config.clientId, ib: `${config.ibHost}:${config.ibPort}` }, 'listening');
+  logListening(log, { port: worker.port, host: worker.host, url: worker.url, clientId: config.clientId, ib: `${config.ibHost}:${config.ibPort}` });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
