@@ -20,12 +20,12 @@ describe('pool – proxy in front of eight workers', () => {
     await stack?.stop();
   });
 
-  const clients = async () => (await http<{ workers: Array<{ clientId: number; up: boolean }> }>(`${stack.proxyUrl}/clients`)).body;
-  const upIds = async () => (await clients()).workers.filter((w) => w.up).map((w) => w.clientId).sort();
+  const clients = async () => (await http<{ clients: Array<{ clientId: number; up: boolean }> }>(`${stack.proxyUrl}/clients`)).body;
+  const upIds = async () => (await clients()).clients.filter((w) => w.up).map((w) => w.clientId).sort();
 
   test('orders land on clientId 0: the simulator confirms the placing clientId', async () => {
     const res = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: JSON.stringify(mktOrder(5)) });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.headers.get('x-ib-client-id'), '0');
     assert.equal(res.body.clientId, 0);
     const simOrder = stack.sim.control.orders().find((o) => o.orderId === res.body.orderId && o.permId === res.body.permId);
@@ -79,7 +79,7 @@ describe('pool – proxy in front of eight workers', () => {
     await w0.restart();
     await eventually(async () => assert.ok((await upIds()).includes(0)), 20_000);
     const again = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: JSON.stringify(mktOrder(1)) });
-    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.status, 201, JSON.stringify(again.body));
     assert.equal(stack.sim.control.orders().length, before + 1, 'the refused order never reached IB; the later one did once');
   });
 
@@ -132,6 +132,6 @@ describe('pool – proxy in front of eight workers', () => {
     }, 30_000, 200);
     await eventually(async () => assert.deepEqual(await upIds(), [0, 1, 2, 3, 4, 5, 6, 7]), 30_000, 200);
     const order = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: JSON.stringify(mktOrder(2)) });
-    assert.equal(order.status, 200, JSON.stringify(order.body));
+    assert.equal(order.status, 201, JSON.stringify(order.body));
   });
 });

@@ -69,7 +69,7 @@ describe('security – keys, scopes and allowlist through the stack', () => {
 
   test('trade scope places an order on clientId 0', async () => {
     const res = await http(`${lockedUrl}/order`, { method: 'POST', body: ORDER, headers: auth(KEYS.trader) });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.headers.get('x-ib-client-id'), '0');
   });
 

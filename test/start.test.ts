@@ -46,7 +46,7 @@ test('npm start – brings up simulator, eight workers and the proxy, and the pr
       method: 'POST',
       body: JSON.stringify({ contract: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' }, order: { action: 'BUY', orderType: 'MKT', totalQuantity: 10 } }),
     });
-    assert.equal(order.status, 200, JSON.stringify(order.body));
+    assert.equal(order.status, 201, JSON.stringify(order.body));
     assert.equal(order.headers.get('x-ib-client-id'), '0');
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
