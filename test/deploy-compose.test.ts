@@ -44,6 +44,29 @@ describe('docker-compose.yml structure', () => {
     assert.deepEqual(ids.sort(), [0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
+  it('gives workers 1–7 distinct spare clientIds from 8–31 and worker 0 none', () => {
+    const spares = new Map<string, string>();
+    assert.equal(env(services.worker0!).IB_SPARE_CLIENT_IDS, undefined, 'clientId 0 cannot be replaced');
+    for (let i = 1; i < 8; i++) {
+      for (const id of (env(services[`worker${i}`]!).IB_SPARE_CLIENT_IDS ?? '').split(',').filter(Boolean)) {
+        assert.ok(Number(id) >= 8 && Number(id) <= 31, `worker${i} spare ${id}`);
+        assert.ok(!spares.has(id), `spare ${id} given to ${spares.get(id)} and worker${i}`);
+        spares.set(id, `worker${i}`);
+      }
+    }
+  });
+
+  it('mounts the order policy into every worker from a file that exists and parses', () => {
+    const configs = (compose as { configs?: Record<string, { file: string }> }).configs ?? {};
+    for (let i = 0; i < 8; i++) {
+      const s = services[`worker${i}`] as Service & { configs?: Array<{ source: string; target: string }> };
+      const mount = (s.configs ?? []).find((c) => c.target === env(s).ORDER_POLICY_FILE);
+      assert.ok(mount, `worker${i}: ORDER_POLICY_FILE ${env(s).ORDER_POLICY_FILE} is not mounted`);
+      assert.ok(configs[mount.source], `undefined config ${mount.source}`);
+      JSON.parse(readFileSync(join(repoRoot, configs[mount.source]!.file), 'utf8'));
+    }
+  });
+
   it('points the workers at the host gateway by default and lets IB_HOST / IB_PORT override it', () => {
     for (let i = 0; i < 8; i++) {
       const s = services[`worker${i}`]!;
@@ -104,9 +127,11 @@ describe('docker-compose.yml structure', () => {
         assert.ok(defined[secret]!.file, `secret ${secret} has no file`);
       }
       for (const [key, value] of Object.entries(env(s))) {
-        if (!key.endsWith('_FILE') && !key.endsWith('__FILE')) continue;
+        if (!key.endsWith('_FILE')) continue;
+        const configTargets = ((s as { configs?: Array<{ target?: string }> }).configs ?? []).map((c) => c.target);
+        if (configTargets.includes(value)) continue;
         const m = /^\/run\/secrets\/(.+)$/.exec(value);
-        assert.ok(m, `${name} ${key}=${value} is not a compose secret`);
+        assert.ok(m, `${name} ${key}=${value} is neither a compose secret nor a mounted config`);
         assert.ok(mounted.includes(m[1]!), `${name} ${key} names secret ${m[1]}, which the service does not mount`);
       }
     }

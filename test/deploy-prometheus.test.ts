@@ -100,6 +100,12 @@ describe('Prometheus configuration', () => {
     for (const rule of loadAlertRules()) assert.ok(tested.has(rule.alert), `alert ${rule.alert} has no promtool test`);
   });
 
+  it('explains every metric in docs/operations.md', () => {
+    const ops = readFileSync(fromRoot('docs', 'operations.md'), 'utf8');
+    const missing = [...documentedMetrics().keys()].filter((name) => !ops.includes('`' + name));
+    assert.deepEqual(missing, [], 'metrics docs/operations.md does not explain');
+  });
+
   it('labels every alert with a severity and links a runbook section that exists', () => {
     const ops = readFileSync(fromRoot('docs', 'operations.md'), 'utf8');
     const anchors = new Set([...ops.matchAll(/^#+\s+(.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));

@@ -11,6 +11,8 @@ import { ibHourMinute } from './engine/clock.js';
 import { sendPnl, sendPnlSingle } from './handlers/account.js';
 import type { SimContext } from './handlers/context.js';
 import { quoteTicks } from './handlers/market-data.js';
+import { depthOnQuote } from './handlers/depth.js';
+import { realTimeBarOnQuote } from './handlers/real-time-bars.js';
 import type { Session } from './session.js';
 
 /**
@@ -70,7 +72,10 @@ function positionChanged(ctx: SimContext, account: string, conId: number): void 
   }
 }
 
-/** A price moved: ticks to streaming subscribers, and the forming bar to keepUpToDate subscribers. */
+/**
+ * A price moved: ticks to streaming subscribers, changed rows to depth books, the forming real-time bar,
+ * and the forming bar to keepUpToDate subscribers.
+ */
 export function fanOutQuote(ctx: SimContext, q: Quote, linkDown: boolean): void {
   if (linkDown) return;
   const nowSec = Math.floor(ctx.engine.clock.now() / 1000);
@@ -79,6 +84,8 @@ export function fanOutQuote(ctx: SimContext, q: Quote, linkDown: boolean): void 
       if (sub.contract.conId !== q.conId) continue;
       for (const f of quoteTicks(sub.reqId, q, sub.dataType, false)) s.send(f);
     }
+    for (const d of s.subs.depth.values()) if (d.contract.conId === q.conId) depthOnQuote(ctx, s, d, q);
+    for (const b of s.subs.realTimeBars.values()) if (b.contract.conId === q.conId) realTimeBarOnQuote(b, q);
     for (const h of s.subs.historical.values()) {
       if (h.contract.conId !== q.conId) continue;
       const start = Math.floor(nowSec / h.barSeconds) * h.barSeconds;

@@ -13,6 +13,8 @@ const HELP = `ib-gateway-sim — a simulated IB Gateway speaking the TWS API wir
   --msg-rate N             inbound messages/s before error 100 (env GATEWAY_SIM_MSG_RATE, default 50)
   --rate-mode M            per-client | combined (env GATEWAY_SIM_RATE_MODE, default per-client)
   --market-data-lines N    market-data lines before error 101 (env GATEWAY_SIM_MARKET_DATA_LINES, default 100)
+  --depth-books N          market-depth books before error 309 (env GATEWAY_SIM_DEPTH_BOOKS, default 3)
+  --fa-master ID           serve an FA login with this master account (env GATEWAY_SIM_FA_MASTER, default off)
   --control-port P         serve the HTTP control API on 127.0.0.1:P (env GATEWAY_SIM_CONTROL_PORT, default off)
   --log-level L            fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL, default info)
   --help                   this text
@@ -28,6 +30,8 @@ async function main(): Promise<void> {
       'msg-rate': { type: 'string' },
       'rate-mode': { type: 'string' },
       'market-data-lines': { type: 'string' },
+      'depth-books': { type: 'string' },
+      'fa-master': { type: 'string' },
       'control-port': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
@@ -46,6 +50,8 @@ async function main(): Promise<void> {
     GATEWAY_SIM_MSG_RATE: values['msg-rate'] ?? process.env.GATEWAY_SIM_MSG_RATE,
     GATEWAY_SIM_RATE_MODE: values['rate-mode'] ?? process.env.GATEWAY_SIM_RATE_MODE,
     GATEWAY_SIM_MARKET_DATA_LINES: values['market-data-lines'] ?? process.env.GATEWAY_SIM_MARKET_DATA_LINES,
+    GATEWAY_SIM_DEPTH_BOOKS: values['depth-books'] ?? process.env.GATEWAY_SIM_DEPTH_BOOKS,
+    GATEWAY_SIM_FA_MASTER: values['fa-master'] ?? process.env.GATEWAY_SIM_FA_MASTER,
     GATEWAY_SIM_CONTROL_PORT: values['control-port'] ?? process.env.GATEWAY_SIM_CONTROL_PORT,
     LOG_LEVEL: values['log-level'] ?? process.env.LOG_LEVEL,
   };
@@ -53,6 +59,7 @@ async function main(): Promise<void> {
   const log = createLogger('gateway-sim', logLevel);
   const controlPort = envOptionalString(env, 'GATEWAY_SIM_CONTROL_PORT');
   const host = envString(env, 'GATEWAY_SIM_HOST', '127.0.0.1');
+  const faMaster = envOptionalString(env, 'GATEWAY_SIM_FA_MASTER');
   const running = await startGatewaySim({
     port: envInt(env, 'GATEWAY_SIM_PORT', 4002, { min: 0, max: 65535 }),
     host,
@@ -61,6 +68,8 @@ async function main(): Promise<void> {
     msgRate: envInt(env, 'GATEWAY_SIM_MSG_RATE', 50, { min: 1 }),
     rateMode: envEnum<RateMode>(env, 'GATEWAY_SIM_RATE_MODE', ['per-client', 'combined'], 'per-client'),
     marketDataLines: envInt(env, 'GATEWAY_SIM_MARKET_DATA_LINES', 100, { min: 0 }),
+    depthBooks: envInt(env, 'GATEWAY_SIM_DEPTH_BOOKS', 3, { min: 0 }),
+    faAccount: faMaster ? { master: faMaster } : false,
     controlPort: controlPort === undefined ? undefined : envInt(env, 'GATEWAY_SIM_CONTROL_PORT', 0, { min: 0, max: 65535 }),
     logger: log,
   });

@@ -24,6 +24,17 @@ export interface GatewaySimOptions {
   rateMode?: RateMode;
   /** Market-data lines of the account before error 101. @default 100 */
   marketDataLines?: number;
+  /** Market-depth books of the account before error 309 (IB's default allowance is 3). @default 3 */
+  depthBooks?: number;
+  /** Milliseconds between REAL_TIME_BARS sends; each bar is still stamped 5 s after the previous one. @default 5000 */
+  realTimeBarMs?: number;
+  /** Milliseconds between SCANNER_DATA refreshes of live scanner subscriptions (0 = only on `refreshScanners`). @default 30000 */
+  scannerRefreshMs?: number;
+  /**
+   * Serve a financial-advisor (FA) login: MANAGED_ACCTS lists the master account first, then the accounts
+   * (the sub-accounts); requestFA / replaceFA work. `true` uses master `DF1234567`. @default false
+   */
+  faAccount?: boolean | { master: string };
   /** Connected API clients at most (TWS allows 32). @default 32 */
   maxClients?: number;
   /** Historical pacing rules (IB's by default). */
@@ -40,8 +51,17 @@ export interface GatewaySimOptions {
   logger?: Logger;
 }
 
-export type ResolvedOptions = Required<Omit<GatewaySimOptions, 'clock' | 'accounts' | 'controlPort' | 'logger' | 'pacing' | 'fragment'>> &
-  Pick<GatewaySimOptions, 'clock' | 'accounts' | 'controlPort' | 'logger' | 'pacing' | 'fragment'>;
+export type ResolvedOptions = Required<Omit<GatewaySimOptions, 'clock' | 'accounts' | 'controlPort' | 'logger' | 'pacing' | 'fragment' | 'faAccount'>> &
+  Pick<GatewaySimOptions, 'clock' | 'accounts' | 'controlPort' | 'logger' | 'pacing' | 'fragment'> & {
+    /** The FA master account id, when `faAccount` is set. */
+    faMaster: string | undefined;
+  };
+
+/** Sub-accounts of the default FA login (the default single account plus a second one). */
+export const DEFAULT_FA_ACCOUNTS = [
+  { id: 'DU1234567', cash: 100_000, positions: [{ symbol: 'AAPL', quantity: 100, avgPrice: 150 }] },
+  { id: 'DU1234568', cash: 50_000, positions: [{ symbol: 'MSFT', quantity: 20, avgPrice: 380 }] },
+];
 
 export class GatewaySimConfigError extends Error {
   constructor(message: string) {
@@ -68,10 +88,14 @@ export function resolveOptions(o: GatewaySimOptions = {}): ResolvedOptions {
     rateMode: o.rateMode ?? 'per-client',
     marketDataLines: intIn('marketDataLines', o.marketDataLines ?? 100, 0, 1_000_000),
     maxClients: intIn('maxClients', o.maxClients ?? 32, 1, 1000),
+    depthBooks: intIn('depthBooks', o.depthBooks ?? 3, 0, 1000),
+    realTimeBarMs: intIn('realTimeBarMs', o.realTimeBarMs ?? 5000, 10, 3_600_000),
+    scannerRefreshMs: intIn('scannerRefreshMs', o.scannerRefreshMs ?? 30_000, 0, 3_600_000),
+    faMaster: o.faAccount === true ? 'DF1234567' : o.faAccount ? o.faAccount.master : undefined,
     maxFrameBytes: intIn('maxFrameBytes', o.maxFrameBytes ?? 0xffffff, 16, 0x7fffffff),
     tickIntervalMs: intIn('tickIntervalMs', o.tickIntervalMs ?? 1000, 0, 3_600_000),
     clock: o.clock,
-    accounts: o.accounts,
+    accounts: o.accounts ?? (o.faAccount ? DEFAULT_FA_ACCOUNTS : undefined),
     controlPort: o.controlPort === undefined ? undefined : intIn('controlPort', o.controlPort, 0, 65535),
     logger: o.logger,
     pacing: o.pacing,
@@ -79,6 +103,9 @@ export function resolveOptions(o: GatewaySimOptions = {}): ResolvedOptions {
   };
   if (r.rateMode !== 'per-client' && r.rateMode !== 'combined') {
     throw new GatewaySimConfigError(`Expected rateMode to be per-client or combined, got ${JSON.stringify(r.rateMode)}`);
+  }
+  if (r.faMaster !== undefined && !/^[A-Z0-9]{2,32}$/i.test(r.faMaster)) {
+    throw new GatewaySimConfigError(`Expected faAccount.master to be an account id, got ${JSON.stringify(r.faMaster)}`);
   }
   if (r.fragment && !(Number.isInteger(r.fragment.maxChunk) && r.fragment.maxChunk >= 1)) {
     throw new GatewaySimConfigError(`Expected fragment.maxChunk to be an integer ≥ 1, got ${JSON.stringify(r.fragment.maxChunk)}`);

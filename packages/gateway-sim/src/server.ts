@@ -9,6 +9,10 @@ import { Violations, type Violation } from './limits/violations.js';
 import { HANDLERS, type SimContext } from './handlers/index.js';
 import { fanOutBrokerEvent, fanOutQuote } from './fanout.js';
 import { Session, type SessionHost } from './session.js';
+import { DATA_LOST_KINDS, SUBSCRIPTION_KINDS, type SubscriptionKind } from './subscriptions.js';
+import { FeedState } from './engine/feed-state.js';
+import { emitRealTimeBars } from './handlers/real-time-bars.js';
+import { refreshScanners } from './handlers/scanners.js';
 import { resolveOptions, type GatewaySimOptions, type ResolvedOptions } from './options.js';
 import { FieldReader } from './wire/fields.js';
 import { IN, inName } from './wire/msg-ids.js';
@@ -52,6 +56,8 @@ export class GatewaySim implements SimContext, SessionHost {
   readonly rate: MessageRateLimiter;
   readonly pacer: HistoricalPacer;
   readonly mdLines: MarketDataLines;
+  readonly depthBooks: MarketDataLines;
+  readonly feeds: FeedState;
   readonly events = new EventEmitter();
   readonly farms: FarmState[] = [
     { name: 'usfarm', kind: 'market', up: true },
@@ -71,6 +77,8 @@ export class GatewaySim implements SimContext, SessionHost {
   private delayMs = 0;
   private fragmentOpt: { maxChunk: number } | undefined;
   private stepTimer: NodeJS.Timeout | undefined;
+  private barTimer: NodeJS.Timeout | undefined;
+  private scannerTimer: NodeJS.Timeout | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private linkDown = false;
   private closed = false;
@@ -82,6 +90,8 @@ export class GatewaySim implements SimContext, SessionHost {
     this.rate = new MessageRateLimiter(this.opts.msgRate, this.opts.rateMode);
     this.pacer = new HistoricalPacer({ ...IB_PACING, ...this.opts.pacing });
     this.mdLines = new MarketDataLines(this.opts.marketDataLines);
+    this.depthBooks = new MarketDataLines(this.opts.depthBooks);
+    this.feeds = new FeedState(this.opts.faMaster, this.engine.accounts.ids());
     this.fragmentOpt = this.opts.fragment || undefined;
     this.engine.onEvent((ev) => {
       fanOutBrokerEvent(this, ev);
@@ -112,12 +122,22 @@ export class GatewaySim implements SimContext, SessionHost {
       this.stepTimer = setInterval(() => this.step(), this.opts.tickIntervalMs);
       this.stepTimer.unref();
     }
+    if (!this.barTimer) {
+      this.barTimer = setInterval(() => this.emitRealTimeBars(), this.opts.realTimeBarMs);
+      this.barTimer.unref();
+    }
+    if (this.opts.scannerRefreshMs > 0 && !this.scannerTimer) {
+      this.scannerTimer = setInterval(() => refreshScanners(this), this.opts.scannerRefreshMs);
+      this.scannerTimer.unref();
+    }
     return this.boundPort;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.stepTimer) clearInterval(this.stepTimer);
+    if (this.barTimer) clearInterval(this.barTimer);
+    if (this.scannerTimer) clearInterval(this.scannerTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const s of [...this.sessions]) s.destroy();
@@ -148,11 +168,20 @@ export class GatewaySim implements SimContext, SessionHost {
     this.log.debug({ connectionId: s.id, remote: s.remote }, 'connection');
   }
 
+  /** Sends the bar that just closed to every real-time bar subscriber (not while the link is down). */
+  emitRealTimeBars(): void {
+    if (!this.linkDown) emitRealTimeBars(this);
+  }
+
   /** Steps the price walk of every instrument someone streams or has a working order in. */
   step(): void {
     const ids = new Set(this.watched);
     for (const s of this.sessions) for (const id of s.subs.conIdsInUse()) ids.add(id);
     for (const o of this.engine.orders.open()) ids.add(o.contract.conId);
+    // Live scanners rank stocks by change and volume: keep those moving while one is open.
+    if ([...this.sessions].some((s) => s.subs.scanners.size > 0)) {
+      for (const c of this.engine.catalogue.all) if (c.secType === 'STK') ids.add(c.conId);
+    }
     this.watched.clear();
     for (const s of this.sessions) for (const id of s.subs.conIdsInUse()) this.watched.add(id);
     if (ids.size > 0) this.engine.market.step(ids);
@@ -227,6 +256,7 @@ export class GatewaySim implements SimContext, SessionHost {
     this.sessions.delete(s);
     if (s.clientId !== undefined && this.clients.get(s.clientId) === s) this.clients.delete(s.clientId);
     this.mdLines.releaseAll(s.id);
+    this.depthBooks.releaseAll(s.id);
     this.rate.forget(s.id);
     this.log.debug({ connectionId: s.id, clientId: s.clientId }, 'disconnect');
     this.events.emit('disconnect', { connectionId: s.id, clientId: s.clientId });
@@ -272,6 +302,16 @@ export class GatewaySim implements SimContext, SessionHost {
     this.watched.add(conId);
   }
 
+  /** MANAGED_ACCTS: an FA login lists its master account first, then the sub-accounts. */
+  managedAccounts(): string[] {
+    const ids = this.engine.accounts.ids();
+    return this.opts.faMaster ? [this.opts.faMaster, ...ids] : ids;
+  }
+
+  isLinkDown(): boolean {
+    return this.linkDown;
+  }
+
   // ── faults and settings (the control API calls these) ───────────────────────────────────────────
 
   setReplyDelay(ms: number): void {
@@ -305,10 +345,34 @@ export class GatewaySim implements SimContext, SessionHost {
     if (code === 1101 || code === 1102) this.linkDown = false;
     for (const s of this.readySessions()) {
       s.sendError(-1, code, text);
-      if (code === 1101) {
-        for (const reqId of s.subs.dropDataSubscriptions()) this.mdLines.release(s.id, reqId);
-      }
+      if (code === 1101) this.dropOf(s, DATA_LOST_KINDS);
     }
+  }
+
+  /** Forgets subscriptions of the given kinds for one session and frees their lines and depth books. */
+  private dropOf(s: Session, kinds: readonly SubscriptionKind[]): void {
+    const d = s.subs.drop(kinds);
+    for (const reqId of d.marketData) this.mdLines.release(s.id, reqId, 'mkt');
+    for (const reqId of d.realTimeBars) this.mdLines.release(s.id, reqId, 'rtb');
+    for (const reqId of d.depth) this.depthBooks.release(s.id, reqId, 'depth');
+  }
+
+  /**
+   * Silently drops every client's subscriptions of the given kinds (all kinds when omitted): the data stops
+   * with no message, as IB's subscriptions go dead after a reset. Returns how many were dropped per kind.
+   */
+  dropSubscriptions(kinds: readonly SubscriptionKind[] = SUBSCRIPTION_KINDS): Record<SubscriptionKind, number> {
+    const before = this.activeSubscriptions();
+    for (const s of this.readySessions()) this.dropOf(s, kinds);
+    const after = this.activeSubscriptions();
+    return Object.fromEntries(SUBSCRIPTION_KINDS.map((k) => [k, before[k] - after[k]])) as Record<SubscriptionKind, number>;
+  }
+
+  /** Active subscriptions of every kind, summed over all connected clients. */
+  activeSubscriptions(): Record<SubscriptionKind, number> {
+    const out = Object.fromEntries(SUBSCRIPTION_KINDS.map((k) => [k, 0])) as Record<SubscriptionKind, number>;
+    for (const s of this.sessions) for (const k of SUBSCRIPTION_KINDS) out[k] += s.subs.count(k);
+    return out;
   }
 
   /** Reports a farm down (2103/2105/2157) and, after `downMs`, OK again (2104/2106/2158). */

@@ -10,7 +10,7 @@ const MAIN = fileURLToPath(new URL('../../bin/ib-gateway-sim.js', import.meta.ur
 
 describe('ib-gateway-sim CLI', () => {
   it('logs one "listening" line with port, host and url, serves clients, exits on SIGTERM', async () => {
-    const child = spawn(process.execPath, [MAIN, '--port', '0', '--server-version', '193', '--control-port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, '--port', '0', '--server-version', '193', '--control-port', '0', '--fa-master', 'DF7654321', '--depth-books', '5', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: Array<Record<string, unknown>> = [];
     createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
     try {
@@ -20,11 +20,14 @@ describe('ib-gateway-sim CLI', () => {
       assert.equal(listening.url, `tcp://127.0.0.1:${listening.port}`);
       const c = await RawClient.ready(listening.port as number, 1);
       assert.equal(c.serverVersion, 193);
+      assert.equal(c.frames.find((f) => f[0] === '15')?.[2], 'DF7654321,DU1234567,DU1234568', 'FA login: master first');
       c.close();
       await waitUntil(() => lines.some((l) => l.msg === 'control API listening'), 2000);
       const control = lines.find((l) => l.msg === 'control API listening')!;
       const res = await fetch(`${control.url as string}/violations`);
       assert.deepEqual(((await res.json()) as { byCode: unknown }).byCode, {});
+      const fa = (await (await fetch(`${control.url as string}/fa`)).json()) as { master: string };
+      assert.equal(fa.master, 'DF7654321');
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

@@ -7,8 +7,12 @@ import { sendError } from './http/respond.js';
 import { allowlist } from './middlewares/allowlist.js';
 import { auth } from './middlewares/auth.js';
 import { historicalPacing } from './middlewares/historical-pacing.js';
+import { maintenance } from './middlewares/maintenance.js';
+import { marketDataBudget } from './middlewares/market-data-budget.js';
 import { observe } from './middlewares/observe.js';
 import { requestId } from './middlewares/request-id.js';
+import type { MarketDataBudgets } from './budgets/market-data.js';
+import type { MaintenanceSchedule } from '@ibrest/order-safety';
 import type { ProxyMetrics } from './metrics.js';
 import type { HistoricalPacer } from './pacing/historical.js';
 import type { Allowlist } from './security/allowlist.js';
@@ -25,6 +29,10 @@ export interface ChainDeps {
   metricsAuth: 'none' | 'key';
   pacer?: HistoricalPacer;
   historicalMaxWaitMs: number;
+  /** Undefined: no maintenance windows configured. */
+  maintenance?: MaintenanceSchedule;
+  budgets: MarketDataBudgets;
+  budgetRetryAfterSeconds: number;
   maxBodyBytes: number;
   local(ctx: RequestContext): Promise<void>;
   dispatch(ctx: RequestContext): void;
@@ -47,9 +55,12 @@ function compose(middlewares: readonly Middleware[], last: (ctx: RequestContext)
  * 6. auth         – key and scope; everything after it knows the caller (`ctx.principal`), which is where
  *                   per-key checks (order policy, market-data budgets) belong, so they never count
  *                   unauthenticated traffic;
- * 7. pacing       – pool-wide historical budget; after auth so strangers cannot spend it;
- * 8. body         – buffered only for authorised callers, bounded; needed to re-send a refused connection;
- * 9. local routes or dispatch (balancer → forwarder, with retry beside the forward call).
+ * 7. maintenance  – inside an IB maintenance window, requests that need IB stop here with 503; before pacing
+ *                   and budgets so a request that cannot be served spends neither;
+ * 8. pacing       – pool-wide historical budget; after auth so strangers cannot spend it;
+ * 9. budgets      – pool-wide market-data lines / depth books for streams, held until the response closes;
+ * 10. body        – buffered only for authorised callers, bounded; needed to re-send a refused connection;
+ * 11. local routes or dispatch (balancer → forwarder, with retry beside the forward call).
  */
 export function createChain(deps: ChainDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const route: Middleware = async (ctx, next) => {
@@ -72,7 +83,9 @@ export function createChain(deps: ChainDeps): (req: IncomingMessage, res: Server
   const middlewares: Middleware[] = [requestId, observe(deps.metrics), normalize, route];
   if (deps.allowlist !== undefined) middlewares.push(allowlist(deps.allowlist, deps.metrics));
   if (deps.keys !== undefined) middlewares.push(auth(deps.keys, deps.metrics));
+  if (deps.maintenance !== undefined) middlewares.push(maintenance(deps.maintenance, deps.metrics));
   if (deps.pacer !== undefined) middlewares.push(historicalPacing(deps.pacer, deps.historicalMaxWaitMs, deps.metrics));
+  middlewares.push(marketDataBudget(deps.budgets, deps.budgetRetryAfterSeconds, deps.metrics));
   middlewares.push(async (ctx, next) => {
     ctx.body = await readBody(ctx.req, deps.maxBodyBytes);
     await next();

@@ -9,6 +9,7 @@ import {
   type Env,
   type LogLevel,
 } from '@ibrest/common';
+import { loadMaintenanceWindows, type MaintenanceWindow } from '@ibrest/order-safety';
 import { parseApiKeys, type ApiKeyRecord } from './security/api-keys.js';
 
 export interface WorkerTarget {
@@ -71,6 +72,25 @@ export interface ProxyConfig {
     enabled: boolean;
     /** A request that fits the budget within this wait is delayed; later than that → 429. @default 2500 */
     maxWaitMs: number;
+  };
+  budgets: {
+    /** Pool-wide market-data lines (IB's default allowance is 100). @default 100 */
+    marketDataLines: number;
+    /** Pool-wide market-depth books (IB's default allowance is 3). @default 3 */
+    depthBooks: number;
+    /** `Retry-After` of a budget refusal: lines free up only when some stream closes. @default 5 */
+    retryAfterSeconds: number;
+  };
+  /**
+   * IB maintenance windows (`IB_MAINTENANCE_WINDOWS`, format of @ibrest/order-safety). `loadConfig` defaults
+   * to IB's North American resets like every other process; `configWithDefaults` to none.
+   */
+  maintenanceWindows: MaintenanceWindow[];
+  passiveHealth: {
+    /** Consecutive bad answers (502, 503 without Retry-After, resets) that take a worker out; 0 = off. @default 5 */
+    burstThreshold: number;
+    /** The bad answers must fall within this time. @default 10000 */
+    burstWindowMs: number;
   };
   /** @default 10000 */
   shutdownTimeoutMs: number;
@@ -145,6 +165,16 @@ export function loadConfig(env: Env, argv: readonly string[] = []): ProxyConfig 
       enabled: envBool(env, 'HISTORICAL_PACING', true),
       maxWaitMs: envInt(env, 'HISTORICAL_MAX_WAIT_MS', 2500, { min: 0, max: 60_000 }),
     },
+    budgets: {
+      marketDataLines: envInt(env, 'MARKET_DATA_LINES', 100, { min: 0, max: 100_000 }),
+      depthBooks: envInt(env, 'DEPTH_BOOKS', 3, { min: 0, max: 10_000 }),
+      retryAfterSeconds: envInt(env, 'BUDGET_RETRY_AFTER_SECONDS', 5, { min: 1, max: 3600 }),
+    },
+    maintenanceWindows: loadMaintenanceWindows(env),
+    passiveHealth: {
+      burstThreshold: envInt(env, 'PASSIVE_5XX_THRESHOLD', 5, { min: 0, max: 10_000 }),
+      burstWindowMs: envInt(env, 'PASSIVE_5XX_WINDOW_MS', 10_000, { min: 100, max: 3_600_000 }),
+    },
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, { min: 0, max: 600_000 }),
     logLevel: envEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   };
@@ -152,7 +182,8 @@ export function loadConfig(env: Env, argv: readonly string[] = []): ProxyConfig 
 
 /** Defaults for programmatic use: `configWithDefaults({ workers, port: 0 })`. */
 export function configWithDefaults(overrides: Partial<ProxyConfig> & Pick<ProxyConfig, 'workers'>): ProxyConfig {
-  const base = loadConfig({ WORKERS: '0=http://127.0.0.1:5000' });
+  // No maintenance windows unless asked: programmatic users are mostly tests against the simulator.
+  const base = loadConfig({ WORKERS: '0=http://127.0.0.1:5000', IB_MAINTENANCE_WINDOWS: 'none' });
   return {
     ...base,
     ...overrides,
@@ -161,6 +192,8 @@ export function configWithDefaults(overrides: Partial<ProxyConfig> & Pick<ProxyC
     upstream: { ...base.upstream, ...overrides.upstream },
     client: { ...base.client, ...overrides.client },
     historicalPacing: { ...base.historicalPacing, ...overrides.historicalPacing },
+    budgets: { ...base.budgets, ...overrides.budgets },
+    passiveHealth: { ...base.passiveHealth, ...overrides.passiveHealth },
     metricsAuth: overrides.metricsAuth ?? ((overrides.apiKeys?.length ?? 0) > 0 ? 'key' : 'none'),
   };
 }

@@ -2,7 +2,7 @@ import type { Logger } from '@ibrest/common';
 import type { RequestContext } from './context.js';
 import { NoHealthyWorkerError, OrderWorkerUnavailableError, UpstreamError, UpstreamTimeoutError, WorkerUnavailableError } from './errors.js';
 import type { Forwarder, UpstreamFailure } from './forward.js';
-import { reportFailure } from './health/passive.js';
+import type { PassiveHealth } from './health/passive.js';
 import { sendError } from './http/respond.js';
 import type { LeastOutstanding } from './balancer/least-outstanding.js';
 import type { Pool, Worker } from './balancer/pool.js';
@@ -15,6 +15,7 @@ export interface DispatchDeps {
   pool: Pool;
   balancer: LeastOutstanding;
   forwarder: Forwarder;
+  passive: PassiveHealth;
   metrics: ProxyMetrics;
   log: Logger;
   upstreamTimeoutMs: number;
@@ -69,11 +70,12 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
       target: worker.url,
       body: ctx.body!,
       responseHeaders: { 'x-ib-client-id': String(worker.clientId), 'x-request-id': ctx.reqId },
+      onResponse: (status, headers) => deps.passive.answer(worker, status, headers),
       onFailure: (failure) => {
         release();
         res.off('close', release);
         metrics.upstreamErrors.inc({ backend: worker.name, reason: failure.reason });
-        reportFailure(pool, worker, failure, deps.log);
+        deps.passive.failure(worker, failure);
         ctx.upstreamError = failure.reason;
         if (mayRetry(route, req.method ?? 'GET', failure, n, res.headersSent)) {
           let next: Worker | undefined;

@@ -1,4 +1,4 @@
-import { ApiError, UnavailableError } from '@ibrest/common';
+import { ApiError, PacingError, UnavailableError } from '@ibrest/common';
 
 /**
  * Every refusal the proxy itself produces. Each has a stable code; `http/respond.ts` alone turns them into
@@ -56,6 +56,23 @@ export class AuthRequiredError extends ApiError {
 export class ForbiddenError extends ApiError {
   constructor(code: 'INSUFFICIENT_SCOPE' | 'ADDRESS_NOT_ALLOWED', message: string, details?: Record<string, unknown>) {
     super(403, code, message, { details });
+  }
+}
+
+/**
+ * 429: a new stream would take more market-data lines or depth books than the account has (pool-wide);
+ * refused before IB would answer 101 / 309.
+ */
+export class MarketDataBudgetError extends PacingError {
+  constructor(kind: 'lines' | 'depth', retryAfter: number, details: { budget: number; inUse: number; needed: number }) {
+    super(
+      kind === 'lines' ? 'MARKET_DATA_LINES_EXHAUSTED' : 'MARKET_DEPTH_BOOKS_EXHAUSTED',
+      kind === 'lines'
+        ? `All ${details.budget} market-data lines of the account are in use (this stream needs ${details.needed})`
+        : `All ${details.budget} market-depth books of the account are in use (this stream needs ${details.needed})`,
+      retryAfter,
+      details,
+    );
   }
 }
 

@@ -52,6 +52,8 @@ export interface ForwardRequest {
   body: Buffer;
   /** Header overrides for the worker's answer (e.g. which worker served it). */
   responseHeaders?: Record<string, string>;
+  /** The worker's status line and headers arrived (before they are passed on), for passive health. */
+  onResponse?(status: number, headers: IncomingMessage['headers']): void;
   /** Called at most once, only for failures while the client is still there. */
   onFailure(failure: UpstreamFailure): void;
 }
@@ -110,6 +112,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   // A client's own `Connection` preference, read before the header is stripped.
   const clientWantsClose = new WeakSet<IncomingMessage>();
   const responseOverrides = new WeakMap<IncomingMessage, Record<string, string>>();
+  const responseObservers = new WeakMap<IncomingMessage, NonNullable<ForwardRequest['onResponse']>>();
 
   // Safety net: per-call callbacks handle every error, but a library path without one must never throw.
   proxy.on('error', () => undefined);
@@ -127,6 +130,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   });
 
   proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
+    responseObservers.get(req)?.(proxyRes.statusCode ?? 0, proxyRes.headers);
     stripHopByHop(proxyRes.headers);
     // The worker's keep-alive hint describes the proxy↔worker hop; the client hop is ours to describe.
     proxyRes.headers['connection'] = clientWantsClose.has(req) ? 'close' : 'keep-alive';
@@ -134,12 +138,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   });
 
   return {
-    forward({ req, res, target, body, responseHeaders, onFailure }) {
+    forward({ req, res, target, body, responseHeaders, onResponse, onFailure }) {
       if (/(^|,)\s*close\s*(,|$)/i.test(String(req.headers['connection'] ?? ''))) clientWantsClose.add(req);
       stripHopByHop(req.headers);
       // The body was buffered: send it with an exact length (chunked framing was hop-by-hop).
       if (body.length > 0 || !['GET', 'HEAD', 'OPTIONS', 'DELETE'].includes(req.method ?? '')) req.headers['content-length'] = String(body.length);
       if (responseHeaders !== undefined) responseOverrides.set(req, responseHeaders);
+      if (onResponse !== undefined) responseObservers.set(req, onResponse);
+      else responseObservers.delete(req);
       current.delete(req);
       let failed = false;
       proxy.web(

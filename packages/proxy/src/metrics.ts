@@ -19,6 +19,17 @@ export interface ProxyMetrics {
   retries: Counter<'backend'>;
   authFailures: Counter<'reason'>;
   pacingRejections: Counter<'kind'>;
+  marketDataLinesInUse: Gauge;
+  marketDataLinesBudget: Gauge;
+  depthBooksInUse: Gauge;
+  depthBooksBudget: Gauge;
+  budgetRejections: Counter<'kind'>;
+  /** 1 while an IB maintenance window is running; read at scrape time through `maintenanceProbe`. */
+  maintenanceWindow: Gauge;
+  maintenanceRejections: Counter;
+  passiveDown: Counter<'backend' | 'reason'>;
+  /** Set by the composition root: whether a maintenance window is running now. */
+  maintenanceProbe: () => boolean;
 }
 
 /** IB round trips take seconds (historical data, order acks), so buckets reach the worker's 60 s cap. */
@@ -47,6 +58,22 @@ export function createProxyMetrics(): ProxyMetrics {
     retries: new Counter({ name: 'ibproxy_retries_total', help: 'Requests retried on another worker, by the worker that failed', labelNames: ['backend'], registers }),
     authFailures: new Counter({ name: 'ibproxy_auth_failures_total', help: '401/403 answers by reason', labelNames: ['reason'], registers }),
     pacingRejections: new Counter({ name: 'ibproxy_pacing_rejections_total', help: 'Pool-wide pacing refusals (429)', labelNames: ['kind'], registers }),
+    marketDataLinesInUse: new Gauge({ name: 'ibproxy_market_data_lines_in_use', help: 'Market-data lines held by open streams, pool-wide', registers }),
+    marketDataLinesBudget: new Gauge({ name: 'ibproxy_market_data_lines_budget', help: 'Configured pool-wide market-data line budget (MARKET_DATA_LINES)', registers }),
+    depthBooksInUse: new Gauge({ name: 'ibproxy_depth_books_in_use', help: 'Market-depth books held by open streams, pool-wide', registers }),
+    depthBooksBudget: new Gauge({ name: 'ibproxy_depth_books_budget', help: 'Configured pool-wide market-depth book budget (DEPTH_BOOKS)', registers }),
+    budgetRejections: new Counter({ name: 'ibproxy_budget_rejections_total', help: 'Streams refused (429) because the pool-wide budget was exhausted', labelNames: ['kind'], registers }),
+    maintenanceWindow: new Gauge({
+      name: 'ibproxy_maintenance_window',
+      help: '1 while an IB maintenance window is running (requests that need IB get 503), else 0',
+      registers,
+      collect() {
+        this.set(m.maintenanceProbe() ? 1 : 0);
+      },
+    }),
+    maintenanceRejections: new Counter({ name: 'ibproxy_maintenance_rejections_total', help: 'Requests answered 503 IB_MAINTENANCE_WINDOW without reaching a worker', registers }),
+    passiveDown: new Counter({ name: 'ibproxy_passive_health_down_total', help: 'Workers taken out of rotation by passive health, by reason', labelNames: ['backend', 'reason'], registers }),
+    maintenanceProbe: () => false,
   };
   m.buildInfo.set({ version: PROXY_VERSION, node_version: process.version }, 1);
   return m;

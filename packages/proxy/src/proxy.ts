@@ -1,10 +1,14 @@
 import { createLogger, logListening, type Logger } from '@ibrest/common';
+import { createMaintenanceSchedule } from '@ibrest/order-safety';
+import { MarketDataBudgets } from './budgets/market-data.js';
 import type { ProxyConfig } from './config.js';
 import { createChain } from './chain.js';
 import { createDispatcher } from './dispatch.js';
 import { createEntrypoint, listen, prepareTls } from './entrypoint.js';
 import { createForwarder } from './forward.js';
 import { ActiveHealth } from './health/active.js';
+import { BurstDetector } from './health/burst.js';
+import { PassiveHealth } from './health/passive.js';
 import { LeastOutstanding } from './balancer/least-outstanding.js';
 import { Pool } from './balancer/pool.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
@@ -24,12 +28,16 @@ export interface RunningProxy {
   certificate?: string;
   pool: Pool;
   metrics: ProxyMetrics;
+  /** Pool-wide market-data lines and depth books held by open streams. */
+  budgets: MarketDataBudgets;
   /** Stops accepting, lets in-flight requests finish up to `shutdownTimeoutMs`, then cuts the rest. */
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   logger?: Logger;
+  /** Wall clock (ms) for maintenance windows and the passive-health burst window. @default Date.now */
+  clock?: () => number;
 }
 
 /** Builds the whole proxy from a validated config, waits for the first probe round, then listens. */
@@ -57,11 +65,29 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     ...config.health,
     onProbe: (w, r) => metrics.healthChecks.inc({ backend: w.name, result: r.up ? 'up' : 'down' }),
   }, root.child({ component: 'health' }));
+  const clock = options.clock ?? Date.now;
   const retryAfterSeconds = Math.max(1, Math.ceil(config.health.downIntervalMs / 1000));
+  const passive = new PassiveHealth(
+    pool,
+    new BurstDetector({ threshold: config.passiveHealth.burstThreshold, windowMs: config.passiveHealth.burstWindowMs, clock }),
+    metrics,
+    root.child({ component: 'health' }),
+  );
+  const budgets = new MarketDataBudgets(
+    { lines: config.budgets.marketDataLines, depth: config.budgets.depthBooks },
+    (kind, inUse) => (kind === 'lines' ? metrics.marketDataLinesInUse : metrics.depthBooksInUse).set(inUse),
+  );
+  metrics.marketDataLinesBudget.set(config.budgets.marketDataLines);
+  metrics.depthBooksBudget.set(config.budgets.depthBooks);
+  metrics.marketDataLinesInUse.set(0);
+  metrics.depthBooksInUse.set(0);
+  const schedule = config.maintenanceWindows.length > 0 ? createMaintenanceSchedule(config.maintenanceWindows, { clock }) : undefined;
+  if (schedule !== undefined) metrics.maintenanceProbe = () => schedule.currentWindow().inWindow;
   const dispatch = createDispatcher({
     pool,
     balancer: new LeastOutstanding(),
     forwarder,
+    passive,
     metrics,
     log: root.child({ component: 'dispatch' }),
     upstreamTimeoutMs: config.upstream.timeoutMs,
@@ -75,8 +101,11 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     metricsAuth: config.metricsAuth,
     pacer: config.historicalPacing.enabled ? new HistoricalPacer() : undefined,
     historicalMaxWaitMs: config.historicalPacing.maxWaitMs,
+    ...(schedule === undefined ? {} : { maintenance: schedule }),
+    budgets,
+    budgetRetryAfterSeconds: config.budgets.retryAfterSeconds,
     maxBodyBytes: config.client.maxBodyBytes,
-    local: createLocalRoutes(pool, metrics),
+    local: createLocalRoutes(pool, metrics, budgets, schedule),
     dispatch,
   });
   const { server, protocol } = createEntrypoint(config, tls, handler);
@@ -103,6 +132,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
       workersUp: pool.all().filter((w) => w.up).length,
       auth: config.apiKeys.length > 0 ? `${config.apiKeys.length} keys` : 'off',
       allowlist: config.ipAllowlist?.length ?? 0,
+      maintenanceWindows: config.maintenanceWindows.map((w) => w.spec),
+      budgets: config.budgets,
       ...(tls === undefined ? {} : { fingerprint256: tls.fingerprint256 }),
     },
   );
@@ -116,6 +147,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     ...(tls === undefined ? {} : { fingerprint256: tls.fingerprint256, certificate: tls.cert }),
     pool,
     metrics,
+    budgets,
     close() {
       closing ??= new Promise<void>((resolve) => {
         health.stop();

@@ -23,8 +23,18 @@ export class StubWorker {
   /** Slow/stream/hold requests whose client (the proxy) closed before the stub finished. */
   closedEarly = 0;
   completed = 0;
-  /** Open SSE streams right now. */
+  /** Open SSE streams right now (`/stream` and feed streams). */
   openStreams = 0;
+  /** Open feed streams (`Accept: text/event-stream` on a feed path) by request URL. */
+  readonly feedStreams = new Map<string, number>();
+  /**
+   * Every request other than health answers this status (with `Retry-After` when `retryAfter` is set), like a
+   * worker whose IB link is down (503 + Retry-After) or one that is broken (502, 503 without Retry-After).
+   */
+  failWith: { status: number; retryAfter?: number } | undefined;
+  /** Responses of `POST /order` by `Idempotency-Key`, replayed like the real worker does. */
+  private readonly idempotent = new Map<string, string>();
+  private orderSeq = 100;
   private readonly sockets = new Set<Socket>();
   private readonly held: Array<() => void> = [];
   private server: http.Server;
@@ -128,6 +138,17 @@ export class StubWorker {
     const record: StubRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), socketId: this.socketIds.get(req.socket) ?? 0 };
     this.requests.push(record);
     const echo = { clientId: this.clientId, method: record.method, url: record.url, headers: record.headers, body: record.body };
+    if (this.failWith !== undefined) {
+      const { status, retryAfter } = this.failWith;
+      const text = JSON.stringify({ error: { code: status === 503 ? 'IB_NOT_READY' : 'IB_ERROR', message: 'stub failure', details: {} } });
+      res.writeHead(status, { 'content-type': 'application/json', 'x-ib-client-id': String(this.clientId), ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }) });
+      res.end(text);
+      return;
+    }
+    if (FEEDS.some((p) => url.pathname.startsWith(p)) && (/text\/event-stream/.test(String(req.headers.accept ?? '')) || url.searchParams.get('format') === 'sse')) {
+      return this.feed(req, res, record.url);
+    }
+    if (url.pathname === '/order' && req.method === 'POST') return this.placeOrder(req, res, echo);
     switch (url.pathname) {
       case '/reset':
         req.socket.destroy();
@@ -174,4 +195,37 @@ export class StubWorker {
         return this.json(res, 200, echo);
     }
   }
+
+  /** An endless SSE feed (heartbeat comments) held until the caller leaves. */
+  private async feed(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+    const done = this.watch(res);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-ib-client-id': String(this.clientId) });
+    res.write(`id: 0\ndata: ${JSON.stringify({ clientId: this.clientId, url: req.url })}\n\n`);
+    this.openStreams += 1;
+    this.feedStreams.set(key, (this.feedStreams.get(key) ?? 0) + 1);
+    const timer = setInterval(() => res.write(':hb\n\n'), 200);
+    await done;
+    clearInterval(timer);
+    this.openStreams -= 1;
+    const left = (this.feedStreams.get(key) ?? 1) - 1;
+    if (left === 0) this.feedStreams.delete(key);
+    else this.feedStreams.set(key, left);
+  }
+
+  /** `POST /order`: with an `Idempotency-Key` seen before, the first answer again plus `Idempotent-Replayed: true`. */
+  private placeOrder(req: IncomingMessage, res: ServerResponse, echo: Record<string, unknown>): void {
+    const key = req.headers['idempotency-key'];
+    const replay = typeof key === 'string' ? this.idempotent.get(key) : undefined;
+    const text = replay ?? JSON.stringify({ ...echo, orderId: ++this.orderSeq });
+    if (typeof key === 'string' && replay === undefined) this.idempotent.set(key, text);
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'x-ib-client-id': String(this.clientId),
+      'content-length': Buffer.byteLength(text),
+      ...(replay === undefined ? {} : { 'idempotent-replayed': 'true' }),
+    });
+    res.end(text);
+  }
 }
+
+const FEEDS = ['/market/', '/bars', '/news', '/fundamental', '/displaygroups'];

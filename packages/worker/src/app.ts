@@ -89,6 +89,10 @@ export function createApp(o: AppOptions): Express {
         log,
       });
       for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+      if (result.respond !== undefined) {
+        result.respond(req, res);
+        return;
+      }
       if (route.path === '/metrics') {
         res.status(200).type('text/plain; version=0.0.4').send(result.body as string);
         return;

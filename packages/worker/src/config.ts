@@ -7,6 +7,8 @@ import {
   type Env,
   type LogLevel,
 } from '@ibrest/common';
+import { loadFeedConfig, type FeedConfig } from './feeds/config.js';
+import { loadOrderSafetyConfig, type OrderSafetyConfig } from '@ibrest/order-safety';
 
 /** Everything a worker reads from its environment, validated once at start-up. */
 export interface WorkerConfig {
@@ -43,6 +45,14 @@ export interface WorkerConfig {
   /** Grace period for in-flight HTTP requests on SIGTERM/SIGINT. @default 5000 */
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
+  /** Streaming feeds (FEED_*, IB_MARKET_DEPTH_BOOKS). */
+  feeds: FeedConfig;
+  /** Spare clientIds (8–31) to fall back to after repeated 326; never used by clientId 0. @default [] */
+  spareClientIds: number[];
+  /** Consecutive 326 refusals before falling back to a spare (or reporting clientId 0 stuck). @default 3 */
+  clientIdRefusalsBeforeFallback: number;
+  /** Journal, idempotency store, audit log, policy and maintenance windows (`dataDir` from DATA_DIR). */
+  orderSafety: OrderSafetyConfig;
 }
 
 export function loadConfig(env: Env = process.env): WorkerConfig {
@@ -78,5 +88,28 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 10_485_760 }),
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, { min: 0, max: 600_000 }),
     logLevel: envEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    feeds: loadFeedConfig(env),
+    spareClientIds: parseSpareClientIds(env.IB_SPARE_CLIENT_IDS, clientId),
+    clientIdRefusalsBeforeFallback: envInt(env, 'IB_CLIENT_ID_FALLBACK_AFTER', 3, { min: 1, max: 1000 }),
+    orderSafety: {
+      ...loadOrderSafetyConfig(env),
+      // DATA_DIR is what the stack passes; ORDER_DATA_DIR (the library's name) is honoured too.
+      dataDir: envString(env, 'DATA_DIR', envString(env, 'ORDER_DATA_DIR', `.data/worker${clientId}`)),
+    },
   };
+}
+
+/** `IB_SPARE_CLIENT_IDS=8,9`: distinct integers 8–31, none equal to the configured clientId. */
+function parseSpareClientIds(raw: string | undefined, clientId: number): number[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const ids = raw.split(',').map((p) => p.trim());
+  const out: number[] = [];
+  for (const p of ids) {
+    const n = Number(p);
+    if (!/^\d+$/.test(p) || n < 8 || n > 31 || n === clientId || out.includes(n)) {
+      throw new ConfigError(`Expected IB_SPARE_CLIENT_IDS to be a comma-separated list of distinct clientIds from 8 to 31 other than ${clientId}, got ${JSON.stringify(raw)}`);
+    }
+    out.push(n);
+  }
+  return out;
 }

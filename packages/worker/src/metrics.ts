@@ -55,6 +55,11 @@ export function createWorkerMetrics(registry: Registry, info: { clientId: number
       registers,
     }),
     marketDataLines: new Gauge({ name: 'ibworker_market_data_lines_in_use', help: 'Market-data lines held (snapshots and streams)', registers }),
+    depthBooks: new Gauge({ name: 'ibworker_market_depth_books_in_use', help: 'Market-depth books held by feeds', registers }),
+    feedSubscribers: new Gauge({ name: 'ibworker_feed_subscribers', help: 'Callers attached to feeds (SSE streams, Atom holds)', labelNames: ['kind'], registers }),
+    feedIbSubscriptions: new Gauge({ name: 'ibworker_feed_ib_subscriptions', help: 'IB subscriptions held by feeds (one per distinct contract, kind, parameters)', labelNames: ['kind'], registers }),
+    feedEvents: new Counter({ name: 'ibworker_feed_events_total', help: 'Feed events delivered to callers', labelNames: ['kind'], registers }),
+    feedDropped: new Counter({ name: 'ibworker_feed_dropped_events_total', help: 'Feed events a lagging caller never received (coalesced or evicted)', labelNames: ['kind'], registers }),
     ordersPlaced: new Counter({ name: 'ibworker_orders_placed_total', help: 'Orders sent to IB', registers }),
     orderStatus: new Counter({ name: 'ibworker_order_status_total', help: "Order status transitions seen (IB's names)", labelNames: ['status'], registers }),
     orderRejects: new Counter({ name: 'ibworker_order_rejects_total', help: 'Orders rejected by IB', labelNames: ['ib_code'], registers }),
@@ -65,6 +70,26 @@ export function createWorkerMetrics(registry: Registry, info: { clientId: number
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
+    // Order safety (idempotency, journal, reconciliation, leases, policy, maintenance windows).
+    idempotentReplays: new Counter({ name: 'ibworker_idempotent_replays_total', help: 'Requests answered from a stored Idempotency-Key response', registers }),
+    idempotencyConflicts: new Counter({ name: 'ibworker_idempotency_conflicts_total', help: 'Idempotency-Key reused with a different request (409)', registers }),
+    journalEvents: new Counter({ name: 'ibworker_journal_events_total', help: 'Events appended to the order journal', labelNames: ['type'], registers }),
+    reconciledEvents: new Counter({
+      name: 'ibworker_reconciled_events_total',
+      help: 'Journal events recovered by reconciliation after a (re)connect',
+      labelNames: ['type'],
+      registers,
+    }),
+    clientIdLease: new Gauge({ name: 'ibworker_client_id_lease', help: 'The clientId this worker connects with (configured or spare)', registers }),
+    clientIdFallbacks: new Counter({ name: 'ibworker_client_id_fallbacks_total', help: 'Switches to a spare clientId after repeated 326', registers }),
+    clientIdStuck: new Gauge({ name: 'ibworker_client_id_stuck', help: '1 while the clientId is refused with 326 and no spare may replace it (clientId 0)', registers }),
+    policyDecisions: new Counter({
+      name: 'ibworker_policy_decisions_total',
+      help: 'Safety-policy decisions on the order path',
+      labelNames: ['decision', 'code'],
+      registers,
+    }),
+    maintenanceWindow: new Gauge({ name: 'ibworker_maintenance_window', help: '1 while inside a configured IB maintenance window', registers }),
   };
   m.info.set({ client_id: String(info.clientId), version: info.version }, 1);
   m.ready.set(0);

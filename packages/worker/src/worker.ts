@@ -22,6 +22,10 @@ import { Sync } from './ib/sync.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { allRoutes } from './routes/index.js';
 import { Mirror } from './state/mirror.js';
+import { DepthBooks } from './feeds/depth-books.js';
+import { FeedHub } from './feeds/hub.js';
+import { FeedRequests } from './ib/feed-requests.js';
+import { openOrderSafety, type OrderSafety } from './orders/order-safety.js';
 
 export const VERSION: string = (() => {
   try {
@@ -41,6 +45,10 @@ export interface WorkerHandle {
   mirror: Mirror;
   orders: OrderService;
   subscriptions: SubscriptionRegistry;
+  /** Fan-out of IB subscriptions to SSE/Atom callers. */
+  feeds: FeedHub;
+  /** Journal, idempotency store, audit log, reconciler, clientId lease. */
+  safety: OrderSafety;
   metrics: WorkerMetrics;
   registries: MetricsRegistries;
   routes: RouteDef[];
@@ -53,8 +61,10 @@ export interface WorkerHandle {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Extension points of the order path (record before send, policy). */
+  /** Extension points of the order path (run after the built-in policy, idempotency and journal steps). */
   orderHooks?: OrderHooks;
+  /** Time source of maintenance windows, the journal, the idempotency store and the audit log. @default Date.now */
+  clock?: () => number;
 }
 
 /**
@@ -66,7 +76,9 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const registries = createRegistries();
   const metrics = createWorkerMetrics(registries.app, { clientId: config.clientId, version: VERSION });
 
+  const safety = await openOrderSafety(config, { log: log.child({ component: 'order-safety' }), metrics, ...(options.clock ? { clock: options.clock } : {}) });
   const conn = new IbConnection({
+    lease: safety.lease,
     host: config.ibHost,
     port: config.ibPort,
     clientId: config.clientId,
@@ -80,19 +92,33 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const pacer = new Pacer({ rate: config.msgRate, metrics });
   const requests = new Requests(conn, pacer, log.child({ component: 'requests' }), metrics);
   const mirror = new Mirror(config.clientId);
+  safety.lease.onChange((clientId) => mirror.orders.useClientId(clientId));
   const orderIds = new OrderIds();
   new Sync(conn, requests, mirror, orderIds, { syncTimeoutMs: config.syncTimeoutMs, log: log.child({ component: 'sync' }), metrics });
   const lines = new MarketDataLines(config.marketDataLines, metrics);
   const subscriptions = new SubscriptionRegistry(conn, requests, lines, log.child({ component: 'subscriptions' }));
-  const orders = new OrderService(requests, mirror, orderIds, log.child({ component: 'orders' }), metrics, options.orderHooks);
+  const orderHooks: OrderHooks = {};
+  const orders = new OrderService(requests, mirror, orderIds, log.child({ component: 'orders' }), metrics, orderHooks);
   const contracts = new ContractService(requests, metrics);
   const marketData = new MarketDataService(requests, lines, metrics);
   const historical = new HistoricalService(requests, new HistoricalPacer(), config.historicalCacheMs, metrics);
   const account = new AccountRequests(requests, subscriptions, metrics);
+  const feedHub = new FeedHub({
+    registry: subscriptions,
+    conn,
+    depthBooks: new DepthBooks(config.feeds.depthBooks, metrics),
+    bufferEvents: config.feeds.bufferEvents,
+    historyEvents: config.feeds.historyEvents,
+    metrics,
+    log: log.child({ component: 'feeds' }),
+  });
+  const feeds = { hub: feedHub, ib: new FeedRequests(conn, requests, metrics), settings: config.feeds, requests };
 
+  const { guard, routes: safetyRoutes } = safety.attach({ conn, requests, mirror, orderIds, marketData, orderHooks, extraHooks: options.orderHooks });
   let openapi: unknown;
   const routes = withTimeout(
-    allRoutes({ conn, requests, mirror, orders, contracts, marketData, historical, account, registries, openapi: () => openapi }),
+    // The order-safety routes go first: /order/events and /order/whatif must win over /order/:orderId.
+    guard([...safetyRoutes, ...allRoutes({ conn, requests, mirror, orders, contracts, marketData, historical, account, registries, feeds, openapi: () => openapi })]),
     config.maxRequestTimeoutMs,
     config.requestTimeoutMs,
   );
@@ -138,6 +164,8 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // Open streams never finish by themselves: end them so the server can close.
+      feedHub.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.closeAllConnections();
@@ -151,8 +179,9 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
         server.closeIdleConnections();
       });
       await conn.stop();
+      await safety.close();
       log.info('worker stopped');
     })());
 
-  return { port: address.port, host, url, config, connection: conn, mirror, orders, subscriptions, metrics, registries, routes, log, whenReady, close };
+  return { port: address.port, host, url, config, connection: conn, mirror, orders, subscriptions, feeds: feedHub, safety, metrics, registries, routes, log, whenReady, close };
 }

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '@ibrest/common';
 import { loadConfig } from '../src/config.js';
 import { startWorker } from '../src/worker.js';
-import { AAPL, eventually, http, startStack, type Stack } from './helpers.js';
+import { AAPL, eventually, http, startStack, type Stack, tempDataDir } from './helpers.js';
 
 const START_API = 71;
 const REQ_POSITIONS = 61;
@@ -51,7 +51,7 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
   it('duplicate clientId → 326 reported on /health/ready and in metrics; connects with the same id once free', async () => {
     s.sim.control.holdClientId(4, 700);
     const w = await startWorker(
-      loadConfig({ IB_PORT: String(s.sim.port), IB_CLIENT_ID: '4', PORT: '0', IB_RECONNECT_MIN_MS: '100', IB_RECONNECT_MAX_MS: '300', IB_SYNC_TIMEOUT_MS: '2000' }),
+      loadConfig({ IB_PORT: String(s.sim.port), IB_CLIENT_ID: '4', PORT: '0', IB_RECONNECT_MIN_MS: '100', IB_RECONNECT_MAX_MS: '300', IB_SYNC_TIMEOUT_MS: '2000', DATA_DIR: tempDataDir(), IB_MAINTENANCE_WINDOWS: 'none' }),
       { logger: createLogger('test', 'silent') },
     );
     try {

@@ -1,7 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '@ibrest/common';
 import { startGatewaySim, type RunningGatewaySim } from '@ibrest/gateway-sim';
 import { loadConfig } from '../src/config.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
+import { startWorker, type StartOptions, type WorkerHandle } from '../src/worker.js';
+
+/** A fresh directory under the OS temp dir for a worker's DATA_DIR. */
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'ibrest-worker-'));
+}
 
 export interface Stack {
   sim: RunningGatewaySim;
@@ -11,9 +19,18 @@ export interface Stack {
 }
 
 /** A simulator and one in-process worker on port 0, with short timeouts so faults resolve quickly. */
-export async function startStack(env: Record<string, string> = {}, simOptions: Parameters<typeof startGatewaySim>[0] = {}): Promise<Stack> {
+export async function startStack(
+  env: Record<string, string> = {},
+  simOptions: Parameters<typeof startGatewaySim>[0] = {},
+  startOptions: Omit<StartOptions, 'logger'> = {},
+): Promise<Stack> {
   const sim = await startGatewaySim({ port: 0, seed: 7, tickIntervalMs: 0, ...simOptions });
+  // Each stack gets its own journal / idempotency / audit directory (one writer per directory).
+  const dataDir = env.DATA_DIR ?? tempDataDir();
   const config = loadConfig({
+    DATA_DIR: dataDir,
+    ORDER_DATA_FSYNC: 'false',
+    IB_MAINTENANCE_WINDOWS: 'none',
     IB_PORT: String(sim.port),
     IB_CLIENT_ID: '3',
     PORT: '0',
@@ -25,12 +42,13 @@ export async function startStack(env: Record<string, string> = {}, simOptions: P
     REQUEST_TIMEOUT_MS: '5000',
     ...env,
   });
-  const worker = await startWorker(config, { logger: createLogger('test', (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent') });
+  const worker = await startWorker(config, { ...startOptions, logger: createLogger('test', (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent') });
   try {
     await worker.whenReady(10_000);
   } catch (err) {
     await worker.close();
     await sim.close();
+    if (env.DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
   const stack: Stack = {
@@ -41,6 +59,7 @@ export async function startStack(env: Record<string, string> = {}, simOptions: P
       await worker.close();
       // The simulator may have been replaced by a test (a gateway restart).
       await stack.sim.close();
+      if (env.DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return stack;

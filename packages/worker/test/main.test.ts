@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startGatewaySim, type RunningGatewaySim } from '@ibrest/gateway-sim';
-import { eventually, http } from './helpers.js';
+import { eventually, http, tempDataDir } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -18,7 +18,7 @@ describe('main.js – the real process', () => {
 
   it('logs "listening" with port/host/url, serves, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, IB_PORT: String(sim.port), IB_CLIENT_ID: '5', PORT: '0', LOG_LEVEL: 'info' },
+      env: { ...process.env, IB_PORT: String(sim.port), IB_CLIENT_ID: '5', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: tempDataDir(), IB_MAINTENANCE_WINDOWS: 'none' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {

@@ -5,6 +5,12 @@ import type { FillSpec, RejectSpec } from '../engine/matching-engine.js';
 import type { RateMode } from '../limits/msg-rate.js';
 import type { Violation } from '../limits/violations.js';
 import type { GatewaySim, ReceivedMessage } from '../server.js';
+import { SUBSCRIPTION_KINDS, type SubscriptionKind } from '../subscriptions.js';
+import type { Bulletin } from '../engine/feed-state.js';
+import { FA_DATA_TYPE } from '../engine/fa-config.js';
+import { broadcastBulletin } from '../handlers/news.js';
+import { contractInfoProblem, setDisplayGroup } from '../handlers/display-groups.js';
+import { refreshScanners } from '../handlers/scanners.js';
 
 /** IB's texts for the connectivity notices. */
 export const NOTICE_TEXT: Record<number, string> = {
@@ -168,6 +174,78 @@ export class GatewayControl {
 
   activeMarketDataLines(): number {
     return this.sim.mdLines.inUse;
+  }
+
+  /** Depth books in use, account-wide (IB's default limit is 3 → error 309). */
+  activeDepthBooks(): number {
+    return this.sim.depthBooks.inUse;
+  }
+
+  /**
+   * Active subscriptions per kind, summed over clients: `{ marketData, depth, realTimeBars, scanners,
+   * newsBulletins, displayGroups, historicalUpdates, accountSummary, accountUpdates, positions, pnl }`.
+   */
+  activeSubscriptions(): Record<SubscriptionKind, number> {
+    return this.sim.activeSubscriptions();
+  }
+
+  /**
+   * Silently drops every client's subscriptions of the given kinds (all when omitted) and frees their
+   * lines and depth books: data just stops, as after an unnoticed reset. Returns the count dropped per kind.
+   */
+  dropSubscriptions(kinds?: SubscriptionKind | readonly SubscriptionKind[]): Record<SubscriptionKind, number> {
+    const list = kinds === undefined ? SUBSCRIPTION_KINDS : typeof kinds === 'string' ? [kinds] : kinds;
+    for (const k of list) {
+      if (!SUBSCRIPTION_KINDS.includes(k)) throw new Error(`expected a subscription kind (${SUBSCRIPTION_KINDS.join(', ')}), got ${JSON.stringify(k)}`);
+    }
+    return this.sim.dropSubscriptions(list);
+  }
+
+  /** Closes the forming 5-s bar of every real-time bar subscription and sends it now (instead of the timer). */
+  emitRealTimeBars(): void {
+    this.sim.emitRealTimeBars();
+  }
+
+  /** Re-runs every live scanner subscription and sends SCANNER_DATA now (instead of the timer). */
+  refreshScanners(): void {
+    refreshScanners(this.sim);
+  }
+
+  /** Publishes a news bulletin (type 1 regular, 2 exchange unavailable, 3 exchange available) to subscribers. */
+  pushNewsBulletin(b: { message: string; type?: number; exchange?: string }): Bulletin {
+    if (typeof b.message !== 'string' || !b.message) throw new Error(`expected a non-empty bulletin message, got ${JSON.stringify(b.message)}`);
+    const type = b.type ?? 1;
+    if (![1, 2, 3].includes(type)) throw new Error(`expected bulletin type 1, 2 or 3, got ${JSON.stringify(type)}`);
+    const full = this.sim.feeds.addBulletin({ type, message: b.message, exchange: b.exchange ?? '', time: this.sim.now() });
+    broadcastBulletin(this.sim, full);
+    return { ...full };
+  }
+
+  newsBulletins(): Bulletin[] {
+    return this.sim.feeds.bulletins.map((b) => ({ ...b }));
+  }
+
+  /** Shows a contract ("conId@exchange", "none" or "combo") in a display group, as a TWS user would; subscribers hear it. */
+  setDisplayGroup(groupId: number, contractInfo: string): void {
+    if (!this.sim.feeds.displayGroups.has(groupId)) throw new Error(`expected a display group id 1-7, got ${JSON.stringify(groupId)}`);
+    const problem = contractInfoProblem(this.sim, contractInfo);
+    if (problem) throw new Error(problem);
+    setDisplayGroup(this.sim, groupId, contractInfo);
+  }
+
+  /** groupId → contractInfo of every display group. */
+  displayGroups(): Record<string, string> {
+    return Object.fromEntries([...this.sim.feeds.displayGroups].map(([g, c]) => [String(g), c]));
+  }
+
+  /** The FA configuration (master, sub-accounts, groups/profiles/aliases XML), or undefined for a non-FA login. */
+  faConfig(): { master: string; accounts: string[]; groups: string; profiles: string; aliases: string } | undefined {
+    const fa = this.sim.feeds.fa;
+    if (!fa) return undefined;
+    return {
+      master: fa.master, accounts: [...fa.accounts], groups: fa.docs.get(FA_DATA_TYPE.groups)!,
+      profiles: fa.docs.get(FA_DATA_TYPE.profiles)!, aliases: fa.docs.get(FA_DATA_TYPE.aliases)!,
+    };
   }
 
   orders(): OrderView[] {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { GatewayControl } from './control.js';
+import type { SubscriptionKind } from '../subscriptions.js';
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -58,6 +59,25 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['GET', /^\/received$/, (c, _b, q) => c.received({ clientId: num(q.get('clientId') ?? undefined, 'clientId', true), msgId: num(q.get('msgId') ?? undefined, 'msgId', true), name: q.get('name') ?? undefined })],
   ['GET', /^\/connections$/, (c) => c.connections()],
   ['GET', /^\/market-data-lines$/, (c) => ({ inUse: c.activeMarketDataLines() })],
+  ['GET', /^\/depth-books$/, (c) => ({ inUse: c.activeDepthBooks() })],
+  ['GET', /^\/subscriptions$/, (c) => c.activeSubscriptions()],
+  ['POST', /^\/subscriptions\/drop$/, (c, b) => {
+    const kinds = b.kinds === undefined ? undefined : Array.isArray(b.kinds) ? b.kinds : [b.kinds];
+    try {
+      return { dropped: c.dropSubscriptions(kinds as SubscriptionKind[] | undefined) };
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+  }],
+  ['POST', /^\/real-time-bars\/emit$/, (c) => { c.emitRealTimeBars(); return { ok: true }; }],
+  ['POST', /^\/scanners\/refresh$/, (c) => { c.refreshScanners(); return { ok: true }; }],
+  ['GET', /^\/news-bulletins$/, (c) => c.newsBulletins()],
+  ['POST', /^\/news-bulletins$/, (c, b) => c.pushNewsBulletin({
+    message: b.message as string, type: num(b.type, 'type', true), exchange: typeof b.exchange === 'string' ? b.exchange : undefined,
+  })],
+  ['GET', /^\/display-groups$/, (c) => c.displayGroups()],
+  ['POST', /^\/display-groups\/(\d+)$/, (c, b, _q, m) => { c.setDisplayGroup(Number(m[1]), String(b.contractInfo ?? '')); return { ok: true }; }],
+  ['GET', /^\/fa$/, (c) => c.faConfig() ?? (() => { throw new HttpError(404, 'not an FA login'); })()],
 ];
 
 /** Serves the control API as JSON over HTTP (loopback only: it can move prices and drop clients). */

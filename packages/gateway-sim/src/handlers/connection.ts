@@ -16,14 +16,14 @@ function startApi(ctx: SimContext, s: Session, r: FieldReader): void {
     s.endAfterFlush();
     return;
   }
-  s.send(managedAccounts(ctx.engine.accounts.ids()));
+  s.send(managedAccounts(ctx.managedAccounts()));
   s.send(nextValidId(ctx.engine.orders.nextValidId(clientId)));
   for (const n of ctx.farmNotices) s.sendError(-1, n.code, n.text);
 }
 
 export const CONNECTION_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.START_API, { name: 'START_API', handle: startApi }],
-  [IN.REQ_MANAGED_ACCTS, { name: 'REQ_MANAGED_ACCTS', handle: (ctx, s) => s.send(managedAccounts(ctx.engine.accounts.ids())) }],
+  [IN.REQ_MANAGED_ACCTS, { name: 'REQ_MANAGED_ACCTS', handle: (ctx, s) => s.send(managedAccounts(ctx.managedAccounts())) }],
   [IN.REQ_CURRENT_TIME, { name: 'REQ_CURRENT_TIME', handle: (ctx, s) => s.send(currentTime(Math.floor(ctx.engine.clock.now() / 1000))) }],
   [IN.REQ_IDS, {
     name: 'REQ_IDS',

@@ -1,9 +1,33 @@
 /**
  * The server versions the simulator negotiates, and the MIN_SERVER_VER constants (IB's EClient names and
- * numbers) that gate layouts in the range it supports. Only constants that change a layout inside 164–193
- * (or name why a field is always present there) are listed.
+ * numbers) that gate layouts in the range it supports. Only constants that change a layout inside 164–193,
+ * or name why a message or field is always present there, are listed.
  */
 export const MIN_SERVER_VER = {
+  /** REQ_REAL_TIME_BARS / REAL_TIME_BARS exist. */
+  REAL_TIME_BARS: 34,
+  /** REQ_FUNDAMENTAL_DATA / FUNDAMENTAL_DATA exist. */
+  FUNDAMENTAL_DATA: 40,
+  /** REQ_MKT_DEPTH, REQ_REAL_TIME_BARS, REQ_FUNDAMENTAL_DATA carry conId and tradingClass. */
+  TRADING_CLASS: 68,
+  /** Depth, real-time bar, fundamental and scanner requests end with an options tag-value list. */
+  LINKING: 70,
+  REQ_MKT_DEPTH_EXCHANGES: 112,
+  REQ_NEWS_PROVIDERS: 115,
+  REQ_NEWS_ARTICLE: 116,
+  REQ_HISTORICAL_NEWS: 117,
+  /** MKT_DEPTH_EXCHANGES gains listingExch, serviceDataType (text) and aggGroup. */
+  SERVICE_DATA_TYPE: 120,
+  /** REQ_NEWS_ARTICLE / REQ_HISTORICAL_NEWS gain an options tag-value list. */
+  NEWS_QUERY_ORIGINS: 128,
+  /** REQ_SCANNER_SUBSCRIPTION loses its version field and gains the filter-options list. */
+  SCANNER_GENERIC_OPTS: 143,
+  /** REQ_MKT_DEPTH / CANCEL_MKT_DEPTH gain isSmartDepth; MARKET_DEPTH_L2 gains isSmartDepth. */
+  SMART_DEPTH: 146,
+  /** REQ_MKT_DEPTH gains primaryExch. */
+  MKT_DEPTH_PRIM_EXCHANGE: 149,
+  /** REPLACE_FA gains reqId and is answered by REPLACE_FA_END. */
+  REPLACE_FA_END: 157,
   /** OPEN_ORDER / PLACE_ORDER lose their message-version field. */
   ORDER_CONTAINER: 145,
   /** HISTORICAL_DATA loses its version field and hasGaps; REQ_HISTORICAL_DATA gains keepUpToDate. */
@@ -22,7 +46,7 @@ export const MIN_SERVER_VER = {
   PEGBEST_PEGMID_OFFSETS: 170,
   /** REQ_CONTRACT_DATA gains issuerId; SYMBOL_SAMPLES gains description and issuerId. */
   BOND_ISSUERID: 176,
-  /** OPEN_ORDER and PLACE_ORDER drop faProfile. */
+  /** OPEN_ORDER and PLACE_ORDER drop faProfile; REQ_FA / REPLACE_FA refuse FA profiles (type 2). */
   FA_PROFILE_DESUPPORT: 177,
   /** EXECUTION_DATA gains pendingPriceRevision. */
   PENDING_PRICE_REVISION: 178,

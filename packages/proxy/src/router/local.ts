@@ -1,11 +1,20 @@
 import type { RequestContext } from '../context.js';
 import { ProxyNotReadyError, RouteNotFoundError } from '../errors.js';
 import { sendError, sendJson } from '../http/respond.js';
+import type { MaintenanceSchedule } from '@ibrest/order-safety';
 import type { Pool } from '../balancer/pool.js';
+import type { MarketDataBudgets } from '../budgets/market-data.js';
 import type { ProxyMetrics } from '../metrics.js';
 
 /** Routes the proxy answers itself: its own health, the pool view, metrics. */
-export function createLocalRoutes(pool: Pool, metrics: ProxyMetrics): (ctx: RequestContext) => Promise<void> {
+export function createLocalRoutes(pool: Pool, metrics: ProxyMetrics, budgets: MarketDataBudgets, schedule?: MaintenanceSchedule): (ctx: RequestContext) => Promise<void> {
+  const maintenanceView = (): Record<string, unknown> => {
+    if (schedule === undefined) return { configured: false, inWindow: false };
+    const s = schedule.currentWindow();
+    return s.inWindow
+      ? { configured: true, inWindow: true, window: s.window, startedAt: s.startedAt.toISOString(), endsAt: s.endsAt.toISOString() }
+      : { configured: true, inWindow: false, ...(s.nextStartsAt === undefined ? {} : { nextStartsAt: s.nextStartsAt.toISOString() }) };
+  };
   return async (ctx) => {
     const { res } = ctx;
     const method = ctx.req.method ?? 'GET';
@@ -33,6 +42,11 @@ export function createLocalRoutes(pool: Pool, metrics: ProxyMetrics): (ctx: Requ
             since: w.since,
             role: w.clientId === 0 ? 'orders' : 'reads',
           })),
+          budgets: {
+            marketDataLines: { ...budgets.use('lines'), streams: budgets.streams('lines') },
+            depthBooks: { ...budgets.use('depth'), streams: budgets.streams('depth') },
+          },
+          maintenance: maintenanceView(),
         });
       case 'metrics': {
         const text = await metrics.registries.render();

@@ -17,6 +17,17 @@ export interface Route {
   stickyKey?: string;
   /** Pool-wide pacing class checked before forwarding. */
   pacing?: 'historical';
+  /**
+   * Pool-wide IB subscription budget a stream on this route holds while it is open: `lines` (market-data
+   * lines: `/market/data`, `/bars`) or `depth` (depth books: `/market/depth`). Scanners, news and the other
+   * feeds count against neither.
+   */
+  budget?: 'lines' | 'depth';
+  /**
+   * False when the worker answers from its own mirror or the proxy answers itself, so the request is served
+   * during an IB maintenance window; true when it needs a live IB connection.
+   */
+  needsIb: boolean;
 }
 
 export type RouteName =
@@ -41,6 +52,13 @@ const FEED_PATHS = ['/market/data', '/market/depth', '/bars', '/news', '/market/
 const NON_KEY_PARAMS = new Set(['format', 'timeout']);
 
 export const GLOBAL_CANCEL_PATH = '/order/global-cancel';
+
+/**
+ * Reads that workers answer from the state they mirror (positions, account values, PnL, orders, executions)
+ * or from the order journal (`/order/events`), without a round trip to IB: they keep working through an IB
+ * maintenance window. Order reads (`GET /order…`) are covered by their route name.
+ */
+export const MIRROR_READ_PATHS = ['/account/positions', '/account/summary', '/account/updates', '/account/pnl', '/executions'];
 
 export function isOrderPath(path: string): boolean {
   return path === '/order' || path.startsWith('/order/');
@@ -70,7 +88,7 @@ export interface RouteInput {
   metricsAuth: 'none' | 'key';
 }
 
-export function classify(input: RouteInput): Route {
+function classifyBase(input: RouteInput): Omit<Route, 'needsIb'> {
   const { method, path, query } = input;
   const safe = SAFE_METHODS.has(method);
   if (path === '/health/live') return { name: 'health-live', target: 'local', scope: null, orderWrite: false };
@@ -87,7 +105,17 @@ export function classify(input: RouteInput): Route {
   if (!safe) return { name: 'write', target: 'balanced', scope: 'trade', orderWrite: false };
   if (under(path, '/historical')) return { name: 'historical', target: 'balanced', scope: 'read', orderWrite: false, pacing: 'historical' };
   if (FEED_PATHS.some((p) => under(path, p)) && isStreamRequest(input.accept, query)) {
-    return { name: 'feed', target: 'sticky', scope: 'read', orderWrite: false, stickyKey: subscriptionKey(path, query) };
+    const budget = under(path, '/market/depth') ? 'depth' : under(path, '/market/data') || under(path, '/bars') ? 'lines' : undefined;
+    return { name: 'feed', target: 'sticky', scope: 'read', orderWrite: false, stickyKey: subscriptionKey(path, query), ...(budget === undefined ? {} : { budget }) };
   }
   return { name: 'read', target: 'balanced', scope: 'read', orderWrite: false };
+}
+
+export function classify(input: RouteInput): Route {
+  const base = classifyBase(input);
+  const servedWithoutIb =
+    base.target === 'local' ||
+    base.name === 'order-read' ||
+    (SAFE_METHODS.has(input.method) && MIRROR_READ_PATHS.some((p) => under(input.path, p)));
+  return { ...base, needsIb: !servedWithoutIb };
 }

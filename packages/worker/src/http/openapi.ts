@@ -63,7 +63,10 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; client
       [String(r.successStatus ?? 200)]: {
         description: 'Success',
         headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' }, 'X-IB-Client-Id': { $ref: '#/components/headers/ClientId' } },
-        content: { [r.path === '/metrics' ? 'text/plain' : 'application/json']: { schema: r.response } },
+        content: {
+          [r.path === '/metrics' ? 'text/plain' : 'application/json']: { schema: r.response },
+          ...Object.fromEntries((r.produces ?? []).map((type) => [type, { schema: { type: 'string' } }])),
+        },
       },
     };
     for (const [status, codes] of Object.entries(routeErrors(r))) {

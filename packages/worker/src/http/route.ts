@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@ibrest/common';
 import type { Deadline } from '../ib/deadline.js';
 import type { Schema } from './schema.js';
@@ -19,6 +20,8 @@ export interface RouteResult {
   status?: number;
   headers?: Record<string, string>;
   body: unknown;
+  /** Takes over the response (an SSE stream, an Atom document); the app then writes nothing itself. */
+  respond?(req: IncomingMessage, res: ServerResponse): void;
 }
 
 /**
@@ -44,6 +47,8 @@ export interface RouteDef {
   usesIb: boolean;
   /** Schema of the 2xx body. */
   response: Schema;
+  /** Other 2xx media types besides application/json (feeds: text/event-stream, application/atom+xml). */
+  produces?: string[];
   successStatus?: number;
   /** Error codes this route can answer with (beyond the generic ones), by HTTP status. */
   errors: Partial<Record<number, string[]>>;

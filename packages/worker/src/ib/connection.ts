@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { IBApi, EventName } from '@stoqey/ib';
 import type { Logger } from '@ibrest/common';
 import type { WorkerMetrics } from '../metrics.js';
+import type { ClientIdLease } from './client-id-lease.js';
 import { classifyIbCode, farmName } from './error-codes.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'ready' | 'degraded';
@@ -19,6 +20,8 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
   log: Logger;
   metrics?: WorkerMetrics;
+  /** Decides the clientId of each attempt (spare after repeated 326); without it `clientId` is used. */
+  lease?: ClientIdLease;
 }
 
 /** One established IB session: a socket that received nextValidId and managedAccounts. */
@@ -84,8 +87,9 @@ export class IbConnection extends EventEmitter {
     return this._state;
   }
 
+  /** The clientId of the current (or next) attempt: the configured one unless the lease moved to a spare. */
   get clientId(): number {
-    return this.options.clientId;
+    return this.options.lease?.current ?? this.options.clientId;
   }
 
   get session(): IbSession | undefined {
@@ -138,7 +142,7 @@ export class IbConnection extends EventEmitter {
   health() {
     return {
       state: this._state,
-      clientId: this.options.clientId,
+      clientId: this.clientId,
       socket: this.socketUp,
       ibServerLink: this.linkUp,
       serverVersion: this.current?.serverVersion,
@@ -150,6 +154,7 @@ export class IbConnection extends EventEmitter {
       readySince: this.readySince,
       lastError: this.lastError,
       farms: Object.fromEntries(this.farms),
+      ...(this.options.lease === undefined ? {} : { lease: this.options.lease.health() }),
     };
   }
 
@@ -193,7 +198,7 @@ export class IbConnection extends EventEmitter {
         api.disconnect();
       }
     }, this.options.connectTimeoutMs);
-    api.connect(this.options.clientId);
+    api.connect(this.clientId);
   }
 
   private maybeSession(api: IBApi): void {
@@ -203,6 +208,7 @@ export class IbConnection extends EventEmitter {
     const session: IbSession = { id: p.id, api, serverVersion: p.serverVersion ?? 0, accounts: p.accounts, nextValidId: p.nextValidId };
     this.current = session;
     this.clientIdInUseSince = undefined;
+    this.options.lease?.accepted();
     this.linkUp = true;
     this.update();
     this.options.log.info({ sessionId: session.id, accounts: session.accounts, nextValidId: session.nextValidId }, 'IB session started; syncing');
@@ -258,7 +264,8 @@ export class IbConnection extends EventEmitter {
         this.lastError = { code, message, at: new Date().toISOString() };
         this.clientIdInUseSince ??= this.lastError.at;
         metrics?.clientIdInUse.inc();
-        log.error(fields, `${message}; backing off (clientId ${this.options.clientId} is fixed)`);
+        log.error({ ...fields, clientId: this.clientId }, `${message}; backing off`);
+        this.options.lease?.refused();
         // IB keeps the socket open after 326 but never starts the session: drop it and retry later.
         this.api?.disconnect();
         return;

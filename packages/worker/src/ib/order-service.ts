@@ -34,6 +34,8 @@ export interface OrderIntent {
  */
 export interface OrderHooks {
   beforeSend?(intents: OrderIntent[]): Promise<void> | void;
+  /** Runs right after one intent's message was handed to IB (the journal's `sent`). */
+  afterSend?(intent: OrderIntent): void;
 }
 
 const ACKED = new Set(['PreSubmitted', 'Submitted', 'Filled', 'Cancelled', 'ApiCancelled', 'Inactive']);
@@ -106,6 +108,7 @@ export class OrderService {
           deadlineAt: d.deadlineAt,
         });
         this.metrics?.ordersPlaced.inc();
+        this.hooks.afterSend?.(it);
         this.log.info({ orderId: it.orderId, action: it.order!.action, orderType: it.order!.orderType }, 'order sent');
       }
       await Promise.all(waits.map((w) => w.promise));
@@ -121,13 +124,15 @@ export class OrderService {
     const rec = this.live(orderId);
     const contract = patch.contract ?? pick(rec.contract, CONTRACT_KEYS);
     const order: Fields = { ...pick(rec.order, ORDER_KEYS), ...patch.order, orderId, transmit: true };
-    await this.hooks.beforeSend?.([{ action: 'modify', orderId, contract, order }]);
+    const intent: OrderIntent = { action: 'modify', orderId, contract, order };
+    await this.hooks.beforeSend?.([intent]);
     const w = this.waitFor(rec, 'any', d, 'modify_order');
     try {
       await this.requests.sendInSession(sessionId, 'modify_order', (api) => api.placeOrder(orderId, contract as Contract, order as unknown as Order), {
         priority: PRIORITY.order,
         deadlineAt: d.deadlineAt,
       });
+      this.hooks.afterSend?.(intent);
       this.log.info({ orderId }, 'order modify sent');
       await w.promise;
       return this.mirror.orders.get(orderId) ?? rec;
@@ -139,10 +144,12 @@ export class OrderService {
   async cancel(orderId: number, d: Deadline): Promise<OrderRecord> {
     const sessionId = this.requests.assertServing();
     const rec = this.live(orderId);
-    await this.hooks.beforeSend?.([{ action: 'cancel', orderId }]);
+    const intent: OrderIntent = { action: 'cancel', orderId };
+    await this.hooks.beforeSend?.([intent]);
     const w = this.waitFor(rec, 'cancelled', d, 'cancel_order');
     try {
       await this.requests.sendInSession(sessionId, 'cancel_order', (api) => api.cancelOrder(orderId), { priority: PRIORITY.cancel });
+      this.hooks.afterSend?.(intent);
       this.log.info({ orderId }, 'order cancel sent');
       await w.promise;
       return this.mirror.orders.get(orderId) ?? rec;

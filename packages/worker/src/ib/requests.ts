@@ -27,6 +27,16 @@ export const REQ_ID_EVENTS = [
   EventName.pnlSingle,
   EventName.execDetails,
   EventName.execDetailsEnd,
+  // Feeds (src/ib/feed-sources.ts, feed-requests.ts):
+  EventName.updateMktDepth,
+  EventName.updateMktDepthL2,
+  EventName.realtimeBar,
+  EventName.scannerData,
+  EventName.scannerDataEnd,
+  EventName.fundamentalData,
+  EventName.displayGroupList,
+  EventName.displayGroupUpdated,
+  EventName.replaceFAEnd,
 ] as const;
 
 /** Request ids live above order ids: IB reports errors for both through one id namespace. */

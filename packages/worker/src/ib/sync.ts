@@ -24,15 +24,18 @@ export class Sync {
     private readonly options: { syncTimeoutMs: number; log: Logger; metrics?: WorkerMetrics },
   ) {
     const apply = this.mirror.apply.bind(this.mirror);
-    const own = conn.clientId;
+    // Read on every event: a clientId lease may move the worker to a spare clientId.
+    const own = () => conn.clientId;
     conn.listen(EventName.openOrder, (orderId: number, contract: Contract, order: Order, orderState: OrderState) => {
-      if ((order.clientId ?? own) === own) orderIds.seen(orderId);
+      // A what-if preview is not an order (ib/what-if.ts answers it).
+      if (order?.whatIf) return;
+      if ((order.clientId ?? own()) === own()) orderIds.seen(orderId);
       apply({ type: 'openOrder', orderId, contract: plain(contract), order: plain(order), orderState: plain(orderState) });
     });
     conn.listen(
       EventName.orderStatus,
       (orderId: number, status: string, filled: number, remaining: number, avgFillPrice: number, permId?: number, parentId?: number, lastFillPrice?: number, clientId?: number, whyHeld?: string) => {
-        if ((clientId ?? own) === own) orderIds.seen(orderId);
+        if ((clientId ?? own()) === own()) orderIds.seen(orderId);
         apply({ type: 'orderStatus', orderId, status, filled, remaining, avgFillPrice, permId, parentId, lastFillPrice, clientId, whyHeld });
       },
     );

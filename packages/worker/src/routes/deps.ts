@@ -7,6 +7,7 @@ import type { MarketDataService } from '../ib/market-data.js';
 import type { OrderService } from '../ib/order-service.js';
 import type { Requests } from '../ib/requests.js';
 import type { Mirror } from '../state/mirror.js';
+import type { FeedRouteDeps } from './feeds-common.js';
 
 /** What the routes may use: services and read-only state, never the IB socket. */
 export interface RouteDeps {
@@ -20,6 +21,8 @@ export interface RouteDeps {
   account: AccountRequests;
   registries: MetricsRegistries;
   openapi: () => unknown;
+  /** Streaming feeds (SSE / Atom) and their one-shot IB requests. */
+  feeds: FeedRouteDeps;
 }
 
 /** The managed account to use when the caller names none (the first of the session). */

@@ -25,19 +25,31 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
         type: 'object',
         properties: {
           status: { type: 'string', enum: ['ready', 'degraded', 'connected', 'connecting', 'disconnected'] },
-          clientId: { type: 'integer' },
+          code: { type: 'string', enum: ['CLIENT_ID_STUCK'], description: 'Present when the clientId stays refused (326) and cannot fall back (clientId 0)' },
+          clientId: { type: 'integer', description: 'The clientId in use (a spare after a fallback)' },
+          configuredClientId: { type: 'integer' },
+          lease: { type: 'string', enum: ['configured', 'spare'] },
           ib: { type: 'object' },
           farms: { type: 'object' },
         },
       },
       errors: {},
       handle: () => {
-        const { farms, ...ib } = deps.conn.health();
+        const { farms, lease, ...ib } = deps.conn.health();
         const ready = deps.conn.state === 'ready';
+        // clientId 0 refused with 326 again and again cannot fall back to a spare: say so explicitly.
+        const stuck = lease?.stuck === true ? { code: 'CLIENT_ID_STUCK' } : {};
         return {
           status: ready ? 200 : 503,
           headers: ready ? {} : ({ 'Retry-After': String(deps.conn.retryAfterSeconds()) } as Record<string, string>),
-          body: { status: deps.conn.state, clientId: deps.conn.clientId, ib, farms },
+          body: {
+            status: deps.conn.state,
+            ...stuck,
+            clientId: deps.conn.clientId,
+            ...(lease === undefined ? {} : { configuredClientId: lease.configuredClientId, lease: lease.lease }),
+            ib: lease === undefined ? ib : { ...ib, lease },
+            farms,
+          },
         };
       },
     },

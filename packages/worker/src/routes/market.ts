@@ -69,25 +69,5 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
         return { body: { contract, headTimestamp } };
       },
     },
-    {
-      method: 'get',
-      path: '/market/data',
-      operationId: 'getMarketDataSnapshot',
-      summary: 'Market-data snapshot (reqMktData snapshot); identical snapshots in flight share one IB request',
-      tag: 'market data',
-      usesIb: true,
-      query: { type: 'object', additionalProperties: false, properties: CONTRACT_PROPERTIES },
-      response: {
-        type: 'object',
-        properties: { contract: { type: 'object' }, ticks: { type: 'object', description: 'By tick name (BID, ASK, LAST, …)' }, raw: { type: 'object' }, receivedAt: { type: 'string' } },
-      },
-      errors: { 404: ['CONTRACT_NOT_FOUND', 'NO_DATA'], 429: ['PACING_LIMIT', 'MARKET_DATA_LINES_EXHAUSTED'], 504: ['DEADLINE_EXCEEDED'] },
-      handle: async ({ query, deadline }) => {
-        const contract = contractFromQuery(query);
-        assertNoProblems(contractProblems(contract, 'query', false));
-        const snap = await deps.marketData.snapshot(contract, '', deadline);
-        return { body: { contract, ...snap } };
-      },
-    },
   ];
 }

@@ -20,8 +20,8 @@ export class OrderStore {
   private readonly listeners = new Set<(event: OrderEvent, order: OrderRecord) => void>();
 
   constructor(
-    /** The clientId of this worker: `get(orderId)` prefers its own orders. */
-    private readonly ownClientId: number,
+    /** The clientId of this worker: `get(orderId)` prefers its own orders. Moves with a clientId lease. */
+    private ownClientId: number,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -29,6 +29,11 @@ export class OrderStore {
   onEvent(listener: (event: OrderEvent, order: OrderRecord) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The worker now connects with another clientId (a spare after 326): new orders are keyed under it. */
+  useClientId(clientId: number): void {
+    this.ownClientId = clientId;
   }
 
   get(orderId: number, clientId?: number): OrderRecord | undefined {

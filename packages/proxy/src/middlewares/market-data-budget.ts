@@ -1,0 +1,27 @@
+import type { Middleware } from '../context.js';
+import { contractCount, type MarketDataBudgets } from '../budgets/market-data.js';
+import { MarketDataBudgetError } from '../errors.js';
+import type { ProxyMetrics } from '../metrics.js';
+
+/**
+ * Pool-wide market-data lines and depth books for stream requests on budgeted feeds (`route.budget`). The
+ * stream holds its key's share from admission until its response closes (completed, refused downstream or
+ * aborted: `close` fires for all of them), so a refusal further on never leaks a line.
+ */
+export function marketDataBudget(budgets: MarketDataBudgets, retryAfterSeconds: number, metrics: ProxyMetrics): Middleware {
+  return async (ctx, next) => {
+    const route = ctx.route;
+    if (route?.budget === undefined || route.stickyKey === undefined) return next();
+    const admission = budgets.admit(route.stickyKey, route.budget, contractCount(ctx.query));
+    if (!admission.ok) {
+      metrics.budgetRejections.inc({ kind: admission.kind === 'lines' ? 'market_data_lines' : 'depth_books' });
+      throw new MarketDataBudgetError(admission.kind, retryAfterSeconds, { budget: admission.budget, inUse: admission.inUse, needed: admission.needed });
+    }
+    if (ctx.res.destroyed) {
+      admission.release();
+      return;
+    }
+    ctx.res.once('close', admission.release);
+    await next();
+  };
+}
