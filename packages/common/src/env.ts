@@ -26,36 +26,30 @@ export function envOptionalString(env: Env, name: string): string | undefined {
   return raw(env, name);
 }
 
-export function envInt(
-  env: Env,
-  name: string,
-  fallback: number,
-  range: { min?: number; max?: number } = {},
-): number {
+interface Range {
+  min?: number;
+  max?: number;
+}
+
+function envNumeric(env: Env, name: string, fallback: number, range: Range, integer: boolean): number {
   const v = raw(env, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = range;
-  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(`Expected ${name} to be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  const min = range.min ?? (integer ? Number.MIN_SAFE_INTEGER : -Infinity);
+  const max = range.max ?? (integer ? Number.MAX_SAFE_INTEGER : Infinity);
+  const wellFormed = integer ? /^-?\d+$/.test(v) && Number.isSafeInteger(n) : Number.isFinite(n);
+  if (!wellFormed || n < min || n > max) {
+    throw new ConfigError(`Expected ${name} to be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(v)}`);
   }
   return n;
 }
 
-export function envNumber(
-  env: Env,
-  name: string,
-  fallback: number,
-  range: { min?: number; max?: number } = {},
-): number {
-  const v = raw(env, name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  const { min = -Infinity, max = Infinity } = range;
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new ConfigError(`Expected ${name} to be a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  }
-  return n;
+export function envInt(env: Env, name: string, fallback: number, range: Range = {}): number {
+  return envNumeric(env, name, fallback, range, true);
+}
+
+export function envNumber(env: Env, name: string, fallback: number, range: Range = {}): number {
+  return envNumeric(env, name, fallback, range, false);
 }
 
 export function envBool(env: Env, name: string, fallback: boolean): boolean {
