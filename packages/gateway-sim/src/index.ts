@@ -46,7 +46,8 @@ export async function startGatewaySim(options: GatewaySimOptions = {}): Promise<
 
 export { GatewaySim } from './server.js';
 export type { ReceivedMessage, FarmState } from './server.js';
-export { GatewayControl, NOTICE_TEXT, type OrderView, type ReceivedFilter } from './control/control.js';
+export { GatewayControl, NOTICE_TEXT, type OrderView, type ReceivedFilter, type WhatIfView } from './control/control.js';
+export type { WhatIfFigures } from './engine/what-if.js';
 export { resolveOptions, GatewaySimConfigError, type GatewaySimOptions } from './options.js';
 export { ManualClock, systemClock, type Clock } from './engine/clock.js';
 export type { AccountSeed, PositionSeed } from './engine/accounts.js';

@@ -66,6 +66,37 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
   assert.ok([...permIds][0]! > 0);
   api.off(EventName.openOrder, onOpen).off(EventName.orderStatus, onStatus).off(EventName.execDetails, onExec).off(EventName.commissionReport, onComm);
 
+  // what-if (with an algo block before the flag): one OPEN_ORDER, whatIf and PreSubmitted, carrying the
+  // margin and commission preview; no ORDER_STATUS, no order, no permId, not among the open orders
+  const wifId = orderId + 50;
+  const ordersBefore = gw.control.orders().length;
+  const wifEvents: string[] = [];
+  const onWifOpen = (id: number): void => { if (id === wifId) wifEvents.push('open'); };
+  const onWifStatus = (id: number): void => { if (id === wifId) wifEvents.push('status'); };
+  api.on(EventName.openOrder, onWifOpen).on(EventName.orderStatus, onWifStatus);
+  const wif = nextEvent(api, EventName.openOrder, (id: number) => id === wifId);
+  api.placeOrder(wifId, AAPL, {
+    action: 'BUY', orderType: 'LMT', lmtPrice: 190, totalQuantity: 10, whatIf: true, transmit: true,
+    algoStrategy: 'Adaptive', algoParams: [{ tag: 'adaptivePriority', value: 'Normal' }],
+  } as never);
+  const [, , wOrder, st] = await wif;
+  assert.equal(wOrder.whatIf, true);
+  assert.equal(wOrder.permId, 0);
+  assert.equal(st.status, 'PreSubmitted');
+  assert.ok(st.initMarginChange > 0 && st.maintMarginChange > 0, 'margin change');
+  assert.ok(st.initMarginBefore > 0 && st.equityWithLoanBefore > 0, 'before figures');
+  assert.ok(Math.abs(st.initMarginBefore + st.initMarginChange - st.initMarginAfter) < 0.011);
+  assert.ok(Math.abs(st.equityWithLoanBefore + st.equityWithLoanChange - st.equityWithLoanAfter) < 0.011);
+  assert.ok(st.commission > 0);
+  assert.equal(st.commissionCurrency, 'USD');
+  const tick = nextEvent(api, EventName.currentTime);
+  api.reqCurrentTime();
+  await tick;
+  api.off(EventName.openOrder, onWifOpen).off(EventName.orderStatus, onWifStatus);
+  assert.deepEqual(wifEvents, ['open']);
+  assert.equal(gw.control.orders().length, ordersBefore);
+  assert.equal(gw.control.whatIfs().at(-1)?.orderId, wifId);
+
   // resting LMT: visible in all open orders, modified in place, then cancelled (202); unknown cancel → 10147
   const lmtId = orderId + 1;
   const rest = nextEvent(api, EventName.orderStatus, (id: number, s: string) => id === lmtId && s === 'Submitted');
@@ -79,6 +110,7 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
   await openEnd;
   api.off(EventName.openOrder, onList);
   assert.ok(listed.includes(lmtId));
+  assert.ok(!listed.includes(wifId), 'a what-if is not an open order');
   const modified = nextEvent(api, EventName.openOrder, (id: number, _c: unknown, o: { lmtPrice: number }) => id === lmtId && o.lmtPrice === 998);
   api.placeOrder(lmtId, MSFT, { action: 'SELL', orderType: 'LMT', lmtPrice: 998, totalQuantity: 5, transmit: true } as never);
   await modified;

@@ -131,7 +131,7 @@ describe('feed limits and faults', () => {
     }
   });
 
-  it('HTTP control: subscriptions, drop by kind (400 for an unknown kind), bulletins, display groups', async () => {
+  it('HTTP control: subscriptions, drop by kind (400 for an unknown kind), bulletins, display groups, what-ifs', async () => {
     const base = `http://127.0.0.1:${gw.controlPort}`;
     const post = (path: string, body: unknown): Promise<Response> =>
       fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -149,5 +149,11 @@ describe('feed limits and faults', () => {
     assert.equal((await (await fetch(`${base}/display-groups`)).json() as Record<string, string>)['3'], '272093@SMART');
     assert.equal((await post('/display-groups/3', { contractInfo: 'garbage' })).status, 400);
     assert.equal((await fetch(`${base}/fa`)).status, 404);
+    gw.sim.engine.whatIf.preview(9, {
+      orderId: 77, action: 'BUY', totalQuantity: 10, orderType: 'MKT', tif: 'DAY', ocaGroup: '', ocaType: 0, account: '',
+      orderRef: '', transmit: true, parentId: 0, outsideRth: false,
+    }, gw.sim.engine.catalogue.bySymbol('MSFT')!);
+    const wifs = await (await fetch(`${base}/what-ifs`)).json() as Array<{ orderId: number; symbol: string; initMarginChange: number }>;
+    assert.deepEqual(wifs.map((w) => [w.orderId, w.symbol, w.initMarginChange > 0]), [[77, 'MSFT', true]]);
   });
 });

@@ -150,6 +150,29 @@ describe('orders across clients', () => {
       master.api.reqGlobalCancel({});
       await gw.control.waitFor(() => byId(8)?.status === 'Cancelled', 3000, 'global cancel');
 
+      // What-if: answered to the asker only; client 0's auto-open stream sees nothing, a pending fillNext
+      // is left for the next real order, the id stays free for it, and a bad what-if gets IB's error.
+      const masterSaw: number[] = [];
+      master.api.on(EventName.openOrder, (id: number) => masterSaw.push(id));
+      master.api.on(EventName.orderStatus, (id: number) => masterSaw.push(id));
+      gw.control.fillNext({ price: 191 });
+      const countBefore = gw.control.orders().length;
+      const preview = nextEvent(trader.api, EventName.openOrder, (id: number, _c: unknown, o: { whatIf: boolean }) => id === 9 && o.whatIf);
+      trader.api.placeOrder(9, AAPL, { action: 'SELL', orderType: 'MKT', totalQuantity: 2, whatIf: true, transmit: true });
+      const [, , , state] = await preview;
+      assert.equal(state.status, 'PreSubmitted');
+      const e434 = nextEvent(trader.api, EventName.error, (_e: Error, code: number, id: number) => code === 434 && id === 10);
+      trader.api.placeOrder(10, AAPL, { action: 'BUY', orderType: 'MKT', totalQuantity: 0, whatIf: true, transmit: true });
+      await e434;
+      const masterTime = nextEvent(master.api, EventName.currentTime);
+      master.api.reqCurrentTime();
+      await masterTime;
+      assert.deepEqual(masterSaw, []);
+      assert.equal(gw.control.orders().length, countBefore);
+      assert.deepEqual(gw.control.whatIfs().map((w) => [w.clientId, w.orderId]), [[21, 9]]);
+      trader.api.placeOrder(9, AAPL, { action: 'SELL', orderType: 'MKT', totalQuantity: 2, transmit: true });
+      await gw.control.waitFor(() => byId(9)?.status === 'Filled' && byId(9)?.avgFillPrice === 191, 3000, 'real order with the what-if id');
+
       const permIds = gw.control.orders().map((o) => o.permId);
       assert.equal(new Set(permIds).size, permIds.length);
       assert.deepEqual(decoderErrors([...master.errors, ...trader.errors]), []);

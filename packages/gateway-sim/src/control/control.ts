@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { Quote } from '../engine/market.js';
 import type { Execution, SimOrder } from '../engine/orders.js';
 import type { FillSpec, RejectSpec } from '../engine/matching-engine.js';
+import type { WhatIfFigures } from '../engine/what-if.js';
 import type { RateMode } from '../limits/msg-rate.js';
 import type { Violation } from '../limits/violations.js';
 import type { GatewaySim, ReceivedMessage } from '../server.js';
@@ -42,6 +43,23 @@ export interface OrderView {
   remaining: number;
   avgFillPrice: number;
   history: Array<{ status: string; time: number }>;
+}
+
+/** A plain-JSON view of one answered what-if order. */
+export interface WhatIfView extends WhatIfFigures {
+  orderId: number;
+  clientId: number;
+  account: string;
+  symbol: string;
+  conId: number;
+  secType: string;
+  action: string;
+  totalQuantity: number;
+  orderType: string;
+  lmtPrice?: number;
+  auxPrice?: number;
+  /** Epoch ms when it was answered. */
+  time: number;
 }
 
 export function orderView(o: SimOrder): OrderView {
@@ -250,6 +268,19 @@ export class GatewayControl {
 
   orders(): OrderView[] {
     return this.sim.engine.orders.all().map(orderView);
+  }
+
+  /**
+   * Every what-if order answered (oldest first): who asked, the order as previewed and the figures sent
+   * in its OPEN_ORDER. None of them is in `orders()`.
+   */
+  whatIfs(): WhatIfView[] {
+    return this.sim.engine.whatIf.all().map(({ order, figures }) => ({
+      orderId: order.orderId, clientId: order.clientId, account: order.account, symbol: order.contract.symbol,
+      conId: order.contract.conId, secType: order.contract.secType, action: order.action,
+      totalQuantity: order.totalQuantity, orderType: order.orderType, lmtPrice: order.lmtPrice,
+      auxPrice: order.auxPrice, time: order.createdAt, ...figures,
+    }));
   }
 
   executions(): Array<Omit<Execution, 'contract'> & { symbol: string; conId: number }> {

@@ -44,6 +44,7 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['POST', /^\/orders\/reject-next$/, (c, b) => { c.rejectNext({ code: num(b.code, 'code', true), text: typeof b.text === 'string' ? b.text : undefined, status: b.status === 'Inactive' ? 'Inactive' : undefined }); return { ok: true }; }],
   ['POST', /^\/orders\/fill$/, (c, b) => ({ ok: c.fillOrder({ permId: num(b.permId, 'permId', true), orderId: num(b.orderId, 'orderId', true), clientId: num(b.clientId, 'clientId', true) }, num(b.quantity, 'quantity', true), num(b.price, 'price', true)) })],
   ['GET', /^\/orders$/, (c) => c.orders()],
+  ['GET', /^\/what-ifs$/, (c) => c.whatIfs()],
   ['GET', /^\/executions$/, (c) => c.executions()],
   ['GET', /^\/positions$/, (c) => c.positions()],
   ['POST', /^\/delay$/, (c, b) => { c.delayReplies(num(b.ms, 'ms')!); return { ok: true }; }],

@@ -1,4 +1,5 @@
 import type { SimOrder } from '../engine/orders.js';
+import type { WhatIfFigures } from '../engine/what-if.js';
 import { ibDateTime } from '../engine/clock.js';
 import { MIN_SERVER_VER as V } from '../wire/server-versions.js';
 import { OUT } from '../wire/msg-ids.js';
@@ -18,10 +19,28 @@ const lmt = (o: SimOrder): Field => optDouble(o.lmtPrice);
 const aux = (o: SimOrder): Field => optDouble(o.auxPrice);
 
 /**
- * OPEN_ORDER without a message version (≥ ORDER_CONTAINER), field for field in EOrderDecoder's order.
- * Field counts (incl. the id): 123 at 164, 128 at 176, 133 at 193.
+ * The whatIf flag, status and order-state block (EOrderDecoder.readWhatIfInfoAndCommission). A placed
+ * order carries whatIf 0 and unset figures; a what-if answer carries the preview (WHAT_IF_EXT_FIELDS 142
+ * adds the before/change figures ahead of the after figures).
  */
-export function openOrder(sv: number, o: SimOrder): Field[] {
+function whatIfBlock(sv: number, status: string, w: WhatIfFigures | undefined): Field[] {
+  const f: Field[] = [w ? 1 : 0, status];
+  if (sv >= V.WHAT_IF_EXT_FIELDS) {
+    f.push(optDouble(w?.initMarginBefore), optDouble(w?.maintMarginBefore), optDouble(w?.equityWithLoanBefore),
+      optDouble(w?.initMarginChange), optDouble(w?.maintMarginChange), optDouble(w?.equityWithLoanChange));
+  }
+  f.push(optDouble(w?.initMarginAfter), optDouble(w?.maintMarginAfter), optDouble(w?.equityWithLoanAfter),
+    optDouble(w?.commission), optDouble(w?.minCommission), optDouble(w?.maxCommission),
+    w?.commissionCurrency ?? '', w?.warningText ?? '');
+  return f;
+}
+
+/**
+ * OPEN_ORDER without a message version (≥ ORDER_CONTAINER), field for field in EOrderDecoder's order.
+ * Field counts (incl. the id): 123 at 164, 128 at 176, 133 at 193. `whatIf` makes it the answer to a
+ * what-if PLACE_ORDER.
+ */
+export function openOrder(sv: number, o: SimOrder, whatIf?: WhatIfFigures): Field[] {
   const f: Field[] = [OUT.OPEN_ORDER, o.orderId, ...contractFields(o)];
   f.push(o.action, o.totalQuantity, o.orderType, lmt(o), aux(o), o.tif, o.ocaGroup, o.account, /* openClose */ '',
     /* origin */ 0, o.orderRef, o.clientId, o.permId, o.outsideRth, /* hidden */ 0, /* discretionaryAmt */ 0,
@@ -41,12 +60,9 @@ export function openOrder(sv: number, o: SimOrder): Field[] {
     /* orderComboLegsCount */ 0, /* smartComboRoutingParamsCount */ 0,
     /* scaleInitLevelSize */ I, /* scaleSubsLevelSize */ I, /* scalePriceIncrement */ D,
     /* hedgeType */ '', /* optOutSmartRouting */ 0, /* clearingAccount */ '', /* clearingIntent */ 'IB',
-    /* notHeld */ 0, /* deltaNeutralContract */ 0, /* algoStrategy */ '', /* solicited */ 0,
-    /* whatIf */ 0, o.status);
-  // WHAT_IF_EXT_FIELDS: initMarginBefore … equityWithLoanChange.
-  f.push(D, D, D, D, D, D);
-  f.push(/* initMarginAfter */ D, /* maintMarginAfter */ D, /* equityWithLoanAfter */ D,
-    /* commission */ D, /* minCommission */ D, /* maxCommission */ D, /* commissionCurrency */ '', /* warningText */ '',
+    /* notHeld */ 0, /* deltaNeutralContract */ 0, /* algoStrategy */ '', /* solicited */ 0);
+  f.push(...whatIfBlock(sv, o.status, whatIf));
+  f.push(
     /* randomizeSize */ 0, /* randomizePrice */ 0,
     /* conditionsCount (PEGGED_TO_BENCHMARK) */ 0,
     /* adjustedOrderType */ o.orderType, /* triggerPrice */ D, /* trailStopPrice */ D, /* lmtPriceOffset */ D,

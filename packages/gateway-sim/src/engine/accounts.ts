@@ -1,4 +1,5 @@
 import type { Catalogue, ContractDef } from './catalogue.js';
+import { addMargins, positionMargin, type Margin } from './margin.js';
 import type { Market } from './market.js';
 
 export interface PositionSeed {
@@ -124,6 +125,29 @@ export class Accounts {
     return realized;
   }
 
+  /**
+   * Margin requirement of the account's positions at current marks; with `extra`, as if that signed
+   * quantity were added to the contract's position (what a what-if order asks).
+   */
+  margin(id: string, extra?: { contract: ContractDef; quantity: number }): Margin {
+    const acct = this.byId.get(id);
+    if (!acct) throw new Error(`unknown account ${id}`);
+    let total: Margin = { init: 0, maint: 0 };
+    let extraApplied = false;
+    for (const p of acct.positions.values()) {
+      let qty = p.quantity;
+      if (extra && extra.contract.conId === p.contract.conId) {
+        qty += extra.quantity;
+        extraApplied = true;
+      }
+      total = addMargins(total, positionMargin(p.contract, qty, this.markPrice(p.contract), multiplierOf(p.contract)));
+    }
+    if (extra && !extraApplied) {
+      total = addMargins(total, positionMargin(extra.contract, extra.quantity, this.markPrice(extra.contract), multiplierOf(extra.contract)));
+    }
+    return total;
+  }
+
   /** Current account values, derived from cash and marked positions. */
   values(id: string): AccountValues {
     const acct = this.byId.get(id);
@@ -138,8 +162,7 @@ export class Accounts {
       unrealized += mv - p.quantity * p.avgCost;
     }
     const netLiquidation = acct.cash + marketValue;
-    const initMargin = gross * 0.25;
-    const maintMargin = gross * 0.25;
+    const { init: initMargin, maint: maintMargin } = this.margin(id);
     const excess = netLiquidation - maintMargin;
     return {
       netLiquidation,

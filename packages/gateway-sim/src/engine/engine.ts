@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { BrokerEvent, BrokerListener } from './events.js';
 import { Market } from './market.js';
 import { MatchingEngine } from './matching-engine.js';
+import { WhatIfDesk } from './what-if.js';
 
 export interface EngineOptions {
   seed: number;
@@ -24,6 +25,7 @@ export class Engine {
   readonly market: Market;
   readonly accounts: Accounts;
   readonly orders: MatchingEngine;
+  readonly whatIf: WhatIfDesk;
   readonly accountType: string;
   private readonly listeners = new Set<BrokerListener>();
 
@@ -35,6 +37,7 @@ export class Engine {
     this.market = new Market(this.catalogue, opts.seed, () => Math.floor(this.clock.now() / 1000));
     this.accounts = new Accounts(opts.accounts ?? DEFAULT_ACCOUNTS, this.catalogue, this.market);
     this.orders = new MatchingEngine(this.accounts, this.market, this.clock, (ev) => this.publish(ev), opts.seed);
+    this.whatIf = new WhatIfDesk(this.accounts, this.market, this.clock);
   }
 
   onEvent(fn: BrokerListener): () => void {

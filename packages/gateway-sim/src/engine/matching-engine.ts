@@ -164,7 +164,8 @@ export class MatchingEngine {
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────────
 
-  private validate(req: OrderRequest): { ok: false; code: number; text: string } | undefined {
+  /** IB's checks a new order (or a what-if) must pass; the error to send when it does not. */
+  validate(req: OrderRequest): { ok: false; code: number; text: string } | undefined {
     const action = req.action.toUpperCase();
     const type = req.orderType.toUpperCase();
     if (action !== 'BUY' && action !== 'SELL') return { ok: false, code: 201, text: `Order rejected - reason:Invalid action ${req.action}` };

@@ -1,7 +1,8 @@
 import { commissionReport, executionData, executionDataEnd } from '../encode/executions.js';
 import { completedOrder, completedOrdersEnd, openOrder, openOrderEnd, orderStatus } from '../encode/orders.js';
 import { readCancelOrder, readPlaceOrder } from '../decode/orders.js';
-import type { Execution, SimOrder } from '../engine/orders.js';
+import type { ContractDef } from '../engine/catalogue.js';
+import type { Execution, OrderRequest, SimOrder } from '../engine/orders.js';
 import { IN } from '../wire/msg-ids.js';
 import { MIN_SERVER_VER as V } from '../wire/server-versions.js';
 import type { HandlerEntry, SimContext } from './context.js';
@@ -10,15 +11,35 @@ import type { FieldReader } from '../wire/fields.js';
 import { NO_SECURITY_DEFINITION } from './contracts.js';
 
 function placeOrder(ctx: SimContext, s: Session, r: FieldReader): void {
-  const { contract, order } = readPlaceOrder(s.serverVersion, r);
+  const { contract, order, whatIf } = readPlaceOrder(s.serverVersion, r);
   const found = ctx.engine.catalogue.find(contract);
   if (found.length !== 1) {
     const text = found.length === 0 ? NO_SECURITY_DEFINITION : `The contract description specified for ${contract.symbol} is ambiguous.`;
     s.sendError(order.orderId, 200, text);
     return;
   }
+  if (whatIf) {
+    answerWhatIf(ctx, s, order, found[0]!);
+    return;
+  }
   const res = ctx.engine.orders.place(s.clientId ?? 0, order, found[0]!);
   if (!res.ok) s.sendError(order.orderId, res.code, res.text);
+}
+
+/**
+ * A what-if is answered, never placed: one OPEN_ORDER (whatIf 1, PreSubmitted, the margin and commission
+ * preview) to the asking client only — no ORDER_STATUS, no order in the book, no permId, nothing for
+ * client 0's auto-open stream. The order id stays free for a real order.
+ */
+function answerWhatIf(ctx: SimContext, s: Session, order: OrderRequest, contract: ContractDef): void {
+  const invalid = ctx.engine.orders.validate(order);
+  if (invalid) {
+    s.sendError(order.orderId, invalid.code, invalid.text);
+    return;
+  }
+  const { order: view, figures } = ctx.engine.whatIf.preview(s.clientId ?? 0, order, contract);
+  ctx.log.debug({ clientId: s.clientId, orderId: order.orderId, initMarginChange: figures.initMarginChange }, 'what-if answered');
+  s.send(openOrder(s.serverVersion, view, figures));
 }
 
 function cancelOrder(ctx: SimContext, s: Session, r: FieldReader): void {

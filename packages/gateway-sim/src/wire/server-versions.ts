@@ -28,6 +28,10 @@ export const MIN_SERVER_VER = {
   MKT_DEPTH_PRIM_EXCHANGE: 149,
   /** REPLACE_FA gains reqId and is answered by REPLACE_FA_END. */
   REPLACE_FA_END: 157,
+  /** PLACE_ORDER carries whatIf (after algoId); OPEN_ORDER answers with the margin and commission preview. */
+  WHAT_IF_ORDERS: 36,
+  /** OPEN_ORDER's what-if block gains initMarginBefore … equityWithLoanChange before the "after" figures. */
+  WHAT_IF_EXT_FIELDS: 142,
   /** OPEN_ORDER / PLACE_ORDER lose their message-version field. */
   ORDER_CONTAINER: 145,
   /** HISTORICAL_DATA loses its version field and hasGaps; REQ_HISTORICAL_DATA gains keepUpToDate. */
