@@ -59,7 +59,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       script: mainScript('@ibrest/worker'),
       env: {
         IB_HOST: '127.0.0.1', IB_PORT: String(sim.port), IB_CLIENT_ID: String(clientId), HOST: '127.0.0.1',
-        PORT: String(port), LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, `worker${clientId}`), ...options.workerEnv,
+        PORT: String(port), LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, `worker${clientId}`),
+        IB_MAINTENANCE_WINDOWS: 'none', ...options.workerEnv,
       },
       onLine: onLine(`worker${clientId}`),
     });
@@ -96,7 +97,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env: {
         HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, 'proxy'),
         WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','),
-        ...options.proxyEnv,
+        IB_MAINTENANCE_WINDOWS: 'none', ...options.proxyEnv,
       },
       onLine: onLine('proxy'),
     });

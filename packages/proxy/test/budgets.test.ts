@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { contractCount, MarketDataBudgets } from '../src/index.js';
+import { contractCount, loadConfig, MarketDataBudgets } from '../src/index.js';
 import { eventually, metricValue, openStream, request, startStack, type OpenStream, type Stack } from './helpers.js';
 
 describe('market-data budgets – accounting', () => {
@@ -13,6 +13,14 @@ describe('market-data budgets – accounting', () => {
     assert.equal(contractCount(q('conId=1,2&conId=3')), 3);
     assert.equal(contractCount(q('symbol=AAPL&conId=265598')), 1, 'one contract named both ways');
     assert.equal(contractCount(q('symbol=AAPL,AAPL')), 1, 'duplicates hold one line');
+  });
+
+  it('MARKET_DATA_LINES, DEPTH_BOOKS and BUDGET_RETRY_AFTER_SECONDS are read and validated', () => {
+    assert.deepEqual(loadConfig({}).budgets, { marketDataLines: 100, depthBooks: 3, retryAfterSeconds: 5 });
+    assert.deepEqual(loadConfig({ MARKET_DATA_LINES: '250', DEPTH_BOOKS: '0', BUDGET_RETRY_AFTER_SECONDS: '2' }).budgets, { marketDataLines: 250, depthBooks: 0, retryAfterSeconds: 2 });
+    assert.throws(() => loadConfig({ MARKET_DATA_LINES: 'many' }), /Expected MARKET_DATA_LINES/);
+    assert.throws(() => loadConfig({ DEPTH_BOOKS: '-1' }), /Expected DEPTH_BOOKS/);
+    assert.throws(() => loadConfig({ PASSIVE_5XX_THRESHOLD: 'x' }), /Expected PASSIVE_5XX_THRESHOLD/);
   });
 
   it('a key holds its lines once for all its streams and releases them with the last one', () => {
@@ -47,6 +55,7 @@ describe('market-data budgets – through the proxy', () => {
 
   before(async () => {
     stack = await startStack(3, { budgets: { marketDataLines: 3, depthBooks: 1, retryAfterSeconds: 7 } });
+    for (const w of stack.stubs) w.holdFeeds = true;
   });
   after(async () => {
     await Promise.all(open.map((s) => s.close()));

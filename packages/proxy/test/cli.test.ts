@@ -57,7 +57,7 @@ describe('ibrest-proxy (process)', () => {
   it('logs "listening" with port/host/url, serves, and exits 0 on SIGTERM', async () => {
     const stubs = await Promise.all([StubWorker.start(0), StubWorker.start(1)]);
     const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, PORT: '0', WORKERS: stubs.map((s) => `${s.clientId}=${s.url}`).join(','), HEALTH_DOWN_INTERVAL_MS: '50', LOG_LEVEL: 'info' },
+      env: { ...process.env, PORT: '0', WORKERS: stubs.map((s) => `${s.clientId}=${s.url}`).join(','), HEALTH_DOWN_INTERVAL_MS: '50', LOG_LEVEL: 'info', IB_MAINTENANCE_WINDOWS: 'none' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {

@@ -36,6 +36,14 @@ describe('metrics', () => {
       ['ibproxy_retries_total', '# TYPE ibproxy_retries_total counter'],
       ['ibproxy_auth_failures_total', '# TYPE ibproxy_auth_failures_total counter'],
       ['ibproxy_pacing_rejections_total', '# TYPE ibproxy_pacing_rejections_total counter'],
+      ['ibproxy_market_data_lines_in_use', 'ibproxy_market_data_lines_in_use 0'],
+      ['ibproxy_market_data_lines_budget', 'ibproxy_market_data_lines_budget 100'],
+      ['ibproxy_depth_books_in_use', 'ibproxy_depth_books_in_use 0'],
+      ['ibproxy_depth_books_budget', 'ibproxy_depth_books_budget 3'],
+      ['ibproxy_budget_rejections_total', '# TYPE ibproxy_budget_rejections_total counter'],
+      ['ibproxy_maintenance_window', 'ibproxy_maintenance_window 0'],
+      ['ibproxy_maintenance_rejections_total', 'ibproxy_maintenance_rejections_total 0'],
+      ['ibproxy_passive_health_down_total', '# TYPE ibproxy_passive_health_down_total counter'],
       ['process metrics', 'process_resident_memory_bytes'],
     ];
     for (const [name, needle] of expectations) assert.ok(r.text.includes(needle), `${name}: missing ${needle}`);

@@ -25,7 +25,12 @@ export class StubWorker {
   completed = 0;
   /** Open SSE streams right now (`/stream` and feed streams). */
   openStreams = 0;
-  /** Open feed streams (`Accept: text/event-stream` on a feed path) by request URL. */
+  /**
+   * When set, a feed request asking for SSE (`Accept: text/event-stream` or `format=sse`) gets an endless
+   * stream held until the caller leaves (otherwise the echo, like any route).
+   */
+  holdFeeds = false;
+  /** Open held feed streams by request URL. */
   readonly feedStreams = new Map<string, number>();
   /**
    * Every request other than health answers this status (with `Retry-After` when `retryAfter` is set), like a
@@ -145,7 +150,7 @@ export class StubWorker {
       res.end(text);
       return;
     }
-    if (FEEDS.some((p) => url.pathname.startsWith(p)) && (/text\/event-stream/.test(String(req.headers.accept ?? '')) || url.searchParams.get('format') === 'sse')) {
+    if (this.holdFeeds && FEEDS.some((p) => url.pathname.startsWith(p)) && (/text\/event-stream/.test(String(req.headers.accept ?? '')) || url.searchParams.get('format') === 'sse')) {
       return this.feed(req, res, record.url);
     }
     if (url.pathname === '/order' && req.method === 'POST') return this.placeOrder(req, res, echo);

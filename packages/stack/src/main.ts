@@ -104,6 +104,8 @@ async function main(): Promise<void> {
     say(`• ${'gateway'.padEnd(12)} ${`${ib.host}:${ib.port}`.padEnd(24)} real TWS / IB Gateway`);
   }
 
+  // IB's daily/weekly maintenance windows mean nothing to the simulator: switch them off unless set.
+  const maintenance = config.gateway === undefined && process.env.IB_MAINTENANCE_WINDOWS === undefined ? { IB_MAINTENANCE_WINDOWS: 'none' } : {};
   const rate = workerMsgRate(config);
   const workers = Array.from({ length: config.workers }, (_, clientId) => {
     const port = config.workerBasePort === 0 ? 0 : config.workerBasePort + clientId;
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
       env: {
         IB_HOST: ib.host, IB_PORT: String(ib.port), IB_CLIENT_ID: String(clientId),
         HOST: '127.0.0.1', PORT: String(port), IB_MSG_RATE: String(rate), LOG_LEVEL: config.logLevel,
-        DATA_DIR: resolve(config.dataDir, `worker${clientId}`),
+        DATA_DIR: resolve(config.dataDir, `worker${clientId}`), ...maintenance,
       },
     });
     all.push(w);
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
     env: {
       HOST: config.host, PORT: String(config.proxyPort), LOG_LEVEL: config.logLevel,
       WORKERS: urls.map((url, clientId) => `${clientId}=${url}`).join(','),
-      DATA_DIR: resolve(config.dataDir, 'proxy'),
+      DATA_DIR: resolve(config.dataDir, 'proxy'), ...maintenance,
     },
   });
   all.push(proxy);
