@@ -95,6 +95,21 @@ describe('feeds – market data fan-out against the simulator', () => {
     c.close();
   });
 
+  it('1101 (data lost): every stream is re-subscribed at IB and told so; ticks continue', async () => {
+    const c = new SseClient(`${s.url}/market/data?symbol=AMZN`);
+    await eventually(() => c.named('tick').length > 0, 5000, 'ticks');
+    const sentBefore = mktDataRequests(s).length;
+    s.sim.control.sendNotice(1101);
+    await eventually(() => c.named('status').some((e) => e.data.state === 'restored'), 5000, 'restored status');
+    assert.deepEqual(c.named('status').map((e) => [e.data.state, e.data.resubscribed]), [['degraded', undefined], ['restored', true]]);
+    await eventually(() => mktDataRequests(s).length === sentBefore + 1, 5000, 'REQ_MKT_DATA sent again');
+    await eventually(() => s.sim.control.activeMarketDataLines() === 1, 5000, 'line held again');
+    s.sim.control.setPrice('AMZN', 181.5);
+    await eventually(() => c.named('tick').some((e) => e.data.value === 181.5), 5000, 'tick after 1101');
+    c.close();
+    await eventually(() => s.sim.control.activeMarketDataLines() === 0, 3000, 'cancelled');
+  });
+
   it('gateway restart mid-stream: status events, the subscription is re-established, data resumes on the same stream', async () => {
     const c = new SseClient(`${s.url}/market/data?symbol=TSLA`);
     await eventually(() => c.named('tick').length > 0, 5000, 'ticks');

@@ -121,4 +121,33 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
     assert.equal(next.body.events[0].cursor, cursors[2]);
     assert.equal(next.body.nextCursor, cursors[2]);
   });
+
+  it('GET /order/events as SSE resumes after Last-Event-ID and streams live; as Atom lists the page', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${s.url}/order/events?format=sse`, { headers: { 'last-event-id': '2' }, signal: ac.signal });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const until = async (re: RegExp) => {
+      const deadline = Date.now() + 3000;
+      while (!re.test(text)) {
+        if (Date.now() > deadline) throw new Error(`no ${re} in ${text.slice(0, 300)}`);
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    await until(/^id: 3$/m);
+    assert.ok(!/^id: [12]$/m.test(text), 'events up to Last-Event-ID are not repeated');
+    const placed = await post(undefined, lmt(80));
+    await until(new RegExp(`"orderId":${placed.body.orderId}[,}][^\\n]*"type":"sent"|"type":"sent"[^\\n]*"orderId":${placed.body.orderId}[,}]`));
+    ac.abort();
+    const atom = await fetch(`${s.url}/order/events?format=atom&limit=5`);
+    assert.match(atom.headers.get('content-type') ?? '', /^application\/atom\+xml/);
+    const xml = await atom.text();
+    assert.match(xml, /^<\?xml/);
+    assert.equal((xml.match(/<entry>/g) ?? []).length, 5);
+  });
 });

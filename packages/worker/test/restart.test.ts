@@ -42,7 +42,7 @@ async function spawnWorker(simPort: number, dataDir: string): Promise<{ child: C
 }
 
 async function kill9(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGKILL');
   await once(child, 'exit');
 }

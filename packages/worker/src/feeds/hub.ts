@@ -103,6 +103,8 @@ export class FeedHub {
   /** source key → Atom hold keeping the topic alive between polls */
   private readonly holds = new Map<string, { timer: NodeJS.Timeout; topic: Topic }>();
   private seq = 0;
+  /** streams not attached to a topic (single documents) to end on close */
+  private readonly others = new Set<() => void>();
   private degraded = false;
   private readonly onState = (state: string) => this.connectionState(state);
 
@@ -244,8 +246,16 @@ export class FeedHub {
     }
   }
 
+  /** Registers a stream outside any topic to be ended by close(); returns the unregister. */
+  track(end: () => void): () => void {
+    this.others.add(end);
+    return () => this.others.delete(end);
+  }
+
   /** Ends every caller and hold (worker shutdown); their topics are released. */
   close(): void {
+    for (const end of [...this.others]) end();
+    this.others.clear();
     this.o.conn.off('state', this.onState);
     for (const { topic } of [...this.holds.values()]) this.unhold([topic.source]);
     for (const sub of [...this.subscribers]) {

@@ -81,6 +81,8 @@ export class IbConnection extends EventEmitter {
 
   constructor(private readonly options: ConnectionOptions) {
     super();
+    // Every pending request and order wait listens for 'sessionEnd': hundreds at once are normal.
+    this.setMaxListeners(0);
   }
 
   get state(): ConnectionState {

@@ -1,4 +1,4 @@
-import { EventName, type Contract, type IBApi, type MarketDataType, type ScannerSubscription, type TagValue, type WhatToShow } from '@stoqey/ib';
+import { EventName, ScanCode, type Contract, type IBApi, type MarketDataType, type ScannerSubscription, type TagValue, type WhatToShow } from '@stoqey/ib';
 import tickTypeModule from '@stoqey/ib/dist/api/market/tickType.js';
 import type { FeedEmitter, FeedIbSpec, FeedSource } from '../feeds/types.js';
 import type { ContractData } from '../state/types.js';
@@ -152,7 +152,27 @@ export function barsSource(contract: ContractData, whatToShow: string, useRTH: b
   };
 }
 
-export type ScannerParams = ScannerSubscription & { filters?: Record<string, string> };
+export type ScannerParams = Omit<ScannerSubscription, 'scanCode'> & { scanCode: string; filters?: Record<string, string> };
+
+/** Scan codes added to @stoqey/ib's ScanCode table: code → numeric alias. */
+const extraScanCodes = new Map<string, number>();
+
+/**
+ * @stoqey/ib encodes `ScanCode[subscription.scanCode]`, i.e. it wants the enum's number and sends its name.
+ * Codes the enum lacks (IB adds scan codes over time) get a fresh numeric alias whose name is the code.
+ */
+function scanCodeValue(code: string): ScanCode {
+  const table = ScanCode as unknown as Record<string | number, string | number>;
+  const known = table[code];
+  if (typeof known === 'number') return known as ScanCode;
+  let alias = extraScanCodes.get(code);
+  if (alias === undefined) {
+    alias = 1_000_000 + extraScanCodes.size;
+    extraScanCodes.set(code, alias);
+    table[alias] = code;
+  }
+  return alias as ScanCode;
+}
 
 /** A live scanner subscription: a `scan` event with all rows after each scannerDataEnd (latest wins). */
 export function scannerSource(params: ScannerParams): FeedSource {
@@ -170,7 +190,7 @@ export function scannerSource(params: ScannerParams): FeedSource {
       return spec({
         start: (api, reqId) => {
           rows = [];
-          api.reqScannerSubscription(reqId, subscription, [], filterOptions);
+          api.reqScannerSubscription(reqId, { ...subscription, scanCode: scanCodeValue(subscription.scanCode) }, [], filterOptions);
         },
         cancel: (api, reqId) => api.cancelScannerSubscription(reqId),
         onEvent: (name, args) => {

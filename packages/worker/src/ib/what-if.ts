@@ -62,7 +62,6 @@ export class WhatIfService {
     const sessionId = this.requests.assertServing();
     const [orderId] = this.ids.allocate(1) as [number];
     const answer = new Promise<Fields>((resolve, reject) => {
-      this.pending.set(orderId, { resolve, reject });
       const timer = setTimeout(() => reject(new DeadlineExceededError('what_if', d.timeoutMs, { orderId })), Math.max(0, d.deadlineAt - Date.now()));
       const clear = () => clearTimeout(timer);
       this.pending.set(orderId, {

@@ -78,6 +78,8 @@ export async function answerDocument(d: FeedRouteDeps, ctx: RouteContext, path: 
     respond: (req, res) => {
       const stream = new SseStream(req, res, { heartbeatMs: d.settings.heartbeatMs });
       stream.send({ id: e.id, event: e.event, data: e.data });
+      // Nothing more will come; the stream stays open (heartbeats) so EventSource does not re-request it.
+      stream.onClose(d.hub.track(() => stream.close()));
     },
   };
 }

@@ -118,7 +118,7 @@ export function marketFeedRoutes(deps: RouteDeps): RouteDef[] {
         properties: withFormat({
           ...CONTRACT_PROPERTIES,
           numRows: { type: 'integer', minimum: 1, maximum: 50, description: 'Rows per side (default 10)' },
-          isSmartDepth: { type: 'boolean', description: 'Aggregate the depth of all exchanges (SMART depth; default false)' },
+          isSmartDepth: { type: 'boolean', description: 'Aggregate the depth of all exchanges (SMART depth); default true when the exchange is SMART (IB offers no plain SMART book), else false' },
         }),
       },
       response: { type: 'object', properties: { contract: { type: 'object' }, bids: { type: 'array', items: { type: 'object' } }, asks: { type: 'array', items: { type: 'object' } }, isSmartDepth: { type: 'boolean' } } },
@@ -126,7 +126,7 @@ export function marketFeedRoutes(deps: RouteDeps): RouteDef[] {
       errors: feedErrors({ 429: ['PACING_LIMIT', 'MARKET_DEPTH_BOOKS_EXHAUSTED'] }),
       handle: async (ctx) => {
         const contract = singleContract(ctx.query);
-        const f = { kind: 'market_depth' as const, sources: [depthSource(contract, ctx.query.numRows ?? 10, ctx.query.isSmartDepth ?? false)], title: `market depth ${contract.symbol ?? contract.conId}` };
+        const f = { kind: 'market_depth' as const, sources: [depthSource(contract, ctx.query.numRows ?? 10, ctx.query.isSmartDepth ?? contract.exchange === 'SMART')], title: `market depth ${contract.symbol ?? contract.conId}` };
         return answerFeed(d, ctx, '/market/depth', f, async () => {
           const [book] = await latest(d, ctx, f, 'market_depth');
           const { bids, asks, isSmartDepth } = book!.data as Record<string, unknown>;
