@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   }
 
   // IB's daily/weekly maintenance windows mean nothing to the simulator: switch them off unless set.
-  const maintenance = config.gateway === undefined && process.env.IB_MAINTENANCE_WINDOWS === undefined ? { IB_MAINTENANCE_WINDOWS: 'none' } : {};
+  const maintenance: Record<string, string> = config.gateway === undefined && process.env.IB_MAINTENANCE_WINDOWS === undefined ? { IB_MAINTENANCE_WINDOWS: 'none' } : {};
   const rate = workerMsgRate(config);
   const workers = Array.from({ length: config.workers }, (_, clientId) => {
     const port = config.workerBasePort === 0 ? 0 : config.workerBasePort + clientId;
