@@ -19,11 +19,24 @@ describe('config – loadConfig', () => {
     assert.deepEqual([c.ibHost, c.ibPort, c.clientId, c.host, c.port, c.msgRate, c.requestTimeoutMs, c.maxRequestTimeoutMs, c.logLevel], ['127.0.0.1', 4002, 0, '127.0.0.1', 5000, 40, 10000, 60000, 'info']);
     assert.equal(loadConfig({ IB_CLIENT_ID: '7' }).port, 5007);
   });
+  it('order safety: DATA_DIR per clientId, spare clientIds, fallback threshold', () => {
+    const c = loadConfig({ IB_CLIENT_ID: '2', IB_SPARE_CLIENT_IDS: ' 9, 10 ' });
+    assert.equal(c.orderSafety.dataDir, '.data/worker2');
+    assert.deepEqual(c.spareClientIds, [9, 10]);
+    assert.equal(c.clientIdRefusalsBeforeFallback, 3);
+    assert.equal(loadConfig({ DATA_DIR: '/data' }).orderSafety.dataDir, '/data');
+    assert.equal(loadConfig({ ORDER_DATA_DIR: '/x' }).orderSafety.dataDir, '/x');
+  });
   for (const [env, message] of [
     [{ IB_CLIENT_ID: '32' }, /IB_CLIENT_ID .* from 0 to 31, got "32"/],
     [{ IB_MSG_RATE: '60' }, /IB_MSG_RATE .* from 1 to 50, got "60"/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL to be one of .*got "loud"/],
     [{ REQUEST_TIMEOUT_MS: '9000', MAX_REQUEST_TIMEOUT_MS: '5000' }, /MAX_REQUEST_TIMEOUT_MS to be at least/],
+    [{ IB_SPARE_CLIENT_IDS: '7' }, /IB_SPARE_CLIENT_IDS .* from 8 to 31 .*got "7"/],
+    [{ IB_SPARE_CLIENT_IDS: '9,9' }, /IB_SPARE_CLIENT_IDS .* distinct/],
+    [{ IB_CLIENT_ID: '9', IB_SPARE_CLIENT_IDS: '9' }, /other than 9/],
+    [{ IB_MAINTENANCE_WINDOWS: 'sometimes' }, /IB_MAINTENANCE_WINDOWS/],
+    [{ ORDER_POLICY: '{"keys":{"a":{"maxQuantity":-5}}}' }, /maxQuantity/],
   ] as const) {
     it(`refuses ${JSON.stringify(env)}`, () => assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message)));
   }
