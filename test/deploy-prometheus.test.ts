@@ -139,13 +139,23 @@ describe('Grafana provisioning and dashboards', () => {
     assert.ok(mounts.includes('./deploy/grafana/provisioning:/etc/grafana/provisioning:ro'));
   });
 
-  it('has the pool overview, IB connections, pacing and orders dashboards with the required panels', () => {
+  it('has the pool overview, IB connections, pacing, orders and feeds dashboards with the required panels', () => {
     const byUid = new Map(dashboards.map((d) => [d.uid, d]));
     const need: Record<string, RegExp[]> = {
       'ibrest-pool': [/requests\/s by worker/i, /5xx/i, /p50 \/ p99 by worker/i, /in flight by worker/i, /worker ready/i],
-      'ibrest-ib': [/connection state by clientid/i, /reconnects/i, /ib errors .*by code/i, /farm status/i],
+      'ibrest-ib': [
+        /connection state by clientid/i, /reconnects/i, /ib errors .*by code/i, /farm status/i,
+        /clientid lease in use vs configured/i, /clientid fallbacks/i, /maintenance window state/i, /passive health/i,
+      ],
       'ibrest-pacing': [/budget use/i, /queue depth/i, /429/i, /coalesced/i],
-      'ibrest-orders': [/placed/i, /fill/i, /reject/i, /latency/i],
+      'ibrest-orders': [
+        /placed/i, /fill/i, /reject/i, /latency/i,
+        /idempotent replays/i, /idempotency conflicts/i, /journal events by type/i, /reconciled events by type/i, /policy decisions by decision and code/i,
+      ],
+      'ibrest-feeds': [
+        /callers by kind/i, /ib subscriptions by kind/i, /events\/s by kind/i, /dropped events/i,
+        /market-data lines: pool in use vs budget/i, /market-data lines by worker/i, /depth books/i, /budget refusals by kind/i,
+      ],
     };
     for (const [uid, titles] of Object.entries(need)) {
       const d = byUid.get(uid);

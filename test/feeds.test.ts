@@ -75,6 +75,11 @@ describe('feeds – SSE and Atom through the proxy', () => {
     } finally {
       stream.close();
     }
+    // Leave every worker back in rotation for the tests that follow.
+    await eventually(async () => {
+      const { body } = await http(`${stack.proxyUrl}/clients`);
+      assert.ok(body.clients.every((c: { up: boolean }) => c.up), JSON.stringify(body.clients.map((c: { state: string }) => c.state)));
+    }, 30_000, 200);
   });
 
   const groups: Array<[string, string]> = [
@@ -94,7 +99,7 @@ describe('feeds – SSE and Atom through the proxy', () => {
       if (name === 'real-time bars') setTimeout(() => stack.sim.control.emitRealTimeBars(), 200);
       const stream = await openSse(`${stack.proxyUrl}${path}`);
       try {
-        assert.equal(stream.status, 200, `${path} as SSE`);
+        if (stream.status !== 200) assert.fail(`${path} as SSE answered ${stream.status}: ${JSON.stringify(await http(`${stack.proxyUrl}${path}`).then((r) => r.body))}`);
         assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
         const first = await stream.next((e) => e.event !== 'status', 15_000);
         assert.ok(first.data.length > 0);
