@@ -42,11 +42,26 @@ export class ServiceExitedError extends Error {
   }
 }
 
+/** Children still running; killed when this process exits so a crashed parent leaves no orphans behind. */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
 export function startService(spec: ServiceSpec): RunningService {
   const child = spawn(process.execPath, [spec.script, ...(spec.args ?? [])], {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  track(child);
   const tail: string[] = [];
   const remember = (line: string): void => {
     tail.push(line);
