@@ -3,6 +3,7 @@ import { InvalidRequestError, NotFoundError, type Logger } from '@ibrest/common'
 import type { WorkerMetrics } from './metrics.js';
 import { deadlineIn } from './ib/deadline.js';
 import { errorHandler } from './http/error-handler.js';
+import { rejectBadQueryEncoding } from './http/query-encoding.js';
 import { requestId } from './http/request-id.js';
 import type { RouteDef } from './http/route.js';
 import { coerceQuery, validate, type FieldError, type Schema } from './http/schema.js';
@@ -64,6 +65,7 @@ export function createApp(o: AppOptions): Express {
     });
     next();
   });
+  app.use(rejectBadQueryEncoding);
   app.use(express.json({ limit: o.bodyLimitBytes, strict: false }));
 
   for (const route of o.routes) {

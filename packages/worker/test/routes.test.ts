@@ -33,6 +33,17 @@ describe('routes – every read route against the simulator', () => {
     assert.equal(typeof pnl.body.dailyPnL, 'number');
   });
 
+  it('malformed percent-encoding in a query value → 400 and nothing sent to IB', async () => {
+    const before = s.sim.control.received({ clientId: 3 }).length;
+    for (const url of [`${s.url}/contract?symbol=%E0%A4%A`, `${s.url}/market/data?symbol=%FF%FE`, `${s.url}/historical?symbol=AAPL&durationStr=%`]) {
+      const res = await http(url);
+      assert.equal(res.status, 400, url);
+      assert.equal(res.body.error.code, 'INVALID_REQUEST');
+      assert.match(JSON.stringify(res.body.error.details), /query\.(symbol|durationStr)/);
+    }
+    assert.equal(s.sim.control.received({ clientId: 3 }).length, before);
+  });
+
   it('GET /contract, /contract/search, /contract/options (and 404 CONTRACT_NOT_FOUND)', async () => {
     const c = await http(`${s.url}/contract?conId=265598&exchange=SMART`);
     assert.equal(c.status, 200, JSON.stringify(c.body));
