@@ -96,4 +96,21 @@ describe('historical pacing – IB rules across the pool', () => {
       await stack.close();
     }
   });
+
+  it('a request the worker refused without asking IB (400, 503) gives its slot back', async () => {
+    const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 0 } });
+    try {
+      const path = '/historical?symbol=AAPL&secType=STK&durationStr=1%20D&barSizeSetting=1%20hour';
+      for (const w of stack.stubs) w.failWith = { status: 400 };
+      assert.equal((await request(stack.url + path)).status, 400);
+      for (const w of stack.stubs) w.failWith = { status: 503, retryAfter: 1 };
+      assert.equal((await request(stack.url + path)).status, 503);
+      for (const w of stack.stubs) w.failWith = undefined;
+      // The identical request is served at once: neither refusal held a slot.
+      assert.equal((await request(stack.url + path)).status, 200);
+      assert.equal((await request(stack.url + path)).status, 429, 'the served one does hold its slot');
+    } finally {
+      await stack.close();
+    }
+  });
 });

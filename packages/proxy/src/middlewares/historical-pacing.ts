@@ -7,7 +7,9 @@ import { historicalRequestOf, type HistoricalPacer } from '../pacing/historical.
 /**
  * Pool-wide historical pacing for routes marked `pacing: 'historical'`: waits for the granted slot when it
  * is within `maxWaitMs`, else 429 `HISTORICAL_PACING` with the exact `Retry-After`. A caller that leaves
- * while waiting gives its slot back.
+ * while waiting gives its slot back, and so does a request the worker refused without asking IB (400
+ * invalid, 503 not ready or unreachable): otherwise one client's bad requests would lock everyone out of
+ * historical data for ten minutes. A 429 keeps its slot: it may be IB's own pacing answer (162).
  */
 export function historicalPacing(pacer: HistoricalPacer, maxWaitMs: number, metrics: ProxyMetrics): Middleware {
   return async (ctx, next) => {
@@ -30,6 +32,9 @@ export function historicalPacing(pacer: HistoricalPacer, maxWaitMs: number, metr
         ctx.res.off('close', onClose);
       }
     }
+    ctx.res.once('finish', () => {
+      if (ctx.res.statusCode === 400 || ctx.res.statusCode === 503) r.refund();
+    });
     await next();
   };
 }

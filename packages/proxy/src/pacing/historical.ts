@@ -20,7 +20,7 @@ export interface HistoricalRequest {
 export type PacingKind = 'historical_identical' | 'historical_contract' | 'historical_10min';
 
 export type Reservation =
-  | { ok: true; delayMs: number; cancel(): void }
+  | { ok: true; delayMs: number; cancel(): void; refund(): void }
   | { ok: false; retryAfterMs: number; kind: PacingKind; details: Record<string, unknown> };
 
 interface Slot {
@@ -92,6 +92,10 @@ export class HistoricalPacer {
       cancel: () => {
         // Only a slot still in the future is given back: one whose time has come may already be at IB.
         if (slot.t > this.now()) this.slots = this.slots.filter((s) => s !== slot);
+      },
+      // The worker answered without asking IB (invalid request, not ready): the slot was never used.
+      refund: () => {
+        this.slots = this.slots.filter((s) => s !== slot);
       },
     };
   }
