@@ -25,6 +25,7 @@ import { Mirror } from './state/mirror.js';
 import { DepthBooks } from './feeds/depth-books.js';
 import { FeedHub } from './feeds/hub.js';
 import { FeedRequests } from './ib/feed-requests.js';
+import { NewsService } from './ib/news.js';
 import { openOrderSafety, type OrderSafety } from './orders/order-safety.js';
 
 export const VERSION: string = (() => {
@@ -112,7 +113,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     metrics,
     log: log.child({ component: 'feeds' }),
   });
-  const feeds = { hub: feedHub, ib: new FeedRequests(conn, requests, metrics), settings: config.feeds, requests };
+  const feeds = { hub: feedHub, ib: new FeedRequests(conn, requests, metrics), news: new NewsService(requests, metrics), settings: config.feeds, requests };
 
   const { guard, routes: safetyRoutes } = safety.attach({ conn, requests, mirror, orderIds, marketData, orderHooks, extraHooks: options.orderHooks });
   let openapi: unknown;

@@ -13,3 +13,10 @@ export class NotFaAccountError extends ApiError {
     super(409, 'NOT_FA_ACCOUNT', message, { ibCode });
   }
 }
+
+/** IB does not know the article (reqNewsArticle answered 321 / 10172 for a well-formed provider and id). */
+export class NewsArticleNotFoundError extends ApiError {
+  constructor(providerCode: string, articleId: string, message: string, ibCode?: number) {
+    super(404, 'NEWS_ARTICLE_NOT_FOUND', `No article ${articleId} from provider ${providerCode}: ${message}`, { ibCode, details: { providerCode, articleId } });
+  }
+}

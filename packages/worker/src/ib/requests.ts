@@ -37,6 +37,10 @@ export const REQ_ID_EVENTS = [
   EventName.displayGroupList,
   EventName.displayGroupUpdated,
   EventName.replaceFAEnd,
+  // News (src/ib/news.ts):
+  EventName.historicalNews,
+  EventName.historicalNewsEnd,
+  EventName.newsArticle,
 ] as const;
 
 /** Request ids live above order ids: IB reports errors for both through one id namespace. */

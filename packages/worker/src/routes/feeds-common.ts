@@ -8,12 +8,15 @@ import type { FeedHub } from '../feeds/hub.js';
 import { atomDocument, atomResult, oneShot, sseResult, type FeedRequest } from '../feeds/serve.js';
 import type { FeedEvent } from '../feeds/types.js';
 import type { FeedRequests } from '../ib/feed-requests.js';
+import type { NewsService } from '../ib/news.js';
 import type { Requests } from '../ib/requests.js';
 
 /** What the feed routes use. */
 export interface FeedRouteDeps {
   hub: FeedHub;
   ib: FeedRequests;
+  /** Historical news headlines and articles. */
+  news: NewsService;
   settings: FeedConfig;
   requests: Pick<Requests, 'assertServing'>;
 }
