@@ -32,6 +32,18 @@ const EXPECTED_FIRING = [
   'IbIdempotencyConflicts', // one key, two bodies
 ].sort();
 
+/** Stat panels that must count the events this test drives (more than 0 in the range). */
+const NONZERO_STATS = [
+  'Idempotent replays in range',
+  'Idempotency conflicts in range',
+  'Reconciled events in range',
+  'Policy refusals in range',
+  'Workers on a spare clientId',
+  'Passive take-downs in range',
+  'Budget refusals in range',
+  'Dropped events in range',
+];
+
 /** Prometheus configuration for the running stack, with the job and worker labels compose's config gives. */
 function scrapeConfig(stack: Stack): string {
   const proxy = new URL(stack.proxyUrl);
@@ -85,12 +97,21 @@ describe('dashboards on a scraped stack', () => {
         ORDER_POLICY: JSON.stringify({ default: { maxQuantity: 100 } }),
         IB_SPARE_CLIENT_IDS: String(SPARE_CLIENT_ID),
         IB_CLIENT_ID_FALLBACK_AFTER: '1',
-        IB_RECONNECT_MAX_MS: '1000',
+        // Few, spaced reconnect attempts: holding clientId 0 for seconds must not look like a reconnect storm.
+        IB_RECONNECT_MIN_MS: '1000',
+        IB_RECONNECT_MAX_MS: '2000',
         // A small per-caller buffer: the stalled reader below starts losing events soon.
         FEED_BUFFER_EVENTS: '4',
       },
     });
     prom = await startPrometheus(scrapeConfig(stack), { 'metrics-key': metricsKey });
+    // Prometheus adds targets a few seconds after start. Counters must be seen before the traffic moves
+    // them, as on a long-running Prometheus, or increase() has nothing to compare with.
+    const targets = stack.workers.length + 1;
+    await eventually(async () => {
+      const res = await prom!.query(`count(count_over_time(up[1m]) >= 2) == ${targets} and count(up == 1) == ${targets}`);
+      assert.equal((res.data?.result ?? []).length, 1, 'not every target scraped twice yet');
+    }, 30_000, 200);
   });
 
   after(async () => {
@@ -155,14 +176,21 @@ describe('dashboards on a scraped stack', () => {
     await http(`${proxyUrl}/contract?${query(AAPL)}`, { headers: auth });
 
     // Gateway restart with a fill during the outage (worker 0 recovers it by reconciliation), while the
-    // simulator holds clientId 3, so worker 3 is refused with 326 and moves to its spare clientId.
+    // simulator holds clientId 3, so worker 3 is refused with 326 and moves to its spare clientId, and
+    // clientId 0 for a few seconds, which has no spare: worker 0 reports it stuck and the alert engages.
     const resting = await post('/order', { contract: AAPL, order: { action: 'BUY', orderType: 'LMT', lmtPrice: 1, totalQuantity: 1 } });
     assert.equal(resting.status, 201, JSON.stringify(resting.body));
-    sim.control.holdClientId(FALLBACK_WORKER, 5_000);
+    sim.control.holdClientId(FALLBACK_WORKER, 6_000);
+    sim.control.holdClientId(0, 4_500);
     const restarted = sim.control.restart({ downMs: 300 });
     await eventually(() => assert.equal(sim.control.connections().length, 0), 5_000, 10);
     assert.ok(sim.control.fillOrder({ permId: resting.body.permId }), 'the simulator filled the resting order during the outage');
     await restarted;
+    // `for: 1m` keeps it pending in a run this short; pending proves the expression matched the live data.
+    await eventually(async () => {
+      const res = await prom!.query('max_over_time(ALERTS{alertname="IbOrderClientIdStuck", alertstate="pending", worker="worker0"}[1m])');
+      assert.equal((res.data?.result ?? []).length, 1, 'IbOrderClientIdStuck never became pending');
+    }, 10_000, 200);
     await eventually(async () => {
       const h = await http(`${stack!.workers[FALLBACK_WORKER]!.url}/health/ready`);
       assert.equal(h.status, 200, JSON.stringify(h.body));
@@ -176,14 +204,14 @@ describe('dashboards on a scraped stack', () => {
     const victim = stack.workers[KILLED_WORKER]!;
     const passiveDowns = async () => sampleSum(await metricsText(proxyUrl, proxyMetrics), 'ibproxy_passive_health_down_total', `backend="worker${KILLED_WORKER}"`);
     for (let attempt = 0; attempt < 3 && (await passiveDowns()) === 0; attempt++) {
-      await poolUp(stack);
+      await poolUp(stack, auth);
       await victim.kill();
       const reads = await Promise.all(Array.from({ length: 24 }, () => http(`${proxyUrl}/account/positions`, { headers: auth })));
       assert.deepEqual(reads.filter((r) => r.status !== 200).map((r) => r.status), [], 'reads were retried on live workers');
       await victim.restart();
     }
     assert.ok((await passiveDowns()) > 0, 'the proxy took the killed worker out by passive health');
-    await poolUp(stack);
+    await poolUp(stack, auth);
 
     // Feeds through the proxy: a market-data stream holds the single pool-wide line, so a second one is
     // refused by the budget; a depth stream holds a book.
@@ -241,6 +269,21 @@ describe('dashboards on a scraped stack', () => {
       missing = await empty();
     }
     assert.deepEqual(missing, [], 'panel queries without data');
+
+    // The "in range" counters see the events driven above, including those whose series the event created.
+    const counted = panelQueries()
+      .filter((q) => NONZERO_STATS.includes(q.panel))
+      .map((q) => ({ where: `${q.dashboard} / ${q.panel}`, expr: grafanaToPromql(q.expr, DURATIONS) }));
+    assert.equal(counted.length, NONZERO_STATS.length, `stat panels found: ${counted.map((q) => q.where).join(', ')}`);
+    await eventually(async () => {
+      const zero: string[] = [];
+      for (const q of counted) {
+        const res = await prom!.query(q.expr);
+        const value = Number((res.data?.result as Array<{ value: [number, string] }> | undefined)?.[0]?.value[1]);
+        if (!(value > 0)) zero.push(`${q.where} = ${value}`);
+      }
+      assert.deepEqual(zero, [], 'stat panels that missed the events');
+    }, 10_000, 500);
   });
 
   it('evaluates every alert expression on the live data; exactly the alerts the faults call for fire', async (t) => {
@@ -264,16 +307,13 @@ describe('dashboards on a scraped stack', () => {
   });
 });
 
-/** Every worker ready and back in the proxy's rotation. */
-async function poolUp(stack: Stack): Promise<void> {
+/** Every worker ready, and up in the proxy's pool view. */
+async function poolUp(stack: Stack, auth: Record<string, string>): Promise<void> {
   await eventually(async () => {
-    const clients = await http(`${stack.proxyUrl}/health/ready`);
-    assert.equal(clients.status, 200);
     for (const w of stack.workers) assert.equal((await http(`${w.url}/health/ready`)).status, 200, `worker${w.clientId} not ready`);
+    const res = await http(`${stack.proxyUrl}/clients`, { headers: auth });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const down = (res.body.clients as Array<{ clientId: number; up: boolean }>).filter((c) => !c.up).map((c) => c.clientId);
+    assert.deepEqual(down, [], 'workers out of the proxy\'s rotation');
   }, 20_000, 100);
-  await eventually(async () => {
-    const res = await http(`${stack.proxyUrl}/clients`, { headers: { authorization: 'x' } });
-    // /clients needs a key; readiness of the whole pool is what the proxy reports there.
-    assert.ok(res.status === 200 || res.status === 401);
-  }, 1_000, 50);
 }
