@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { request, startStack, type Stack } from './helpers.js';
+import { eventually, request, startStack, type Stack } from './helpers.js';
 
 describe('router – order operations are pinned to clientId 0', () => {
   let stack: Stack;
@@ -80,6 +80,21 @@ describe('router – order operations are pinned to clientId 0', () => {
       assert.equal(c.inFlight, 0);
       assert.equal(c.url, stack.stubs[c.clientId]!.url);
       assert.ok('lastError' in c);
+      assert.equal(c.ibClientId, c.clientId);
+    }
+  });
+
+  it('GET /clients says when a worker runs on a spare IB clientId (lease)', async () => {
+    stack.stubs[2]!.readyReport = { clientId: 10, configuredClientId: 2, lease: 'spare' };
+    try {
+      const w2 = await eventually(async () => {
+        const r = await request(stack.url + '/clients');
+        const w = r.json.clients.find((c: { clientId: number }) => c.clientId === 2);
+        return w.ibClientId === 10 ? w : undefined;
+      }, 5000, 'the probe reporting the spare clientId');
+      assert.equal(w2.lease, 'spare');
+    } finally {
+      stack.stubs[2]!.readyReport = {};
     }
   });
 

@@ -18,6 +18,8 @@ export interface StubRequest {
 export class StubWorker {
   readonly requests: StubRequest[] = [];
   ready = true;
+  /** Extra fields of the readiness body (a worker on a spare clientId reports `clientId`, `lease`). */
+  readyReport: Record<string, unknown> = {};
   /** Connections accepted since start. */
   connections = 0;
   /** Slow/stream/hold requests whose client (the proxy) closed before the stub finished. */
@@ -137,7 +139,7 @@ export class StubWorker {
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://stub');
     if (url.pathname === '/health/ready') {
-      return this.json(res, this.ready ? 200 : 503, { status: this.ready ? 'ready' : 'disconnected', clientId: this.clientId });
+      return this.json(res, this.ready ? 200 : 503, { status: this.ready ? 'ready' : 'disconnected', clientId: this.clientId, ...this.readyReport });
     }
     if (url.pathname === '/health/live') return this.json(res, 200, { status: 'ok' });
     const record: StubRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), socketId: this.socketIds.get(req.socket) ?? 0 };

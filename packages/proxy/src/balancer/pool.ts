@@ -12,6 +12,19 @@ export interface Worker {
   readonly inFlight: number;
   readonly lastError: { reason: string; at: string } | null;
   readonly since: string;
+  /** The IB clientId the worker's session uses: its own, or a spare after repeated 326 (issue: leases). */
+  readonly ibClientId: number | null;
+  /** `configured` or `spare`, as the worker reports it. */
+  readonly lease: string | null;
+  /** The worker's readiness code, e.g. `CLIENT_ID_STUCK` when clientId 0 stays refused. */
+  readonly code: string | null;
+}
+
+/** What a worker's readiness body says about its IB session. */
+export interface WorkerReport {
+  ibClientId: number | null;
+  lease: string | null;
+  code: string | null;
 }
 
 type MutableWorker = { -readonly [K in keyof Worker]: Worker[K] };
@@ -45,7 +58,7 @@ export class Pool {
     const since = new Date(this.now()).toISOString();
     this.list = [...targets]
       .sort((a, b) => a.clientId - b.clientId)
-      .map((t) => ({ clientId: t.clientId, name: `worker${t.clientId}`, url: t.url, up: false, state: 'unknown', inFlight: 0, lastError: null, since }));
+      .map((t) => ({ clientId: t.clientId, name: `worker${t.clientId}`, url: t.url, up: false, state: 'unknown', inFlight: 0, lastError: null, since, ibClientId: null, lease: null, code: null }));
     for (const w of this.list) this.byId.set(w.clientId, w);
   }
 
@@ -77,10 +90,11 @@ export class Pool {
    * The one way to change a worker's health. `state` is what the worker itself reported (readiness body);
    * `reason` says why (probe result, connect error code). Returns true when `up` changed.
    */
-  setStatus(worker: Worker, up: boolean, reason: string, state?: string): boolean {
+  setStatus(worker: Worker, up: boolean, reason: string, state?: string, report?: WorkerReport): boolean {
     const w = this.byId.get(worker.clientId);
     if (w === undefined) return false;
     if (state !== undefined) w.state = state;
+    if (report !== undefined) Object.assign(w, report);
     if (!up) w.lastError = { reason, at: new Date(this.now()).toISOString() };
     if (w.up === up) return false;
     w.up = up;

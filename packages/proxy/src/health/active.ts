@@ -1,13 +1,15 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '@ibrest/common';
-import type { Pool, Worker } from '../balancer/pool.js';
+import type { Pool, Worker, WorkerReport } from '../balancer/pool.js';
 
 export interface ProbeResult {
   up: boolean;
   /** Readiness state reported by the worker, or `unreachable`. */
   state: string;
   reason: string;
+  /** What the worker's readiness body says of its IB session (clientId in use, lease, stuck code). */
+  report?: WorkerReport;
 }
 
 export interface ActiveHealthOptions {
@@ -39,13 +41,19 @@ export function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
       });
       res.on('end', () => {
         let state = res.statusCode === 200 ? 'ready' : 'not_ready';
+        let report: WorkerReport | undefined;
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { status?: unknown };
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
           if (typeof body.status === 'string') state = body.status;
+          report = {
+            ibClientId: typeof body.clientId === 'number' ? body.clientId : null,
+            lease: typeof body.lease === 'string' ? body.lease : null,
+            code: typeof body.code === 'string' ? body.code : null,
+          };
         } catch {
           // A non-JSON readiness body still has a meaningful status code.
         }
-        done({ up: res.statusCode === 200, state, reason: res.statusCode === 200 ? 'probe_ok' : `probe_status_${res.statusCode}` });
+        done({ up: res.statusCode === 200, state, report, reason: res.statusCode === 200 ? 'probe_ok' : `probe_status_${res.statusCode}` });
       });
       res.on('error', (err) => done({ up: false, state: 'unreachable', reason: (err as NodeJS.ErrnoException).code ?? 'probe_error' }));
     });
@@ -94,7 +102,7 @@ export class ActiveHealth {
       const result = await probe(worker.url, this.options.timeoutMs);
       if (this.stopped) return;
       this.options.onProbe?.(worker, result);
-      const changed = this.pool.setStatus(worker, result.up, result.reason, result.state);
+      const changed = this.pool.setStatus(worker, result.up, result.reason, result.state, result.report);
       if (changed) {
         this.log[result.up ? 'info' : 'warn']({ clientId: worker.clientId, backend: worker.name, state: result.state, reason: result.reason }, result.up ? 'worker up' : 'worker down');
       }
