@@ -266,9 +266,14 @@ describe('faults – the gateway restarts, loses data, keeps clientIds', () => {
     }, 10_000, 50);
     assert.notEqual(read.headers['x-ib-client-id'], '0');
     await eventually(async () => {
-      const clients = (await get('/clients')).json.clients as Array<{ clientId: number; up: boolean }>;
-      assert.equal(clients.find((c) => c.clientId === 2)?.up, true, 'the pool has worker 2 (on its spare) back in rotation');
-      assert.equal(clients.find((c) => c.clientId === 0)?.up, false);
+      const clients = (await get('/clients')).json.clients as Array<{ clientId: number; up: boolean; ibClientId: number | null; lease: string | null; code: string | null }>;
+      const w2 = clients.find((c) => c.clientId === 2);
+      assert.equal(w2?.up, true, 'the pool has worker 2 (on its spare) back in rotation');
+      assert.equal(w2?.ibClientId, 9, '/clients says which IB clientId worker 2 uses');
+      assert.equal(w2?.lease, 'spare');
+      const w0 = clients.find((c) => c.clientId === 0);
+      assert.equal(w0?.up, false);
+      assert.equal(w0?.code, 'CLIENT_ID_STUCK', '/clients says why worker 0 is out');
     }, 5_000, 50);
 
     // Once IB lets clientId 0 go, worker 0 comes back by itself with the same clientId.
