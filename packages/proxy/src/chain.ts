@@ -1,6 +1,6 @@
 import type { Logger } from '@ibrest/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext, Middleware } from './context.js';
+import { RequestState, type RequestContext, type Middleware } from './context.js';
 import { readBody } from './http/body.js';
 import { normalizeTarget } from './http/normalize.js';
 import { sendError } from './http/respond.js';
@@ -97,16 +97,7 @@ export function createChain(deps: ChainDeps): (req: IncomingMessage, res: Server
   });
 
   return (req, res) => {
-    const ctx: RequestContext = {
-      req,
-      res,
-      reqId: '',
-      startedAt: process.hrtime.bigint(),
-      log: deps.log,
-      routePath: '',
-      query: new URLSearchParams(),
-      retried: false,
-    };
+    const ctx = new RequestState(req, res, deps.log);
     handler(ctx).catch((err: unknown) => {
       if (!(err instanceof Error && 'status' in err)) ctx.log.error({ err }, 'request failed inside the proxy');
       sendError(res, err);

@@ -2,7 +2,7 @@ import http, { type ClientRequest, type IncomingMessage, type ServerResponse } f
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
+import { createProxyServer, type ServerOptions } from 'http-proxy-3';
 
 /**
  * The only module that imports the proxy library (http-proxy-3, see docs: it cancels upstream requests when
@@ -81,7 +81,8 @@ export function stripHopByHop(headers: Record<string, unknown>): void {
       if (name !== '') delete headers[name];
     }
   }
-  for (const h of HOP_BY_HOP) delete headers[h];
+  // Deleting only what is there: most messages carry none of these, and each delete is a slow-path store.
+  for (const h of HOP_BY_HOP) if (headers[h] !== undefined) delete headers[h];
 }
 
 function classify(err: Error & { code?: string }, proxyReq: ClientRequest | undefined): UpstreamFailure {
@@ -97,6 +98,26 @@ function classify(err: Error & { code?: string }, proxyReq: ClientRequest | unde
   };
 }
 
+/** Per-call state, carried to the library's events on the call's options (the library copies them per call). */
+interface CallState {
+  /** The client's own `Connection` preference, read before the header is stripped. */
+  clientWantsClose: boolean;
+  responseHeaders: Record<string, string> | undefined;
+  onResponse: ForwardRequest['onResponse'];
+  /** proxyReq of this attempt, once the library created it. */
+  proxyReq: ClientRequest | undefined;
+}
+
+const STATE = Symbol('ibrest.forward.state');
+type WithState = { [STATE]?: CallState };
+
+const CLOSE_TOKEN = /(^|,)\s*close\s*(,|$)/i;
+
+/** Methods whose empty body carries no `Content-Length` (the others get `Content-Length: 0`). */
+function bodylessByDefault(method: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'DELETE';
+}
+
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const agentOptions = {
     keepAlive: true,
@@ -107,18 +128,19 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   };
   const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
   const proxy = createProxyServer({ xfwd: true });
-  // proxyReq of the attempt currently running for a client request (retries replace it).
-  const current = new WeakMap<IncomingMessage, ClientRequest>();
-  // A client's own `Connection` preference, read before the header is stripped.
-  const clientWantsClose = new WeakSet<IncomingMessage>();
-  const responseOverrides = new WeakMap<IncomingMessage, Record<string, string>>();
-  const responseObservers = new WeakMap<IncomingMessage, NonNullable<ForwardRequest['onResponse']>>();
+  // Clients that asked for `Connection: close`: remembered past the header's removal, for a retried attempt.
+  const closers = new WeakSet<IncomingMessage>();
 
   // Safety net: per-call callbacks handle every error, but a library path without one must never throw.
   proxy.on('error', () => undefined);
 
-  proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage, _res: ServerResponse, _opts: unknown, socket: Socket) => {
-    current.set(req, proxyReq);
+  proxy.on('proxyReq', (proxyReq: ClientRequest & WithState, _req: IncomingMessage, _res: ServerResponse, callOptions: ServerOptions, socket: Socket) => {
+    const state = (callOptions as WithState)[STATE];
+    if (state !== undefined) {
+      state.proxyReq = proxyReq;
+      // The response event only carries proxyRes, whose `req` is this proxyReq: the state rides along on it.
+      proxyReq[STATE] = state;
+    }
     proxyReq.setTimeout(options.upstreamTimeoutMs, () => proxyReq.destroy(new UpstreamTimeout('ETIMEDOUT_UPSTREAM', options.upstreamTimeoutMs)));
     if (socket.connecting) {
       const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeout('ECONNECT_TIMEOUT', options.connectTimeoutMs)), options.connectTimeoutMs);
@@ -129,35 +151,47 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
   });
 
-  proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
-    responseObservers.get(req)?.(proxyRes.statusCode ?? 0, proxyRes.headers);
+  proxy.on('proxyRes', (proxyRes: IncomingMessage & { req?: WithState }) => {
+    const state = proxyRes.req?.[STATE];
+    state?.onResponse?.(proxyRes.statusCode ?? 0, proxyRes.headers);
     stripHopByHop(proxyRes.headers);
     // The worker's keep-alive hint describes the proxy↔worker hop; the client hop is ours to describe.
-    proxyRes.headers['connection'] = clientWantsClose.has(req) ? 'close' : 'keep-alive';
-    Object.assign(proxyRes.headers, responseOverrides.get(req));
+    proxyRes.headers['connection'] = state?.clientWantsClose === true ? 'close' : 'keep-alive';
+    if (state?.responseHeaders !== undefined) Object.assign(proxyRes.headers, state.responseHeaders);
   });
 
   return {
     forward({ req, res, target, body, responseHeaders, onResponse, onFailure }) {
-      if (/(^|,)\s*close\s*(,|$)/i.test(String(req.headers['connection'] ?? ''))) clientWantsClose.add(req);
+      const connection = req.headers['connection'];
+      let clientWantsClose = closers.has(req);
+      if (!clientWantsClose && connection !== undefined && CLOSE_TOKEN.test(connection)) {
+        clientWantsClose = true;
+        closers.add(req);
+      }
+      const state: CallState = {
+        clientWantsClose,
+        responseHeaders,
+        onResponse,
+        proxyReq: undefined,
+      };
       stripHopByHop(req.headers);
       // The body was buffered: send it with an exact length (chunked framing was hop-by-hop).
-      if (body.length > 0 || !['GET', 'HEAD', 'OPTIONS', 'DELETE'].includes(req.method ?? '')) req.headers['content-length'] = String(body.length);
-      if (responseHeaders !== undefined) responseOverrides.set(req, responseHeaders);
-      if (onResponse !== undefined) responseObservers.set(req, onResponse);
-      else responseObservers.delete(req);
-      current.delete(req);
+      if (body.length > 0 || !bodylessByDefault(req.method)) req.headers['content-length'] = String(body.length);
+      const callOptions: ServerOptions & WithState = {
+        target,
+        agent: target.protocol === 'https:' ? agents.https : agents.http,
+        [STATE]: state,
+      };
+      // Without a buffer the library pipes `req`, which is already drained: the pipe just ends the upstream
+      // request. A stream per body-less request (most of them) would be pure overhead.
+      if (body.length > 0) callOptions.buffer = Readable.from([body]);
       let failed = false;
       proxy.web(
         req,
         res,
-        {
-          target,
-          agent: target.protocol === 'https:' ? agents.https : agents.http,
-          buffer: Readable.from(body.length > 0 ? [body] : []),
-        },
+        callOptions,
         (err: Error) => {
-          const proxyReq = current.get(req);
+          const proxyReq = state.proxyReq;
           proxyReq?.destroy();
           // A client that left is not an upstream failure: nothing to answer, nothing to mark down.
           if (failed || res.destroyed || res.writableEnded) return;

@@ -30,6 +30,27 @@ export interface ProxyMetrics {
   passiveDown: Counter<'backend' | 'reason'>;
   /** Set by the composition root: whether a maintenance window is running now. */
   maintenanceProbe: () => boolean;
+  /** `requests` + `duration` for one answered request, through label children made once per combination. */
+  observeRequest(backend: string, method: string, code: number, seconds: number): void;
+  /** `inFlight` for one worker, through its label child. */
+  setInFlight(backend: string, value: number): void;
+}
+
+/**
+ * Memoises a metric's label children (`metric.labels(...)`) by their label values: the hot path then skips
+ * prom-client's label-object building and validation. Label values here are small enums, so the map is bounded.
+ */
+export function childCache<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+  const children = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = children.get(key);
+    if (child === undefined) {
+      child = make(...values);
+      children.set(key, child);
+    }
+    return child;
+  };
 }
 
 /** IB round trips take seconds (historical data, order acks), so buckets reach the worker's 60 s cap. */
@@ -74,7 +95,17 @@ export function createProxyMetrics(): ProxyMetrics {
     maintenanceRejections: new Counter({ name: 'ibproxy_maintenance_rejections_total', help: 'Requests answered 503 IB_MAINTENANCE_WINDOW without reaching a worker', registers }),
     passiveDown: new Counter({ name: 'ibproxy_passive_health_down_total', help: 'Workers taken out of rotation by passive health, by reason', labelNames: ['backend', 'reason'], registers }),
     maintenanceProbe: () => false,
+    observeRequest(backend, method, code, seconds) {
+      requestsChild(backend, method, String(code)).inc();
+      durationChild(backend, method).observe(seconds);
+    },
+    setInFlight(backend, value) {
+      inFlightChild(backend).set(value);
+    },
   };
+  const requestsChild = childCache((backend, method, code) => m.requests.labels(backend!, method!, code!));
+  const durationChild = childCache((backend, method) => m.duration.labels(backend!, method!));
+  const inFlightChild = childCache((backend) => m.inFlight.labels(backend!));
   m.buildInfo.set({ version: PROXY_VERSION, node_version: process.version }, 1);
   return m;
 }

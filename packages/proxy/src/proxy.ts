@@ -49,7 +49,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   const metrics = createProxyMetrics();
   const pool = new Pool(config.workers, {
     onStatusChange: ({ worker, up }) => metrics.backendUp.set({ backend: worker.name }, up ? 1 : 0),
-    onInFlight: (w) => metrics.inFlight.set({ backend: w.name }, w.inFlight),
+    onInFlight: (w) => metrics.setInFlight(w.name, w.inFlight),
   });
   for (const w of pool.all()) {
     metrics.backendUp.set({ backend: w.name }, 0);

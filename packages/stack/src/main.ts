@@ -8,6 +8,14 @@ import { waitForOk, type RunningService, type ServiceSpec } from './service.js';
 import { Supervised } from './supervisor.js';
 
 /**
+ * V8 heap bounds for the proxy (same as proxy.Dockerfile). Its live heap stays near 12 MB, but V8's defaults
+ * (16 MB semi-spaces, an old-space limit sized from the machine's RAM) let RSS reach ≈ 115 MB under load
+ * before collecting. 4 MB semi-spaces and a 128 MB old space (still ten times the live heap) keep the peak
+ * under 100 MB, for ≈ 10 % more CPU per request at saturation (bench/README.md, "Fixes").
+ */
+const PROXY_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size=128';
+
+/**
  * `npm start`: the whole stack on one machine. Starts the simulated gateway (unless IB_HOST/IB_PORT name a
  * real one), eight workers (clientIds 0–7) and the proxy as supervised child processes, prints one line per
  * component when it is ready, and shuts everything down on SIGINT/SIGTERM.
@@ -134,6 +142,8 @@ async function main(): Promise<void> {
       HOST: config.host, PORT: String(config.proxyPort), LOG_LEVEL: config.logLevel,
       WORKERS: urls.map((url, clientId) => `${clientId}=${url}`).join(','),
       DATA_DIR: resolve(config.dataDir, 'proxy'), ...maintenance,
+      // The operator's own NODE_OPTIONS come last, so any of their V8 flags wins over ours.
+      NODE_OPTIONS: [PROXY_NODE_OPTIONS, process.env.NODE_OPTIONS].filter((o) => o !== undefined && o !== '').join(' '),
     },
   });
   all.push(proxy);

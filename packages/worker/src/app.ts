@@ -72,7 +72,6 @@ export function createApp(o: AppOptions): Express {
     app[route.method](route.path, async (req: Request, res: Response) => {
       res.locals.route = route.path;
       const reqId = res.locals.reqId as string;
-      const log = o.log.child({ reqId });
       const errors: FieldError[] = [];
       const params = route.params ? coerceQuery(route.params, req.params as Record<string, unknown>) : {};
       if (route.params) validate(route.params, params, 'params', errors);
@@ -81,6 +80,7 @@ export function createApp(o: AppOptions): Express {
       if (route.body && !(route.bodyOptional && req.body === undefined)) validate(route.body, req.body, 'body', errors);
       if (errors.length > 0) throw new InvalidRequestError(`Invalid request: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, { fields: errors });
       const timeoutMs = typeof query.timeout === 'number' ? Math.round(query.timeout * 1000) : o.requestTimeoutMs;
+      let log: Logger | undefined;
       const result = await route.handle({
         query,
         params,
@@ -88,7 +88,10 @@ export function createApp(o: AppOptions): Express {
         headers: req.headers,
         reqId,
         deadline: deadlineIn(Math.min(timeoutMs, o.maxRequestTimeoutMs)),
-        log,
+        // Built on first use: most handlers never log, and a pino child per request is not free.
+        get log() {
+          return (log ??= o.log.child({ reqId }));
+        },
       });
       for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
       if (result.respond !== undefined) {

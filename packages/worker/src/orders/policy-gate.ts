@@ -48,14 +48,25 @@ export class PolicyGate {
     },
   ) {}
 
+  /** Decides and waits until the decision is durable in the audit log; a refusal throws {@link PolicyRefusedError}. */
   async check(c: PolicyCheck): Promise<void> {
+    await (await this.begin(c)).recorded;
+  }
+
+  /**
+   * Decides and starts the audit record. A refusal waits for its record, then throws; an acceptance returns
+   * at once with `recorded` (resolves once the record is durable), so the caller can overlap that sync with
+   * its own durable writes instead of paying for the two one after the other. The caller must await
+   * `recorded` before it answers or sends anything.
+   */
+  async begin(c: PolicyCheck): Promise<{ recorded: Promise<void> }> {
     const policy = policyForKey(this.o.config, c.apiKeyName);
     const request = policyRequest(c);
     const lastPrice = needsPrice(policy, request) && c.contract ? await this.lastPrice(c.contract, c.deadline) : undefined;
     const decision = evaluateOrderPolicy(policy, request, lastPrice === undefined ? {} : { lastPrice });
     const code = decision.allowed ? undefined : decision.code;
     this.o.metrics?.policyDecisions.inc({ decision: decision.allowed ? 'accepted' : 'refused', code: code ?? 'none' });
-    await this.o.audit.record({
+    const recorded = this.o.audit.record({
       action: c.auditAction ?? c.action,
       decision: decision.allowed ? 'accepted' : 'refused',
       ...(c.apiKeyName === undefined ? {} : { apiKeyName: c.apiKeyName }),
@@ -69,9 +80,13 @@ export class PolicyGate {
       },
     });
     if (!decision.allowed) {
+      await recorded;
       this.o.log.info({ reqId: c.reqId, apiKeyName: c.apiKeyName, code, orderId: c.orderId }, 'order refused by policy');
       throw new PolicyRefusedError(decision);
     }
+    // Awaited later by the caller; a failure before then must not count as an unhandled rejection.
+    recorded.catch(() => undefined);
+    return { recorded: recorded.then(() => undefined) };
   }
 
   private async lastPrice(contract: ContractData, deadline?: Deadline): Promise<number | undefined> {
