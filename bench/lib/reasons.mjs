@@ -12,13 +12,13 @@ export const REASONS = {
       '64 connections (`node --cpu-prof`) puts ≈ 50 % of its time in the kernel socket writes (`writeLatin1String` 38 %: the ' +
       'upstream request head; `writev` 11 %: the response), 6.5 % in GC, ≈ 10 % in http-proxy-3 and the middleware chain, ' +
       'and about 1 % in pino. What would move it: forwarding with undici\'s `Pool` instead of http-proxy-3 in ' +
-      '`packages/proxy/src/forward.ts` (measured 1.2–1.6× in reference/proxy-ops.md §2.3), or a second proxy process ' +
+      '`packages/proxy/src/forward.ts` (earlier measurements of Node proxies on this machine kind: 1.2–1.6× faster than http-proxy), or a second proxy process ' +
       '(node:cluster / SO_REUSEPORT) on machines with spare cores. p99 at 64 connections follows from the same saturation ' +
       '(queueing behind one busy event loop).',
   },
   'proxy-ratio': {
     title: 'Proxy throughput against HAProxy',
-    text: 'The ratio sits where reference/proxy-ops.md §1 measured http-proxy-3 on this machine kind (0.26–0.56× nginx/HAProxy). ' +
+    text: 'The ratio sits where earlier measurements put http-proxy-3 on this machine kind (0.26–0.56× nginx/HAProxy). ' +
       'The profile above shows no single hot spot in our own code; the access log costs little (compare the "ibrest-nolog" ' +
       'rows, `LOG_LEVEL=warn`). Reaching 0.5× reliably needs the undici forwarding change above.',
   },
@@ -42,11 +42,10 @@ export const REASONS = {
   },
   'proxy-rss': {
     title: 'Proxy RSS',
-    text: 'The live heap stays at ≈ 11 MB after GC; RSS grows under load because V8 lets the young generation and the old ' +
-      'space grow before collecting (peak ≈ 145 MB with or without the access log). Measured here with 64 connections: ' +
-      '`NODE_OPTIONS=--max-semi-space-size=2` → peak 114 MB, `--max-old-space-size=48` → 107 MB, with no throughput loss ' +
-      'in that run. Fix: set such a flag for the proxy in `packages/stack/src/supervisor.ts` and in `proxy.Dockerfile` ' +
-      '(`ENV NODE_OPTIONS=--max-semi-space-size=2 --max-old-space-size=64`).',
+    text: 'The live heap stays at ≈ 12 MB after GC; RSS grows under load because V8 lets the young generation and the old ' +
+      'space grow before collecting. The proxy now runs with `--max-semi-space-size=4 --max-old-space-size=128` ' +
+      '(`packages/stack` and `proxy.Dockerfile`; see "Fixes"), which keeps the peak near 90 MB for ≈ 10–15 % more CPU per ' +
+      'request at saturation. A miss here means the flags were overridden or the heap really grew.',
   },
   'worker-rss': { title: 'Worker RSS', text: 'Same mechanism as the proxy: heap after GC stays flat, RSS follows V8\'s heap sizing under load.' },
   heap: { title: 'Heap', text: 'Heap growth beyond 2 MB after a forced GC would point to retained objects; see the per-process figures.' },

@@ -129,6 +129,9 @@ function memorySection(r, out, targets) {
 export function writeReadme(benchDir, resultsDir) {
   const rs = { load: load(resultsDir, 'load'), budget: load(resultsDir, 'budget'), orders: load(resultsDir, 'orders'), memory: load(resultsDir, 'memory') };
   const any = Object.values(rs).find(Boolean);
+  // Hand-written before/after notes of past fixes live in fixes.md and survive every regeneration.
+  const fixesFile = join(benchDir, 'fixes.md');
+  const fixes = existsSync(fixesFile) ? `${readFileSync(fixesFile, 'utf8').trim()}\n` : '';
   const out = [];
   const targets = [row(['benchmark', 'target', 'measured', 'result']), row(['---', '---', '---', '---'])];
   if (rs.load) loadSection(rs.load, out, targets);
@@ -171,6 +174,7 @@ ${any ? machineSection(any) : 'no results yet'}
 ${targets.join('\n')}
 
 ${why.length ? `### Why targets were missed\n\n${why.join('\n\n')}\n` : ''}
+${fixes}
 ## Results
 
 ${out.join('\n')}

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewaySim } from '@ibrest/gateway-sim';
-import { mainScript, waitForOk } from '@ibrest/stack';
+import { mainScript, PROXY_NODE_OPTIONS, waitForOk } from '@ibrest/stack';
 import { INSPECTOR_LINE } from './inspector.mjs';
 import { pollUntil } from './stats.mjs';
 
@@ -83,7 +83,10 @@ export async function startBenchStack(options = {}) {
   const count = options.workers ?? 8;
   const inspect = new Set(options.inspect ?? []);
   const dir = mkdtempSync(join(tmpdir(), 'ibrest-bench-'));
-  const envFor = (name) => ({ NODE_OPTIONS: inspect.has(name) ? '--inspect=127.0.0.1:0' : '' });
+  // Children get what production gives them (the proxy's V8 heap flags, as `npm start` and the image set them),
+  // plus the inspector when a benchmark reads heap-after-GC through it.
+  const envFor = (name, production = '') =>
+    ({ NODE_OPTIONS: [production, inspect.has(name) ? '--inspect=127.0.0.1:0' : ''].filter(Boolean).join(' ') });
   const sim = await startGatewaySim({ port: 0, accounts: BENCH_ACCOUNTS, ...options.sim });
   const services = [];
   const stopAll = async () => {
@@ -95,7 +98,7 @@ export async function startBenchStack(options = {}) {
     const port = await freePort();
     const svc = spawnChild(name, '@ibrest/proxy', {
       HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: options.proxyLogLevel ?? 'info', DATA_DIR: join(dir, name),
-      WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','), ...envFor(name), ...options.proxyEnv, ...env,
+      WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','), ...envFor(name, PROXY_NODE_OPTIONS), ...options.proxyEnv, ...env,
     }, dir);
     services.push(svc);
     const url = `http://127.0.0.1:${port}`;

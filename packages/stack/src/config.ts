@@ -50,3 +50,11 @@ export function loadStackConfig(env: Env): StackConfig {
 export function workerMsgRate(config: StackConfig): number {
   return config.rateMode === 'combined' ? Math.floor(config.msgRate / config.workers) : config.msgRate;
 }
+
+/**
+ * V8 heap bounds for the proxy (same as proxy.Dockerfile). Its live heap stays near 12 MB, but V8's defaults
+ * (16 MB semi-spaces, an old-space limit sized from the machine's RAM) let RSS reach ≈ 115 MB under load
+ * before collecting. 4 MB semi-spaces and a 128 MB old space (still ten times the live heap) keep the peak
+ * under 100 MB, for ≈ 10 % more CPU per request at saturation (bench/README.md, "Fixes").
+ */
+export const PROXY_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size=128';

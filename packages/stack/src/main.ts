@@ -2,18 +2,11 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '@ibrest/common';
-import { loadStackConfig, workerMsgRate, type StackConfig } from './config.js';
+import { loadStackConfig, PROXY_NODE_OPTIONS, workerMsgRate, type StackConfig } from './config.js';
 import { mainScript } from './paths.js';
 import { waitForOk, type RunningService, type ServiceSpec } from './service.js';
 import { Supervised } from './supervisor.js';
 
-/**
- * V8 heap bounds for the proxy (same as proxy.Dockerfile). Its live heap stays near 12 MB, but V8's defaults
- * (16 MB semi-spaces, an old-space limit sized from the machine's RAM) let RSS reach ≈ 115 MB under load
- * before collecting. 4 MB semi-spaces and a 128 MB old space (still ten times the live heap) keep the peak
- * under 100 MB, for ≈ 10 % more CPU per request at saturation (bench/README.md, "Fixes").
- */
-const PROXY_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size=128';
 
 /**
  * `npm start`: the whole stack on one machine. Starts the simulated gateway (unless IB_HOST/IB_PORT name a
