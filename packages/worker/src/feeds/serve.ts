@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ATOM_CONTENT_TYPE, buildAtomFeed, tagUri } from '../http/atom.js';
+import { atomResponse, buildAtomFeed, tagUri } from '../http/atom.js';
 import type { RouteContext, RouteResult } from '../http/route.js';
 import { parseLastEventId, SseStream } from '../http/sse.js';
 import { DeadlineExceededError } from '../errors.js';
@@ -91,15 +91,7 @@ export async function atomResult(hub: FeedHub, settings: FeedSettings, ctx: Rout
   }
   const events = hub.recent(f.sources, settings.atomEntries);
   const body = atomDocument(f.title, selfHref, events);
-  return {
-    body: undefined,
-    respond: (_req, res) => {
-      res.statusCode = 200;
-      res.setHeader('Content-Type', ATOM_CONTENT_TYPE);
-      res.setHeader('Cache-Control', 'no-cache');
-      res.end(body);
-    },
-  };
+  return atomResponse(body);
 }
 
 export function atomDocument(title: string, selfHref: string, events: FeedEvent[]): string {

@@ -85,3 +85,16 @@ export function buildAtomFeed(feed: AtomFeed): string {
 export function tagUri(path: string): string {
   return `tag:ibrest,2024:${path.replace(/[^A-Za-z0-9/._~=:-]/g, (c) => encodeURIComponent(c))}`;
 }
+
+/** A route result that answers with an Atom document (no caching: a poller wants the newest entries). */
+export function atomResponse(xml: string): { body: undefined; respond(req: unknown, res: import('node:http').ServerResponse): void } {
+  return {
+    body: undefined,
+    respond: (_req, res) => {
+      res.statusCode = 200;
+      res.setHeader('Content-Type', ATOM_CONTENT_TYPE);
+      res.setHeader('Cache-Control', 'no-cache');
+      res.end(xml);
+    },
+  };
+}

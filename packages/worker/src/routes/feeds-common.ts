@@ -1,4 +1,4 @@
-import { ATOM_CONTENT_TYPE } from '../http/atom.js';
+import { atomResponse } from '../http/atom.js';
 import { ATOM_MEDIA_TYPE, feedFormat, FORMAT_PARAM, SSE_CONTENT_TYPE } from '../http/feed-format.js';
 import type { RouteContext, RouteResult } from '../http/route.js';
 import type { Schema } from '../http/schema.js';
@@ -66,15 +66,7 @@ export async function answerDocument(d: FeedRouteDeps, ctx: RouteContext, path: 
   if (format === 'json') return { body };
   const e: FeedEvent = { id: Date.now(), event, data: body, at: Date.now(), topic: path };
   if (format === 'atom') {
-    const doc = atomDocument(title, selfHref(path, ctx.query), [e]);
-    return {
-      body: undefined,
-      respond: (_req, res) => {
-        res.statusCode = 200;
-        res.setHeader('Content-Type', ATOM_CONTENT_TYPE);
-        res.end(doc);
-      },
-    };
+    return atomResponse(atomDocument(title, selfHref(path, ctx.query), [e]));
   }
   return {
     body: undefined,

@@ -1,4 +1,4 @@
-import { ATOM_CONTENT_TYPE, buildAtomFeed, tagUri } from '../http/atom.js';
+import { atomResponse, buildAtomFeed, tagUri } from '../http/atom.js';
 import { ATOM_MEDIA_TYPE, feedFormat } from '../http/feed-format.js';
 import type { RouteContext, RouteDef, RouteResult } from '../http/route.js';
 import type { FieldError, Schema } from '../http/schema.js';
@@ -76,15 +76,7 @@ function headlinesAtom(ctx: RouteContext, title: string, feedKey: string, answer
     selfHref: selfHref('/news/headlines', ctx.query),
     entries,
   });
-  return {
-    body: undefined,
-    respond: (_req, res) => {
-      res.statusCode = 200;
-      res.setHeader('Content-Type', ATOM_CONTENT_TYPE);
-      res.setHeader('Cache-Control', 'no-cache');
-      res.end(doc);
-    },
-  };
+  return atomResponse(doc);
 }
 
 /** News headlines (reqHistoricalNews) and articles (reqNewsArticle); bulletins and providers are in feeds-info.ts. */

@@ -1,5 +1,5 @@
 import type { OrderEvent, OrderJournal } from '@ibrest/order-safety';
-import { ATOM_CONTENT_TYPE, buildAtomFeed, tagUri } from '../http/atom.js';
+import { atomResponse, buildAtomFeed, tagUri } from '../http/atom.js';
 import { ATOM_MEDIA_TYPE, feedFormat, FORMAT_PARAM, SSE_CONTENT_TYPE } from '../http/feed-format.js';
 import type { RouteDef } from '../http/route.js';
 import type { Schema } from '../http/schema.js';
@@ -84,14 +84,7 @@ export function orderEventRoutes(deps: { journal: OrderJournal; heartbeatMs?: nu
             selfHref: `/order/events?since=${since}`,
             entries: [...events].reverse().map(atomEntry),
           });
-          return {
-            body: null,
-            respond: (_req, res) => {
-              res.statusCode = 200;
-              res.setHeader('Content-Type', ATOM_CONTENT_TYPE);
-              res.end(xml);
-            },
-          };
+          return atomResponse(xml);
         }
         return { body: { events, nextCursor: events.at(-1)?.cursor ?? since, lastCursor: deps.journal.lastCursor } };
       },
