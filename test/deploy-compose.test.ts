@@ -67,10 +67,14 @@ describe('docker-compose.yml structure', () => {
     }
   });
 
-  it('points the workers at the host gateway by default and lets IB_HOST / IB_PORT override it', () => {
+  it('points the workers at the simulator when its profile is up, else the host gateway; IB_HOST / IB_PORT override it', () => {
+    // The workers try each candidate in order and use the first name that resolves (the sim service's
+    // name resolves only while the sim profile is up).
+    const simService = services['gateway-sim']!;
+    assert.deepEqual(simService.profiles, ['sim']);
     for (let i = 0; i < 8; i++) {
       const s = services[`worker${i}`]!;
-      assert.equal(env(s).IB_HOST, 'host.docker.internal');
+      assert.equal(env(s).IB_HOST, 'gateway-sim,host.docker.internal');
       assert.equal(env(s).IB_PORT, '4002');
       const hosts = Array.isArray(s.extra_hosts) ? s.extra_hosts : Object.entries(s.extra_hosts ?? {}).map(([k, v]) => `${k}:${v}`);
       assert.ok(hosts.includes('host.docker.internal:host-gateway'), `worker${i} extra_hosts ${JSON.stringify(hosts)}`);

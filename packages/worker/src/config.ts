@@ -70,7 +70,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     throw new ConfigError(`Expected IB_RECONNECT_MAX_MS to be at least IB_RECONNECT_MIN_MS (${reconnectMinMs}), got ${reconnectMaxMs}`);
   }
   return {
-    ibHost: envString(env, 'IB_HOST', '127.0.0.1'),
+    ibHost: ibHost(env),
     ibPort: envInt(env, 'IB_PORT', 4002, { min: 1, max: 65535 }),
     clientId,
     host: envString(env, 'HOST', '127.0.0.1'),
@@ -112,4 +112,14 @@ function parseSpareClientIds(raw: string | undefined, clientId: number): number[
     out.push(n);
   }
   return out;
+}
+
+/** One host, or comma-separated candidates of which each attempt uses the first that resolves. */
+function ibHost(env: Env): string {
+  const value = envString(env, 'IB_HOST', '127.0.0.1');
+  const hosts = value.split(',').map((h) => h.trim());
+  if (hosts.some((h) => h === '' || /\s/.test(h))) {
+    throw new ConfigError(`Expected IB_HOST to be a host name or a comma-separated list of them, got ${JSON.stringify(value)}`);
+  }
+  return hosts.join(',');
 }

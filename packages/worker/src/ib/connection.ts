@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { IBApi, EventName } from '@stoqey/ib';
 import type { Logger } from '@ibrest/common';
 import type { WorkerMetrics } from '../metrics.js';
+import { firstResolvable, parseHostCandidates } from './host-candidates.js';
 import type { ClientIdLease } from './client-id-lease.js';
 import { classifyIbCode, farmName } from './error-codes.js';
 
@@ -162,9 +163,17 @@ export class IbConnection extends EventEmitter {
 
   private connect(): void {
     if (this.stopping) return;
+    const hosts = parseHostCandidates(this.options.host);
+    if (hosts.length <= 1) return this.connectTo(this.options.host);
+    void firstResolvable(hosts).then((host) => {
+      if (!this.stopping) this.connectTo(host);
+    });
+  }
+
+  private connectTo(host: string): void {
     const { log } = this.options;
     this.pending = { id: ++this.sessionCounter };
-    const api = new IBApi({ host: this.options.host, port: this.options.port, maxReqPerSec: this.options.libraryRate });
+    const api = new IBApi({ host, port: this.options.port, maxReqPerSec: this.options.libraryRate });
     this.api = api;
     for (const [event, listener] of this.apiListeners) (api as unknown as EventEmitter).on(event, listener);
     api.on(EventName.connected, () => {
@@ -193,7 +202,7 @@ export class IbConnection extends EventEmitter {
       if (this.api === api) this.onDisconnected();
     });
     this.setState('connecting');
-    log.info({ host: this.options.host, port: this.options.port, attempt: this.attempt }, 'connecting to IB');
+    log.info({ host, port: this.options.port, attempt: this.attempt }, 'connecting to IB');
     this.connectTimer = setTimeout(() => {
       if (this.api === api && this.current === undefined) {
         log.warn({ timeoutMs: this.options.connectTimeoutMs }, 'IB session not established in time; reconnecting');
