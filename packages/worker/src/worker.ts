@@ -95,7 +95,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const mirror = new Mirror(config.clientId);
   safety.lease.onChange((clientId) => mirror.orders.useClientId(clientId));
   const orderIds = new OrderIds();
-  new Sync(conn, requests, mirror, orderIds, { syncTimeoutMs: config.syncTimeoutMs, log: log.child({ component: 'sync' }), metrics });
+  const sync = new Sync(conn, requests, mirror, orderIds, { syncTimeoutMs: config.syncTimeoutMs, log: log.child({ component: 'sync' }), metrics });
   const lines = new MarketDataLines(config.marketDataLines, metrics);
   const subscriptions = new SubscriptionRegistry(conn, requests, lines, log.child({ component: 'subscriptions' }));
   const orderHooks: OrderHooks = {};
@@ -115,7 +115,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   });
   const feeds = { hub: feedHub, ib: new FeedRequests(conn, requests, metrics), news: new NewsService(requests, metrics), settings: config.feeds, requests };
 
-  const { guard, routes: safetyRoutes } = safety.attach({ conn, requests, mirror, orderIds, marketData, orderHooks, extraHooks: options.orderHooks });
+  const { guard, routes: safetyRoutes } = safety.attach({ conn, requests, mirror, orderIds, sync, marketData, orderHooks, extraHooks: options.orderHooks });
   let openapi: unknown;
   const routes = withTimeout(
     // The order-safety routes go first: /order/events and /order/whatif must win over /order/:orderId.

@@ -65,6 +65,16 @@ describe('reconciliation – fills during an outage are recovered into the journ
     await eventually(() => s.worker.safety.reconciler?.reconciled, 3000, 'reconciled');
     assert.equal((await journal(s.url)).filter((e) => e.reconciled).length, before);
   });
+
+  it('1101 (data lost, socket kept) → reconciliation runs again, and live journalling resumes after it', async () => {
+    const runs = s.worker.safety.reconciler?.status().lastRun?.at;
+    s.sim.control.sendNotice(1101);
+    await eventually(() => s.worker.safety.reconciler?.status().lastRun?.at !== runs, 5000, 'a reconciliation pass after 1101');
+    await eventually(() => s.worker.safety.reconciler?.reconciled, 5000, 'reconciled');
+    const placed = await http(`${s.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } } });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    await eventually(async () => (await journal(s.url)).some((e) => e.orderId === placed.body.orderId && e.type === 'fill' && e.reconciled !== true), 5000, 'the new fill journalled live');
+  });
 });
 
 describe('safety policy – per API key, audited, before anything reaches IB', () => {

@@ -75,8 +75,19 @@ export class Sync {
     }
     conn.onSession((session) => this.run(session, 'session'));
     conn.on('dataLost', (session: IbSession) => {
-      this.run(session, '1101').catch((err) => this.options.log.warn({ err }, 're-sync after 1101 incomplete'));
+      this.run(session, '1101')
+        .catch((err) => this.options.log.warn({ err }, 're-sync after 1101 incomplete'))
+        .finally(() => {
+          for (const fn of this.resyncedListeners) fn(session);
+        });
     });
+  }
+
+  private readonly resyncedListeners: Array<(session: IbSession) => void> = [];
+
+  /** Called after the re-sync that follows a 1101 (data lost) has finished or given up. */
+  onResynced(listener: (session: IbSession) => void): void {
+    this.resyncedListeners.push(listener);
   }
 
   /** Requests every mirrored stream and waits (bounded) for their end markers. */

@@ -19,6 +19,7 @@ import type { MarketDataService } from '../ib/market-data.js';
 import type { OrderIds } from '../ib/order-ids.js';
 import type { OrderHooks } from '../ib/order-service.js';
 import type { Requests } from '../ib/requests.js';
+import type { Sync } from '../ib/sync.js';
 import { WhatIfService } from '../ib/what-if.js';
 import type { WorkerMetrics } from '../metrics.js';
 import { orderAdminRoutes } from '../routes/order-admin.js';
@@ -55,6 +56,8 @@ export interface AttachDeps {
   requests: Requests;
   mirror: Mirror;
   orderIds: OrderIds;
+  /** The mirror's sync: reconciliation also follows its re-sync after a 1101. */
+  sync: Sync;
   marketData: MarketDataService;
   /** The hooks object the OrderService was built with; filled in here. */
   orderHooks: OrderHooks;
@@ -99,6 +102,7 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
         mirror: d.mirror,
         completed: new CompletedOrders(d.conn, d.requests),
         journal: journalSync,
+        sync: d.sync,
         configuredClientId: config.clientId,
         syncTimeoutMs: config.syncTimeoutMs,
         log: o.log,

@@ -2,6 +2,7 @@ import type { Logger } from '@ibrest/common';
 import { reconcileOrders, type IbExecutionSnapshot, type IbOrderSnapshot } from '@ibrest/order-safety';
 import type { CompletedOrder, CompletedOrders } from '../ib/completed-orders.js';
 import type { IbConnection, IbSession } from '../ib/connection.js';
+import type { Sync } from '../ib/sync.js';
 import type { Mirror } from '../state/mirror.js';
 import type { OrderRecord } from '../state/types.js';
 import type { JournalSync } from './journal-sync.js';
@@ -11,6 +12,7 @@ export interface ReconcilerOptions {
   mirror: Mirror;
   completed: CompletedOrders;
   journal: JournalSync;
+  sync: Sync;
   /** The configured clientId (a lease may connect with a spare; both count as "own"). */
   configuredClientId: number;
   syncTimeoutMs: number;
@@ -27,6 +29,7 @@ export interface ReconcilerOptions {
  */
 export class Reconciler {
   private reconciledSession: number | undefined;
+  private afterDataLoss: { session: IbSession; completed: Promise<void> } | undefined;
   private waiters: (() => void)[] = [];
   private readonly listeners: ((session: IbSession) => Promise<void> | void)[] = [];
   private lastRun: { at: string; appended: number; completedOrders: number; complete: boolean } | undefined;
@@ -42,6 +45,26 @@ export class Reconciler {
     });
     o.conn.on('session', (session: IbSession) => {
       this.reconcile(session).catch((err) => o.log.error({ err }, 'order reconciliation failed'));
+    });
+    // A 1101 (data lost, socket kept) re-syncs the mirror without a new session: events that arrive meanwhile
+    // are what the outage hid, so they are journalled by reconciliation (marked) rather than as live events.
+    o.conn.on('dataLost', (session: IbSession) => {
+      o.journal.pause();
+      this.reconciledSession = undefined;
+      const completed = o.completed.fetch(session, o.syncTimeoutMs).then(({ orders, complete }) => {
+        this.applyCompleted(orders);
+        this.lastRun = { at: new Date().toISOString(), appended: 0, completedOrders: orders.length, complete };
+      });
+      this.afterDataLoss = { session, completed };
+    });
+    o.sync.onResynced((session) => {
+      const pending = this.afterDataLoss;
+      if (pending === undefined || pending.session !== session) return;
+      this.afterDataLoss = undefined;
+      pending.completed
+        .catch((err) => o.log.warn({ err }, 'completed orders after 1101 incomplete'))
+        .then(() => this.reconcile(session))
+        .catch((err) => o.log.error({ err }, 'order reconciliation after 1101 failed'));
     });
     o.conn.on('sessionEnd', () => {
       o.journal.pause();
