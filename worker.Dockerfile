@@ -61,8 +61,11 @@ CMD ["node", "packages/gateway-sim/dist/src/main.js", "--port", "4002", "--host"
 
 # ---- worker (default target)
 FROM node:20.20.2-bookworm-slim AS worker
+# A worker has no TLS or API keys; in a container it listens on the private network behind the proxy, which
+# is the one published entry point (docker-compose.yml publishes no worker port).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
+    IBREST_INSECURE=true \
     DATA_DIR=/data
 WORKDIR /app
 COPY --from=worker-deps /app/ ./

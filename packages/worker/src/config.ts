@@ -1,8 +1,10 @@
 import {
   ConfigError,
+  envBool,
   envEnum,
   envInt,
   envString,
+  isLoopback,
   LOG_LEVELS,
   type Env,
   type LogLevel,
@@ -73,7 +75,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     ibHost: ibHost(env),
     ibPort: envInt(env, 'IB_PORT', 4002, { min: 1, max: 65535 }),
     clientId,
-    host: envString(env, 'HOST', '127.0.0.1'),
+    host: listenHost(env),
     port: envInt(env, 'PORT', 5000 + clientId, { min: 0, max: 65535 }),
     // IB's hard limit is 50 messages/s; staying below it leaves room for the library's own limiter rounding.
     msgRate: envInt(env, 'IB_MSG_RATE', 40, { min: 1, max: 50 }),
@@ -122,4 +124,19 @@ function ibHost(env: Env): string {
     throw new ConfigError(`Expected IB_HOST to be a host name or a comma-separated list of them, got ${JSON.stringify(value)}`);
   }
   return hosts.join(',');
+}
+
+/**
+ * A worker has no TLS and no API keys: the proxy is the entry point. It listens beyond loopback only when told
+ * so explicitly (a private container network behind the proxy), never by accident.
+ */
+function listenHost(env: Env): string {
+  const host = envString(env, 'HOST', '127.0.0.1');
+  if (!isLoopback(host) && !envBool(env, 'IBREST_INSECURE', false)) {
+    throw new ConfigError(
+      `Expected HOST to be a loopback address (a worker has no TLS or API keys; the proxy is the entry point), got ${JSON.stringify(host)}. ` +
+        'Set IBREST_INSECURE=true to listen on a private network behind the proxy anyway',
+    );
+  }
+  return host;
 }

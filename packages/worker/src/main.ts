@@ -7,7 +7,8 @@ import { startWorker } from './worker.js';
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env);
+    // `--insecure` is the command-line spelling of IBREST_INSECURE=true (as for the proxy).
+    config = loadConfig(process.argv.includes('--insecure') ? { ...process.env, IBREST_INSECURE: 'true' } : process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ibrest-worker: ${err.message}\n`);

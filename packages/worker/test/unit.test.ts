@@ -19,6 +19,11 @@ describe('config – loadConfig', () => {
     assert.deepEqual([c.ibHost, c.ibPort, c.clientId, c.host, c.port, c.msgRate, c.requestTimeoutMs, c.maxRequestTimeoutMs, c.logLevel], ['127.0.0.1', 4002, 0, '127.0.0.1', 5000, 40, 10000, 60000, 'info']);
     assert.equal(loadConfig({ IB_CLIENT_ID: '7' }).port, 5007);
   });
+  it('listens beyond loopback only when told so explicitly (no TLS or keys on a worker)', () => {
+    assert.throws(() => loadConfig({ HOST: '0.0.0.0' }), /Expected HOST to be a loopback address .* got "0\.0\.0\.0"\. Set IBREST_INSECURE=true/);
+    assert.equal(loadConfig({ HOST: '0.0.0.0', IBREST_INSECURE: 'true' }).host, '0.0.0.0');
+    assert.equal(loadConfig({ HOST: '::1' }).host, '::1');
+  });
   it('order safety: DATA_DIR per clientId, spare clientIds, fallback threshold', () => {
     const c = loadConfig({ IB_CLIENT_ID: '2', IB_SPARE_CLIENT_IDS: ' 9, 10 ' });
     assert.equal(c.orderSafety.dataDir, '.data/worker2');
