@@ -45,19 +45,10 @@ export interface OrderView {
   history: Array<{ status: string; time: number }>;
 }
 
-/** A plain-JSON view of one answered what-if order. */
-export interface WhatIfView extends WhatIfFigures {
-  orderId: number;
-  clientId: number;
-  account: string;
-  symbol: string;
-  conId: number;
-  secType: string;
-  action: string;
-  totalQuantity: number;
-  orderType: string;
-  lmtPrice?: number;
-  auxPrice?: number;
+/** A plain-JSON view of one answered what-if order: the order's own fields plus IB's margin figures. */
+export interface WhatIfView
+  extends WhatIfFigures,
+    Pick<OrderView, 'orderId' | 'clientId' | 'account' | 'symbol' | 'conId' | 'secType' | 'action' | 'totalQuantity' | 'orderType' | 'lmtPrice' | 'auxPrice'> {
   /** Epoch ms when it was answered. */
   time: number;
 }
