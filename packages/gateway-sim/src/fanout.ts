@@ -3,6 +3,7 @@ import type { Quote } from './engine/market.js';
 import type { SimOrder } from './engine/orders.js';
 import { ibDate, ibDateTime } from './engine/clock.js';
 import { accountUpdateTime, accountValue, portfolioValue, position } from './encode/account.js';
+import { sendAccountMultiValues, sendPositionMulti } from './handlers/account.js';
 import { commissionReport, executionData } from './encode/executions.js';
 import { historicalDataUpdate } from './encode/historical.js';
 import { openOrder, orderStatus } from './encode/orders.js';
@@ -65,6 +66,8 @@ function positionChanged(ctx: SimContext, account: string, conId: number): void 
       }
       s.send(accountUpdateTime(ibHourMinute(ctx.engine.clock.now())));
     }
+    for (const [reqId, acct] of s.subs.positionsMulti) if (acct === '' || acct === account) sendPositionMulti(s, reqId, account, p);
+    for (const [reqId, acct] of s.subs.accountUpdatesMulti) if (acct === account) sendAccountMultiValues(ctx, s, reqId, account);
     for (const [reqId, acct] of s.subs.pnl) if (acct === account) sendPnl(ctx, s, reqId, acct);
     for (const [reqId, sub] of s.subs.pnlSingle) {
       if (sub.account === account && sub.conId === conId) sendPnlSingle(ctx, s, reqId, account, conId);

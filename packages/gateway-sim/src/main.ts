@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, logListening, envEnum, envInt, envOptionalString, envString, LOG_LEVELS, type LogLevel } from '@ibrest/common';
 import { startGatewaySim } from './index.js';
 import type { RateMode } from './limits/msg-rate.js';
+import { seedAccounts } from './engine/accounts.js';
 
 const HELP = `ib-gateway-sim — a simulated IB Gateway speaking the TWS API wire protocol
 
@@ -15,6 +16,7 @@ const HELP = `ib-gateway-sim — a simulated IB Gateway speaking the TWS API wir
   --market-data-lines N    market-data lines before error 101 (env GATEWAY_SIM_MARKET_DATA_LINES, default 100)
   --depth-books N          market-depth books before error 309 (env GATEWAY_SIM_DEPTH_BOOKS, default 3)
   --fa-master ID           serve an FA login with this master account (env GATEWAY_SIM_FA_MASTER, default off)
+  --accounts A,B,...       the login's accounts, each with cash and a position (env GATEWAY_SIM_ACCOUNTS)
   --control-port P         serve the HTTP control API on 127.0.0.1:P (env GATEWAY_SIM_CONTROL_PORT, default off)
   --log-level L            fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL, default info)
   --help                   this text
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
       'market-data-lines': { type: 'string' },
       'depth-books': { type: 'string' },
       'fa-master': { type: 'string' },
+      accounts: { type: 'string' },
       'control-port': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
     GATEWAY_SIM_MARKET_DATA_LINES: values['market-data-lines'] ?? process.env.GATEWAY_SIM_MARKET_DATA_LINES,
     GATEWAY_SIM_DEPTH_BOOKS: values['depth-books'] ?? process.env.GATEWAY_SIM_DEPTH_BOOKS,
     GATEWAY_SIM_FA_MASTER: values['fa-master'] ?? process.env.GATEWAY_SIM_FA_MASTER,
+    GATEWAY_SIM_ACCOUNTS: values.accounts ?? process.env.GATEWAY_SIM_ACCOUNTS,
     GATEWAY_SIM_CONTROL_PORT: values['control-port'] ?? process.env.GATEWAY_SIM_CONTROL_PORT,
     LOG_LEVEL: values['log-level'] ?? process.env.LOG_LEVEL,
   };
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
   const controlPort = envOptionalString(env, 'GATEWAY_SIM_CONTROL_PORT');
   const host = envString(env, 'GATEWAY_SIM_HOST', '127.0.0.1');
   const faMaster = envOptionalString(env, 'GATEWAY_SIM_FA_MASTER');
+  const accountIds = envOptionalString(env, 'GATEWAY_SIM_ACCOUNTS')?.split(',').map((a) => a.trim()).filter((a) => a !== '');
   const running = await startGatewaySim({
     port: envInt(env, 'GATEWAY_SIM_PORT', 4002, { min: 0, max: 65535 }),
     host,
@@ -70,6 +75,7 @@ async function main(): Promise<void> {
     marketDataLines: envInt(env, 'GATEWAY_SIM_MARKET_DATA_LINES', 100, { min: 0 }),
     depthBooks: envInt(env, 'GATEWAY_SIM_DEPTH_BOOKS', 3, { min: 0 }),
     faAccount: faMaster ? { master: faMaster } : false,
+    ...(accountIds !== undefined && accountIds.length > 0 ? { accounts: seedAccounts(accountIds) } : {}),
     controlPort: controlPort === undefined ? undefined : envInt(env, 'GATEWAY_SIM_CONTROL_PORT', 0, { min: 0, max: 65535 }),
     logger: log,
   });

@@ -86,6 +86,10 @@ export class Subscriptions {
   positions = false;
   /** Account whose updates (ACCT_VALUE, PORTFOLIO_VALUE …) are streamed, if any. */
   accountUpdates: string | undefined;
+  /** reqId → account of a reqAccountUpdatesMulti (ACCOUNT_UPDATE_MULTI on every change) */
+  readonly accountUpdatesMulti = new Map<number, string>();
+  /** reqId → account ('' = all) of a reqPositionsMulti */
+  readonly positionsMulti = new Map<number, string>();
   /** reqId → account */
   readonly pnl = new Map<number, string>();
   /** reqId → account and conId */
@@ -118,8 +122,8 @@ export class Subscriptions {
       case 'displayGroups': return this.displayGroups.size;
       case 'historicalUpdates': return this.historical.size;
       case 'accountSummary': return this.accountSummary.size;
-      case 'accountUpdates': return this.accountUpdates === undefined ? 0 : 1;
-      case 'positions': return this.positions ? 1 : 0;
+      case 'accountUpdates': return (this.accountUpdates === undefined ? 0 : 1) + this.accountUpdatesMulti.size;
+      case 'positions': return (this.positions ? 1 : 0) + this.positionsMulti.size;
       case 'pnl': return this.pnl.size + this.pnlSingle.size;
     }
   }
@@ -137,8 +141,8 @@ export class Subscriptions {
         case 'displayGroups': this.displayGroups.clear(); break;
         case 'historicalUpdates': this.historical.clear(); break;
         case 'accountSummary': this.accountSummary.clear(); break;
-        case 'accountUpdates': this.accountUpdates = undefined; break;
-        case 'positions': this.positions = false; break;
+        case 'accountUpdates': this.accountUpdates = undefined; this.accountUpdatesMulti.clear(); break;
+        case 'positions': this.positions = false; this.positionsMulti.clear(); break;
         case 'pnl': this.pnl.clear(); this.pnlSingle.clear(); break;
       }
     }

@@ -38,6 +38,8 @@ export interface WorkerConfig {
   connectTimeoutMs: number;
   /** Longest wait for each end marker of the initial sync (positions, orders, executions, account). @default 10000 */
   syncTimeoutMs: number;
+  /** PNL_POSITIONS_MAX: positions whose PnL (reqPnLSingle) the mirror keeps live. */
+  pnlPositionsMax: number;
   /** How long a finished historical/head-timestamp answer is served again (IB refuses identical requests within 15 s). @default 15000 */
   historicalCacheMs: number;
   /** Market-data lines this worker may hold at once (snapshots included). @default 100 */
@@ -85,6 +87,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     reconnectMaxMs,
     connectTimeoutMs: envInt(env, 'IB_CONNECT_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     syncTimeoutMs: envInt(env, 'IB_SYNC_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+    pnlPositionsMax: envInt(env, 'PNL_POSITIONS_MAX', 100, { min: 0, max: 10_000 }),
     historicalCacheMs: envInt(env, 'HISTORICAL_CACHE_MS', 15_000, { min: 0, max: 3_600_000 }),
     marketDataLines: envInt(env, 'IB_MARKET_DATA_LINES', 100, { min: 1, max: 10_000 }),
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 10_485_760 }),

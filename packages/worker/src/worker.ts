@@ -19,11 +19,13 @@ import { Pacer } from './ib/pacer.js';
 import { Requests } from './ib/requests.js';
 import { SubscriptionRegistry } from './ib/subscriptions.js';
 import { Sync } from './ib/sync.js';
+import { AccountFollower } from './ib/account-follow.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { allRoutes } from './routes/index.js';
 import { Mirror } from './state/mirror.js';
 import { DepthBooks } from './feeds/depth-books.js';
 import { FeedHub } from './feeds/hub.js';
+import { AccountFeed } from './feeds/account-feed.js';
 import { FeedRequests } from './ib/feed-requests.js';
 import { NewsService } from './ib/news.js';
 import { openOrderSafety, type OrderSafety } from './orders/order-safety.js';
@@ -95,15 +97,21 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const mirror = new Mirror(config.clientId);
   safety.lease.onChange((clientId) => mirror.orders.useClientId(clientId));
   const orderIds = new OrderIds();
-  const sync = new Sync(conn, requests, mirror, orderIds, { syncTimeoutMs: config.syncTimeoutMs, log: log.child({ component: 'sync' }), metrics });
   const lines = new MarketDataLines(config.marketDataLines, metrics);
   const subscriptions = new SubscriptionRegistry(conn, requests, lines, log.child({ component: 'subscriptions' }));
+  const follower = new AccountFollower(subscriptions, mirror, { maxPositions: config.pnlPositionsMax, log: log.child({ component: 'pnl' }) });
+  const sync = new Sync(conn, requests, mirror, orderIds, {
+    syncTimeoutMs: config.syncTimeoutMs,
+    log: log.child({ component: 'sync' }),
+    metrics,
+    onAccounts: (accounts) => follower.follow(accounts),
+  });
   const orderHooks: OrderHooks = {};
   const orders = new OrderService(requests, mirror, orderIds, log.child({ component: 'orders' }), metrics, orderHooks);
   const contracts = new ContractService(requests, metrics);
   const marketData = new MarketDataService(requests, lines, metrics);
   const historical = new HistoricalService(requests, new HistoricalPacer(), config.historicalCacheMs, metrics);
-  const account = new AccountRequests(requests, subscriptions, metrics);
+  const account = new AccountRequests(requests, follower, metrics);
   const feedHub = new FeedHub({
     registry: subscriptions,
     conn,
@@ -113,13 +121,18 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     metrics,
     log: log.child({ component: 'feeds' }),
   });
+  const accountFeed = new AccountFeed(mirror, conn, {
+    historyEvents: config.feeds.historyEvents,
+    bufferEvents: config.feeds.bufferEvents,
+    metrics,
+  });
   const feeds = { hub: feedHub, ib: new FeedRequests(conn, requests, metrics), news: new NewsService(requests, metrics), settings: config.feeds, requests };
 
   const { guard, routes: safetyRoutes } = safety.attach({ conn, requests, mirror, orderIds, sync, marketData, orderHooks, extraHooks: options.orderHooks });
   let openapi: unknown;
   const routes = withTimeout(
     // The order-safety routes go first: /order/events and /order/whatif must win over /order/:orderId.
-    guard([...safetyRoutes, ...allRoutes({ conn, requests, mirror, orders, contracts, marketData, historical, account, registries, feeds, openapi: () => openapi })]),
+    guard([...safetyRoutes, ...allRoutes({ conn, requests, mirror, orders, contracts, marketData, historical, account, accountFeed, registries, feeds, openapi: () => openapi })]),
     config.maxRequestTimeoutMs,
     config.requestTimeoutMs,
   );
@@ -167,6 +180,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     (closing ??= (async () => {
       // Open streams never finish by themselves: end them so the server can close.
       feedHub.close();
+      accountFeed.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.closeAllConnections();

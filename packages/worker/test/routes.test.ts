@@ -14,11 +14,16 @@ describe('routes – every read route against the simulator', () => {
     const u = await http(`${s.url}/account/updates`);
     assert.equal(u.status, 200, JSON.stringify(u.body));
     assert.equal(u.body.account, 'DU1234567');
-    assert.ok(Object.keys(u.body.values).length > 0);
+    assert.equal(typeof u.body.values.NetLiquidation.find((v: { currency: string }) => v.currency === 'USD').value, 'number');
+    assert.equal(u.body.values.AccountType[0].value, 'INDIVIDUAL', 'text stays text');
+    const aapl = u.body.portfolio.find((p: { contract: { symbol: string } }) => p.contract.symbol === 'AAPL');
+    assert.equal(aapl?.position, 100);
+    await eventually(async () => typeof (await http(`${s.url}/account/updates`)).body.portfolio[0]?.marketValue === 'number', 3000, 'position PnL joined');
     assert.equal((await http(`${s.url}/account/updates?account=NOPE`)).body.error.code, 'ACCOUNT_NOT_FOUND');
     const sum = await http(`${s.url}/account/summary?tags=NetLiquidation,TotalCashValue`);
     assert.equal(sum.status, 200, JSON.stringify(sum.body));
-    assert.ok(sum.body.accounts.DU1234567.NetLiquidation.value);
+    assert.equal(typeof sum.body.accounts.DU1234567.NetLiquidation[0].value, 'number');
+    assert.equal(sum.body.accounts.DU1234567.NetLiquidation[0].currency, 'USD');
     // The summary is a snapshot: the IB subscription it needed is cancelled (IB allows only two).
     const reqs = s.sim.control.received({ clientId: 3, msgId: 62 });
     const last = reqs.at(-1)!;

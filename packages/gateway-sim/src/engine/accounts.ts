@@ -13,13 +13,34 @@ export interface PositionSeed {
 
 export interface AccountSeed {
   id: string;
+  /** Cash in USD (the base currency). */
   cash: number;
+  /** Cash held in other currencies (currency → amount), valued at FX_RATES in the base currency. */
+  fxCash?: Record<string, number>;
   positions?: PositionSeed[];
 }
+
+/** USD value of one unit of each non-base currency the simulator books (fixed: the walk moves prices only). */
+export const FX_RATES: Readonly<Record<string, number>> = { EUR: 1.0845, GBP: 1.2705, CHF: 1.1312, JPY: 0.0067, CAD: 0.7321 };
 
 export const DEFAULT_ACCOUNTS: AccountSeed[] = [
   { id: 'DU1234567', cash: 100_000, positions: [{ symbol: 'AAPL', quantity: 100, avgPrice: 150 }] },
 ];
+
+const SEED_SYMBOLS = ['AAPL', 'MSFT', 'IBM', 'TSLA', 'AMZN', 'SPY'];
+
+/**
+ * Accounts for a list of ids (the `--accounts` option): each gets cash and a stock position of its own, the
+ * second and later ones also some EUR, so every account has values, positions and PnL, in several currencies.
+ */
+export function seedAccounts(ids: readonly string[]): AccountSeed[] {
+  return ids.map((id, i) => ({
+    id,
+    cash: 100_000 - i * 10_000,
+    ...(i > 0 ? { fxCash: { EUR: 5_000 * i } } : {}),
+    positions: [{ symbol: SEED_SYMBOLS[i % SEED_SYMBOLS.length]!, quantity: 10 * (i + 1), avgPrice: 100 + 10 * i }],
+  }));
+}
 
 export interface Position {
   contract: ContractDef;
@@ -32,6 +53,8 @@ export interface Position {
 export interface Account {
   id: string;
   cash: number;
+  /** currency → cash in that currency (besides the USD `cash`). */
+  fxCash: Map<string, number>;
   /** NetLiquidation at the start of the day: daily PnL is measured against it. */
   startOfDayNetLiq: number;
   realizedPnl: number;
@@ -69,7 +92,12 @@ export class Accounts {
     private readonly market: Market,
   ) {
     for (const s of seeds) {
-      const acct: Account = { id: s.id, cash: s.cash, startOfDayNetLiq: 0, realizedPnl: 0, positions: new Map() };
+      const fxCash = new Map<string, number>();
+      for (const [cur, amount] of Object.entries(s.fxCash ?? {})) {
+        if (FX_RATES[cur] === undefined) throw new Error(`account ${s.id}: no exchange rate for ${cur}`);
+        fxCash.set(cur, amount);
+      }
+      const acct: Account = { id: s.id, cash: s.cash, fxCash, startOfDayNetLiq: 0, realizedPnl: 0, positions: new Map() };
       for (const p of s.positions ?? []) {
         const c = p.conId !== undefined ? catalogue.byConId(p.conId) : catalogue.bySymbol(p.symbol ?? '');
         if (!c) throw new Error(`account ${s.id}: unknown position contract ${p.symbol ?? p.conId}`);
@@ -161,12 +189,20 @@ export class Accounts {
       gross += Math.abs(mv);
       unrealized += mv - p.quantity * p.avgCost;
     }
-    const netLiquidation = acct.cash + marketValue;
+    const cashByCurrency: Record<string, number> = { USD: acct.cash };
+    let totalCash = acct.cash;
+    for (const [cur, amount] of acct.fxCash) {
+      cashByCurrency[cur] = amount;
+      totalCash += amount * FX_RATES[cur]!;
+    }
+    const netLiquidation = totalCash + marketValue;
     const { init: initMargin, maint: maintMargin } = this.margin(id);
     const excess = netLiquidation - maintMargin;
     return {
       netLiquidation,
-      totalCash: acct.cash,
+      totalCash,
+      cashByCurrency,
+      stockMarketValue: marketValue,
       grossPositionValue: gross,
       initMargin,
       maintMargin,
@@ -183,7 +219,12 @@ export class Accounts {
 
 export interface AccountValues {
   netLiquidation: number;
+  /** All cash in the base currency (USD). */
   totalCash: number;
+  /** Cash per currency, in that currency (USD always present). */
+  cashByCurrency: Record<string, number>;
+  /** Signed market value of the positions (all priced in USD). */
+  stockMarketValue: number;
   grossPositionValue: number;
   initMargin: number;
   maintMargin: number;
@@ -233,37 +274,43 @@ export function summaryTags(accountType: string, v: AccountValues): Array<[tag: 
   ];
 }
 
-/** Ledger tags ($LEDGER, $LEDGER:USD, $LEDGER:ALL) in IB's summary layout. */
+/** Currencies of `$LEDGER:ALL`: BASE first, then every currency the account holds cash in. */
+export function ledgerCurrencies(v: AccountValues): string[] {
+  return ['BASE', ...Object.keys(v.cashByCurrency).sort()];
+}
+
+/**
+ * Ledger rows ($LEDGER = BASE, $LEDGER:<CCY>, $LEDGER:ALL = BASE and every held currency) in IB's layout:
+ * per currency the cash in that currency; BASE carries the totals in the base currency.
+ */
 export function ledgerTags(v: AccountValues, currencies: string[]): Array<[string, string, string]> {
   const out: Array<[string, string, string]> = [];
   for (const cur of currencies) {
-    out.push(['CashBalance', money(v.totalCash), cur]);
-    out.push(['TotalCashBalance', money(v.totalCash), cur]);
-    out.push(['NetLiquidationByCurrency', money(v.netLiquidation), cur]);
-    out.push(['StockMarketValue', money(v.grossPositionValue), cur]);
-    out.push(['UnrealizedPnL', money(v.unrealizedPnl), cur]);
-    out.push(['RealizedPnL', money(v.realizedPnl), cur]);
-    out.push(['ExchangeRate', '1.00', cur]);
+    const base = cur === 'BASE';
+    const cash = base ? v.totalCash : v.cashByCurrency[cur] ?? 0;
+    const rate = base || cur === 'USD' ? 1 : FX_RATES[cur] ?? 0;
+    // Positions are all USD-priced: their value and PnL sit in USD and in BASE.
+    const holdsStock = base || cur === 'USD';
+    out.push(['CashBalance', money(cash), cur]);
+    out.push(['TotalCashBalance', money(cash), cur]);
+    out.push(['NetLiquidationByCurrency', money(cash + (holdsStock ? v.stockMarketValue : 0)), cur]);
+    out.push(['StockMarketValue', money(holdsStock ? v.stockMarketValue : 0), cur]);
+    out.push(['UnrealizedPnL', money(holdsStock ? v.unrealizedPnl : 0), cur]);
+    out.push(['RealizedPnL', money(holdsStock ? v.realizedPnl : 0), cur]);
+    out.push(['ExchangeRate', rate.toFixed(base || cur === 'USD' ? 2 : 4), cur]);
   }
   return out;
 }
 
-/** The key/value/currency rows of reqAccountUpdates (ACCT_VALUE). */
+/** The key/value/currency rows of reqAccountUpdates (ACCT_VALUE) and reqAccountUpdatesMulti: every currency. */
 export function accountUpdateValues(id: string, accountType: string, v: AccountValues): Array<[string, string, string]> {
   const rows: Array<[string, string, string]> = [
     ['AccountCode', id, ''],
     ['AccountReady', 'true', ''],
-    ['Currency', 'USD', 'USD'],
     ['Currency', 'BASE', 'BASE'],
-    ['ExchangeRate', '1.00', 'USD'],
-    ['CashBalance', money(v.totalCash), 'USD'],
-    ['CashBalance', money(v.totalCash), 'BASE'],
-    ['TotalCashBalance', money(v.totalCash), 'BASE'],
-    ['NetLiquidationByCurrency', money(v.netLiquidation), 'BASE'],
-    ['StockMarketValue', money(v.grossPositionValue), 'BASE'],
-    ['UnrealizedPnL', money(v.unrealizedPnl), 'BASE'],
-    ['RealizedPnL', money(v.realizedPnl), 'BASE'],
   ];
+  for (const cur of Object.keys(v.cashByCurrency).sort()) rows.push(['Currency', cur, cur]);
+  rows.push(...ledgerTags(v, ledgerCurrencies(v)));
   for (const [tag, value, cur] of summaryTags(accountType, v)) rows.push([tag, value, cur]);
   return rows;
 }

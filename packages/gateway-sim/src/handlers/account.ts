@@ -1,4 +1,5 @@
-import { accountUpdateValues, ledgerTags, summaryTags, type AccountValues } from '../engine/accounts.js';
+import { accountUpdateValues, ledgerCurrencies, ledgerTags, summaryTags, type AccountValues, type Position } from '../engine/accounts.js';
+import { accountUpdateMulti, accountUpdateMultiEnd, positionMulti, positionMultiEnd } from '../encode/account-multi.js';
 import { ibHourMinute } from '../engine/clock.js';
 import {
   accountDownloadEnd, accountSummary, accountSummaryEnd, accountUpdateTime, accountValue, pnl, pnlSingle,
@@ -18,7 +19,7 @@ export function summaryRows(tags: string, accountType: string, v: AccountValues)
   for (const row of all) if (plain.has(row[0])) rows.push(row);
   for (const t of wanted) {
     if (t === '$LEDGER') rows.push(...ledgerTags(v, ['BASE']));
-    else if (t === '$LEDGER:ALL') rows.push(...ledgerTags(v, ['BASE', 'USD']));
+    else if (t === '$LEDGER:ALL') rows.push(...ledgerTags(v, ledgerCurrencies(v)));
     else if (t.startsWith('$LEDGER:')) rows.push(...ledgerTags(v, [t.slice(8).toUpperCase()]));
   }
   return rows;
@@ -118,6 +119,56 @@ function reqPnlSingle(ctx: SimContext, s: Session, r: FieldReader): void {
   sendPnlSingle(ctx, s, reqId, account, conId);
 }
 
+/** Every value of one account as ACCOUNT_UPDATE_MULTI rows (sent again whole on each change, as IB does). */
+export function sendAccountMultiValues(ctx: SimContext, s: Session, reqId: number, account: string): void {
+  if (!ctx.engine.accounts.get(account)) return;
+  for (const [k, v, cur] of accountUpdateValues(account, ctx.engine.accountType, ctx.engine.accounts.values(account))) {
+    s.send(accountUpdateMulti(reqId, account, k, v, cur));
+  }
+}
+
+export function sendPositionMulti(s: Session, reqId: number, account: string, p: Position): void {
+  s.send(positionMulti(reqId, account, p));
+}
+
+/**
+ * REQ_ACCOUNT_UPDATES_MULTI: version, reqId, account, modelCode, ledgerAndNLV. Any managed account may be
+ * followed, several at once; the FA master (which holds no positions here) answers with the end marker only.
+ */
+function reqAccountUpdatesMulti(ctx: SimContext, s: Session, r: FieldReader): void {
+  r.readInt('version');
+  const reqId = r.readInt('reqId');
+  const account = r.readStr('account');
+  r.readStr('modelCode');
+  if (r.remaining > 0) r.readBool('ledgerAndNLV');
+  if (!ctx.managedAccounts().includes(account)) {
+    s.sendError(reqId, 321, `Error validating request:-'cb' : cause - Invalid account code ${account}`);
+    return;
+  }
+  s.subs.accountUpdatesMulti.set(reqId, account);
+  sendAccountMultiValues(ctx, s, reqId, account);
+  s.send(accountUpdateMultiEnd(reqId));
+}
+
+/** REQ_POSITIONS_MULTI: version, reqId, account ('' or an FA master: every account), modelCode. */
+function reqPositionsMulti(ctx: SimContext, s: Session, r: FieldReader): void {
+  r.readInt('version');
+  const reqId = r.readInt('reqId');
+  const account = r.readStr('account');
+  r.readStr('modelCode');
+  const accts = ctx.engine.accounts;
+  const all = account === '' || account === 'All' || (account !== '' && !accts.get(account) && ctx.managedAccounts().includes(account));
+  if (!all && !accts.get(account)) {
+    s.sendError(reqId, 321, `Error validating request:-'cc' : cause - Invalid account code ${account}`);
+    return;
+  }
+  s.subs.positionsMulti.set(reqId, all ? '' : account);
+  for (const id of all ? accts.ids() : [account]) {
+    for (const p of accts.get(id)!.positions.values()) sendPositionMulti(s, reqId, id, p);
+  }
+  s.send(positionMultiEnd(reqId));
+}
+
 export const ACCOUNT_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.REQ_ACCOUNT_SUMMARY, { name: 'REQ_ACCOUNT_SUMMARY', handle: reqAccountSummary }],
   [IN.CANCEL_ACCOUNT_SUMMARY, {
@@ -130,6 +181,16 @@ export const ACCOUNT_HANDLERS: Array<[number, HandlerEntry]> = [
     handle: (ctx, s) => { s.subs.positions = true; sendPositions(ctx, s); s.send(positionEnd()); },
   }],
   [IN.CANCEL_POSITIONS, { name: 'CANCEL_POSITIONS', handle: (_ctx, s) => { s.subs.positions = false; } }],
+  [IN.REQ_ACCOUNT_UPDATES_MULTI, { name: 'REQ_ACCOUNT_UPDATES_MULTI', handle: reqAccountUpdatesMulti }],
+  [IN.CANCEL_ACCOUNT_UPDATES_MULTI, {
+    name: 'CANCEL_ACCOUNT_UPDATES_MULTI',
+    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.accountUpdatesMulti.delete(r.readInt('reqId')); },
+  }],
+  [IN.REQ_POSITIONS_MULTI, { name: 'REQ_POSITIONS_MULTI', handle: reqPositionsMulti }],
+  [IN.CANCEL_POSITIONS_MULTI, {
+    name: 'CANCEL_POSITIONS_MULTI',
+    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.positionsMulti.delete(r.readInt('reqId')); },
+  }],
   [IN.REQ_PNL, { name: 'REQ_PNL', handle: reqPnl }],
   [IN.CANCEL_PNL, { name: 'CANCEL_PNL', handle: (_ctx, s, r) => { s.subs.pnl.delete(r.readInt('reqId')); } }],
   [IN.REQ_PNL_SINGLE, { name: 'REQ_PNL_SINGLE', handle: reqPnlSingle }],

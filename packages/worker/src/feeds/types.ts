@@ -1,7 +1,20 @@
 import type { ApiError } from '@ibrest/common';
 
 /** Feed kinds; the `kind` label of every feed metric. */
-export type FeedKind = 'market_data' | 'market_depth' | 'bars' | 'news' | 'scanner' | 'fundamental' | 'display_group' | 'fa';
+export type FeedKind =
+  | 'market_data'
+  | 'market_depth'
+  | 'bars'
+  | 'news'
+  | 'scanner'
+  | 'fundamental'
+  | 'display_group'
+  | 'fa'
+  | 'historical'
+  | 'positions'
+  | 'account_values'
+  | 'pnl'
+  | 'executions';
 
 /** One event of a feed, as delivered to callers (SSE `id`/`event`/`data`, one Atom entry). */
 export interface FeedEvent {

@@ -3,9 +3,8 @@ import type { WorkerMetrics } from '../metrics.js';
 import { Coalescer } from './coalescer.js';
 import type { Deadline } from './deadline.js';
 import type { Requests } from './requests.js';
-import type { SubscriptionHandle, SubscriptionRegistry } from './subscriptions.js';
-import { DeadlineExceededError } from '../errors.js';
-import { ibErrorToApiError } from './error-codes.js';
+import type { AccountFollower } from './account-follow.js';
+import type { AccountPnL } from '../state/account.js';
 
 /** Every tag reqAccountSummary accepts (IB's AccountSummaryTags). */
 export const ACCOUNT_SUMMARY_TAGS = [
@@ -24,35 +23,16 @@ export interface SummaryValue {
   currency: string;
 }
 
-export interface PnL {
-  account: string;
-  dailyPnL?: number;
-  unrealizedPnL?: number;
-  realizedPnL?: number;
-  updatedAt: string;
-}
-
-interface PnlEntry {
-  handle?: SubscriptionHandle;
-  latest?: PnL;
-  error?: Error;
-  /** Callers waiting for the first value. */
-  waiters: Set<() => void>;
-}
-
 /**
  * Account summary (one-shot: requested, collected to its end marker, cancelled, since IB allows only two
- * summary subscriptions) and PnL (a live subscription per account, kept once asked for and
- * re-established after outages, so later reads are answered at once).
+ * summary subscriptions) and PnL (kept live in the mirror for every account of the login).
  */
 export class AccountRequests {
   private readonly summaries = new Coalescer<SummaryValue[]>(0, () => this.metrics?.coalesced.inc({ kind: 'account_summary' }));
-  /** account → live PnL subscription and its latest value */
-  private readonly pnl = new Map<string, PnlEntry>();
 
   constructor(
     private readonly requests: Requests,
-    private readonly subscriptions: SubscriptionRegistry,
+    private readonly follower: Pick<AccountFollower, 'pnl'>,
     private readonly metrics?: WorkerMetrics,
   ) {}
 
@@ -85,60 +65,9 @@ export class AccountRequests {
     });
   }
 
-  async getPnL(account: string, d: Deadline): Promise<PnL> {
+  /** The account's PnL from the mirror (kept live by the follower), waiting for IB's first report. */
+  getPnL(account: string, d: Deadline): Promise<AccountPnL> {
     this.requests.assertServing();
-    let live = this.pnl.get(account);
-    if (live === undefined) {
-      const e: PnlEntry = { waiters: new Set() };
-      const wake = () => {
-        for (const w of e.waiters) w();
-        e.waiters.clear();
-      };
-      e.handle = this.subscriptions.acquire({
-        key: `pnl:${account}`,
-        kind: 'pnl',
-        lines: 0,
-        start: (api, reqId) => api.reqPnL(reqId, account, ''),
-        cancel: (api, reqId) => api.cancelPnL(reqId),
-        onEvent: (name, args) => {
-          if (name !== EventName.pnl) return;
-          const [dailyPnL, unrealizedPnL, realizedPnL] = args as (number | undefined)[];
-          e.latest = { account, dailyPnL, unrealizedPnL, realizedPnL, updatedAt: new Date().toISOString() };
-          e.error = undefined;
-          wake();
-        },
-        onError: (err) => {
-          e.error = ibErrorToApiError(err.code, err.message, { operation: 'pnl' });
-          wake();
-        },
-      });
-      live = e;
-      this.pnl.set(account, e);
-    }
-    const entry = live;
-    if (entry.latest !== undefined) return entry.latest;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        entry.waiters.delete(done);
-        reject(new DeadlineExceededError('pnl', d.timeoutMs, { account }));
-      }, Math.max(0, d.deadlineAt - Date.now()));
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      entry.waiters.add(done);
-    });
-    if (entry.latest === undefined) {
-      // IB refused the subscription (unknown account…): drop it so the next call retries.
-      entry.handle?.release();
-      this.pnl.delete(account);
-      throw entry.error ?? new DeadlineExceededError('pnl', d.timeoutMs, { account });
-    }
-    return entry.latest;
-  }
-
-  /** Accounts with a live PnL subscription. */
-  pnlAccounts(): string[] {
-    return [...this.pnl.keys()];
+    return this.follower.pnl(account, d);
   }
 }

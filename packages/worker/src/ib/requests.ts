@@ -41,6 +41,13 @@ export const REQ_ID_EVENTS = [
   EventName.historicalNews,
   EventName.historicalNewsEnd,
   EventName.newsArticle,
+  // Account values of every managed account (src/ib/sync.ts), historical updates and ticks (src/ib/historical.ts):
+  EventName.accountUpdateMulti,
+  EventName.accountUpdateMultiEnd,
+  EventName.historicalDataUpdate,
+  EventName.historicalTicks,
+  EventName.historicalTicksBidAsk,
+  EventName.historicalTicksLast,
 ] as const;
 
 /** Request ids live above order ids: IB reports errors for both through one id namespace. */

@@ -21,7 +21,13 @@ export class Sync {
     private readonly requests: Requests,
     private readonly mirror: Mirror,
     private readonly orderIds: OrderIds,
-    private readonly options: { syncTimeoutMs: number; log: Logger; metrics?: WorkerMetrics },
+    private readonly options: {
+      syncTimeoutMs: number;
+      log: Logger;
+      metrics?: WorkerMetrics;
+      /** Told the managed accounts at every sync (the PnL follower subscribes to them). */
+      onAccounts?: (accounts: readonly string[]) => void;
+    },
   ) {
     const apply = this.mirror.apply.bind(this.mirror);
     // Read on every event: a clientId lease may move the worker to a spare clientId.
@@ -51,19 +57,6 @@ export class Sync {
     conn.listen(EventName.position, (account: string, contract: Contract, pos: number, avgCost?: number) =>
       apply({ type: 'position', account, contract: plain(contract), pos, avgCost }),
     );
-    conn.listen(EventName.updateAccountValue, (key: string, value: string, currency: string, account: string) =>
-      apply({ type: 'accountValue', account, key, value, currency }),
-    );
-    conn.listen(
-      EventName.updatePortfolio,
-      (contract: Contract, position: number, marketPrice: number, marketValue: number, averageCost?: number, unrealizedPNL?: number, realizedPNL?: number, account?: string) =>
-        apply({
-          type: 'portfolio',
-          item: { account: account ?? '', contract: plain(contract), position, marketPrice, marketValue, averageCost, unrealizedPNL, realizedPNL },
-        }),
-    );
-    conn.listen(EventName.updateAccountTime, (time: string) => apply({ type: 'accountTime', time }));
-    conn.listen(EventName.accountDownloadEnd, (account: string) => apply({ type: 'accountDownloadEnd', account }));
     conn.listen(EventName.positionEnd, () => apply({ type: 'positionsEnd' }));
     conn.listen(EventName.nextValidId, (id: number) => orderIds.floor(id));
     // Errors for order ids (not request ids) belong to the order store.
@@ -84,6 +77,10 @@ export class Sync {
   }
 
   private readonly resyncedListeners: Array<(session: IbSession) => void> = [];
+  /** reqIds of the account-value subscriptions of the current sync (one per managed account). */
+  private accountReqIds: number[] = [];
+  /** Accounts IB refused to stream (none normally); reported by /health. */
+  readonly refusedAccounts = new Map<string, { code: number; message: string }>();
 
   /** Called after the re-sync that follows a 1101 (data lost) has finished or given up. */
   onResynced(listener: (session: IbSession) => void): void {
@@ -97,17 +94,25 @@ export class Sync {
     this.orderIds.floor(session.nextValidId);
     const send = (op: string, fn: (api: IbSession['api']) => void) =>
       this.requests.sendInSession(session.id, op, fn, { priority: PRIORITY.background });
-    const account = session.accounts[0];
     const execReqId = this.requests.allocate();
     const waits = [
       this.wait(EventName.positionEnd, () => true),
       this.wait(EventName.openOrderEnd, () => true),
       this.wait(EventName.execDetailsEnd, (args) => args[0] === execReqId),
     ];
-    if (account !== undefined) waits.push(this.wait(EventName.accountDownloadEnd, (args) => args[0] === account));
     this.mirror.apply({ type: 'positionsBegin' });
     await send('positions', (api) => api.reqPositions());
-    if (account !== undefined) await send('account_updates', (api) => api.reqAccountUpdates(true, account));
+    // Every managed account's values (an FA or multi-account login has several): one reqAccountUpdatesMulti
+    // each, as IB permits for any number of accounts, where reqAccountUpdates follows only one.
+    for (const reqId of this.accountReqIds) this.requests.unregister(reqId);
+    this.accountReqIds = [];
+    this.refusedAccounts.clear();
+    for (const account of session.accounts) {
+      const reqId = this.requests.allocate();
+      this.accountReqIds.push(reqId);
+      waits.push(this.followAccount(session, reqId, account));
+    }
+    this.options.onAccounts?.(session.accounts);
     if (this.conn.clientId === 0) {
       // Only clientId 0 can bind orders placed by hand in TWS (and see every client's orders).
       await send('auto_open_orders', (api) => api.reqAutoOpenOrders(true));
@@ -120,6 +125,37 @@ export class Sync {
     const missing = results.filter((r) => r !== true);
     if (missing.length > 0) log.warn({ reason, missing }, 'sync end markers missing; continuing with what arrived');
     log.info({ reason, ms: Date.now() - started, orders: this.mirror.orders.all().length, positions: this.mirror.positions.all().length }, 'mirror synced');
+  }
+
+  /** Subscribes to one account's values; resolves at its end marker, or when IB refuses the account. */
+  private followAccount(session: IbSession, reqId: number, account: string): Promise<true | string> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(`accountUpdateMultiEnd:${account}`), this.options.syncTimeoutMs);
+      timer.unref();
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.requests.register(reqId, {
+        event: (name, args) => {
+          if (name === EventName.accountUpdateMulti) {
+            const [acct, , key, value, currency] = args as string[];
+            this.mirror.apply({ type: 'accountValue', account: acct || account, key: key!, value: value ?? '', currency: currency ?? '' });
+          } else if (name === EventName.accountUpdateMultiEnd) {
+            this.mirror.apply({ type: 'accountDownloadEnd', account });
+            done();
+          }
+        },
+        error: (e) => {
+          this.refusedAccounts.set(account, { code: e.code, message: e.message });
+          this.options.log.warn({ account, ibCode: e.code }, `account values refused: ${e.message}`);
+          done();
+        },
+      });
+      this.requests
+        .sendInSession(session.id, 'account_updates', (api) => api.reqAccountUpdatesMulti(reqId, account, '', false), { priority: PRIORITY.background })
+        .catch(() => done());
+    });
   }
 
   private wait(event: string, match: (args: unknown[]) => boolean): Promise<true | string> {

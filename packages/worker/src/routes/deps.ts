@@ -1,4 +1,5 @@
 import type { MetricsRegistries } from '@ibrest/common';
+import type { AccountFeed } from '../feeds/account-feed.js';
 import type { AccountRequests } from '../ib/account-requests.js';
 import type { IbConnection } from '../ib/connection.js';
 import type { ContractService } from '../ib/contracts.js';
@@ -21,12 +22,8 @@ export interface RouteDeps {
   account: AccountRequests;
   registries: MetricsRegistries;
   openapi: () => unknown;
+  /** Push streams of the mirror's account state (positions, values, PnL, executions). */
+  accountFeed: AccountFeed;
   /** Streaming feeds (SSE / Atom) and their one-shot IB requests. */
   feeds: FeedRouteDeps;
-}
-
-/** The managed account to use when the caller names none (the first of the session). */
-export function defaultAccount(deps: RouteDeps, given: unknown): string | undefined {
-  if (typeof given === 'string') return given;
-  return deps.conn.session?.accounts[0];
 }

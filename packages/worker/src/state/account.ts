@@ -1,40 +1,128 @@
-import type { PortfolioItem } from './types.js';
+import type { PortfolioItem, Position } from './types.js';
 
+/** A value as IB reports it: a number where IB means a number (with its currency beside it), text otherwise. */
 export interface AccountValue {
-  value: string;
+  value: number | string;
   currency: string;
 }
 
-/** Account values and portfolio from reqAccountUpdates (IB streams them for one account at a time). */
-export class AccountStore {
-  /** account → `${key}` or `${key}:${currency}` → value */
-  private readonly values = new Map<string, Map<string, AccountValue & { key: string }>>();
-  /** account → conId → portfolio item */
-  private readonly portfolio = new Map<string, Map<number, PortfolioItem>>();
-  /** account → last update time IB reported ("HH:mm") */
-  private readonly updateTimes = new Map<string, string>();
-  /** Accounts whose initial download finished (accountDownloadEnd). */
-  private readonly downloaded = new Set<string>();
-  private current: string | undefined;
+/** PnL of an account (reqPnL). */
+export interface AccountPnL {
+  account: string;
+  dailyPnL?: number;
+  unrealizedPnL?: number;
+  realizedPnL?: number;
+  /** ISO 8601 time the worker received it. */
+  updatedAt: string;
+}
 
-  setValue(account: string, key: string, value: string, currency: string): void {
-    this.current = account;
+/** PnL of one position (reqPnLSingle). */
+export interface PositionPnL {
+  account: string;
+  conId: number;
+  pos?: number;
+  dailyPnL?: number;
+  unrealizedPnL?: number;
+  realizedPnL?: number;
+  /** Market value of the position. */
+  value?: number;
+  updatedAt: string;
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** IB sends every account value as text: numbers become numbers, anything else (codes, flags) stays text. */
+export function typedValue(raw: string): number | string {
+  const t = raw.trim();
+  if (NUMBER.test(t)) {
+    const n = Number(t);
+    if (Number.isFinite(n)) return n;
+  }
+  return raw;
+}
+
+/** IB's "unset" double (Double.MAX_VALUE) and NaN mean "no value". */
+function num(v: number | undefined): number | undefined {
+  return v === undefined || !Number.isFinite(v) || Math.abs(v) >= 1e300 ? undefined : v;
+}
+
+/**
+ * Account values (reqAccountUpdatesMulti, one subscription per managed account), keyed by account, tag AND
+ * currency (IB reports many tags once per currency), plus account PnL (reqPnL) and position PnL
+ * (reqPnLSingle). Setters answer whether anything changed, so streams send one event per change.
+ */
+export class AccountStore {
+  /** account → `${tag}|${currency}` → value */
+  private readonly values = new Map<string, Map<string, { key: string; raw: string; currency: string }>>();
+  /** account → PnL */
+  private readonly pnl = new Map<string, AccountPnL>();
+  /** account → conId → position PnL */
+  private readonly positionPnl = new Map<string, Map<number, PositionPnL>>();
+  /** account → ISO time of the last value change */
+  private readonly updated = new Map<string, string>();
+  /** Accounts whose initial download finished. */
+  private readonly downloaded = new Set<string>();
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  setValue(account: string, key: string, value: string, currency: string): boolean {
     let m = this.values.get(account);
     if (m === undefined) this.values.set(account, (m = new Map()));
-    m.set(currency ? `${key}:${currency}` : key, { key, value, currency });
+    const id = `${key}|${currency}`;
+    const prev = m.get(id);
+    if (prev !== undefined && prev.raw === value) return false;
+    m.set(id, { key, raw: value, currency });
+    this.updated.set(account, this.now().toISOString());
+    return true;
   }
 
-  setPortfolio(item: PortfolioItem): void {
-    this.current = item.account;
-    let m = this.portfolio.get(item.account);
-    if (m === undefined) this.portfolio.set(item.account, (m = new Map()));
-    const conId = item.contract.conId ?? 0;
-    if (item.position === 0) m.delete(conId);
-    else m.set(conId, { ...item, contract: { ...item.contract } });
+  setPnl(account: string, dailyPnL?: number, unrealizedPnL?: number, realizedPnL?: number): AccountPnL | undefined {
+    const next = { dailyPnL: num(dailyPnL), unrealizedPnL: num(unrealizedPnL), realizedPnL: num(realizedPnL) };
+    const prev = this.pnl.get(account);
+    if (prev && prev.dailyPnL === next.dailyPnL && prev.unrealizedPnL === next.unrealizedPnL && prev.realizedPnL === next.realizedPnL) {
+      return undefined;
+    }
+    const entry: AccountPnL = { account, ...next, updatedAt: this.now().toISOString() };
+    this.pnl.set(account, entry);
+    return entry;
   }
 
-  setUpdateTime(time: string): void {
-    if (this.current !== undefined) this.updateTimes.set(this.current, time);
+  setPositionPnl(p: Omit<PositionPnL, 'updatedAt'>): PositionPnL | undefined {
+    let m = this.positionPnl.get(p.account);
+    if (m === undefined) this.positionPnl.set(p.account, (m = new Map()));
+    const next = {
+      account: p.account,
+      conId: p.conId,
+      pos: num(p.pos),
+      dailyPnL: num(p.dailyPnL),
+      unrealizedPnL: num(p.unrealizedPnL),
+      realizedPnL: num(p.realizedPnL),
+      value: num(p.value),
+    };
+    const prev = m.get(p.conId);
+    const same = prev !== undefined && (Object.keys(next) as (keyof typeof next)[]).every((k) => prev[k] === next[k]);
+    if (same) return undefined;
+    const entry: PositionPnL = { ...next, updatedAt: this.now().toISOString() };
+    m.set(p.conId, entry);
+    return entry;
+  }
+
+  dropPositionPnl(account: string, conId: number): void {
+    this.positionPnl.get(account)?.delete(conId);
+  }
+
+  getPnl(account: string): AccountPnL | undefined {
+    return this.pnl.get(account);
+  }
+
+  getPositionPnl(account: string, conId: number): PositionPnL | undefined {
+    return this.positionPnl.get(account)?.get(conId);
+  }
+
+  positionPnls(account?: string): PositionPnL[] {
+    const out: PositionPnL[] = [];
+    for (const [acct, m] of this.positionPnl) if (account === undefined || acct === account) out.push(...m.values());
+    return out;
   }
 
   downloadEnd(account: string): void {
@@ -46,18 +134,40 @@ export class AccountStore {
   }
 
   accounts(): string[] {
-    return [...new Set([...this.values.keys(), ...this.portfolio.keys()])];
+    return [...this.values.keys()];
   }
 
-  /** `{ account, updateTime, values: { key: { value, currency } | [..] }, portfolio: [...] }` per account. */
-  snapshot(account: string) {
-    const values: Record<string, AccountValue[]> = {};
-    for (const v of this.values.get(account)?.values() ?? []) (values[v.key] ??= []).push({ value: v.value, currency: v.currency });
-    return {
-      account,
-      updateTime: this.updateTimes.get(account),
-      values,
-      portfolio: [...(this.portfolio.get(account)?.values() ?? [])],
-    };
+  /** `{ tag: [{ value, currency }, …] }`: one entry per currency IB reported the tag in. */
+  valuesOf(account: string, tags?: ReadonlySet<string>): Record<string, AccountValue[]> {
+    const out: Record<string, AccountValue[]> = {};
+    for (const v of this.values.get(account)?.values() ?? []) {
+      if (tags !== undefined && !tags.has(v.key)) continue;
+      (out[v.key] ??= []).push({ value: typedValue(v.raw), currency: v.currency });
+    }
+    return out;
+  }
+
+  /**
+   * `{ account, updatedAt, values, portfolio }` of one account. The portfolio joins the account's positions
+   * (reqPositions) with their PnL (reqPnLSingle): market value and price, unrealized, realized and daily PnL.
+   */
+  snapshot(account: string, positions: Position[]) {
+    const portfolio: PortfolioItem[] = positions.map((p) => {
+      const pnl = this.getPositionPnl(account, p.contract.conId ?? 0);
+      const mult = Number(p.contract.multiplier) || 1;
+      const marketPrice = pnl?.value !== undefined && p.pos !== 0 ? pnl.value / (p.pos * mult) : undefined;
+      return {
+        account,
+        contract: p.contract,
+        position: p.pos,
+        ...(marketPrice !== undefined ? { marketPrice: Number(marketPrice.toFixed(6)) } : {}),
+        ...(pnl?.value !== undefined ? { marketValue: pnl.value } : {}),
+        ...(p.avgCost !== undefined ? { averageCost: p.avgCost } : {}),
+        ...(pnl?.unrealizedPnL !== undefined ? { unrealizedPNL: pnl.unrealizedPnL } : {}),
+        ...(pnl?.realizedPnL !== undefined ? { realizedPNL: pnl.realizedPnL } : {}),
+        ...(pnl?.dailyPnL !== undefined ? { dailyPNL: pnl.dailyPnL } : {}),
+      };
+    });
+    return { account, updatedAt: this.updated.get(account), values: this.valuesOf(account), portfolio };
   }
 }

@@ -44,6 +44,10 @@ export class ExecutionStore {
     else entry.commissionReport = { ...report };
   }
 
+  get(execId: string): ExecutionEntry | undefined {
+    return this.byExecId.get(execId);
+  }
+
   query(q: ExecutionQuery = {}): ExecutionEntry[] {
     const side = q.side === undefined ? undefined : q.side.toUpperCase() === 'BUY' ? 'BOT' : q.side.toUpperCase() === 'SELL' ? 'SLD' : q.side;
     const since = q.time === undefined ? undefined : normalizeTime(q.time);

@@ -73,6 +73,7 @@ export interface PortfolioItem {
   averageCost?: number;
   unrealizedPNL?: number;
   realizedPNL?: number;
+  dailyPNL?: number;
 }
 
 export interface ExecutionData extends Fields {
@@ -117,8 +118,17 @@ export type MirrorEvent =
   | { type: 'position'; account: string; contract: ContractData; pos: number; avgCost?: number }
   | { type: 'positionsEnd' }
   | { type: 'accountValue'; account: string; key: string; value: string; currency: string }
-  | { type: 'portfolio'; item: PortfolioItem }
-  | { type: 'accountTime'; time: string }
+  | { type: 'pnl'; account: string; dailyPnL?: number; unrealizedPnL?: number; realizedPnL?: number }
+  | {
+      type: 'positionPnl';
+      account: string;
+      conId: number;
+      pos?: number;
+      dailyPnL?: number;
+      unrealizedPnL?: number;
+      realizedPnL?: number;
+      value?: number;
+    }
   | { type: 'accountDownloadEnd'; account: string };
 
 /** What the order store tells its listeners (the order-event stream). */
@@ -132,4 +142,16 @@ export interface OrderEvent {
   fill?: Fill;
   error?: { code: number; message: string };
   at: string;
+}
+
+/**
+ * One change of the mirror's account state, as the account streams deliver it. `key` identifies the thing
+ * that changed within its kind (latest wins: a joining caller gets the latest event per kind and key).
+ */
+export interface MirrorChange {
+  kind: 'position' | 'value' | 'pnl' | 'positionPnl' | 'execution' | 'commission';
+  /** The account it belongs to ('' when IB did not say). */
+  account: string;
+  key: string;
+  data: Record<string, unknown>;
 }
