@@ -88,6 +88,6 @@ describe('DepthBook – IB positional updates', () => {
     b.apply({ position: 0, operation: 0, side: 0, price: 13, size: 1 });
     assert.equal(b.toJSON().asks.length, 1);
     b.clear();
-    assert.deepEqual(b.toJSON(), { bids: [], asks: [] });
+    assert.deepEqual(b.toJSON(), { bids: [], asks: [], rows: 2, complete: false, crossed: false });
   });
 });

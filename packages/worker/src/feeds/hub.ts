@@ -106,6 +106,8 @@ export class FeedHub {
   /** streams not attached to a topic (single documents) to end on close */
   private readonly others = new Set<() => void>();
   private degraded = false;
+  /** A `restored` status is queued (sent after the re-subscriptions that follow the state change). */
+  private restorePending = false;
   private readonly onState = (state: string) => this.connectionState(state);
 
   constructor(private readonly o: FeedHubOptions) {
@@ -335,7 +337,7 @@ export class FeedHub {
     topic.history.push(e);
     if (topic.history.length > this.o.historyEvents) topic.history.shift();
     if (field !== undefined) topic.state.set(field, e);
-    if (event !== 'status' && !topic.hasData) {
+    if (event !== 'status' && event !== 'error' && !topic.hasData && (topic.source.isComplete?.(data) ?? true)) {
       topic.hasData = true;
       for (const w of [...topic.waiters]) w();
     }
@@ -357,7 +359,8 @@ export class FeedHub {
   }
 
   private restarted(topic: Topic): void {
-    if (this.degraded) {
+    // During an outage, or right after one (1100 then 1101): the queued `restored` reports the re-subscription.
+    if (this.degraded || this.restorePending) {
       topic.resubscribed = true;
       return;
     }
@@ -372,8 +375,10 @@ export class FeedHub {
       for (const t of this.topics.values()) this.status(t, { state: 'degraded', connection: state });
     } else if (state === 'ready' && this.degraded) {
       this.degraded = false;
+      this.restorePending = true;
       // 'session' / 'dataLost' (which re-subscribe) are emitted right after this state change: report after them.
       queueMicrotask(() => {
+        this.restorePending = false;
         for (const t of this.topics.values()) {
           this.status(t, { state: 'restored', connection: 'ready', resubscribed: t.resubscribed });
           t.resubscribed = false;

@@ -56,6 +56,11 @@ export interface FeedSource {
   lines: number;
   /** Market-depth books held while live. */
   depthBooks: number;
+  /**
+   * Whether a data event completes the topic's first answer (a depth book with every row asked for); callers
+   * waiting for first data wait for one such event. Default: any data event.
+   */
+  isComplete?(data: unknown): boolean;
   /** The IB side: start/cancel with a reqId, translate events through `out`. */
   start(out: FeedEmitter): FeedIbSpec;
 }

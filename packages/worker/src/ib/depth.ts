@@ -53,7 +53,32 @@ export class DepthBook {
     this.asks = [];
   }
 
-  toJSON(): { bids: DepthLevel[]; asks: DepthLevel[] } {
-    return { bids: this.bids.map((l) => ({ ...l })), asks: this.asks.map((l) => ({ ...l })) };
+  /** Bids by falling price, asks by rising price, and the best bid below the best ask. */
+  get consistent(): boolean {
+    for (let i = 1; i < this.bids.length; i++) if (this.bids[i]!.price > this.bids[i - 1]!.price) return false;
+    for (let i = 1; i < this.asks.length; i++) if (this.asks[i]!.price < this.asks[i - 1]!.price) return false;
+    return !this.crossed;
+  }
+
+  get crossed(): boolean {
+    const bid = this.bids[0]?.price;
+    const ask = this.asks[0]?.price;
+    return bid !== undefined && ask !== undefined && bid > ask;
+  }
+
+  /** Both sides hold the rows asked for. */
+  get complete(): boolean {
+    return this.bids.length >= this.numRows && this.asks.length >= this.numRows;
+  }
+
+  /**
+   * The book as callers see it: sorted (bids falling, asks rising; stable, so a price's market makers keep
+   * IB's order), `complete` when both sides have the rows asked for, `crossed` only when IB's own data is.
+   */
+  toJSON(): { bids: DepthLevel[]; asks: DepthLevel[]; rows: number; complete: boolean; crossed: boolean } {
+    const bids = this.bids.map((l) => ({ ...l })).sort((a, b) => b.price - a.price);
+    const asks = this.asks.map((l) => ({ ...l })).sort((a, b) => a.price - b.price);
+    const crossed = bids[0] !== undefined && asks[0] !== undefined && bids[0].price > asks[0].price;
+    return { bids, asks, rows: this.numRows, complete: this.complete, crossed };
   }
 }

@@ -66,9 +66,18 @@ function ensureDataType(api: IBApi, type: number): void {
 }
 
 /** Streaming top-of-book ticks of one contract: `tick` events, one field each (latest value wins). */
+/** Size tick type IB derives from a price tick (bid 1 → 0, ask 2 → 3, last 4 → 5, and their delayed twins). */
+const DERIVED_SIZE: Readonly<Record<number, number>> = { 1: 0, 2: 3, 4: 5, 66: 69, 67: 70, 68: 71 };
+
 export function marketDataSource(contract: ContractData, genericTickList: string, dataType: MarketDataTypeName): FeedSource {
   const type = MARKET_DATA_TYPES[dataType];
   const who = label(contract);
+  /**
+   * IB's TICK_PRICE carries the size too (the client library reports it as a tickSize right after the price),
+   * and IB then sends the same size again as its own TICK_SIZE: the repeat is one update, not two.
+   */
+  let derivedNext: number | undefined;
+  const derived = new Map<number, unknown>();
   return {
     key: `market_data|${contractKey(contract)}|${genericTickList}|${type}`,
     kind: 'market_data',
@@ -86,15 +95,32 @@ export function marketDataSource(contract: ContractData, genericTickList: string
           if (name !== EventName.tickPrice && name !== EventName.tickSize && name !== EventName.tickGeneric && name !== EventName.tickString) return;
           const [tickType, value] = args as [number | undefined, number | string | undefined];
           if (tickType === undefined || value === undefined) return;
+          if (name === EventName.tickPrice) derivedNext = DERIVED_SIZE[tickType];
+          else if (name === EventName.tickSize) {
+            if (derivedNext === tickType) derived.set(tickType, value);
+            else if (derived.has(tickType)) {
+              const repeat = derived.get(tickType) === value;
+              derived.delete(tickType);
+              if (repeat) return;
+            }
+            derivedNext = undefined;
+          } else derivedNext = undefined;
           const field = TICK_NAMES[tickType] ?? String(tickType);
           out.emit('tick', { ...who, field, tickType, value }, `${who.conId ?? who.symbol}:${field}`);
         },
         onError: errorHandler(out, 'market_data'),
+        onRestart: () => {
+          derived.clear();
+          derivedNext = undefined;
+        },
       }),
   };
 }
 
-/** Level-2 book of one contract: a `book` event with the whole book after every change (latest wins). */
+/** Longest wait for the rest of a batch of depth rows that left the book unsorted or crossed. */
+export const DEPTH_SETTLE_MS = 100;
+
+/** Level-2 book of one contract: a `book` event with the whole book after every batch of changes (latest wins). */
 export function depthSource(contract: ContractData, numRows: number, isSmartDepth: boolean): FeedSource {
   const who = label(contract);
   return {
@@ -103,12 +129,34 @@ export function depthSource(contract: ContractData, numRows: number, isSmartDept
     title: `market depth ${contract.symbol ?? contract.conId}`,
     lines: 0,
     depthBooks: 1,
+    isComplete: (data) => (data as { complete?: boolean }).complete === true,
     start: (out) => {
       const book = new DepthBook(numRows);
-      const publish = () => out.emit('book', { ...who, isSmartDepth, ...book.toJSON() }, 'book');
+      let scheduled = false;
+      let settle: NodeJS.Timeout | undefined;
+      const publish = () => {
+        if (settle !== undefined) clearTimeout(settle);
+        settle = undefined;
+        out.emit('book', { ...who, isSmartDepth, ...book.toJSON() }, 'book');
+      };
+      /**
+       * IB moves a book with several row messages in a row (insert here, delete there): the book is published
+       * once per batch, after the messages that arrived together were applied. A batch that leaves the book
+       * unsorted or crossed is mid-update: the next rows are awaited for up to DEPTH_SETTLE_MS, after which
+       * the book is IB's own and published as it is (`crossed: true` if it is).
+       */
+      const flush = () => {
+        scheduled = false;
+        if (book.consistent) publish();
+        else settle ??= setTimeout(publish, DEPTH_SETTLE_MS);
+      };
       return spec({
         start: (api, reqId) => api.reqMktDepth(reqId, contract as Contract, numRows, isSmartDepth, [] as TagValue[]),
-        cancel: (api, reqId) => api.cancelMktDepth(reqId, isSmartDepth),
+        cancel: (api, reqId) => {
+          if (settle !== undefined) clearTimeout(settle);
+          settle = undefined;
+          api.cancelMktDepth(reqId, isSmartDepth);
+        },
         onEvent: (name, args) => {
           if (name === EventName.updateMktDepth) {
             const [position, operation, side, price, size] = args as number[];
@@ -117,7 +165,10 @@ export function depthSource(contract: ContractData, numRows: number, isSmartDept
             const [position, marketMaker, operation, side, price, size] = args as [number, string, number, number, number, number];
             book.apply({ position, operation, side, price, size, marketMaker });
           } else return;
-          publish();
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
         },
         onError: (e) => {
           if (e.code === 317) book.clear();

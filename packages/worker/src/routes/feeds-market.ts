@@ -129,8 +129,10 @@ export function marketFeedRoutes(deps: RouteDeps): RouteDef[] {
         const f = { kind: 'market_depth' as const, sources: [depthSource(contract, ctx.query.numRows ?? 10, ctx.query.isSmartDepth ?? contract.exchange === 'SMART')], title: `market depth ${contract.symbol ?? contract.conId}` };
         return answerFeed(d, ctx, '/market/depth', f, async () => {
           const [book] = await latest(d, ctx, f, 'market_depth');
-          const { bids, asks, isSmartDepth } = book!.data as Record<string, unknown>;
-          return { body: { contract, bids, asks, isSmartDepth, receivedAt: new Date(book!.at).toISOString() } };
+          const { bids, asks, isSmartDepth, rows, complete, crossed } = book!.data as Record<string, unknown>;
+          return {
+            body: { contract, bids, asks, isSmartDepth, rows, complete, partial: complete !== true, crossed, receivedAt: new Date(book!.at).toISOString() },
+          };
         });
       },
     },
