@@ -10,6 +10,7 @@ import {
   type LogLevel,
 } from '@ibrest/common';
 import { loadFeedConfig, type FeedConfig } from './feeds/config.js';
+import { isTimeZone } from './ib/ib-time.js';
 import { loadOrderSafetyConfig, type OrderSafetyConfig } from '@ibrest/order-safety';
 
 /** Everything a worker reads from its environment, validated once at start-up. */
@@ -38,6 +39,8 @@ export interface WorkerConfig {
   connectTimeoutMs: number;
   /** Longest wait for each end marker of the initial sync (positions, orders, executions, account). @default 10000 */
   syncTimeoutMs: number;
+  /** IB_TIME_ZONE: the time zone TWS / the Gateway is set to (IB's time strings without a zone are in it). */
+  ibTimeZone: string;
   /** PNL_POSITIONS_MAX: positions whose PnL (reqPnLSingle) the mirror keeps live. */
   pnlPositionsMax: number;
   /** How long a finished historical/head-timestamp answer is served again (IB refuses identical requests within 15 s). @default 15000 */
@@ -88,6 +91,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     connectTimeoutMs: envInt(env, 'IB_CONNECT_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     syncTimeoutMs: envInt(env, 'IB_SYNC_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     pnlPositionsMax: envInt(env, 'PNL_POSITIONS_MAX', 100, { min: 0, max: 10_000 }),
+    ibTimeZone: timeZoneFrom(env),
     historicalCacheMs: envInt(env, 'HISTORICAL_CACHE_MS', 15_000, { min: 0, max: 3_600_000 }),
     marketDataLines: envInt(env, 'IB_MARKET_DATA_LINES', 100, { min: 1, max: 10_000 }),
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 10_485_760 }),
@@ -142,4 +146,10 @@ function listenHost(env: Env): string {
     );
   }
   return host;
+}
+
+function timeZoneFrom(env: Env): string {
+  const zone = env.IB_TIME_ZONE?.trim() || 'UTC';
+  if (!isTimeZone(zone)) throw new ConfigError(`Expected IB_TIME_ZONE to be an IANA time zone (e.g. America/New_York), got ${JSON.stringify(zone)}`);
+  return zone;
 }

@@ -110,7 +110,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const orders = new OrderService(requests, mirror, orderIds, log.child({ component: 'orders' }), metrics, orderHooks);
   const contracts = new ContractService(requests, metrics);
   const marketData = new MarketDataService(requests, lines, metrics);
-  const historical = new HistoricalService(requests, new HistoricalPacer(), config.historicalCacheMs, metrics);
+  const historical = new HistoricalService(requests, new HistoricalPacer(), config.historicalCacheMs, metrics, config.ibTimeZone);
   const account = new AccountRequests(requests, follower, metrics);
   const feedHub = new FeedHub({
     registry: subscriptions,
@@ -132,7 +132,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   let openapi: unknown;
   const routes = withTimeout(
     // The order-safety routes go first: /order/events and /order/whatif must win over /order/:orderId.
-    guard([...safetyRoutes, ...allRoutes({ conn, requests, mirror, orders, contracts, marketData, historical, account, accountFeed, registries, feeds, openapi: () => openapi })]),
+    guard([...safetyRoutes, ...allRoutes({ conn, requests, mirror, orders, contracts, marketData, historical, account, accountFeed, timeZone: config.ibTimeZone, registries, feeds, openapi: () => openapi })]),
     config.maxRequestTimeoutMs,
     config.requestTimeoutMs,
   );

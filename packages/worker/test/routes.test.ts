@@ -71,9 +71,39 @@ describe('routes – every read route against the simulator', () => {
     assert.equal(h.status, 200, JSON.stringify(h.body));
     assert.ok(h.body.bars.length > 0);
     assert.ok(['time', 'open', 'high', 'low', 'close', 'volume'].every((k) => k in h.body.bars[0]));
+    for (const bar of h.body.bars) {
+      assert.match(bar.time, /^\d{4}-\d{2}-\d{2}$/, 'daily bars carry the trading date');
+      const day = new Date(`${bar.time}T12:00:00Z`).getUTCDay();
+      assert.ok(day !== 0 && day !== 6, `no daily bar on a weekend (${bar.time})`);
+    }
+    const intraday = await http(`${s.url}/historical?symbol=MSFT&durationStr=2%20D&barSizeSetting=30%20mins&formatDate=2`);
+    assert.equal(intraday.status, 200, JSON.stringify(intraday.body));
+    for (const bar of intraday.body.bars) {
+      assert.match(bar.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'intraday bars are ISO instants');
+      assert.equal(new Date(bar.time).getTime() / 1000, Number(bar.ibTime), 'formatDate=2 keeps IB epoch seconds beside');
+      // useRTH (the default): 09:30–16:00 New York time only.
+      const ny = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', hour: '2-digit', minute: '2-digit' }).format(new Date(bar.time));
+      assert.ok(ny >= '09:30' && ny < '16:00', `bar ${bar.time} (${ny} New York) inside regular hours`);
+    }
     const head = await http(`${s.url}/historical/head-timestamp?symbol=MSFT`);
     assert.equal(head.status, 200, JSON.stringify(head.body));
-    assert.ok(head.body.headTimestamp.length > 0);
+    assert.match(head.body.headTimestamp, /Z$/);
+    assert.ok(head.body.ibHeadTimestamp.length > 0);
+    const now = new Date();
+    const end = `${now.getUTCFullYear()}${String(now.getUTCMonth() + 1).padStart(2, '0')}${String(now.getUTCDate()).padStart(2, '0')}-23:59:59`;
+    for (const what of ['TRADES', 'BID_ASK', 'MIDPOINT']) {
+      const t = await http(`${s.url}/historical/ticks?symbol=AAPL&endDateTime=${end}&numberOfTicks=50&whatToShow=${what}`);
+      assert.equal(t.status, 200, JSON.stringify(t.body));
+      assert.ok(t.body.ticks.length >= 1 && t.body.ticks.length <= 50, `${what}: ${t.body.ticks.length} ticks`);
+      const tick = t.body.ticks[0];
+      assert.equal(new Date(tick.time).getTime() / 1000, tick.ibTime);
+      if (what === 'TRADES') assert.equal(typeof tick.price, 'number');
+      if (what === 'BID_ASK') assert.ok(tick.priceBid < tick.priceAsk, JSON.stringify(tick));
+      if (what === 'MIDPOINT') assert.equal(typeof tick.price, 'number');
+    }
+    const both = await http(`${s.url}/historical/ticks?symbol=AAPL&endDateTime=${end}&startDateTime=${end}`);
+    assert.equal(both.status, 400);
+    assert.match(JSON.stringify(both.body.error.details), /startDateTime|endDateTime/);
     const m = await http(`${s.url}/market/data?symbol=AAPL`);
     assert.equal(m.status, 200, JSON.stringify(m.body));
     assert.equal(typeof m.body.ticks.BID, 'number');

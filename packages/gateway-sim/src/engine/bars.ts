@@ -1,4 +1,5 @@
 import type { ContractDef } from './catalogue.js';
+import { inSession, isWeekday, localParts, sessionsOf, tradingDate, tradingDaysBefore } from './calendar.js';
 import { Random, roundTo } from './random.js';
 
 export interface Bar {
@@ -61,4 +62,51 @@ export function makeBars(seed: number, c: ContractDef, endSec: number, durationS
   const out: Bar[] = [];
   for (let i = n - 1; i >= 0; i--) out.push(makeBar(seed, c, last - i * seconds, seconds));
   return out;
+}
+
+/** A bar with the trading date it belongs to (daily bars are dated, not timed). */
+export interface DatedBar extends Bar {
+  /** "yyyyMMdd" in the exchange's time zone. */
+  date: string;
+}
+
+/** Bars IB returns at most per request. */
+const MAX_BARS = 2000;
+
+/**
+ * Bars as IB serves them over its trading calendar: nothing on weekends; intraday bars only inside the
+ * session (regular trading hours with `useRTH`, extended hours without); a duration in days (D) counts
+ * trading days, other units count calendar time. Daily bars are one per trading day, dated in the exchange's
+ * time zone; weekly and monthly bars keep their calendar alignment. At most 2,000 bars, the newest kept.
+ */
+export function sessionBars(seed: number, c: ContractDef, endSec: number, duration: string, seconds: number, useRTH: boolean): DatedBar[] {
+  const s = sessionsOf(c);
+  const m = /^(\d+)\s+([SDWMY])$/i.exec(duration.trim());
+  const count = Number(m?.[1] ?? 1);
+  const unit = (m?.[2] ?? 'D').toUpperCase();
+  const endMs = endSec * 1000;
+  const startMs = unit === 'D' ? tradingDaysBefore(endMs, count, s) : endMs - (durationSeconds(duration) ?? 86_400) * 1000;
+  const out: DatedBar[] = [];
+  if (seconds === 86_400) {
+    // One bar per trading day from the first after the start to the end's own day (if a trading day).
+    for (let t = endMs; t > startMs && out.length < MAX_BARS; t -= 86_400_000) {
+      const p = localParts(t, s.timeZone);
+      if (!isWeekday(p.weekday)) continue;
+      const dayStart = Math.floor(t / 86_400_000) * 86_400;
+      out.push({ ...makeBar(seed, c, dayStart, seconds), date: tradingDate(t, s) });
+    }
+    return out.reverse();
+  }
+  if (seconds > 86_400) {
+    return makeBars(seed, c, endSec, Math.max(seconds, (endMs - startMs) / 1000), seconds).map((b) => ({ ...b, date: tradingDate(b.time * 1000, s) }));
+  }
+  const last = Math.floor(endSec / seconds) * seconds;
+  // A bar is in the session when its start is; stepping stops at the start or after 2,000 bars.
+  for (let t = last; t * 1000 >= startMs && out.length < MAX_BARS; t -= seconds) {
+    if (t * 1000 >= endMs) continue;
+    const ms = t * 1000;
+    if (!inSession(ms, s, useRTH)) continue;
+    out.push({ ...makeBar(seed, c, t, seconds), date: tradingDate(ms, s) });
+  }
+  return out.reverse();
 }

@@ -1,4 +1,4 @@
-import { barSeconds, durationSeconds, makeBars } from '../engine/bars.js';
+import { barSeconds, durationSeconds, sessionBars } from '../engine/bars.js';
 import { ibDate, ibDateTime } from '../engine/clock.js';
 import { headTimestamp, historicalData } from '../encode/historical.js';
 import { readHeadTimestamp, readHistorical } from '../decode/market-data.js';
@@ -7,6 +7,57 @@ import type { HandlerEntry, SimContext } from './context.js';
 import type { Session } from '../session.js';
 import type { FieldReader } from '../wire/fields.js';
 import { NO_SECURITY_DEFINITION } from './contracts.js';
+import { readContract } from '../decode/contract.js';
+import { historicalTicks } from '../engine/ticks.js';
+import { historicalTicksBidAsk, historicalTicksLast, historicalTicksMidpoint } from '../encode/historical-ticks.js';
+
+const NO_DATA = 'Historical Market Data Service error message:HMDS query returned no data';
+
+/**
+ * REQ_HISTORICAL_TICKS: reqId, contract, includeExpired, startDateTime, endDateTime, numberOfTicks,
+ * whatToShow (TRADES, BID_ASK, MIDPOINT), useRth, ignoreSize, miscOptions. Exactly one of start and end.
+ */
+function reqHistoricalTicks(ctx: SimContext, s: Session, r: FieldReader): void {
+  const reqId = r.readInt('reqId');
+  const contract = readContract(r);
+  r.readBool('includeExpired');
+  const start = r.readStr('startDateTime');
+  const endStr = r.readStr('endDateTime');
+  const count = r.readInt('numberOfTicks');
+  const what = r.readStr('whatToShow').toUpperCase();
+  const useRth = r.readBool('useRth');
+  r.skipRest();
+  const found = ctx.engine.catalogue.find(contract);
+  if (found.length !== 1) {
+    s.sendError(reqId, 200, NO_SECURITY_DEFINITION);
+    return;
+  }
+  const now = ctx.engine.clock.now();
+  let problem: string | undefined;
+  if ((start.trim() === '') === (endStr.trim() === '')) problem = 'Exactly one of start and end date/time must be specified.';
+  else if (!['TRADES', 'BID_ASK', 'MIDPOINT'].includes(what)) problem = `Invalid whatToShow ${what}.`;
+  else if (!(count > 0)) problem = 'Number of ticks must be positive.';
+  const from = start.trim() !== '' ? parseEndDateTime(start, now) : undefined;
+  const to = endStr.trim() !== '' ? parseEndDateTime(endStr, now) : undefined;
+  if (!problem && from === undefined && to === undefined) problem = 'Invalid start/end date/time.';
+  if (problem) {
+    s.sendError(reqId, 321, validationError(problem));
+    return;
+  }
+  const c = found[0]!;
+  const ticks = historicalTicks(
+    ctx.engine.seed, c,
+    from !== undefined ? { startSec: Math.floor(from / 1000) } : { endSec: Math.floor(to! / 1000) },
+    count, useRth, Math.floor(now / 1000),
+  );
+  if (ticks.length === 0) {
+    s.sendError(reqId, 162, NO_DATA);
+    return;
+  }
+  if (what === 'TRADES') s.send(historicalTicksLast(reqId, ticks, true));
+  else if (what === 'BID_ASK') s.send(historicalTicksBidAsk(reqId, ticks, true));
+  else s.send(historicalTicksMidpoint(reqId, ticks, true));
+}
 
 const WHAT_TO_SHOW = new Set(['TRADES', 'MIDPOINT', 'BID', 'ASK', 'BID_ASK', 'ADJUSTED_LAST', 'HISTORICAL_VOLATILITY', 'OPTION_IMPLIED_VOLATILITY', 'AGGTRADES']);
 
@@ -60,8 +111,14 @@ function reqHistoricalData(ctx: SimContext, s: Session, r: FieldReader): void {
     return;
   }
   const daily = secs! >= 86400;
-  const bars = makeBars(ctx.engine.seed, c, Math.floor(end! / 1000), dur!, secs!);
-  const fmt = (t: number): string => barDate(t, req.formatDate, daily);
+  const bars = sessionBars(ctx.engine.seed, c, Math.floor(end! / 1000), req.duration, secs!, req.useRTH);
+  if (bars.length === 0) {
+    s.sendError(req.reqId, 162, NO_DATA);
+    return;
+  }
+  const dates = new Map(bars.map((b) => [b.time, b.date]));
+  // Daily bars are dated with the exchange's trading date (yyyyMMdd), as IB dates them.
+  const fmt = (t: number): string => (daily && req.formatDate !== 2 ? dates.get(t) ?? barDate(t, 1, true) : barDate(t, req.formatDate, daily));
   s.send(historicalData(req.reqId, ibDateTime(end! - dur! * 1000), ibDateTime(end!), bars, fmt));
   if (req.keepUpToDate) {
     s.subs.historical.set(req.reqId, { reqId: req.reqId, contract: c, barSeconds: secs!, formatDate: req.formatDate, daily });
@@ -90,5 +147,6 @@ export const HISTORICAL_HANDLERS: Array<[number, HandlerEntry]> = [
     handle: (_ctx, s, r) => { r.readInt('version'); s.subs.historical.delete(r.readInt('reqId')); },
   }],
   [IN.REQ_HEAD_TIMESTAMP, { name: 'REQ_HEAD_TIMESTAMP', handle: reqHeadTimestamp }],
+  [IN.REQ_HISTORICAL_TICKS, { name: 'REQ_HISTORICAL_TICKS', handle: reqHistoricalTicks }],
   [IN.CANCEL_HEAD_TIMESTAMP, { name: 'CANCEL_HEAD_TIMESTAMP', handle: (_ctx, _s, r) => { r.readInt('reqId'); } }],
 ];

@@ -1,8 +1,9 @@
-import { EventName, ScanCode, type Contract, type IBApi, type MarketDataType, type ScannerSubscription, type TagValue, type WhatToShow } from '@stoqey/ib';
+import { EventName, ScanCode, type BarSizeSetting, type Contract, type IBApi, type MarketDataType, type ScannerSubscription, type TagValue, type WhatToShow } from '@stoqey/ib';
 import tickTypeModule from '@stoqey/ib/dist/api/market/tickType.js';
 import type { FeedEmitter, FeedIbSpec, FeedSource } from '../feeds/types.js';
 import type { ContractData } from '../state/types.js';
 import { ibErrorToApiError } from './error-codes.js';
+import { toBar, type BarQuery } from './historical.js';
 import { DepthBook } from './depth.js';
 import { MarketDepthBooksExhaustedError } from '../feeds/errors.js';
 
@@ -175,6 +176,45 @@ export function depthSource(contract: ContractData, numRows: number, isSmartDept
           errorHandler(out, 'market_depth')(e);
         },
         onRestart: () => book.clear(),
+      });
+    },
+  };
+}
+
+/**
+ * Historical bars kept up to date (reqHistoricalData with keepUpToDate): the period's bars, then IB's
+ * updates of the forming bar, each a `bar` event (latest wins per bar time, so a joining caller gets every
+ * bar once, at its newest state) and `loaded` once the history is in.
+ */
+export function historicalSource(q: BarQuery, timeZone: string): FeedSource {
+  const who = label(q.contract);
+  const params = `${q.durationStr}|${q.barSizeSetting}|${q.whatToShow}|${q.useRTH}|${q.formatDate ?? 1}`;
+  return {
+    key: `historical|${contractKey(q.contract)}|${params}`,
+    kind: 'historical',
+    title: `historical ${q.contract.symbol ?? q.contract.conId} ${q.barSizeSetting} ${q.whatToShow} (kept up to date)`,
+    lines: 0,
+    depthBooks: 0,
+    start: (out) => {
+      let bars = 0;
+      return spec({
+        start: (api, reqId) => {
+          bars = 0;
+          api.reqHistoricalData(reqId, q.contract as Contract, '', q.durationStr, q.barSizeSetting as BarSizeSetting, q.whatToShow as WhatToShow, q.useRTH ? 1 : 0, q.formatDate ?? 1, true);
+        },
+        cancel: (api, reqId) => api.cancelHistoricalData(reqId),
+        onEvent: (name, args) => {
+          if (name !== EventName.historicalData && name !== EventName.historicalDataUpdate) return;
+          const [time, open, high, low, close, volume, count, WAP] = args as [string, number, number, number, number, number, number | undefined, number];
+          if (typeof time === 'string' && time.startsWith('finished')) {
+            out.emit('loaded', { ...who, bars, at: new Date().toISOString() });
+            return;
+          }
+          if (name === EventName.historicalData) bars++;
+          const bar = toBar(time, open, high, low, close, volume, count, WAP, timeZone);
+          out.emit('bar', { ...who, ...bar, update: name === EventName.historicalDataUpdate }, `bar:${bar.ibTime}`);
+        },
+        onError: errorHandler(out, 'historical'),
       });
     },
   };

@@ -4,6 +4,7 @@ import type { ContractData } from '../state/types.js';
 import { Coalescer } from './coalescer.js';
 import type { Deadline } from './deadline.js';
 import type { HistoricalPacer, HistoricalSlot } from './historical-pacing.js';
+import { ibTimeToIso } from './ib-time.js';
 import type { Requests } from './requests.js';
 
 export interface BarQuery {
@@ -14,10 +15,41 @@ export interface BarQuery {
   barSizeSetting: string;
   whatToShow: string;
   useRTH: boolean;
+  /** IB's formatDate: 1 "yyyyMMdd HH:mm:ss[ zone]" strings, 2 epoch seconds (ibTime only; `time` is ISO either way). */
+  formatDate?: 1 | 2;
+}
+
+export interface TickQuery {
+  contract: ContractData;
+  /** Exactly one of start and end ("yyyyMMdd HH:mm:ss[ zone]" or "yyyyMMdd-HH:mm:ss" UTC). */
+  startDateTime: string;
+  endDateTime: string;
+  numberOfTicks: number;
+  whatToShow: 'TRADES' | 'BID_ASK' | 'MIDPOINT';
+  useRTH: boolean;
+  ignoreSize: boolean;
+}
+
+/** A historical tick: `time` ISO 8601 (UTC), `ibTime` IB's epoch seconds, and the fields of its kind. */
+export interface HistoricalTick {
+  time: string;
+  ibTime: number;
+  price?: number;
+  size?: number;
+  exchange?: string;
+  specialConditions?: string;
+  priceBid?: number;
+  priceAsk?: number;
+  sizeBid?: number;
+  sizeAsk?: number;
+  attributes?: Record<string, boolean>;
 }
 
 export interface Bar {
+  /** ISO 8601: an instant in UTC for intraday bars, the trading date (yyyy-MM-dd) for daily and longer bars. */
   time: string;
+  /** The time as IB sent it (formatDate 1: its string; 2: epoch seconds). */
+  ibTime: string;
   open: number;
   high: number;
   low: number;
@@ -35,21 +67,25 @@ export interface Bar {
 export class HistoricalService {
   private readonly bars: Coalescer<Bar[]>;
   private readonly heads: Coalescer<string>;
+  private readonly ticks: Coalescer<HistoricalTick[]>;
 
   constructor(
     private readonly requests: Requests,
     private readonly pacing: HistoricalPacer,
     cacheMs: number,
     private readonly metrics?: WorkerMetrics,
+    /** The zone TWS / the Gateway runs in (IB_TIME_ZONE): IB's times without a zone are in it. */
+    private readonly timeZone = 'UTC',
   ) {
     this.bars = new Coalescer(cacheMs, () => metrics?.coalesced.inc({ kind: 'historical' }));
     this.heads = new Coalescer(cacheMs, () => metrics?.coalesced.inc({ kind: 'head_timestamp' }));
+    this.ticks = new Coalescer(cacheMs, () => metrics?.coalesced.inc({ kind: 'historical_ticks' }));
   }
 
   getBars(q: BarQuery, d: Deadline): Promise<Bar[]> {
     const contractKey = contractIdentity(q.contract);
     const slot: HistoricalSlot = {
-      key: JSON.stringify(['bars', contractKey, q.endDateTime, q.durationStr, q.barSizeSetting, q.whatToShow, q.useRTH]),
+      key: JSON.stringify(['bars', contractKey, q.endDateTime, q.durationStr, q.barSizeSetting, q.whatToShow, q.useRTH, q.formatDate ?? 1]),
       contractKey: JSON.stringify([contractKey, q.whatToShow]),
       weight: q.whatToShow === 'BID_ASK' ? 2 : 1,
     };
@@ -60,14 +96,14 @@ export class HistoricalService {
           operation: 'historical',
           ...d,
           send: (api, reqId) =>
-            api.reqHistoricalData(reqId, q.contract as Contract, q.endDateTime, q.durationStr, q.barSizeSetting as BarSizeSetting, q.whatToShow as WhatToShow, q.useRTH ? 1 : 0, 1, false),
+            api.reqHistoricalData(reqId, q.contract as Contract, q.endDateTime, q.durationStr, q.barSizeSetting as BarSizeSetting, q.whatToShow as WhatToShow, q.useRTH ? 1 : 0, q.formatDate ?? 1, false),
           cancel: (api, reqId) => api.cancelHistoricalData(reqId),
           onEvent: (name, args, done) => {
             if (name !== EventName.historicalData) return;
             const [time, open, high, low, close, volume, count, WAP] = args as [string, number, number, number, number, number, number | undefined, number];
             // @stoqey/ib marks the end with a pseudo-bar whose time starts with "finished".
             if (typeof time === 'string' && time.startsWith('finished')) done(out);
-            else out.push({ time, open, high, low, close, volume, count, WAP });
+            else out.push(toBar(time, open, high, low, close, volume, count, WAP, this.timeZone));
           },
           partial: () => ({ bars: out.length }),
         });
@@ -97,6 +133,34 @@ export class HistoricalService {
     );
   }
 
+  /** reqHistoricalTicks: up to 1,000 ticks from a start or back from an end (TRADES, BID_ASK, MIDPOINT). */
+  getTicks(q: TickQuery, d: Deadline): Promise<HistoricalTick[]> {
+    const contractKey = contractIdentity(q.contract);
+    const slot: HistoricalSlot = {
+      key: JSON.stringify(['ticks', contractKey, q.startDateTime, q.endDateTime, q.numberOfTicks, q.whatToShow, q.useRTH, q.ignoreSize]),
+      contractKey: JSON.stringify([contractKey, q.whatToShow]),
+      weight: q.whatToShow === 'BID_ASK' ? 2 : 1,
+    };
+    return this.ticks.run(slot.key, () =>
+      this.paced(slot, d, () => {
+        const out: HistoricalTick[] = [];
+        return this.requests.run<HistoricalTick[]>({
+          operation: 'historical_ticks',
+          ...d,
+          send: (api, reqId) =>
+            api.reqHistoricalTicks(reqId, q.contract as Contract, q.startDateTime, q.endDateTime, q.numberOfTicks, q.whatToShow as WhatToShow, q.useRTH, q.ignoreSize),
+          onEvent: (name, args, done) => {
+            if (name !== EventName.historicalTicks && name !== EventName.historicalTicksBidAsk && name !== EventName.historicalTicksLast) return;
+            const [ticks, finished] = args as [Record<string, unknown>[] | undefined, boolean];
+            for (const t of ticks ?? []) out.push(toTick(t));
+            if (finished) done(out);
+          },
+          partial: () => ({ ticks: out.length }),
+        });
+      }),
+    );
+  }
+
   /** Books a pacing slot (or 429), waits for it, then runs the request. */
   private async paced<T>(slot: HistoricalSlot, d: Deadline, run: () => Promise<T>): Promise<T> {
     this.requests.assertServing();
@@ -116,4 +180,21 @@ export class HistoricalService {
 function contractIdentity(c: ContractData): string {
   if (c.conId) return `conId:${c.conId}@${c.exchange ?? ''}`;
   return [c.symbol, c.secType, c.exchange, c.currency, c.lastTradeDateOrContractMonth, c.strike, c.right, c.multiplier].map((v) => v ?? '').join('|');
+}
+
+/** One bar with its time as ISO 8601 and as IB sent it. */
+export function toBar(time: string | number, open: number, high: number, low: number, close: number, volume: number, count: number | undefined, WAP: number, zone: string): Bar {
+  const ibTime = String(time);
+  return { time: ibTimeToIso(ibTime, zone) ?? ibTime, ibTime, open, high, low, close, volume, ...(count !== undefined ? { count } : {}), WAP };
+}
+
+function toTick(t: Record<string, unknown>): HistoricalTick {
+  const ibTime = Number(t.time);
+  const out: HistoricalTick = { time: new Date(ibTime * 1000).toISOString(), ibTime };
+  for (const k of ['price', 'size', 'exchange', 'specialConditions', 'priceBid', 'priceAsk', 'sizeBid', 'sizeAsk'] as const) {
+    if (t[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = t[k];
+  }
+  const attributes = (t.tickAttribLast ?? t.tickAttribBidAsk) as Record<string, boolean> | undefined;
+  if (attributes !== undefined) out.attributes = { ...attributes };
+  return out;
 }

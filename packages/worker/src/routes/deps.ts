@@ -22,6 +22,8 @@ export interface RouteDeps {
   account: AccountRequests;
   registries: MetricsRegistries;
   openapi: () => unknown;
+  /** IB_TIME_ZONE: the zone of IB's time strings that name none. */
+  timeZone: string;
   /** Push streams of the mirror's account state (positions, values, PnL, executions). */
   accountFeed: AccountFeed;
   /** Streaming feeds (SSE / Atom) and their one-shot IB requests. */
