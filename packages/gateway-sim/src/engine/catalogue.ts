@@ -107,8 +107,8 @@ const FUT_MONTH_CODES = 'FGHJKMNQUVXZ';
 
 /**
  * The instrument set: six US stocks, an AAPL option chain (two expiries, 11 strikes, calls and puts),
- * the front quarterly E-mini S&P future and EUR.USD. Expiries are derived from the clock so they are
- * always in the future.
+ * the next four quarterly E-mini S&P futures (the chain a partial contract lists) and EUR.USD. Expiries
+ * are derived from the clock so they are always in the future.
  */
 export function buildCatalogue(nowMs: number): ContractDef[] {
   const out = STOCKS.map(stock);
@@ -143,41 +143,43 @@ export function buildCatalogue(nowMs: number): ContractDef[] {
       }
     }
   }
-  // Front quarterly ES contract (Mar/Jun/Sep/Dec).
+  // The ES chain: the next four quarterly contracts (Mar/Jun/Sep/Dec), the front one first.
   const now = new Date(nowMs);
   let monthsAhead = 0;
   while ((now.getUTCMonth() + monthsAhead) % 3 !== 2 || thirdFriday(nowMs, monthsAhead) <= nowMs) monthsAhead++;
-  const esExpiry = thirdFriday(nowMs, monthsAhead);
-  const esDate = new Date(esExpiry);
-  out.push({
-    conId: 495512563,
-    symbol: 'ES',
-    secType: 'FUT',
-    exchange: 'CME',
-    primaryExch: '',
-    currency: 'USD',
-    localSymbol: `ES${FUT_MONTH_CODES[esDate.getUTCMonth()]}${esDate.getUTCFullYear() % 10}`,
-    tradingClass: 'ES',
-    lastTradeDate: ibDate(esExpiry),
-    strike: 0,
-    right: '',
-    multiplier: '50',
-    longName: 'E-mini S&P 500',
-    minTick: 0.25,
-    industry: '',
-    category: '',
-    subcategory: '',
-    timeZoneId: 'US/Central',
-    stockType: '',
-    underConId: 11004968,
-    underSymbol: 'ES',
-    underSecType: 'IND',
-    validExchanges: 'CME,QBALGO',
-    orderTypes: ORDER_TYPES,
-    marketRuleIds: '67',
-    basePrice: 5225.25,
-    historyYears: 1,
-  });
+  for (let q = 0; q < 4; q++) {
+    const esExpiry = thirdFriday(nowMs, monthsAhead + 3 * q);
+    const esDate = new Date(esExpiry);
+    out.push({
+      conId: q === 0 ? 495512563 : 495512563 + 1000 * q,
+      symbol: 'ES',
+      secType: 'FUT',
+      exchange: 'CME',
+      primaryExch: '',
+      currency: 'USD',
+      localSymbol: `ES${FUT_MONTH_CODES[esDate.getUTCMonth()]}${esDate.getUTCFullYear() % 10}`,
+      tradingClass: 'ES',
+      lastTradeDate: ibDate(esExpiry),
+      strike: 0,
+      right: '',
+      multiplier: '50',
+      longName: 'E-mini S&P 500',
+      minTick: 0.25,
+      industry: '',
+      category: '',
+      subcategory: '',
+      timeZoneId: 'US/Central',
+      stockType: '',
+      underConId: 11004968,
+      underSymbol: 'ES',
+      underSecType: 'IND',
+      validExchanges: 'CME,QBALGO',
+      orderTypes: ORDER_TYPES,
+      marketRuleIds: '67',
+      basePrice: 5225.25 + 30 * q,
+      historyYears: 1,
+    });
+  }
   out.push({
     conId: 12087792,
     symbol: 'EUR',

@@ -15,9 +15,14 @@ export interface OptionChain {
   strikes: number[];
 }
 
+/** How long a listing of several contracts (a chain, the strikes of an expiry) is served again for its next pages. */
+const LISTING_CACHE_MS = 60_000;
+
 /** Contract details, symbol search and option-chain parameters (one-shot IB requests). */
 export class ContractService {
+  /** In-flight sharing; listings of several matches are also kept a while, so their pages come from one answer. */
   private readonly details = new Coalescer<Fields[]>(0, () => this.metrics?.coalesced.inc({ kind: 'contract_details' }));
+  private readonly listings = new Map<string, { at: number; details: Fields[] }>();
 
   constructor(
     private readonly requests: Requests,
@@ -25,8 +30,19 @@ export class ContractService {
   ) {}
 
   /** reqContractDetails; identical requests in flight share one IB request. */
-  getDetails(contract: ContractData, d: Deadline): Promise<Fields[]> {
+  async getDetails(contract: ContractData, d: Deadline): Promise<Fields[]> {
     const key = JSON.stringify(Object.entries(contract).sort(([a], [b]) => a.localeCompare(b)));
+    const kept = this.listings.get(key);
+    if (kept !== undefined && Date.now() - kept.at < LISTING_CACHE_MS) return kept.details;
+    const details = await this.fetchDetails(key, contract, d);
+    if (details.length > 1) {
+      if (this.listings.size >= 100) this.listings.delete(this.listings.keys().next().value as string);
+      this.listings.set(key, { at: Date.now(), details });
+    }
+    return details;
+  }
+
+  private fetchDetails(key: string, contract: ContractData, d: Deadline): Promise<Fields[]> {
     return this.details.run(key, () => {
       const out: Fields[] = [];
       return this.requests.run<Fields[]>({

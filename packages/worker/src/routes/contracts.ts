@@ -6,25 +6,64 @@ import { assertNoProblems, CONTRACT_PROPERTIES, contractFromQuery, contractProbl
 
 export const CONTRACT_QUERY: Schema = { type: 'object', additionalProperties: false, properties: CONTRACT_PROPERTIES };
 
+/** Order of a listing: expiry, strike, right, then conId (a chain reads in order; pages do not shift). */
+function byChain(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  const ca = (a.contract ?? {}) as Record<string, string | number | undefined>;
+  const cb = (b.contract ?? {}) as Record<string, string | number | undefined>;
+  const text = (v: unknown) => String(v ?? '');
+  return (
+    text(ca.secType).localeCompare(text(cb.secType)) ||
+    text(ca.lastTradeDateOrContractMonth).localeCompare(text(cb.lastTradeDateOrContractMonth)) ||
+    Number(ca.strike ?? 0) - Number(cb.strike ?? 0) ||
+    text(ca.right).localeCompare(text(cb.right)) ||
+    Number(ca.conId ?? 0) - Number(cb.conId ?? 0)
+  );
+}
+
 export function contractRoutes(deps: RouteDeps): RouteDef[] {
   return [
     {
       method: 'get',
       path: '/contract',
       operationId: 'getContractDetails',
-      summary: 'Contract details by conId or symbol/secType/exchange/currency (reqContractDetails)',
-      description: 'With a symbol and no secType, STK on SMART in USD is assumed.',
+      summary: 'Contract details by conId or symbol/secType/exchange/currency (reqContractDetails); partial contracts list every match',
+      description:
+        'With a symbol and no secType, STK on SMART in USD is assumed. A partial contract lists every match, as IB does: ' +
+        'a future without expiry gives its chain, an option with an expiry and no strike the strikes of that expiry. ' +
+        'Matches are ordered by expiry, strike and right and paged with `offset` / `limit` (`total` says how many matched).',
       tag: 'contracts',
       usesIb: true,
-      query: CONTRACT_QUERY,
-      response: { type: 'object', properties: { contracts: { type: 'array', items: { type: 'object' } } } },
+      query: {
+        ...CONTRACT_QUERY,
+        properties: {
+          ...CONTRACT_PROPERTIES,
+          limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Matches per page (default 100)' },
+          offset: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'Matches to skip (default 0)' },
+        },
+      },
+      response: {
+        type: 'object',
+        properties: {
+          contracts: { type: 'array', items: { type: 'object' } },
+          total: { type: 'integer', description: 'Matches in all' },
+          offset: { type: 'integer' },
+          limit: { type: 'integer' },
+          nextOffset: { type: 'integer', description: 'Offset of the next page (absent on the last page)' },
+        },
+      },
       errors: { 404: ['CONTRACT_NOT_FOUND'], 504: ['DEADLINE_EXCEEDED'] },
       handle: async ({ query, deadline }) => {
-        const contract = contractFromQuery(query);
-        assertNoProblems(contractProblems(contract, 'query', false));
+        const { limit: l, offset: o, ...fields } = query;
+        const contract = contractFromQuery(fields);
+        assertNoProblems(contractProblems(contract, 'query', false, true));
         const details = await deps.contracts.getDetails(contract, deadline);
         if (details.length === 0) throw new ContractNotFoundError('No contract matches', { contract });
-        return { body: { contracts: details } };
+        const limit = (l as number | undefined) ?? 100;
+        const offset = (o as number | undefined) ?? 0;
+        const sorted = [...details].sort(byChain);
+        const page = sorted.slice(offset, offset + limit);
+        const next = offset + limit < sorted.length ? { nextOffset: offset + limit } : {};
+        return { body: { contracts: page, total: sorted.length, offset, limit, ...next } };
       },
     },
     {

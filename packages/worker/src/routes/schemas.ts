@@ -126,7 +126,11 @@ export function orderJson(r: OrderRecord) {
  * Rules JSON Schema cannot say: which contract fields identify an instrument, which order fields each
  * order type needs. Reported like schema errors (400, every problem listed).
  */
-export function contractProblems(c: ContractData, path: string, forOrder: boolean): FieldError[] {
+/**
+ * Fields missing for IB to resolve one contract. With `partial` (contract discovery, reqContractDetails)
+ * a future may omit its expiry and an option its expiry, strike and right: IB then lists every match.
+ */
+export function contractProblems(c: ContractData, path: string, forOrder: boolean, partial = false): FieldError[] {
   const out: FieldError[] = [];
   const need = (k: string, why: string) => {
     if (c[k] === undefined) out.push({ field: `${path}.${k}`, message: `is required ${why}` });
@@ -136,6 +140,7 @@ export function contractProblems(c: ContractData, path: string, forOrder: boolea
     need('secType', 'unless conId is given');
   }
   if (forOrder) need('exchange', 'to route an order');
+  if (partial) return out;
   if (c.conId === undefined && (c.secType === 'OPT' || c.secType === 'FOP')) {
     need('lastTradeDateOrContractMonth', 'for options');
     need('strike', 'for options');
