@@ -46,7 +46,11 @@ export type RouteName =
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Subscription feeds (SSE / Atom) whose callers share one IB subscription per key. */
-const FEED_PATHS = ['/market/data', '/market/depth', '/bars', '/news', '/market/scanners', '/fundamental', '/displaygroups'];
+const FEED_PATHS = [
+  '/market/data', '/market/depth', '/bars', '/news', '/market/scanners', '/fundamental', '/displaygroups',
+  // Account streams from the worker's mirror: sticky so that Last-Event-ID resumes on the worker that issued it.
+  '/account/positions', '/account/updates', '/account/pnl', '/executions',
+];
 
 /** Presentation-only parameters: SSE and Atom callers of one subscription share it. */
 const NON_KEY_PARAMS = new Set(['format', 'timeout']);
@@ -58,7 +62,7 @@ export const GLOBAL_CANCEL_PATH = '/order/global-cancel';
  * or from the order journal (`/order/events`), without a round trip to IB: they keep working through an IB
  * maintenance window. Order reads (`GET /order…`) are covered by their route name.
  */
-export const MIRROR_READ_PATHS = ['/account/positions', '/account/summary', '/account/updates', '/account/pnl', '/executions'];
+export const MIRROR_READ_PATHS = ['/accounts', '/account/positions', '/account/summary', '/account/updates', '/account/pnl', '/executions'];
 
 export function isOrderPath(path: string): boolean {
   return path === '/order' || path.startsWith('/order/');

@@ -79,7 +79,8 @@ export class AccountFeed {
     private readonly conn: Pick<EventEmitter, 'on' | 'off'> & { readonly state: string },
     private readonly o: { historyEvents: number; bufferEvents: number; metrics?: WorkerMetrics },
   ) {
-    mirror.onChange((c) => this.publish(c.kind, c.account, c.data, c.key));
+    // Keys are unique within a kind (a position and its PnL share account:conId).
+    mirror.onChange((c) => this.publish(c.kind, c.account, c.data, `${c.kind}|${c.key}`));
     conn.on('state', this.onState);
     this.degraded = conn.state !== 'ready';
   }
