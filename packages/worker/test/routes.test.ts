@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { eventually, http, startStack, type Stack } from './helpers.js';
+import { SseClient } from './sse-client.js';
 
 describe('routes – every read route against the simulator', () => {
   let s: Stack;
@@ -117,6 +118,27 @@ describe('routes – every read route against the simulator', () => {
       if (what === 'BID_ASK') assert.ok(tick.priceBid < tick.priceAsk, JSON.stringify(tick));
       if (what === 'MIDPOINT') assert.equal(typeof tick.price, 'number');
     }
+    // keepUpToDate: the bars, `loaded`, then IB's updates of the forming bar, as a stream.
+    const live = new SseClient(`${s.url}/historical?symbol=AAPL&durationStr=2%20D&barSizeSetting=1%20hour&keepUpToDate=true&format=sse`);
+    try {
+      await live.opened;
+      assert.equal(live.status, 200);
+      await eventually(() => live.named('loaded').length === 1, 5000, 'history loaded');
+      const history = live.named('bar').map((e) => e.data as { time: string; update: boolean });
+      assert.ok(history.length > 0 && history.every((b) => !b.update && /Z$/.test(b.time)));
+      s.sim.control.setPrice('AAPL', 191.37);
+      const update = await eventually(() => {
+        const u = live.named('bar').find((e) => (e.data as { update: boolean }).update);
+        assert.ok(u);
+        return u.data as { close: number };
+      }, 5000);
+      assert.equal(update.close, 191.37);
+    } finally {
+      live.close();
+    }
+    const notStreamed = await http(`${s.url}/historical?symbol=AAPL&keepUpToDate=true`);
+    assert.equal(notStreamed.status, 400);
+    assert.match(JSON.stringify(notStreamed.body.error.details), /query\.format/);
     const both = await http(`${s.url}/historical/ticks?symbol=AAPL&endDateTime=${end}&startDateTime=${end}`);
     assert.equal(both.status, 400);
     assert.match(JSON.stringify(both.body.error.details), /startDateTime|endDateTime/);

@@ -118,8 +118,10 @@ export function marketDataSource(contract: ContractData, genericTickList: string
   };
 }
 
-/** Longest wait for the rest of a batch of depth rows that left the book unsorted or crossed. */
+/** Quiet time (no row arriving) after which a book left unsorted or crossed is taken as IB sent it. */
 export const DEPTH_SETTLE_MS = 100;
+/** Longest a book may stay unpublished while its rows keep arriving unsorted or crossed. */
+export const DEPTH_SETTLE_MAX_MS = 1000;
 
 /** Level-2 book of one contract: a `book` event with the whole book after every batch of changes (latest wins). */
 export function depthSource(contract: ContractData, numRows: number, isSmartDepth: boolean): FeedSource {
@@ -135,27 +137,35 @@ export function depthSource(contract: ContractData, numRows: number, isSmartDept
       const book = new DepthBook(numRows);
       let scheduled = false;
       let settle: NodeJS.Timeout | undefined;
+      /** When the book last went from consistent to mid-update (undefined while consistent). */
+      let unsettledSince: number | undefined;
       const publish = () => {
         if (settle !== undefined) clearTimeout(settle);
         settle = undefined;
+        unsettledSince = undefined;
         out.emit('book', { ...who, isSmartDepth, ...book.toJSON() }, 'book');
       };
       /**
        * IB moves a book with several row messages in a row (insert here, delete there): the book is published
        * once per batch, after the messages that arrived together were applied. A batch that leaves the book
-       * unsorted or crossed is mid-update: the next rows are awaited for up to DEPTH_SETTLE_MS, after which
-       * the book is IB's own and published as it is (`crossed: true` if it is).
+       * unsorted or crossed is mid-update: the rest is awaited until no row came for DEPTH_SETTLE_MS (at most
+       * DEPTH_SETTLE_MAX_MS in all), after which the book is IB's own and published as it is (`crossed: true`
+       * if it is).
        */
       const flush = () => {
         scheduled = false;
-        if (book.consistent) publish();
-        else settle ??= setTimeout(publish, DEPTH_SETTLE_MS);
+        if (book.consistent) return publish();
+        unsettledSince ??= Date.now();
+        if (settle !== undefined) clearTimeout(settle);
+        const left = DEPTH_SETTLE_MAX_MS - (Date.now() - unsettledSince);
+        settle = setTimeout(publish, Math.max(0, Math.min(DEPTH_SETTLE_MS, left)));
       };
       return spec({
         start: (api, reqId) => api.reqMktDepth(reqId, contract as Contract, numRows, isSmartDepth, [] as TagValue[]),
         cancel: (api, reqId) => {
           if (settle !== undefined) clearTimeout(settle);
           settle = undefined;
+          unsettledSince = undefined;
           api.cancelMktDepth(reqId, isSmartDepth);
         },
         onEvent: (name, args) => {
