@@ -129,6 +129,7 @@ describe('data – an FA login: every account served and streamed through the pr
       const withCommission = JSON.parse(exec.data);
       assert.equal(withCommission.execution.acctNumber, 'DU1234568');
       assert.equal(typeof withCommission.commissionReport.commission, 'number');
+      assert.match(withCommission.execution.isoTime, /^\d{4}-\d{2}-\d{2}T.*Z$/, 'ISO 8601 beside IB\'s own time');
       await pnl.next((e) => e.event === 'positionPnl' && JSON.parse(e.data).account === 'DU1234568');
       // One event per change: the fill changed IBM's position once.
       const ibm = parsed(positions, 'position').filter((p) => p.contract.symbol === 'IBM');

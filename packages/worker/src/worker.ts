@@ -104,6 +104,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     syncTimeoutMs: config.syncTimeoutMs,
     log: log.child({ component: 'sync' }),
     metrics,
+    timeZone: config.ibTimeZone,
     onAccounts: (accounts) => follower.follow(accounts),
   });
   const orderHooks: OrderHooks = {};

@@ -4,6 +4,7 @@ import type { WorkerMetrics } from '../metrics.js';
 import type { Mirror } from '../state/mirror.js';
 import type { ContractData, Fields } from '../state/types.js';
 import type { IbConnection, IbSession, RequestErrorEvent } from './connection.js';
+import { ibTimeToIso } from './ib-time.js';
 import type { OrderIds } from './order-ids.js';
 import { PRIORITY } from './pacer.js';
 import type { Requests } from './requests.js';
@@ -25,6 +26,8 @@ export class Sync {
       syncTimeoutMs: number;
       log: Logger;
       metrics?: WorkerMetrics;
+      /** IB_TIME_ZONE: the zone of IB's times that name none. */
+      timeZone?: string;
       /** Told the managed accounts at every sync (the PnL follower subscribes to them). */
       onAccounts?: (accounts: readonly string[]) => void;
     },
@@ -48,7 +51,9 @@ export class Sync {
     // Executions answering our own reqExecutions arrive with that reqId; live fills with −1. Both feed the mirror.
     conn.listen(EventName.execDetails, (_reqId: number, contract: Contract, execution: Execution) => {
       if (typeof execution?.execId !== 'string') return;
-      apply({ type: 'execution', contract: plain(contract), execution: { ...plain(execution), execId: execution.execId } });
+      // IB's time ("yyyyMMdd HH:mm:ss zone") stays as `time`; `isoTime` is the same instant in ISO 8601.
+      const isoTime = ibTimeToIso(execution.time, this.options.timeZone);
+      apply({ type: 'execution', contract: plain(contract), execution: { ...plain(execution), execId: execution.execId, ...(isoTime ? { isoTime } : {}) } });
     });
     conn.listen(EventName.commissionReport, (report: CommissionReport) => {
       if (typeof report?.execId !== 'string') return;
