@@ -75,8 +75,8 @@ const MAX_BARS = 2000;
 
 /**
  * Bars as IB serves them over its trading calendar: nothing on weekends; intraday bars only inside the
- * session (regular trading hours with `useRTH`, extended hours without); a duration in days (D) counts
- * trading days, other units count calendar time. Daily bars are one per trading day, dated in the exchange's
+ * session (regular trading hours with `useRTH`, extended hours without); a duration in seconds (S) counts
+ * trading time and one in days (D) trading days; weeks, months and years count calendar time. Daily bars are one per trading day, dated in the exchange's
  * time zone; weekly and monthly bars keep their calendar alignment. At most 2,000 bars, the newest kept.
  */
 export function sessionBars(seed: number, c: ContractDef, endSec: number, duration: string, seconds: number, useRTH: boolean): DatedBar[] {
@@ -101,8 +101,11 @@ export function sessionBars(seed: number, c: ContractDef, endSec: number, durati
     return makeBars(seed, c, endSec, Math.max(seconds, (endMs - startMs) / 1000), seconds).map((b) => ({ ...b, date: tradingDate(b.time * 1000, s) }));
   }
   const last = Math.floor(endSec / seconds) * seconds;
+  // A duration in seconds counts trading time: that many seconds of session bars, however long ago they were.
+  const wanted = unit === 'S' ? Math.max(1, Math.floor(count / seconds)) : MAX_BARS;
+  const earliest = unit === 'S' ? endMs - 7 * 86_400_000 : startMs;
   // A bar is in the session when its start is; stepping stops at the start or after 2,000 bars.
-  for (let t = last; t * 1000 >= startMs && out.length < MAX_BARS; t -= seconds) {
+  for (let t = last; t * 1000 >= earliest && out.length < Math.min(wanted, MAX_BARS); t -= seconds) {
     if (t * 1000 >= endMs) continue;
     const ms = t * 1000;
     if (!inSession(ms, s, useRTH)) continue;
