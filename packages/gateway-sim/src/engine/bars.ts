@@ -88,8 +88,10 @@ export function sessionBars(seed: number, c: ContractDef, endSec: number, durati
   const startMs = unit === 'D' ? tradingDaysBefore(endMs, count, s) : endMs - (durationSeconds(duration) ?? 86_400) * 1000;
   const out: DatedBar[] = [];
   if (seconds === 86_400) {
-    // One bar per trading day from the first after the start to the end's own day (if a trading day).
-    for (let t = endMs; t > startMs && out.length < MAX_BARS; t -= 86_400_000) {
+    // One bar per trading day back from the end's own day (if a trading day): `count` of them for a duration
+    // in days, else those after the start.
+    const days = unit === 'D' ? Math.min(count, MAX_BARS) : MAX_BARS;
+    for (let t = endMs; (unit === 'D' || t > startMs) && out.length < days; t -= 86_400_000) {
       const p = localParts(t, s.timeZone);
       if (!isWeekday(p.weekday)) continue;
       const dayStart = Math.floor(t / 86_400_000) * 86_400;
