@@ -188,7 +188,11 @@ export class StorageFile implements StorageHealthSource {
       if (problems.length > 0) throw new StorageCorruptError(path, `${check}: ${problems.slice(0, 3).join('; ')}`);
       db.exec(options.schema);
       writeOwner(path);
-      return new StorageFile(db, options, walBytes > 0);
+      const file = new StorageFile(db, options, walBytes > 0);
+      // One small synced write tells at once whether the disk takes writes; a failure here is not fatal (the
+      // file is then failing, probed, and recovers by itself), so a full disk never stops the start.
+      file.#probe();
+      return file;
     } catch (err) {
       try {
         db.close();
@@ -352,7 +356,8 @@ export class StorageFile implements StorageHealthSource {
       this.#recovered();
     } catch (err) {
       this.#rollback();
-      this.#health.reason = `${this.label} cannot be written: ${err instanceof Error ? err.message : String(err)}`;
+      if (this.#health.ok) this.#fail(err);
+      else this.#health.reason = `${this.label} cannot be written: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
 
