@@ -66,6 +66,8 @@ export interface OrderJournal extends StorageHealthSource {
   last(): OrderEvent | undefined;
   /** Events of one order, oldest first: by IB's permId, by orderRef, or by clientId + orderId. */
   find(ids: { permId: number } | { orderRef: string } | { clientId: number; orderId: number }, limit?: number): OrderEvent[];
+  /** The highest orderId journalled for any of these clientIds (0 when none): new ids start above it. */
+  highestOrderId(clientIds: Iterable<number>): number;
   /** Cursor of the last durable event; 0 when empty. */
   readonly lastCursor: number;
   subscribe(listener: (event: OrderEvent) => void, options?: SubscribeOptions): () => void;
@@ -103,6 +105,7 @@ export async function createOrderJournal(options: OrderJournalOptions): Promise<
       if ('orderRef' in ids) return log.findBy('order_ref', ids.orderRef, limit);
       return log.findBy('order_id', ids.orderId, 100_000).filter((e) => (e.clientId ?? 0) === ids.clientId).slice(0, limit);
     },
+    highestOrderId: (clientIds) => log.maxWhere('order_id', 'client_id', [...clientIds]) ?? 0,
     get lastCursor() {
       return log.lastCursor;
     },

@@ -173,6 +173,18 @@ export class SqliteLog<T extends LogEntry> implements StorageHealthSource {
     return rows.map((r) => this.#decode(r));
   }
 
+  /** The largest value of the indexed numeric column `column` among rows whose column `where` is in `values`. */
+  maxWhere(column: string, where: string, values: readonly number[]): number | undefined {
+    for (const c of [column, where]) {
+      if (!this.#columns.some(([name]) => name === c)) throw new TypeError(`expected an indexed column, got ${c}`);
+    }
+    if (values.length === 0) return undefined;
+    const row = this.#file.db
+      .prepare(`SELECT max(${column}) AS m FROM log WHERE ${where} IN (${values.map(() => '?').join(',')})`)
+      .get(...values) as { m: number | null };
+    return row.m ?? undefined;
+  }
+
   /**
    * Calls `listener` for each new durable entry. With `since`, first replays what is already stored after that
    * cursor (the SSE `Last-Event-ID` case). Returns the unsubscribe function.

@@ -44,6 +44,10 @@ describe('order journal', () => {
     assert.deepEqual(journal.find({ orderRef: 'ik1-aaa' }).map((e) => e.cursor), [1]);
     assert.deepEqual(journal.find({ clientId: 0, orderId: 5 }).map((e) => e.cursor), [1, 3]);
     assert.deepEqual(journal.find({ clientId: 3, orderId: 5 }).map((e) => e.cursor), [2]);
+    await journal.append({ type: 'accepted', orderId: 70, clientId: 3 });
+    assert.equal(journal.highestOrderId([0]), 5);
+    assert.equal(journal.highestOrderId([0, 3]), 70);
+    assert.equal(journal.highestOrderId([6]), 0);
     await journal.close();
   });
 
