@@ -54,7 +54,14 @@ async function openReference(path) {
   };
 }
 
-const event = (i) => ({ type: 'status', orderId: i, clientId: 0, permId: 1_000_000 + i, status: 'Submitted', data: { filled: 0, remaining: 10, avgFillPrice: 0 } });
+const event = (i) => ({
+  type: 'status',
+  orderId: i,
+  clientId: 0,
+  permId: 1_000_000 + i,
+  status: 'Submitted',
+  data: { filled: 0, remaining: 10, avgFillPrice: 0 },
+});
 
 async function sequential(store) {
   const t = performance.now();
@@ -81,7 +88,11 @@ const engines = {
   sqlite: async (dir) => createOrderJournal({ dir }),
   reference: async (dir) => openReference(join(dir, 'orders.jsonl')),
 };
-const scenarios = { 'sequential (1 writer)': sequential, '8 writers': (s) => lanes(s, 8), [`burst of ${N}`]: burst };
+const scenarios = {
+  'sequential (1 writer)': sequential,
+  '8 writers': (s) => lanes(s, 8),
+  [`burst of ${N}`]: burst,
+};
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = mkdtempSync(join(tmpdir(), 'ibrest-bench-storage-'));
@@ -101,7 +112,8 @@ try {
     }
     const ratio = median(runs.sqlite) / median(runs.reference);
     results.scenarios[name] = { sqlite: runs.sqlite, reference: runs.reference, ratio };
-    log(`${name.padEnd(24)} sqlite ${Math.round(median(runs.sqlite))}/s  reference ${Math.round(median(runs.reference))}/s  ratio ${ratio.toFixed(2)}`);
+    const [a, b] = [median(runs.sqlite), median(runs.reference)].map(Math.round);
+    log(`${name.padEnd(24)} sqlite ${a}/s  reference ${b}/s  ratio ${ratio.toFixed(2)}`);
   }
 
   // Why WAL: raw node:sqlite commits/s (one row, synchronous=FULL, exclusive locking) per journal mode.
@@ -126,7 +138,8 @@ try {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  log(`journal_mode WAL ${Math.round(median(results.journalModes.WAL))}/s, DELETE ${Math.round(median(results.journalModes.DELETE))}/s`);
+  const [wal, del] = [median(results.journalModes.WAL), median(results.journalModes.DELETE)].map(Math.round);
+  log(`journal_mode WAL ${wal}/s, DELETE ${del}/s`);
 
   // Start-up cost: opening a journal of OPEN_EVENTS events checks the file (quick_check or integrity_check) and
   // the CRC of every row. Built with fsync off (speed of building is not what is measured here).
@@ -148,7 +161,8 @@ try {
     results.open[full ? 'integrity_check' : 'quick_check'] = { events: OPEN_EVENTS, ms: times, bytes };
     log(`open ${OPEN_EVENTS} events with ${full ? 'integrity_check' : 'quick_check'}: ${Math.round(median(times))} ms`);
   }
-  results.bytesPerEvent = { sqlite: bytes / OPEN_EVENTS, jsonl: Buffer.byteLength(`${JSON.stringify({ cursor: OPEN_EVENTS, time: new Date().toISOString(), ...event(1) })}\n`) };
+  const jsonLine = `${JSON.stringify({ cursor: OPEN_EVENTS, time: new Date().toISOString(), ...event(1) })}\n`;
+  results.bytesPerEvent = { sqlite: bytes / OPEN_EVENTS, jsonl: Buffer.byteLength(jsonLine) };
 } finally {
   rmSync(base, { recursive: true, force: true });
 }
@@ -156,26 +170,33 @@ try {
 results.machine = machineInfo({});
 results.at = new Date().toISOString();
 writeFileSync(join(HERE, 'results', 'storage.json'), `${JSON.stringify(results, null, 2)}\n`);
-const fmt = (xs) => `${Math.round(median(xs)).toLocaleString('en-US')} (${Math.round(Math.min(...xs)).toLocaleString('en-US')}–${Math.round(Math.max(...xs)).toLocaleString('en-US')})`;
+const num = (x) => Math.round(x).toLocaleString('en-US');
+const fmt = (xs) => `${num(median(xs))} (${num(Math.min(...xs))}–${num(Math.max(...xs))})`;
+const modeRatio = (median(results.journalModes.WAL) / median(results.journalModes.DELETE)).toFixed(1);
+const q = results.open.quick_check;
 const md = [
   '## Order storage (node:sqlite against the JSON-lines group-commit file it replaced)',
   '',
-  `\`node bench/storage.mjs${quick ? ' --quick' : ''}\`, ${results.at.slice(0, 16).replace('T', ' ')} UTC, ${REPS} repetitions alternating`,
-  `which engine goes first, ${N} fsynced appends each, on ${tmpdir()} (${results.machine.nproc} × ${results.machine.cpuModel}).`,
+  `\`node bench/storage.mjs${quick ? ' --quick' : ''}\`, ${results.at.slice(0, 16).replace('T', ' ')} UTC, ` +
+    `${REPS} repetitions alternating`,
+  `which engine goes first, ${N} fsynced appends each, on ${tmpdir()} ` +
+    `(${results.machine.nproc} × ${results.machine.cpuModel}).`,
   'Raw: [results/storage.json](results/storage.json).',
   '',
   '| scenario | node:sqlite appends/s | reference appends/s | ratio |',
   '| --- | --- | --- | --- |',
-  ...Object.entries(results.scenarios).map(([name, r]) => `| ${name} | ${fmt(r.sqlite)} | ${fmt(r.reference)} | ${r.ratio.toFixed(2)} |`),
+  ...Object.entries(results.scenarios).map(
+    ([name, r]) => `| ${name} | ${fmt(r.sqlite)} | ${fmt(r.reference)} | ${r.ratio.toFixed(2)} |`,
+  ),
   '',
-  `Why WAL: raw node:sqlite commits of one row with synchronous=FULL, ${fmt(results.journalModes.WAL)}/s in WAL mode against ` +
-    `${fmt(results.journalModes.DELETE)}/s with a rollback journal (DELETE), ratio ` +
-    `${(median(results.journalModes.WAL) / median(results.journalModes.DELETE)).toFixed(1)}.`,
+  'Why WAL: raw node:sqlite commits of one row with synchronous=FULL,',
+  `${fmt(results.journalModes.WAL)}/s in WAL mode against ${fmt(results.journalModes.DELETE)}/s`,
+  `with a rollback journal (DELETE), ratio ${modeRatio}.`,
   '',
-  `Opening a journal of ${OPEN_EVENTS.toLocaleString('en-US')} events (${(results.open.quick_check.bytes / 1e6).toFixed(1)} MB, ` +
-    `${Math.round(results.bytesPerEvent.sqlite)} bytes per event against ${results.bytesPerEvent.jsonl} as a JSON line) takes ` +
-    `${fmt(results.open.quick_check.ms)} ms with \`quick_check\` + the CRC of every row, ${fmt(results.open.integrity_check.ms)} ms with ` +
-    '`integrity_check`.',
+  `Opening a journal of ${num(OPEN_EVENTS)} events (${(q.bytes / 1e6).toFixed(1)} MB,`,
+  `${Math.round(results.bytesPerEvent.sqlite)} bytes per event against ${results.bytesPerEvent.jsonl} as a JSON line)`,
+  `takes ${fmt(q.ms)} ms with \`quick_check\` + the CRC of every row,`,
+  `${fmt(results.open.integrity_check.ms)} ms with \`integrity_check\`.`,
   '',
 ].join('\n');
 writeFileSync(join(HERE, 'storage.md'), md);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,11 +83,20 @@ function alive(pid: number): boolean {
 }
 
 /** Starts `npm start` on `dir` (port 0 everywhere) and resolves once it printed its proxy URL. */
-async function startStack(dir: string, lines: string[]): Promise<{ child: ReturnType<typeof spawn>; proxyUrl: string }> {
+async function startStack(dir: string, lines: string[]): Promise<{ child: ChildProcess; proxyUrl: string }> {
   const child = spawn(process.execPath, [join(root, 'packages/stack/dist/src/main.js')], {
     cwd: root,
     // Two workers (the order worker and one more) keep the test short; the mechanism is the same for eight.
-    env: { ...process.env, WORKERS_COUNT: '2', SIM_PORT: '0', WORKER_BASE_PORT: '0', PORT: '0', LOG_LEVEL: 'warn', LOG_DIR: join(dir, 'logs'), DATA_DIR: dir },
+    env: {
+      ...process.env,
+      WORKERS_COUNT: '2',
+      SIM_PORT: '0',
+      WORKER_BASE_PORT: '0',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      LOG_DIR: join(dir, 'logs'),
+      DATA_DIR: dir,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const proxyUrl = await new Promise<string>((resolveUrl, reject) => {
@@ -106,10 +115,10 @@ async function startStack(dir: string, lines: string[]): Promise<{ child: Return
   return { child, proxyUrl };
 }
 
-test('npm start – kill -9 of the supervisor takes its children down; the next npm start on the same data works', async () => {
+test('npm start – kill -9 of the supervisor takes its children down; a new start on the same data works', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ibrest-start-kill-'));
   const lines: string[] = [];
-  let second: ReturnType<typeof spawn> | undefined;
+  let second: ChildProcess | undefined;
   try {
     const first = await startStack(dir, lines);
     const children = childrenOf(first.child.pid!);
@@ -129,7 +138,10 @@ test('npm start – kill -9 of the supervisor takes its children down; the next 
     const order = await http(`${again.proxyUrl}/order`, {
       method: 'POST',
       headers: { 'Idempotency-Key': 'after-kill-9' },
-      body: JSON.stringify({ contract: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' }, order: { action: 'BUY', orderType: 'LMT', lmtPrice: 1, totalQuantity: 1 } }),
+      body: JSON.stringify({
+        contract: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' },
+        order: { action: 'BUY', orderType: 'LMT', lmtPrice: 1, totalQuantity: 1 },
+      }),
     });
     assert.equal(order.status, 201, JSON.stringify(order.body));
   } finally {

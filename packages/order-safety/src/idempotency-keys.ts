@@ -28,7 +28,7 @@ export class IdempotencyKeyReusedError extends ApiError {
 
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
 
-/** 1-255 printable ASCII characters, without leading or trailing white space (trim first: {@link parseIdempotencyKey}). */
+/** 1-255 printable ASCII characters without leading or trailing space (trim first: {@link parseIdempotencyKey}). */
 export function isValidIdempotencyKey(key: unknown): key is string {
   // Printable ASCII without leading or trailing space (a key is trimmed before it is checked).
   return typeof key === 'string' && KEY_RE.test(key) && key.trim() === key;
@@ -40,12 +40,16 @@ export function isValidIdempotencyKey(key: unknown): key is string {
  * one key: absent → undefined; the value trimmed of white space, then 1-255 printable ASCII characters; a second
  * `Idempotency-Key` header (any case) → 400 `IDEMPOTENCY_KEY_INVALID` naming the header.
  */
-export function parseIdempotencyKey(headers: readonly string[] | Record<string, readonly string[] | undefined>): string | undefined {
+export function parseIdempotencyKey(
+  headers: readonly string[] | Record<string, readonly string[] | undefined>,
+): string | undefined {
   let values: string[];
   if (Array.isArray(headers)) {
     const raw = headers as readonly string[];
     values = [];
-    for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'idempotency-key') values.push(raw[i + 1]!);
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if (raw[i]!.toLowerCase() === 'idempotency-key') values.push(raw[i + 1]!);
+    }
   } else {
     values = [];
     for (const [name, list] of Object.entries(headers as Record<string, readonly string[] | undefined>)) {

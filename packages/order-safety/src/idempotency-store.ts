@@ -76,7 +76,8 @@ export class IdempotencyKeyNotInFlightError extends ApiError {
 /** complete()/settle() with a 5xx: such an answer says the outcome is unknown, so it is never stored as final. */
 export class IdempotencyAnswerNotFinalError extends ApiError {
   constructor(key: string, status: number) {
-    super(500, 'IDEMPOTENCY_ANSWER_NOT_FINAL', `A ${status} is not a final answer for Idempotency-Key ${JSON.stringify(key)}; park() it`);
+    const message = `A ${status} is not a final answer for Idempotency-Key ${JSON.stringify(key)}; park() it`;
+    super(500, 'IDEMPOTENCY_ANSWER_NOT_FINAL', message);
   }
 }
 
@@ -183,7 +184,8 @@ export class IdempotencyStore implements StorageHealthSource {
         decode(file.path, row);
       }
       store = new IdempotencyStore(file, options);
-      const migrated = migrateIdempotencyFile(file, options.dir, (r) => store!.#putNow(r as unknown as IdempotencyRecord));
+      const put = (r: Record<string, unknown>): void => store!.#putNow(r as unknown as IdempotencyRecord);
+      const migrated = migrateIdempotencyFile(file, options.dir, put);
       const keys = (file.db.prepare('SELECT count(*) AS n FROM keys').get() as { n: number }).n;
       Object.assign(store.openReport, { keys, ...(migrated ? { migrated } : {}) });
       return store;
@@ -220,7 +222,8 @@ export class IdempotencyStore implements StorageHealthSource {
       };
     }
     const now = this.#clock();
-    const fresh: IdempotencyRecord = { key, hash: requestHash, orderRef: orderRefForKey(key), beganAt: now, updatedAt: now };
+    const orderRef = orderRefForKey(key);
+    const fresh: IdempotencyRecord = { key, hash: requestHash, orderRef, beganAt: now, updatedAt: now };
     if (meta !== undefined) fresh.meta = meta;
     this.#owned.set(key, []);
     try {
@@ -344,7 +347,7 @@ export class IdempotencyStore implements StorageHealthSource {
     const owned = [...this.#owned.keys()];
     await this.#file.write(() => {
       const stmt = this.#file.db.prepare(
-        `DELETE FROM keys WHERE updated_at <= ?${owned.length ? ` AND key NOT IN (${owned.map(() => '?').join(',')})` : ''}`,
+        `DELETE FROM keys WHERE updated_at <= ?${owned.length ? ` AND key NOT IN (${owned.map(() => '?')})` : ''}`,
       );
       stmt.run(cutoff, ...owned);
     });
@@ -365,7 +368,8 @@ export class IdempotencyStore implements StorageHealthSource {
   async close(): Promise<void> {
     if (this.#file.closed) return;
     clearInterval(this.#purgeTimer);
-    for (const key of [...this.#owned.keys()]) this.#disown(key, (w) => w.reject(new LogClosedError('idempotency store')));
+    const closed = new LogClosedError('idempotency store');
+    for (const key of [...this.#owned.keys()]) this.#disown(key, (w) => w.reject(closed));
     await this.#file.close();
   }
 
@@ -420,7 +424,8 @@ export class IdempotencyStore implements StorageHealthSource {
   }
 
   #assertFinal(key: string, response: StoredResponse): void {
-    if (!(response.status >= 100 && response.status < 500)) throw new IdempotencyAnswerNotFinalError(key, response.status);
+    const final = response.status >= 100 && response.status < 500;
+    if (!final) throw new IdempotencyAnswerNotFinalError(key, response.status);
   }
 
   #assertOpen(): void {

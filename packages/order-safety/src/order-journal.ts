@@ -59,13 +59,16 @@ export interface OrderJournalOptions {
   identityIntervalMs?: number;
 }
 
+/** How {@link OrderJournal.find} addresses one order. */
+export type OrderIds = { permId: number } | { orderRef: string } | { clientId: number; orderId: number };
+
 export interface OrderJournal extends StorageHealthSource {
   /** Resolves with the stored event (cursor assigned) once it is durable. */
   append(event: OrderEventInput): Promise<OrderEvent>;
   read(options?: ReadOptions): Promise<OrderEvent[]>;
   last(): OrderEvent | undefined;
   /** Events of one order, oldest first: by IB's permId, by orderRef, or by clientId + orderId. */
-  find(ids: { permId: number } | { orderRef: string } | { clientId: number; orderId: number }, limit?: number): OrderEvent[];
+  find(ids: OrderIds, limit?: number): OrderEvent[];
   /** The highest orderId journalled for any of these clientIds (0 when none): new ids start above it. */
   highestOrderId(clientIds: Iterable<number>): number;
   /** Cursor of the last durable event; 0 when empty. */
@@ -94,7 +97,8 @@ export async function createOrderJournal(options: OrderJournalOptions): Promise<
     append: (event) => {
       if (!(ORDER_EVENT_TYPES as readonly string[]).includes(event.type)) {
         const types = ORDER_EVENT_TYPES.join(', ');
-        return Promise.reject(new TypeError(`expected an order event type (${types}), got ${JSON.stringify(event.type)}`));
+        const got = JSON.stringify(event.type);
+        return Promise.reject(new TypeError(`expected an order event type (${types}), got ${got}`));
       }
       return log.append({ time: new Date(clock()).toISOString(), ...event });
     },
@@ -103,7 +107,8 @@ export async function createOrderJournal(options: OrderJournalOptions): Promise<
     find: (ids, limit) => {
       if ('permId' in ids) return log.findBy('perm_id', ids.permId, limit);
       if ('orderRef' in ids) return log.findBy('order_ref', ids.orderRef, limit);
-      return log.findBy('order_id', ids.orderId, 100_000).filter((e) => (e.clientId ?? 0) === ids.clientId).slice(0, limit);
+      const sameOrder = log.findBy('order_id', ids.orderId, 100_000);
+      return sameOrder.filter((e) => (e.clientId ?? 0) === ids.clientId).slice(0, limit);
     },
     highestOrderId: (clientIds) => log.maxWhere('order_id', 'client_id', [...clientIds]) ?? 0,
     get lastCursor() {

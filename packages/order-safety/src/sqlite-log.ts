@@ -75,7 +75,9 @@ export class SqliteLog<T extends LogEntry> implements StorageHealthSource {
     const cols = ['body', 'crc', ...this.#columns.map(([c]) => c)];
     this.#insert = file.db.prepare(`INSERT INTO log (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
     this.#readSince = file.db.prepare('SELECT cursor, body, crc FROM log WHERE cursor > ? ORDER BY cursor LIMIT ?');
-    const lastRow = file.db.prepare('SELECT cursor, body, crc FROM log ORDER BY cursor DESC LIMIT 1').get() as Row | undefined;
+    const lastRow = file.db.prepare('SELECT cursor, body, crc FROM log ORDER BY cursor DESC LIMIT 1').get() as
+      | Row
+      | undefined;
     this.#last = lastRow ? this.#decode(lastRow) : undefined;
     const count = (file.db.prepare('SELECT count(*) AS n FROM log').get() as { n: number }).n;
     this.openReport = {
@@ -90,9 +92,8 @@ export class SqliteLog<T extends LogEntry> implements StorageHealthSource {
     const columns = Object.keys(opts.indexed ?? {});
     const schema = [
       META_TABLE,
-      `CREATE TABLE IF NOT EXISTS log (cursor INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, crc INTEGER NOT NULL${
-        columns.map((c) => `, ${c}`).join('')
-      });`,
+      'CREATE TABLE IF NOT EXISTS log (cursor INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, ' +
+        `crc INTEGER NOT NULL${columns.map((c) => `, ${c}`).join('')});`,
       ...columns.map((c) => `CREATE INDEX IF NOT EXISTS log_${c} ON log (${c}) WHERE ${c} IS NOT NULL;`),
     ].join('\n');
     const file = StorageFile.open({
@@ -241,7 +242,9 @@ export class SqliteLog<T extends LogEntry> implements StorageHealthSource {
   }
 
   #decode(row: Row): T {
-    if (crc32(row.body) !== row.crc) throw new StorageCorruptError(this.#file.path, `entry ${row.cursor} fails its checksum`);
+    if (crc32(row.body) !== row.crc) {
+      throw new StorageCorruptError(this.#file.path, `entry ${row.cursor} fails its checksum`);
+    }
     return { cursor: row.cursor, ...(JSON.parse(row.body) as object) } as T;
   }
 
@@ -261,7 +264,9 @@ interface Row {
 function verifyRows(file: StorageFile): void {
   const stmt = file.db.prepare('SELECT cursor, body, crc FROM log ORDER BY cursor');
   for (const row of stmt.iterate() as Iterable<Row>) {
-    if (typeof row.body !== 'string' || crc32(row.body) !== row.crc) throw new StorageCorruptError(file.path, `entry ${row.cursor} fails its checksum`);
+    if (typeof row.body !== 'string' || crc32(row.body) !== row.crc) {
+      throw new StorageCorruptError(file.path, `entry ${row.cursor} fails its checksum`);
+    }
   }
 }
 

@@ -92,7 +92,7 @@ export interface StorageFileOptions {
   path: string;
   /** Shown in errors: "order journal", "idempotency store" … */
   label: string;
-  /** synchronous=FULL (fsync each commit) when true; NORMAL (a crash of the OS may lose the last commits) when false. */
+  /** synchronous=FULL (fsync each commit) when true; NORMAL (an OS crash may lose the last commits) when false. */
   sync: boolean;
   /** DDL run at open (CREATE … IF NOT EXISTS): must not write when the schema exists. */
   schema: string;
@@ -367,7 +367,8 @@ export class StorageFile implements StorageHealthSource {
   }
 
   #setHealth(ok: boolean, reason?: string): void {
-    this.#health = { ok, since: new Date().toISOString(), file: this.path, ...(reason === undefined ? {} : { reason }) };
+    const since = new Date().toISOString();
+    this.#health = { ok, since, file: this.path, ...(reason === undefined ? {} : { reason }) };
     for (const listener of this.#listeners) {
       try {
         listener(this.health());

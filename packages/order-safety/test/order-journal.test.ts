@@ -53,7 +53,8 @@ describe('order journal', () => {
 
   test('order journal – JSON-lines segments of earlier versions are migrated once, keeping their cursors', async () => {
     const dir = await tempDir('journal-migrate');
-    const line = (cursor: number): string => `${JSON.stringify({ cursor, time: 't', type: 'status', orderId: cursor, status: 'Submitted' })}\n`;
+    const line = (cursor: number): string =>
+      `${JSON.stringify({ cursor, time: 't', type: 'status', orderId: cursor, status: 'Submitted' })}\n`;
     await writeFile(join(dir, 'orders-0000000000000001.jsonl'), [1, 2, 3].map(line).join(''));
     // The last segment ends in a torn (never acknowledged) write: not migrated, not an error.
     await writeFile(join(dir, 'orders-0000000000000004.jsonl'), `${[4, 5].map(line).join('')}{"cursor":6,"ti`);
@@ -71,9 +72,10 @@ describe('order journal', () => {
     await again.close();
   });
 
-  test('order journal – a damaged line in the middle of an old segment refuses the migration, naming the file', async () => {
+  test('order journal – a damaged line in the middle of an old segment refuses the migration', async () => {
     const dir = await tempDir('journal-migrate-bad');
-    const line = (cursor: number): string => `${JSON.stringify({ cursor, time: 't', type: 'sent', orderId: cursor })}\n`;
+    const line = (cursor: number): string =>
+      `${JSON.stringify({ cursor, time: 't', type: 'sent', orderId: cursor })}\n`;
     await writeFile(join(dir, 'orders-0000000000000001.jsonl'), `${line(1)}{garbage\n${line(3)}`);
     await assert.rejects(createOrderJournal({ dir }), (err: Error) => {
       assert.match(err.message, /orders-0000000000000001\.jsonl is damaged \(line 2/);
@@ -94,7 +96,11 @@ describe('order journal', () => {
       assert.equal(e.orderId, i);
     });
     assert.ok(journal.commitBatches < n / 4, `expected batching, got ${journal.commitBatches} syncs for ${n} appends`);
-    console.log(`order journal: ${n} fsynced appends (node:sqlite, WAL, synchronous=FULL) in ${seconds.toFixed(3)} s = ${Math.round(n / seconds)} appends/s, ${journal.commitBatches} commit batches`);
+    const rate = Math.round(n / seconds);
+    console.log(
+      `order journal: ${n} fsynced appends (node:sqlite, WAL, synchronous=FULL) in ${seconds.toFixed(3)} s = ` +
+        `${rate} appends/s, ${journal.commitBatches} commit batches`,
+    );
     await journal.close();
   });
 
@@ -133,11 +139,12 @@ describe('order journal', () => {
     await journal.close();
   });
 
-  test('order journal – kill -9 at random points while writing: no acknowledged event lost, cursors only grow', async () => {
+  test('order journal – kill -9 at random points: no acknowledged event lost, cursors only grow', async () => {
     const dir = await tempDir('journal-kill');
     const script = fileURLToPath(new URL('./fixtures/journal-writer.js', import.meta.url));
     let highest = 0;
     const rounds = 6;
+    const figures: { killAfter: number; acked: number; stored: number }[] = [];
     for (let round = 0; round < rounds; round++) {
       const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
       const acked = new Set<number>();
@@ -149,7 +156,7 @@ describe('order journal', () => {
         buffer = lines.pop()!;
         for (const line of lines) if (line.startsWith('acked ')) acked.add(Number(line.slice(6)));
       });
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, signal) => resolve(signal)));
       // A random kill point: after 1 to 400 acknowledged appends of this run.
       const killAfter = 1 + Math.floor(Math.random() * 400);
       await eventually(() => acked.size >= killAfter, 30_000, `the child to ack ${killAfter} appends`);
@@ -168,12 +175,14 @@ describe('order journal', () => {
       for (const cursor of acked) assert.ok(stored.has(cursor), `round ${round}: acknowledged cursor ${cursor} lost`);
       for (let i = 1; i < all.length; i++) assert.ok(all[i]!.cursor > all[i - 1]!.cursor, 'cursors strictly increase');
       assertGapFree(all);
-      assert.ok(journal.lastCursor >= highest, `round ${round}: cursor went back from ${highest} to ${journal.lastCursor}`);
+      assert.ok(journal.lastCursor >= highest, `round ${round}: cursor went back from ${highest}`);
       const next = await journal.append({ type: 'sent', orderId: round });
       assert.equal(next.cursor, journal.lastCursor);
       assert.ok(next.cursor > Math.max(highest, ...acked), 'a new cursor is above every acknowledged one');
       highest = next.cursor;
+      figures.push({ killAfter, acked: acked.size, stored: all.length });
       await journal.close();
     }
+    console.log(`STORAGE_FIGURES ${JSON.stringify({ scenario: 'kill-9 rounds', rounds: figures })}`);
   });
 });

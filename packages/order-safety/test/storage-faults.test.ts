@@ -29,6 +29,7 @@ import {
   requestHash,
   StorageCorruptError,
   type OrderEvent,
+  type OrderJournal,
   type StorageHealth,
 } from '../src/index.js';
 import { eventually, tempDir } from './helpers.js';
@@ -44,7 +45,7 @@ function flip(file: string, offset: number): void {
   writeFileSync(file, buf);
 }
 
-async function allEvents(journal: { read(o: { since: number; limit: number }): Promise<OrderEvent[]> }): Promise<OrderEvent[]> {
+async function allEvents(journal: Pick<OrderJournal, 'read'>): Promise<OrderEvent[]> {
   const out: OrderEvent[] = [];
   for (let since = 0; ; ) {
     const page = await journal.read({ since, limit: 5000 });
@@ -78,7 +79,9 @@ describe('storage faults', () => {
   test('storage faults – a damaged row in the middle of the journal refuses the start, naming the file', async () => {
     const dir = await tempDir('fault-row');
     const journal = await createOrderJournal({ dir });
-    for (let i = 0; i < 500; i++) await journal.append({ type: 'status', orderId: i, status: 'Submitted', data: { marker: `m-${i}-m` } });
+    for (let i = 0; i < 500; i++) {
+      await journal.append({ type: 'status', orderId: i, status: 'Submitted', data: { marker: `m-${i}-m` } });
+    }
     await journal.close();
     const file = join(dir, 'orders.db');
     const offset = readFileSync(file).indexOf('m-250-m');
@@ -93,11 +96,13 @@ describe('storage faults', () => {
     assert.equal(statSync(file).size > 0, true, 'nothing was truncated');
   });
 
-  test('storage faults – a damaged b-tree page in the middle refuses the start (journal and idempotency store)', async () => {
+  test('storage faults – a damaged b-tree page in the middle refuses the start (journal, idempotency)', async () => {
     const dir = await tempDir('fault-page');
     const journal = await createOrderJournal({ dir });
     const store = await createIdempotencyStore({ dir });
-    await Promise.all(Array.from({ length: 400 }, (_, i) => journal.append({ type: 'sent', orderId: i, data: { pad: 'x'.repeat(200) } })));
+    const pad = 'x'.repeat(200);
+    const sent = (orderId: number): Promise<OrderEvent> => journal.append({ type: 'sent', orderId, data: { pad } });
+    await Promise.all(Array.from({ length: 400 }, (_, orderId) => sent(orderId)));
     for (let i = 0; i < 300; i++) {
       await store.begin(`key-${i}`, hash);
       await store.complete(`key-${i}`, created);
@@ -116,7 +121,7 @@ describe('storage faults', () => {
     }
   });
 
-  test('storage faults – a torn final write (garbage after the last commit in the WAL) is recovered without loss', async () => {
+  test('storage faults – a torn final write (garbage after the last WAL commit) loses nothing', async () => {
     const dir = await tempDir('fault-torn');
     const acked = await killWriterAfter(dir, 200);
     const wal = join(dir, 'orders.db-wal');
@@ -132,7 +137,7 @@ describe('storage faults', () => {
     await journal.close();
   });
 
-  test('storage faults – a WAL cut in the middle of its last frame loses only that commit; cursors continue', async () => {
+  test('storage faults – a WAL cut inside its last frame loses only that commit; cursors continue', async () => {
     const dir = await tempDir('fault-cut');
     await killWriterAfter(dir, 200);
     const wal = join(dir, 'orders.db-wal');
@@ -145,7 +150,7 @@ describe('storage faults', () => {
     await journal.close();
   });
 
-  test('storage faults – a deleted database file is noticed while running: writes refused, health says why', async () => {
+  test('storage faults – a deleted database file is noticed while running: writes refused, health why', async () => {
     const dir = await tempDir('fault-deleted');
     const journal = await createOrderJournal({ dir, ...fast });
     const store = await createIdempotencyStore({ dir, ...fast });
@@ -153,7 +158,10 @@ describe('storage faults', () => {
     const changes: StorageHealth[] = [];
     journal.onHealthChange((h) => changes.push(h));
     unlinkSync(join(dir, 'orders.db'));
+    const deletedAt = performance.now();
     await eventually(() => !journal.isWritable(), 3000, 'the deletion to be noticed');
+    const noticedMs = Math.round(performance.now() - deletedAt);
+    console.log(`STORAGE_FIGURES ${JSON.stringify({ scenario: 'file deleted', noticedMs, identityIntervalMs: 50 })}`);
     assert.match(journal.health().reason ?? '', /orders\.db was deleted or replaced/);
     assert.deepEqual(changes.map((h) => h.ok), [false]);
     await assert.rejects(journal.append({ type: 'sent', orderId: 2 }), LogUnavailableError);
@@ -172,12 +180,13 @@ describe('storage faults', () => {
     await store.begin('k', hash);
     renameSync(dir, join(parent, 'data.old'));
     mkdirSync(dir);
-    await eventually(() => !journal.isWritable() && !store.isWritable() && !audit.isWritable(), 3000, 'all parts to notice');
+    const noticed = (): boolean => !journal.isWritable() && !store.isWritable() && !audit.isWritable();
+    await eventually(noticed, 3000, 'all parts to notice');
     await assert.rejects(store.begin('k2', hash), LogUnavailableError);
     await Promise.all([journal.close(), store.close(), audit.close()]);
   });
 
-  test('storage faults – a live owner keeps its files; once it is killed -9 the next open takes them over', async () => {
+  test('storage faults – a live owner keeps its files; after its kill -9 the next open takes them', async () => {
     const dir = await tempDir('fault-lock');
     const script = fileURLToPath(new URL('./fixtures/hold-open.js', import.meta.url));
     const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -185,8 +194,10 @@ describe('storage faults', () => {
       child.stdout.on('data', (b: Buffer) => (b.toString().includes('ready') ? resolve() : undefined));
       child.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
     });
-    for (const open of [() => createOrderJournal({ dir }), () => createIdempotencyStore({ dir }), () => createAuditLog({ dir })]) {
-      await assert.rejects(open(), (err: Error) => err instanceof DataDirLockedError && err.message.includes(`process ${child.pid}`));
+    const opens = [createOrderJournal, createIdempotencyStore, createAuditLog].map((create) => () => create({ dir }));
+    for (const open of opens) {
+      const holder = `process ${child.pid}`;
+      await assert.rejects(open(), (err: Error) => err instanceof DataDirLockedError && err.message.includes(holder));
     }
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
@@ -199,7 +210,7 @@ describe('storage faults', () => {
     await Promise.all([journal.close(), store.close(), audit.close()]);
   });
 
-  test('storage faults – a full disk fails closed without crashing and recovers by itself once space is back', async (t) => {
+  test('storage faults – a full disk fails closed, never crashes, and recovers by itself with space', async (t) => {
     // Not tempDir(): the filesystem must be unmounted before its mount point is removed.
     const base = mkdtempSync(join(tmpdir(), 'ibrest-fault-full-'));
     const mnt = join(base, 'mnt');
@@ -258,7 +269,11 @@ describe('storage faults', () => {
     journal.onHealthChange((h) => events.push(h.ok));
 
     rmSync(filler);
+    const freedAt = performance.now();
     await eventually(() => journal.isWritable() && store.isWritable(), 5000, 'recovery without a restart');
+    const recoveredMs = Math.round(performance.now() - freedAt);
+    const figures = { scenario: 'disk full', ackedBeforeFull: acked.length, recoveredMs, probeIntervalMs: 50 };
+    console.log(`STORAGE_FIGURES ${JSON.stringify(figures)}`);
     assert.deepEqual(events, [true]);
     const after = await journal.append({ type: 'sent', orderId: 999 });
     assert.ok(after.cursor > Math.max(...acked), 'cursors keep increasing');

@@ -74,7 +74,8 @@ test('startService – children exit by themselves when their parent is killed w
   const parentScript = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'parent.js');
   const parent = spawn(process.execPath, [parentScript, '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const pids = await new Promise<number[]>((resolve, reject) => {
-    createInterface({ input: parent.stdout! }).on('line', (line) => resolve((JSON.parse(line) as { pids: number[] }).pids));
+    const lines = createInterface({ input: parent.stdout! });
+    lines.on('line', (line) => resolve((JSON.parse(line) as { pids: number[] }).pids));
     parent.once('exit', (code) => reject(new Error(`parent exited ${code}`)));
   });
   assert.equal(pids.length, 3);

@@ -151,7 +151,8 @@ export class IdempotentOrders {
     if (e === undefined || e.status >= 500) {
       // Sent, then the connection went or the deadline passed: IB may or may not have the order. A 5xx is never
       // a final answer: the key stays open (a retry looks the order up) and is settled after reconciliation.
-      const transient = e === undefined ? undefined : { status: e.status, body: e.toJSON(), ...(e.retryAfter === undefined ? {} : { headers: { 'Retry-After': String(e.retryAfter) } }) };
+      const headers = e?.retryAfter === undefined ? {} : { headers: { 'Retry-After': String(e.retryAfter) } };
+      const transient = e === undefined ? undefined : { status: e.status, body: e.toJSON(), ...headers };
       this.o.store.park(key, transient);
       this.unsettled.set(key, { orderRef: rc.orderRef!, meta });
       return;

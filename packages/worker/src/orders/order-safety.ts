@@ -84,7 +84,7 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
   const storage = combineStorageHealth([journal, idempotency, audit]);
   const stopHealthLog = storage.onHealthChange((h) => {
     if (h.ok) o.log.info({ dataDir: cfg.dataDir }, 'order storage writable again');
-    else o.log.error({ dataDir: cfg.dataDir, file: h.file, reason: h.reason }, 'order storage cannot be written: orders refused');
+    else o.log.error({ dataDir: cfg.dataDir, file: h.file, reason: h.reason }, 'order storage not writable');
   });
   const schedule = createMaintenanceSchedule(cfg.maintenanceWindows, { clock });
   const stopWatch = watchMaintenance(schedule, o.metrics);
