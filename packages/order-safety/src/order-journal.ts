@@ -67,7 +67,7 @@ export interface OrderJournal extends StorageHealthSource {
   append(event: OrderEventInput): Promise<OrderEvent>;
   read(options?: ReadOptions): Promise<OrderEvent[]>;
   last(): OrderEvent | undefined;
-  /** Events of one order, oldest first: by IB's permId, by orderRef, or by clientId + orderId. */
+  /** Events of one order, oldest first: by IB's permId, by orderRef, or by clientId + orderId (no clientId = 0). */
   find(ids: OrderIds, limit?: number): OrderEvent[];
   /** The highest orderId journalled for any of these clientIds (0 when none): new ids start above it. */
   highestOrderId(clientIds: Iterable<number>): number;
@@ -105,10 +105,13 @@ export async function createOrderJournal(options: OrderJournalOptions): Promise<
     read: (opts) => log.read(opts),
     last: () => log.last(),
     find: (ids, limit) => {
-      if ('permId' in ids) return log.findBy('perm_id', ids.permId, limit);
-      if ('orderRef' in ids) return log.findBy('order_ref', ids.orderRef, limit);
-      const sameOrder = log.findBy('order_id', ids.orderId, 100_000);
-      return sameOrder.filter((e) => (e.clientId ?? 0) === ids.clientId).slice(0, limit);
+      if ('permId' in ids) return log.findBy({ perm_id: ids.permId }, limit);
+      if ('orderRef' in ids) return log.findBy({ order_ref: ids.orderRef }, limit);
+      const own = log.findBy({ client_id: ids.clientId, order_id: ids.orderId }, limit);
+      if (ids.clientId !== 0) return own;
+      // Events without a clientId count as clientId 0 (as in the reconciliation projection).
+      const unset = log.findBy({ order_id: ids.orderId }, 100_000).filter((e) => e.clientId === undefined);
+      return [...own, ...unset].sort((a, b) => a.cursor - b.cursor).slice(0, limit);
     },
     highestOrderId: (clientIds) => log.maxWhere('order_id', 'client_id', [...clientIds]) ?? 0,
     get lastCursor() {

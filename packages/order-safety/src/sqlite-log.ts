@@ -165,12 +165,16 @@ export class SqliteLog<T extends LogEntry> implements StorageHealthSource {
     return rows.map((r) => this.#decode(r));
   }
 
-  /** Entries whose indexed column `column` equals `value`, oldest first (at most `limit`). */
-  findBy(column: string, value: string | number, limit = 1000): T[] {
-    if (!this.#columns.some(([c]) => c === column)) throw new TypeError(`expected an indexed column, got ${column}`);
+  /** Entries whose indexed columns equal the given values, oldest first (at most `limit`). */
+  findBy(where: Record<string, string | number>, limit = 1000): T[] {
+    const columns = Object.keys(where);
+    for (const c of columns) {
+      if (!this.#columns.some(([name]) => name === c)) throw new TypeError(`expected an indexed column, got ${c}`);
+    }
+    const condition = columns.map((c) => `${c} = ?`).join(' AND ');
     const rows = this.#file.db
-      .prepare(`SELECT cursor, body, crc FROM log WHERE ${column} = ? ORDER BY cursor LIMIT ?`)
-      .all(value, limit) as unknown as Row[];
+      .prepare(`SELECT cursor, body, crc FROM log WHERE ${condition} ORDER BY cursor LIMIT ?`)
+      .all(...Object.values(where), limit) as unknown as Row[];
     return rows.map((r) => this.#decode(r));
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
@@ -44,11 +45,28 @@ describe('order journal', () => {
     assert.deepEqual(journal.find({ orderRef: 'ik1-aaa' }).map((e) => e.cursor), [1]);
     assert.deepEqual(journal.find({ clientId: 0, orderId: 5 }).map((e) => e.cursor), [1, 3]);
     assert.deepEqual(journal.find({ clientId: 3, orderId: 5 }).map((e) => e.cursor), [2]);
+    await journal.append({ type: 'sent', orderId: 5 });
+    assert.deepEqual(journal.find({ clientId: 0, orderId: 5 }).map((e) => e.cursor), [1, 3, 4], 'no clientId is 0');
     await journal.append({ type: 'accepted', orderId: 70, clientId: 3 });
     assert.equal(journal.highestOrderId([0]), 5);
     assert.equal(journal.highestOrderId([0, 3]), 70);
     assert.equal(journal.highestOrderId([6]), 0);
     await journal.close();
+  });
+
+  test('order journal – cursors are never handed out again, even after rows were deleted', async () => {
+    const dir = await tempDir('journal-deleted-rows');
+    const journal = await createOrderJournal({ dir, fsync: false });
+    for (let i = 0; i < 10; i++) await journal.append({ type: 'sent', orderId: i });
+    await journal.close();
+    // An operator prunes the newest rows by hand (the journal is closed; it holds the file exclusively when open).
+    const db = new DatabaseSync(join(dir, 'orders.db'));
+    db.exec('DELETE FROM log WHERE cursor > 7');
+    db.close();
+    const reopened = await createOrderJournal({ dir, fsync: false });
+    assert.equal(reopened.lastCursor, 7);
+    assert.equal((await reopened.append({ type: 'sent', orderId: 99 })).cursor, 11, 'cursors 8-10 are not reused');
+    await reopened.close();
   });
 
   test('order journal – JSON-lines segments of earlier versions are migrated once, keeping their cursors', async () => {
