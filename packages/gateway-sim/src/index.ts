@@ -51,7 +51,7 @@ export type { WhatIfFigures } from './engine/what-if.js';
 export { resolveOptions, GatewaySimConfigError, type GatewaySimOptions } from './options.js';
 export { ManualClock, systemClock, type Clock } from './engine/clock.js';
 export type { AccountSeed, PositionSeed } from './engine/accounts.js';
-export type { FillSpec, RejectSpec } from './engine/matching-engine.js';
+export { ORDER_TEXT, type FillSpec, type OrderQuirks, type RejectSpec } from './engine/matching-engine.js';
 export type { Violation } from './limits/violations.js';
 export { SUBSCRIPTION_KINDS, DATA_LOST_KINDS, type SubscriptionKind } from './subscriptions.js';
 export type { Bulletin } from './engine/feed-state.js';

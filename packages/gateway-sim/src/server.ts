@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createLogger, type Logger } from '@ibrest/common';
 import { Engine } from './engine/engine.js';
@@ -16,6 +18,7 @@ import { refreshScanners } from './handlers/scanners.js';
 import { resolveOptions, type GatewaySimOptions, type ResolvedOptions } from './options.js';
 import { FieldReader } from './wire/fields.js';
 import { IN, inName } from './wire/msg-ids.js';
+import type { OrderIdState } from './engine/matching-engine.js';
 
 /** One request as a client sent it, kept for the control API. */
 export interface ReceivedMessage {
@@ -93,11 +96,29 @@ export class GatewaySim implements SimContext, SessionHost {
     this.depthBooks = new MarketDataLines(this.opts.depthBooks);
     this.feeds = new FeedState(this.opts.faMaster, this.engine.accounts.ids());
     this.fragmentOpt = this.opts.fragment || undefined;
+    this.engine.orders.masterClientId = this.opts.masterClientId;
+    if (this.opts.stateDir) this.persistIds(this.opts.stateDir);
     this.engine.onEvent((ev) => {
       fanOutBrokerEvent(this, ev);
       this.events.emit('order', ev);
     });
     this.engine.market.onChange((q) => fanOutQuote(this, q, this.linkDown));
+  }
+
+  /** Loads the order-id state from `dir` (if any) and writes it back after every change. */
+  private persistIds(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'order-ids.json');
+    try {
+      this.engine.orders.loadIdState(JSON.parse(readFileSync(file, 'utf8')) as OrderIdState);
+      this.log.info({ file }, 'order ids restored');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.engine.orders.onIdState = (st) => {
+      writeFileSync(`${file}.tmp`, JSON.stringify(st));
+      renameSync(`${file}.tmp`, file);
+    };
   }
 
   // ── lifecycle ────────────────────────────────────────────────────────────────────────────────────
@@ -327,13 +348,16 @@ export class GatewaySim implements SimContext, SessionHost {
   }
 
   /** Drops every connection and refuses new ones for `downMs` (the nightly restart). Resolves when back up. */
-  async restart(downMs: number): Promise<void> {
+  async restart(downMs: number, opts: { freshIds?: boolean } = {}): Promise<void> {
     // Stop accepting first, then drop everyone: server.close() only completes once no connection is left.
     const stopped = this.stopListening();
     for (const s of [...this.sessions]) s.destroy();
     this.clients.clear();
     await stopped;
-    this.log.info({ downMs }, 'restart: all connections dropped');
+    // A restarted gateway no longer knows the finished orders of the previous session.
+    this.engine.orders.forgetOrders();
+    if (opts.freshIds) this.engine.orders.resetIdSequence();
+    this.log.info({ downMs, freshIds: opts.freshIds ?? false }, 'restart: all connections dropped');
     await new Promise<void>((resolve) => this.later(downMs, resolve));
     if (this.closed) return;
     await this.listen(this.boundPort);

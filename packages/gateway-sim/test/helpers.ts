@@ -25,8 +25,11 @@ export async function waitUntil(pred: () => boolean, timeoutMs = 3000, what = 'c
  * An unmodified @stoqey/ib IBApi connected with explicit host, port and clientId. Every error event is
  * collected: 505 is @stoqey/ib's strict decoder reporting a layout mismatch, which fails conformance.
  */
-export async function connectApi(port: number, clientId: number, maxReqPerSec = 1000): Promise<{ api: IBApiT; errors: SeenError[]; infos: SeenError[] }> {
+export async function connectApi(
+  port: number, clientId: number, maxReqPerSec = 1000, beforeConnect?: (api: IBApiT) => void,
+): Promise<{ api: IBApiT; errors: SeenError[]; infos: SeenError[] }> {
   const api = new IBApi({ host: '127.0.0.1', port, clientId, maxReqPerSec });
+  beforeConnect?.(api);
   const errors: SeenError[] = [];
   const infos: SeenError[] = [];
   api.on(EventName.error, (err: Error, code: number, reqId: number) => errors.push({ code, reqId, message: err?.message ?? String(err) }));
