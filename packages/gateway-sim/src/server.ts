@@ -17,7 +17,7 @@ import { emitRealTimeBars } from './handlers/real-time-bars.js';
 import { refreshScanners } from './handlers/scanners.js';
 import { resolveOptions, type GatewaySimOptions, type ResolvedOptions } from './options.js';
 import { FieldReader } from './wire/fields.js';
-import { IN, inName } from './wire/msg-ids.js';
+import { IN, inName, UNSERVED_REQUESTS } from './wire/msg-ids.js';
 import type { OrderIdState } from './engine/matching-engine.js';
 
 /** One request as a client sent it, kept for the control API. */
@@ -259,6 +259,14 @@ export class GatewaySim implements SimContext, SessionHost {
       return;
     }
     if (!entry) {
+      const unserved = Number.isInteger(msgId) ? UNSERVED_REQUESTS.get(msgId) : undefined;
+      if (unserved) {
+        const reqId = unserved.reqIdAt === undefined ? -1 : Number(fields[1 + unserved.reqIdAt]);
+        this.log.info({ connectionId: s.id, clientId: s.clientId, msg: unserved.name }, 'request not simulated');
+        s.sendError(Number.isInteger(reqId) ? reqId : -1, 321,
+          `Error validating request.-'${msgId}' : cause - ${unserved.name} is not simulated`);
+        return;
+      }
       this.log.info({ connectionId: s.id, clientId: s.clientId, msgId: fields[0] }, 'unknown message id');
       s.sendError(-1, 505, 'Fatal Error: Unknown message id.');
       return;
