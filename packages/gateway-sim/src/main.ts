@@ -17,6 +17,7 @@ const HELP = `ib-gateway-sim — a simulated IB Gateway speaking the TWS API wir
   --fa-master ID           serve an FA login with this master account (env GATEWAY_SIM_FA_MASTER, default off)
   --master-client-id N     TWS's Master API client ID (env GATEWAY_SIM_MASTER_CLIENT_ID, default 0)
   --state-dir D            keep order ids across restarts in D (env GATEWAY_SIM_STATE_DIR, default off)
+  --session S              clean | realistic (env GATEWAY_SIM_SESSION, default clean)
   --control-port P         serve the HTTP control API on 127.0.0.1:P (env GATEWAY_SIM_CONTROL_PORT, default off)
   --log-level L            fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL, default info)
   --help                   this text
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
       'control-port': { type: 'string' },
       'master-client-id': { type: 'string' },
       'state-dir': { type: 'string' },
+      session: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: values['log-level'] ?? process.env.LOG_LEVEL,
     GATEWAY_SIM_MASTER_CLIENT_ID: values['master-client-id'] ?? process.env.GATEWAY_SIM_MASTER_CLIENT_ID,
     GATEWAY_SIM_STATE_DIR: values['state-dir'] ?? process.env.GATEWAY_SIM_STATE_DIR,
+    GATEWAY_SIM_SESSION: values.session ?? process.env.GATEWAY_SIM_SESSION,
   };
   const logLevel: LogLevel = envEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
   const log = createLogger('gateway-sim', logLevel);
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
     faAccount: faMaster ? { master: faMaster } : false,
     masterClientId: envInt(env, 'GATEWAY_SIM_MASTER_CLIENT_ID', 0),
     stateDir: envOptionalString(env, 'GATEWAY_SIM_STATE_DIR'),
+    session: envEnum(env, 'GATEWAY_SIM_SESSION', ['clean', 'realistic'] as const, 'clean'),
     controlPort: controlPort === undefined ? undefined : envInt(env, 'GATEWAY_SIM_CONTROL_PORT', 0, { min: 0, max: 65535 }),
     logger: log,
   });

@@ -19,6 +19,8 @@ import { resolveOptions, type GatewaySimOptions, type ResolvedOptions } from './
 import { FieldReader } from './wire/fields.js';
 import { IN, inName, UNSERVED_REQUESTS } from './wire/msg-ids.js';
 import type { OrderIdState } from './engine/matching-engine.js';
+import { msUntilUtc, resolveSession, type SessionOption, type SessionProfile } from './session-profile.js';
+import { NOTICE_TEXT } from './notices.js';
 
 /** One request as a client sent it, kept for the control API. */
 export interface ReceivedMessage {
@@ -36,6 +38,8 @@ export interface FarmState {
   name: string;
   kind: 'market' | 'hmds' | 'secdef';
   up: boolean;
+  /** "Inactive but should be available upon demand" (2108 market, 2107 HMDS): not connected, not broken. */
+  inactive?: boolean;
 }
 
 /** Notice codes and texts per farm kind (down, up), as TWS words them. */
@@ -43,6 +47,12 @@ export const FARM_CODES = {
   market: { down: 2103, up: 2104, downText: 'Market data farm connection is broken', upText: 'Market data farm connection is OK' },
   hmds: { down: 2105, up: 2106, downText: 'HMDS data farm connection is broken', upText: 'HMDS data farm connection is OK' },
   secdef: { down: 2157, up: 2158, downText: 'Sec-def data farm connection is broken', upText: 'Sec-def data farm connection is OK' },
+} as const;
+
+/** "Inactive but available on demand" notices per farm kind, as TWS words them (a dot before the farm's name). */
+export const FARM_INACTIVE = {
+  market: { code: 2108, text: 'Market data farm connection is inactive but should be available upon demand.' },
+  hmds: { code: 2107, text: 'HMDS data farm connection is inactive but should be available upon demand.' },
 } as const;
 
 const MAX_RECEIVED = 50_000;
@@ -62,11 +72,10 @@ export class GatewaySim implements SimContext, SessionHost {
   readonly depthBooks: MarketDataLines;
   readonly feeds: FeedState;
   readonly events = new EventEmitter();
-  readonly farms: FarmState[] = [
-    { name: 'usfarm', kind: 'market', up: true },
-    { name: 'ushmds', kind: 'hmds', up: true },
-    { name: 'secdefil', kind: 'secdef', up: true },
-  ];
+  readonly farms: FarmState[] = [];
+  private profile: SessionProfile = resolveSession('clean');
+  private readonly sessionTimers = new Set<NodeJS.Timeout>();
+  private flapCursor = 0;
   readonly received: ReceivedMessage[] = [];
   private readonly sessions = new Set<Session>();
   /** clientId → session holding it */
@@ -97,6 +106,7 @@ export class GatewaySim implements SimContext, SessionHost {
     this.feeds = new FeedState(this.opts.faMaster, this.engine.accounts.ids());
     this.fragmentOpt = this.opts.fragment || undefined;
     this.engine.orders.masterClientId = this.opts.masterClientId;
+    this.setSession(this.opts.session);
     if (this.opts.stateDir) this.persistIds(this.opts.stateDir);
     this.engine.onEvent((ev) => {
       fanOutBrokerEvent(this, ev);
@@ -159,6 +169,7 @@ export class GatewaySim implements SimContext, SessionHost {
     if (this.stepTimer) clearInterval(this.stepTimer);
     if (this.barTimer) clearInterval(this.barTimer);
     if (this.scannerTimer) clearInterval(this.scannerTimer);
+    this.clearSessionTimers();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const s of [...this.sessions]) s.destroy();
@@ -295,6 +306,7 @@ export class GatewaySim implements SimContext, SessionHost {
 
   get farmNotices(): Array<{ code: number; text: string }> {
     return this.farms.map((f) => {
+      if (f.inactive && f.kind !== 'secdef') return { code: FARM_INACTIVE[f.kind].code, text: `${FARM_INACTIVE[f.kind].text}${f.name}` };
       const c = FARM_CODES[f.kind];
       return f.up ? { code: c.up, text: `${c.upText}:${f.name}` } : { code: c.down, text: `${c.downText}:${f.name}` };
     });
@@ -417,6 +429,7 @@ export class GatewaySim implements SimContext, SessionHost {
     const f = farm;
     const codes = FARM_CODES[f.kind];
     f.up = false;
+    f.inactive = false;
     for (const s of this.readySessions()) s.sendError(-1, codes.down, `${codes.downText}:${f.name}`);
     return new Promise((resolve) =>
       this.later(downMs, () => {
@@ -425,6 +438,64 @@ export class GatewaySim implements SimContext, SessionHost {
         resolve();
       }),
     );
+  }
+
+  /** The session's noise now in force. */
+  session(): SessionProfile {
+    return structuredClone(this.profile);
+  }
+
+  /**
+   * Switches the session's noise: the farms announced to the next clients, the order quirks and the schedules
+   * of farm flaps, link blips and the nightly restart (each restarted from now).
+   */
+  setSession(option: SessionOption | undefined): SessionProfile {
+    const p = resolveSession(option);
+    this.profile = p;
+    this.farms.length = 0;
+    for (const f of p.farms) this.farms.push({ name: f.name, kind: f.kind, up: !f.inactive, inactive: f.inactive || undefined });
+    Object.assign(this.engine.orders.quirks, p.orderQuirks);
+    this.clearSessionTimers();
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(() => { if (!this.closed) fn(); }, ms);
+      t.unref();
+      this.sessionTimers.add(t);
+    };
+    if (p.farmFlaps) {
+      const { everyMs, downMs } = p.farmFlaps;
+      every(everyMs, () => {
+        const up = this.farms.filter((f) => f.up && !f.inactive);
+        if (up.length === 0) return;
+        const f = up[this.flapCursor++ % up.length]!;
+        void this.flapFarm(f.name, downMs);
+      });
+    }
+    if (p.linkBlips) {
+      const { everyMs, downMs, restore } = p.linkBlips;
+      every(everyMs, () => {
+        if (this.linkDown) return;
+        this.notice(1100, NOTICE_TEXT[1100]!);
+        this.later(downMs, () => this.notice(restore, NOTICE_TEXT[restore]!));
+      });
+    }
+    if (p.nightlyRestart) this.scheduleNightly(p.nightlyRestart.at, p.nightlyRestart.downMs);
+    return structuredClone(p);
+  }
+
+  private scheduleNightly(at: string, downMs: number): void {
+    const t = setTimeout(() => {
+      this.sessionTimers.delete(t);
+      if (this.closed) return;
+      this.log.info({ at }, 'nightly restart');
+      void this.restart(downMs).then(() => { if (this.profile.nightlyRestart?.at === at) this.scheduleNightly(at, downMs); });
+    }, msUntilUtc(at, Date.now()));
+    t.unref();
+    this.sessionTimers.add(t);
+  }
+
+  private clearSessionTimers(): void {
+    for (const t of this.sessionTimers) clearTimeout(t);
+    this.sessionTimers.clear();
   }
 
   holdClientId(clientId: number, ms: number): void {

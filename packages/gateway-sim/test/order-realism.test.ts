@@ -259,3 +259,48 @@ describe('order ids persist in the state directory', () => {
     }
   });
 });
+
+describe('session profiles', () => {
+  it('realistic: inactive farms at start (2108/2107), farm flaps and link blips on their schedules', async () => {
+    const gw = await startGatewaySim({ port: 0, tickIntervalMs: 0, session: 'realistic', controlPort: 0 });
+    const { api, infos } = await connectApi(gw.port, 0);
+    try {
+      await waitUntil(() => infos.length >= 6, 2000, 'startup notices');
+      assert.deepEqual(infos.slice(0, 6).map((i) => [i.code, i.message]), [
+        [2104, 'Market data farm connection is OK:usfarm'],
+        [2108, 'Market data farm connection is inactive but should be available upon demand.usopt'],
+        [2108, 'Market data farm connection is inactive but should be available upon demand.cashfarm'],
+        [2106, 'HMDS data farm connection is OK:ushmds'],
+        [2107, 'HMDS data farm connection is inactive but should be available upon demand.euhmds'],
+        [2158, 'Sec-def data farm connection is OK:secdefil'],
+      ]);
+      assert.deepEqual(gw.control.orderQuirks(), { duplicateStatuses: true, fillWithoutFilledStatus: true, skipSubmittedStatus: false });
+      // Faster schedules through HTTP, as a test would script them.
+      const profile = { ...gw.control.session(), farmFlaps: { everyMs: 40, downMs: 10 }, linkBlips: { everyMs: 150, downMs: 20, restore: 1102 } };
+      const res = await fetch(`http://127.0.0.1:${gw.controlPort}/session`, { method: 'POST', body: JSON.stringify(profile) });
+      assert.equal(res.status, 200);
+      const codes = (): number[] => infos.slice(6).map((i) => i.code);
+      await waitUntil(() => [2103, 2104, 2105, 2106, 2157, 2158, 1100, 1102].every((c) => codes().includes(c)), 3000, 'flaps and blips');
+      // Each broken farm comes back; flaps go round the farms that are up.
+      const texts = infos.slice(6).map((i) => i.message);
+      assert.ok(texts.includes('Market data farm connection is broken:usfarm'));
+      assert.ok(texts.includes('HMDS data farm connection is broken:ushmds'));
+      assert.ok(texts.includes('Sec-def data farm connection is broken:secdefil'));
+      assert.ok(codes().indexOf(1100) < codes().indexOf(1102));
+      gw.control.setSession('clean');
+      assert.deepEqual(gw.control.orderQuirks(), { duplicateStatuses: false, fillWithoutFilledStatus: false, skipSubmittedStatus: false });
+      assert.throws(() => gw.control.setSession({ farms: [{ name: 'x', kind: 'secdef', inactive: true }] } as never), /no inactive state/);
+    } finally {
+      api.disconnect();
+      await gw.close();
+    }
+  });
+
+  it('a nightly restart time is the next HH:MM in UTC', async () => {
+    const { msUntilUtc } = await import('../src/session-profile.js');
+    const now = Date.UTC(2026, 11, 1, 21, 30);
+    assert.equal(msUntilUtc('21:45', now), 15 * 60_000);
+    assert.equal(msUntilUtc('05:00', now), (7 * 60 + 30) * 60_000);
+    await assert.rejects(startGatewaySim({ session: { farms: [], nightlyRestart: { at: '25:00', downMs: 1 } } as never }), /HH:MM/);
+  });
+});

@@ -7,19 +7,16 @@ import type { RateMode } from '../limits/msg-rate.js';
 import type { Violation } from '../limits/violations.js';
 import type { GatewaySim, ReceivedMessage } from '../server.js';
 import { SUBSCRIPTION_KINDS, type SubscriptionKind } from '../subscriptions.js';
+import type { SessionOption, SessionProfile } from '../session-profile.js';
 import type { Bulletin } from '../engine/feed-state.js';
 import { FA_DATA_TYPE } from '../engine/fa-config.js';
 import { broadcastBulletin } from '../handlers/news.js';
 import { contractInfoProblem, setDisplayGroup } from '../handlers/display-groups.js';
 import { refreshScanners } from '../handlers/scanners.js';
 
-/** IB's texts for the connectivity notices. */
-export const NOTICE_TEXT: Record<number, string> = {
-  1100: 'Connectivity between IB and Trader Workstation has been lost.',
-  1101: 'Connectivity between IB and Trader Workstation has been restored - data lost.',
-  1102: 'Connectivity between IB and Trader Workstation has been restored - data maintained.',
-  2110: 'Connectivity between Trader Workstation and server is broken. It will be restored automatically.',
-};
+import { NOTICE_TEXT } from '../notices.js';
+
+export { NOTICE_TEXT };
 
 /** A plain-JSON view of one order for tests and the HTTP control API. */
 export interface OrderView {
@@ -183,7 +180,20 @@ export class GatewayControl {
     return this.sim.flapFarm(name, opts.downMs ?? 100);
   }
 
-  farms(): Array<{ name: string; kind: string; up: boolean }> {
+  /** The session's noise now in force (see `SessionProfile`). */
+  session(): SessionProfile {
+    return this.sim.session();
+  }
+
+  /**
+   * Switches the session's noise: `'clean'`, `'realistic'` or a profile. Farms apply to clients that connect
+   * afterwards; order quirks at once; schedules restart from now.
+   */
+  setSession(profile: SessionOption): SessionProfile {
+    return this.sim.setSession(profile);
+  }
+
+  farms(): Array<{ name: string; kind: string; up: boolean; inactive?: boolean }> {
     return this.sim.farms.map((f) => ({ ...f }));
   }
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { GatewayControl } from './control.js';
 import type { SubscriptionKind } from '../subscriptions.js';
 import type { OrderQuirks } from '../engine/matching-engine.js';
+import type { SessionOption } from '../session-profile.js';
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -64,6 +65,8 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['POST', /^\/notices$/, (c, b) => { c.sendNotice(num(b.code, 'code')!, typeof b.text === 'string' ? b.text : undefined); return { ok: true }; }],
   ['POST', /^\/farms\/([^/]+)\/flap$/, async (c, b, _q, m) => { await c.flapFarm(decodeURIComponent(m[1]!), { downMs: num(b.downMs, 'downMs', true) }); return { ok: true }; }],
   ['GET', /^\/farms$/, (c) => c.farms()],
+  ['GET', /^\/session$/, (c) => c.session()],
+  ['POST', /^\/session$/, (c, b) => c.setSession((typeof b.profile === 'string' ? b.profile : b) as SessionOption)],
   ['POST', /^\/client-ids\/(\d+)\/hold$/, (c, b, _q, m) => { c.holdClientId(Number(m[1]), num(b.ms, 'ms')!); return { ok: true }; }],
   ['POST', /^\/message-rate$/, (c, b) => { c.setMessageRate(num(b.maxPerSecond, 'maxPerSecond')!, b.mode === 'combined' || b.mode === 'per-client' ? b.mode : undefined); return { ok: true }; }],
   ['GET', /^\/violations$/, (c) => c.violations()],
