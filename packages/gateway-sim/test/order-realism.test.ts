@@ -304,3 +304,38 @@ describe('session profiles', () => {
     await assert.rejects(startGatewaySim({ session: { farms: [], nightlyRestart: { at: '25:00', downMs: 1 } } as never }), /HH:MM/);
   });
 });
+
+describe('order controls over HTTP', () => {
+  it('quirks, Master API client ID, id sequence, forgetting orders and next valid ids', async () => {
+    const gw = await startGatewaySim({ port: 0, tickIntervalMs: 0, controlPort: 0 });
+    const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+      const res = await fetch(`http://127.0.0.1:${gw.controlPort}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.status, json: await res.json() };
+    };
+    const c = await connectApi(gw.port, 0);
+    try {
+      assert.deepEqual((await call('POST', '/orders/quirks', { duplicateStatuses: true })).json,
+        { duplicateStatuses: true, fillWithoutFilledStatus: false, skipSubmittedStatus: false });
+      assert.equal((await call('POST', '/orders/quirks', { duplicates: true })).status, 400);
+      assert.equal((await call('POST', '/orders/quirks', { duplicateStatuses: 'yes' })).status, 400);
+      assert.deepEqual((await call('GET', '/orders/quirks')).json.duplicateStatuses, true);
+      assert.equal((await call('POST', '/master-client-id', { clientId: 4 })).status, 200);
+      assert.deepEqual((await call('GET', '/master-client-id')).json, { clientId: 4 });
+      assert.equal((await call('POST', '/master-client-id', { clientId: 'x' })).status, 400);
+
+      c.api.placeOrder(5, AAPL, mkt('BUY', 1));
+      await waitUntil(() => gw.control.orders().some((o) => o.status === 'Filled'), 3000, 'fill');
+      assert.deepEqual((await call('GET', '/next-valid-id/0')).json, { orderId: 6 });
+      assert.deepEqual((await call('POST', '/orders/forget', {})).json, { forgotten: 1 });
+      c.api.cancelOrder(5, {} as never);
+      await errorFor(c, 10147, 5);
+      assert.equal((await call('POST', '/orders/reset-ids')).status, 200);
+      assert.deepEqual((await call('GET', '/next-valid-id/0')).json, { orderId: 1 });
+      c.api.placeOrder(1, AAPL, lmt('BUY', 100));
+      await waitUntil(() => gw.control.orders().some((o) => o.orderId === 1 && o.status === 'Submitted'), 3000, 'id 1 accepted again');
+    } finally {
+      c.api.disconnect();
+      await gw.close();
+    }
+  });
+});
