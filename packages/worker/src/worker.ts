@@ -9,7 +9,6 @@ import type { RouteDef } from './http/route.js';
 import { AccountRequests } from './ib/account-requests.js';
 import { IbConnection } from './ib/connection.js';
 import { ContractService } from './ib/contracts.js';
-import { HistoricalPacer } from './ib/historical-pacing.js';
 import { HistoricalService } from './ib/historical.js';
 import { MarketDataLines } from './ib/market-data-lines.js';
 import { MarketDataService } from './ib/market-data.js';
@@ -111,7 +110,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const orders = new OrderService(requests, mirror, orderIds, log.child({ component: 'orders' }), metrics, orderHooks);
   const contracts = new ContractService(requests, metrics);
   const marketData = new MarketDataService(requests, lines, metrics);
-  const historical = new HistoricalService(requests, new HistoricalPacer(), config.historicalCacheMs, metrics, config.ibTimeZone);
+  const historical = new HistoricalService(requests, config.historicalCacheMs, metrics, config.ibTimeZone);
   const account = new AccountRequests(requests, follower, metrics);
   const feedHub = new FeedHub({
     registry: subscriptions,
@@ -126,6 +125,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     historyEvents: config.feeds.historyEvents,
     bufferEvents: config.feeds.bufferEvents,
     metrics,
+    idPrefix: `${config.clientId}.${Date.now().toString(36)}.`,
   });
   const feeds = { hub: feedHub, ib: new FeedRequests(conn, requests, metrics), news: new NewsService(requests, metrics), settings: config.feeds, requests };
 

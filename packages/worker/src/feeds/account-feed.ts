@@ -77,7 +77,16 @@ export class AccountFeed {
   constructor(
     mirror: Mirror,
     private readonly conn: Pick<EventEmitter, 'on' | 'off'> & { readonly state: string },
-    private readonly o: { historyEvents: number; bufferEvents: number; metrics?: WorkerMetrics },
+    private readonly o: {
+      historyEvents: number;
+      bufferEvents: number;
+      metrics?: WorkerMetrics;
+      /**
+       * Prefix of every event id (`<prefix><n>`): names this worker process, so a `Last-Event-ID` issued by
+       * another worker (or before a restart) is recognised as foreign and answered with the current state.
+       */
+      idPrefix?: string;
+    },
   ) {
     // Keys are unique within a kind (a position and its PnL share account:conId).
     mirror.onChange((c) => this.publish(c.kind, c.account, c.data, `${c.kind}|${c.key}`));
@@ -89,13 +98,24 @@ export class AccountFeed {
     return this.o.metrics;
   }
 
+  get idPrefix(): string {
+    return this.o.idPrefix ?? '';
+  }
+
+  /** The SSE id of an event. */
+  sseId(e: FeedEvent): string {
+    return `${this.idPrefix}${e.id}`;
+  }
+
   /** Attaches a caller: the current state (or the events after `lastEventId`), then every change. */
   subscribe(kind: FeedKind, filter: AccountStreamFilter, lastEventId?: string): Subscriber {
     const label = { kind };
     const sub = new AccountSubscriber(kind, filter, this, this.o.bufferEvents, (n) => this.o.metrics?.feedDropped.inc(label, n));
     this.subscribers.add(sub);
     this.o.metrics?.feedSubscribers.inc(label);
-    const after = lastEventId !== undefined && /^\d+$/.test(lastEventId) ? Number(lastEventId) : undefined;
+    const prefix = this.idPrefix;
+    const own = lastEventId?.startsWith(prefix) === true ? lastEventId.slice(prefix.length) : undefined;
+    const after = own !== undefined && /^\d+$/.test(own) ? Number(own) : undefined;
     const oldest = this.history[0]?.id;
     let initial: Entry[];
     if (after !== undefined && after <= this.seq && (after >= this.seq || (oldest !== undefined && oldest <= after + 1))) {

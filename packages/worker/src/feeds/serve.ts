@@ -44,7 +44,13 @@ export async function sseResult(hub: FeedHub, settings: FeedSettings, ctx: Route
 }
 
 /** Writes a caller's events to an SSE response as fast as the socket takes them, never faster. */
-export function pipeSse(sub: Subscriber, req: IncomingMessage, res: ServerResponse, heartbeatMs: number): void {
+export function pipeSse(
+  sub: Subscriber,
+  req: IncomingMessage,
+  res: ServerResponse,
+  heartbeatMs: number,
+  idOf: (e: FeedEvent) => string | number = (e) => e.id,
+): void {
   if (res.destroyed || req.socket.destroyed) {
     sub.close();
     return;
@@ -66,7 +72,7 @@ export function pipeSse(sub: Subscriber, req: IncomingMessage, res: ServerRespon
       }
       const e = sub.buffer.shift();
       if (e === undefined) break;
-      stream.send({ id: e.id, event: e.event, data: e.data });
+      stream.send({ id: idOf(e), event: e.event, data: e.data });
       n++;
     }
     sub.delivered(n);

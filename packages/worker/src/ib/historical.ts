@@ -1,9 +1,9 @@
+import { historicalRequest } from '@ibrest/contract';
 import { EventName, type BarSizeSetting, type Contract, type WhatToShow } from '@stoqey/ib';
 import type { WorkerMetrics } from '../metrics.js';
 import type { ContractData } from '../state/types.js';
 import { Coalescer } from './coalescer.js';
 import type { Deadline } from './deadline.js';
-import type { HistoricalPacer, HistoricalSlot } from './historical-pacing.js';
 import { ibTimeToIso } from './ib-time.js';
 import type { Requests } from './requests.js';
 
@@ -60,9 +60,10 @@ export interface Bar {
 }
 
 /**
- * Historical bars and head timestamps under IB's historical pacing rules: identical requests share one
- * IB request (and its answer for the cache period), every other request gets a slot from the
- * HistoricalPacer or a 429 with the exact wait, before anything reaches IB.
+ * Historical bars and head timestamps: identical requests (by the request identity of @ibrest/contract,
+ * the same one the proxy pins and paces on) share one IB request, and its answer for the cache period.
+ * IB's historical pacing rules span every connection of the account, so they are applied pool-wide by
+ * the proxy, which sees all traffic; a worker alone only shares and caches.
  */
 export class HistoricalService {
   private readonly bars: Coalescer<Bar[]>;
@@ -71,7 +72,6 @@ export class HistoricalService {
 
   constructor(
     private readonly requests: Requests,
-    private readonly pacing: HistoricalPacer,
     cacheMs: number,
     private readonly metrics?: WorkerMetrics,
     /** The zone TWS / the Gateway runs in (IB_TIME_ZONE): IB's times without a zone are in it. */
@@ -83,20 +83,17 @@ export class HistoricalService {
   }
 
   getBars(q: BarQuery, d: Deadline): Promise<Bar[]> {
-    const contractKey = contractIdentity(q.contract);
-    const slot: HistoricalSlot = {
-      key: JSON.stringify(['bars', contractKey, q.endDateTime, q.durationStr, q.barSizeSetting, q.whatToShow, q.useRTH, q.formatDate ?? 1]),
-      contractKey: JSON.stringify([contractKey, q.whatToShow]),
-      weight: q.whatToShow === 'BID_ASK' ? 2 : 1,
-    };
-    return this.bars.run(slot.key, () =>
-      this.paced(slot, d, () => {
+    const { contract, formatDate, ...rest } = q;
+    // formatDate changes only how IB writes the times: part of what is cached, not of the request identity.
+    const key = `${historicalRequest('bars', { ...contract, ...rest }).identity}|${formatDate ?? 1}`;
+    return this.bars.run(key, () =>
+      this.serving(() => {
         const out: Bar[] = [];
         return this.requests.run<Bar[]>({
           operation: 'historical',
           ...d,
           send: (api, reqId) =>
-            api.reqHistoricalData(reqId, q.contract as Contract, q.endDateTime, q.durationStr, q.barSizeSetting as BarSizeSetting, q.whatToShow as WhatToShow, q.useRTH ? 1 : 0, q.formatDate ?? 1, false),
+            api.reqHistoricalData(reqId, q.contract as Contract, q.endDateTime, q.durationStr, q.barSizeSetting as BarSizeSetting, q.whatToShow as WhatToShow, q.useRTH ? 1 : 0, formatDate ?? 1, false),
           cancel: (api, reqId) => api.cancelHistoricalData(reqId),
           onEvent: (name, args, done) => {
             if (name !== EventName.historicalData) return;
@@ -112,14 +109,10 @@ export class HistoricalService {
   }
 
   getHeadTimestamp(q: { contract: ContractData; whatToShow: string; useRTH: boolean }, d: Deadline): Promise<string> {
-    const contractKey = contractIdentity(q.contract);
-    const slot: HistoricalSlot = {
-      key: JSON.stringify(['head', contractKey, q.whatToShow, q.useRTH]),
-      contractKey: JSON.stringify([contractKey, q.whatToShow]),
-      weight: 1,
-    };
-    return this.heads.run(slot.key, () =>
-      this.paced(slot, d, () =>
+    const { contract, ...rest } = q;
+    const key = historicalRequest('head', { ...contract, ...rest }).identity;
+    return this.heads.run(key, () =>
+      this.serving(() =>
         this.requests.run<string>({
           operation: 'head_timestamp',
           ...d,
@@ -135,14 +128,10 @@ export class HistoricalService {
 
   /** reqHistoricalTicks: up to 1,000 ticks from a start or back from an end (TRADES, BID_ASK, MIDPOINT). */
   getTicks(q: TickQuery, d: Deadline): Promise<HistoricalTick[]> {
-    const contractKey = contractIdentity(q.contract);
-    const slot: HistoricalSlot = {
-      key: JSON.stringify(['ticks', contractKey, q.startDateTime, q.endDateTime, q.numberOfTicks, q.whatToShow, q.useRTH, q.ignoreSize]),
-      contractKey: JSON.stringify([contractKey, q.whatToShow]),
-      weight: q.whatToShow === 'BID_ASK' ? 2 : 1,
-    };
-    return this.ticks.run(slot.key, () =>
-      this.paced(slot, d, () => {
+    const { contract, ...rest } = q;
+    const key = JSON.stringify(['ticks', Object.entries(contract).sort(([a], [b]) => a.localeCompare(b)), rest]);
+    return this.ticks.run(key, () =>
+      this.serving(() => {
         const out: HistoricalTick[] = [];
         return this.requests.run<HistoricalTick[]>({
           operation: 'historical_ticks',
@@ -161,25 +150,10 @@ export class HistoricalService {
     );
   }
 
-  /** Books a pacing slot (or 429), waits for it, then runs the request. */
-  private async paced<T>(slot: HistoricalSlot, d: Deadline, run: () => Promise<T>): Promise<T> {
+  private async serving<T>(run: () => Promise<T>): Promise<T> {
     this.requests.assertServing();
-    let at: number;
-    try {
-      at = this.pacing.reserve(slot, d.deadlineAt);
-    } catch (err) {
-      this.metrics?.pacingRejections.inc({ kind: 'historical' });
-      throw err;
-    }
-    const wait = at - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     return run();
   }
-}
-
-function contractIdentity(c: ContractData): string {
-  if (c.conId) return `conId:${c.conId}@${c.exchange ?? ''}`;
-  return [c.symbol, c.secType, c.exchange, c.currency, c.lastTradeDateOrContractMonth, c.strike, c.right, c.multiplier].map((v) => v ?? '').join('|');
 }
 
 /** One bar with its time as ISO 8601 and as IB sent it. */

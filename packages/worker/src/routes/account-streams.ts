@@ -31,5 +31,5 @@ export function answerAccount(
     return atomResponse(atomDocument(stream.title, selfHref(path, ctx.query), feed.recent(stream.filter, settings.atomEntries)));
   }
   const sub = feed.subscribe(stream.kind, stream.filter, parseLastEventId(ctx.headers));
-  return { body: undefined, respond: (req, res) => pipeSse(sub, req, res, settings.heartbeatMs) };
+  return { body: undefined, respond: (req, res) => pipeSse(sub, req, res, settings.heartbeatMs, (e) => feed.sseId(e)) };
 }

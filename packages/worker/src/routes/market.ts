@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '@ibrest/common';
+import { BAR_SIZES } from '@ibrest/contract';
 import { feedFormat, FORMAT_PARAM } from '../http/feed-format.js';
 import type { RouteDef } from '../http/route.js';
 import type { Schema } from '../http/schema.js';
@@ -8,10 +9,7 @@ import type { RouteDeps } from './deps.js';
 import { answerFeed, FEED_PRODUCES } from './feeds-common.js';
 import { assertNoProblems, CONTRACT_PROPERTIES, contractFromQuery, contractProblems } from './schemas.js';
 
-export const BAR_SIZES = [
-  '1 secs', '5 secs', '10 secs', '15 secs', '30 secs', '1 min', '2 mins', '3 mins', '5 mins', '10 mins', '15 mins', '20 mins', '30 mins',
-  '1 hour', '2 hours', '3 hours', '4 hours', '8 hours', '1 day', '1 week', '1 month',
-] as const;
+export { BAR_SIZES } from '@ibrest/contract';
 export const WHAT_TO_SHOW = ['TRADES', 'MIDPOINT', 'BID', 'ASK', 'BID_ASK', 'HISTORICAL_VOLATILITY', 'OPTION_IMPLIED_VOLATILITY', 'ADJUSTED_LAST', 'SCHEDULE', 'AGGTRADES'] as const;
 
 const whatToShow: Schema = { type: 'string', enum: WHAT_TO_SHOW, description: 'Data type (default TRADES)' };
@@ -43,7 +41,7 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
       method: 'get',
       path: '/historical',
       operationId: 'getHistoricalBars',
-      summary: "Historical bars (reqHistoricalData) under IB's pacing rules; identical requests share one IB request",
+      summary: 'Historical bars (reqHistoricalData); identical requests share one IB request and its answer for 15 s',
       tag: 'market data',
       usesIb: true,
       query: {
