@@ -119,9 +119,9 @@ export function marketDataSource(contract: ContractData, genericTickList: string
 }
 
 /** Quiet time (no row arriving) after which a book left unsorted or crossed is taken as IB sent it. */
-export const DEPTH_SETTLE_MS = 100;
+export const DEPTH_SETTLE_MS = 250;
 /** Longest a book may stay unpublished while its rows keep arriving unsorted or crossed. */
-export const DEPTH_SETTLE_MAX_MS = 1000;
+export const DEPTH_SETTLE_MAX_MS = 2000;
 
 /** Level-2 book of one contract: a `book` event with the whole book after every batch of changes (latest wins). */
 export function depthSource(contract: ContractData, numRows: number, isSmartDepth: boolean): FeedSource {
