@@ -27,7 +27,7 @@ describe('maintenance windows', () => {
       ['POST', '/order/global-cancel'],
       ['GET', '/market/data?conId=1'],
       ['GET', '/account/summary'],
-      ['GET', '/account/pnl'],
+      ['GET', '/historical/ticks?symbol=AAPL&endDateTime=20260310-10:00:00'],
     ];
     const before = reachedWorkers();
     for (const [method, path] of cases) {
@@ -46,7 +46,9 @@ describe('maintenance windows', () => {
 
   it('mirror reads, order reads, the order event feed and the proxy routes still pass', async () => {
     // The manifest's `maintenance: 'served'` routes: the worker answers them from its mirror or journal.
-    const passing = ['/account/positions', '/account/updates', '/order', '/order/17', '/order/events?since=3', '/executions'];
+    const passing = [
+      '/accounts', '/account/positions', '/account/updates', '/account/pnl', '/order', '/order/17', '/order/events?since=3', '/executions',
+    ];
     for (const path of passing) {
       const r = await request(stack.url + path);
       assert.equal(r.status, 200, path);
