@@ -14,7 +14,8 @@ const order = (account: string, symbol: string, qty: number) =>
     order: { action: 'BUY', orderType: 'MKT', totalQuantity: qty, account },
   });
 
-const parsed = (c: SseClient, event: string) => c.events.filter((e) => e.event === event).map((e) => JSON.parse(e.data));
+const parsed = (c: SseClient, event: string) =>
+  c.events.filter((e) => e.event === event).map((e) => JSON.parse(e.data));
 
 /** The same tag in the same currency must be the same value in both answers. */
 function assertAgree(updates: Values, summary: Values, tags: string[]): void {
@@ -41,7 +42,10 @@ describe('data – an FA login: every account served and streamed through the pr
   test('the mirror follows every managed account at once, without refusals', async () => {
     const list = await http(`${stack.proxyUrl}/accounts`);
     assert.equal(list.status, 200, JSON.stringify(list.body));
-    assert.deepEqual(list.body.accounts.map((a: { account: string }) => a.account), ['DF1234567', ...ACCOUNTS]);
+    assert.deepEqual(
+      list.body.accounts.map((a: { account: string }) => a.account),
+      ['DF1234567', ...ACCOUNTS],
+    );
     assert.equal(list.body.accounts[0].advisor, true);
     assert.equal(list.body.default, undefined, 'several accounts: no default');
     // One reqAccountUpdatesMulti per managed account; never the single-account reqAccountUpdates.
@@ -50,7 +54,10 @@ describe('data – an FA login: every account served and streamed through the pr
     assert.equal(stack.sim.control.received({ msgId: 6 }).length, 0, 'no reqAccountUpdates (one account at a time)');
     await eventually(async () => {
       const l = await http(`${stack.proxyUrl}/accounts`);
-      assert.ok(l.body.accounts.every((a: { synced: boolean }) => a.synced), JSON.stringify(l.body));
+      assert.ok(
+        l.body.accounts.every((a: { synced: boolean }) => a.synced),
+        JSON.stringify(l.body),
+      );
     });
   });
 
@@ -106,7 +113,9 @@ describe('data – an FA login: every account served and streamed through the pr
     assert.deepEqual(Object.keys(only.body.accounts), ['DU1234567']);
   });
 
-  test('positions, values, PnL and executions stream: one event per change, Last-Event-ID resume, status through outages', async () => {
+  const streamsTitle =
+    'positions, values, PnL and executions stream: one event per change, Last-Event-ID resume, status through outages';
+  test(streamsTitle, async () => {
     const positions = await openSse(`${stack.proxyUrl}/account/positions?format=sse`);
     const values = await openSse(`${stack.proxyUrl}/account/updates?account=DU1234568&format=sse`);
     const pnl = await openSse(`${stack.proxyUrl}/account/pnl?format=sse`);
@@ -116,7 +125,10 @@ describe('data – an FA login: every account served and streamed through the pr
       // The current state first: a position event per held position of each account.
       await positions.next((e) => e.event === 'position' && JSON.parse(e.data).account === 'DU1234568');
       await values.next((e) => e.event === 'value' && JSON.parse(e.data).tag === 'NetLiquidation');
-      assert.ok(parsed(values, 'value').every((v) => v.account === 'DU1234568'), 'only the account asked for');
+      assert.ok(
+        parsed(values, 'value').every((v) => v.account === 'DU1234568'),
+        'only the account asked for',
+      );
       const seenValues = new Set(parsed(values, 'value').map((v) => `${v.tag}|${v.currency}`));
       assert.equal(seenValues.size, parsed(values, 'value').length, 'each value once');
 
@@ -125,11 +137,13 @@ describe('data – an FA login: every account served and streamed through the pr
       const pos = await positions.next((e) => e.event === 'position' && JSON.parse(e.data).contract.symbol === 'IBM');
       assert.equal(JSON.parse(pos.data).account, 'DU1234568');
       assert.equal(JSON.parse(pos.data).pos, 7);
-      const exec = await executions.next((e) => e.event === 'commission' && JSON.parse(e.data).contract.symbol === 'IBM');
+      const exec = await executions.next(
+        (e) => e.event === 'commission' && JSON.parse(e.data).contract.symbol === 'IBM',
+      );
       const withCommission = JSON.parse(exec.data);
       assert.equal(withCommission.execution.acctNumber, 'DU1234568');
       assert.equal(typeof withCommission.commissionReport.commission, 'number');
-      assert.match(withCommission.execution.isoTime, /^\d{4}-\d{2}-\d{2}T.*Z$/, 'ISO 8601 beside IB\'s own time');
+      assert.match(withCommission.execution.isoTime, /^\d{4}-\d{2}-\d{2}T.*Z$/, "ISO 8601 beside IB's own time");
       await pnl.next((e) => e.event === 'positionPnl' && JSON.parse(e.data).account === 'DU1234568');
       // One event per change: the fill changed IBM's position once.
       const ibm = parsed(positions, 'position').filter((p) => p.contract.symbol === 'IBM');
@@ -196,31 +210,44 @@ describe('data – a normal login, contracts and books through the proxy', () =>
     assert.equal(chain.body.contracts.length, 2);
     assert.ok(chain.body.total >= 4);
     const rest = await http(`${stack.proxyUrl}/contract?symbol=ES&secType=FUT&exchange=CME&limit=100&offset=2`);
-    const expiries = [...chain.body.contracts, ...rest.body.contracts].map((d: { contract: { lastTradeDateOrContractMonth: string } }) => d.contract.lastTradeDateOrContractMonth);
+    const expiries = [...chain.body.contracts, ...rest.body.contracts].map(
+      (d: { contract: { lastTradeDateOrContractMonth: string } }) => d.contract.lastTradeDateOrContractMonth,
+    );
     assert.equal(expiries.length, chain.body.total);
     assert.deepEqual(expiries, [...new Set(expiries)].sort(), 'distinct expiries in order');
   });
 
   test('books are complete, sorted and uncrossed, one-shot and streamed, whatever the prices do', async () => {
     const sorted = (book: { bids: { price: number }[]; asks: { price: number }[] }) => {
-      for (let i = 1; i < book.bids.length; i++) assert.ok(book.bids[i]!.price <= book.bids[i - 1]!.price, 'bids falling');
-      for (let i = 1; i < book.asks.length; i++) assert.ok(book.asks[i]!.price >= book.asks[i - 1]!.price, 'asks rising');
-      assert.ok(book.bids[0]!.price < book.asks[0]!.price, `uncrossed: ${book.bids[0]!.price} < ${book.asks[0]!.price}`);
+      for (let i = 1; i < book.bids.length; i++)
+        assert.ok(book.bids[i]!.price <= book.bids[i - 1]!.price, 'bids falling');
+      for (let i = 1; i < book.asks.length; i++)
+        assert.ok(book.asks[i]!.price >= book.asks[i - 1]!.price, 'asks rising');
+      assert.ok(
+        book.bids[0]!.price < book.asks[0]!.price,
+        `uncrossed: ${book.bids[0]!.price} < ${book.asks[0]!.price}`,
+      );
     };
     const stream = await openSse(`${stack.proxyUrl}/market/depth?symbol=MSFT&exchange=ISLAND&numRows=8&format=sse`);
     try {
       assert.equal(stream.status, 200);
       await stream.next((e) => e.event === 'book');
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.double({ min: 0.8, max: 1.25, noNaN: true }), { minLength: 1, maxLength: 6 }), async (moves) => {
-          for (const m of moves) stack.sim.control.setPrice('MSFT', Number((410 * m).toFixed(2)));
-          const expected = stack.sim.control.quote('MSFT')!;
-          const last = await stream.next((e) => e.event === 'book' && JSON.parse(e.data).bids[0]?.price === expected.bid, 5000);
-          const book = JSON.parse(last.data);
-          assert.equal(book.complete, true);
-          assert.equal(book.bids.length, 8);
-          assert.equal(book.asks.length, 8);
-        }),
+        fc.asyncProperty(
+          fc.array(fc.double({ min: 0.8, max: 1.25, noNaN: true }), { minLength: 1, maxLength: 6 }),
+          async (moves) => {
+            for (const m of moves) stack.sim.control.setPrice('MSFT', Number((410 * m).toFixed(2)));
+            const expected = stack.sim.control.quote('MSFT')!;
+            const last = await stream.next(
+              (e) => e.event === 'book' && JSON.parse(e.data).bids[0]?.price === expected.bid,
+              5000,
+            );
+            const book = JSON.parse(last.data);
+            assert.equal(book.complete, true);
+            assert.equal(book.bids.length, 8);
+            assert.equal(book.asks.length, 8);
+          },
+        ),
         { numRuns: 25 },
       );
       const books = parsed(stream, 'book');

@@ -69,8 +69,12 @@ function positionChanged(ctx: SimContext, account: string, conId: number): void 
       }
       s.send(accountUpdateTime(ibHourMinute(ctx.engine.clock.now())));
     }
-    for (const [reqId, acct] of s.subs.positionsMulti) if (acct === '' || acct === account) sendPositionMulti(s, reqId, account, p);
-    for (const [reqId, acct] of s.subs.accountUpdatesMulti) if (acct === account) sendAccountMultiValues(ctx, s, reqId, account);
+    for (const [reqId, acct] of s.subs.positionsMulti) {
+      if (acct === '' || acct === account) sendPositionMulti(s, reqId, account, p);
+    }
+    for (const [reqId, acct] of s.subs.accountUpdatesMulti) {
+      if (acct === account) sendAccountMultiValues(ctx, s, reqId, account);
+    }
     for (const [reqId, acct] of s.subs.pnl) if (acct === account) sendPnl(ctx, s, reqId, acct);
     for (const [reqId, sub] of s.subs.pnlSingle) {
       if (sub.account === account && sub.conId === conId) sendPnlSingle(ctx, s, reqId, account, conId);

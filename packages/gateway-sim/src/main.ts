@@ -73,7 +73,10 @@ async function main(): Promise<void> {
   const controlPort = envOptionalString(env, 'GATEWAY_SIM_CONTROL_PORT');
   const host = envString(env, 'GATEWAY_SIM_HOST', '127.0.0.1');
   const faMaster = envOptionalString(env, 'GATEWAY_SIM_FA_MASTER');
-  const accountIds = envOptionalString(env, 'GATEWAY_SIM_ACCOUNTS')?.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const accountIds = envOptionalString(env, 'GATEWAY_SIM_ACCOUNTS')
+    ?.split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
   const running = await startGatewaySim({
     port: envInt(env, 'GATEWAY_SIM_PORT', 4002, { min: 0, max: 65535 }),
     host,

@@ -77,7 +77,12 @@ export type ResolvedOptions = Required<Omit<GatewaySimOptions, OptionalOpts | 'f
 /** Sub-accounts of the default FA login (the default single account plus a second one). */
 export const DEFAULT_FA_ACCOUNTS = [
   { id: 'DU1234567', cash: 100_000, positions: [{ symbol: 'AAPL', quantity: 100, avgPrice: 150 }] },
-  { id: 'DU1234568', cash: 50_000, fxCash: { EUR: 20_000 }, positions: [{ symbol: 'MSFT', quantity: 20, avgPrice: 380 }] },
+  {
+    id: 'DU1234568',
+    cash: 50_000,
+    fxCash: { EUR: 20_000 },
+    positions: [{ symbol: 'MSFT', quantity: 20, avgPrice: 380 }],
+  },
 ];
 
 export class GatewaySimConfigError extends Error {

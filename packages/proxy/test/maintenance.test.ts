@@ -47,7 +47,8 @@ describe('maintenance windows', () => {
   it('mirror reads, order reads, the order event feed and the proxy routes still pass', async () => {
     // The manifest's `maintenance: 'served'` routes: the worker answers them from its mirror or journal.
     const passing = [
-      '/accounts', '/account/positions', '/account/updates', '/account/pnl', '/order', '/order/17', '/order/events?since=3', '/executions',
+      '/accounts', '/account/positions', '/account/updates', '/account/pnl',
+      '/order', '/order/17', '/order/events?since=3', '/executions',
     ];
     for (const path of passing) {
       const r = await request(stack.url + path);

@@ -150,6 +150,9 @@ function listenHost(env: Env): string {
 
 function timeZoneFrom(env: Env): string {
   const zone = env.IB_TIME_ZONE?.trim() || 'UTC';
-  if (!isTimeZone(zone)) throw new ConfigError(`Expected IB_TIME_ZONE to be an IANA time zone (e.g. America/New_York), got ${JSON.stringify(zone)}`);
+  if (!isTimeZone(zone)) {
+    const got = JSON.stringify(zone);
+    throw new ConfigError(`Expected IB_TIME_ZONE to be an IANA time zone (e.g. America/New_York), got ${got}`);
+  }
   return zone;
 }

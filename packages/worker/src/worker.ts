@@ -98,7 +98,10 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const orderIds = new OrderIds();
   const lines = new MarketDataLines(config.marketDataLines, metrics);
   const subscriptions = new SubscriptionRegistry(conn, requests, lines, log.child({ component: 'subscriptions' }));
-  const follower = new AccountFollower(subscriptions, mirror, { maxPositions: config.pnlPositionsMax, log: log.child({ component: 'pnl' }) });
+  const follower = new AccountFollower(subscriptions, mirror, {
+    maxPositions: config.pnlPositionsMax,
+    log: log.child({ component: 'pnl' }),
+  });
   const sync = new Sync(conn, requests, mirror, orderIds, {
     syncTimeoutMs: config.syncTimeoutMs,
     log: log.child({ component: 'sync' }),
@@ -133,7 +136,13 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   let openapi: unknown;
   const routes = withTimeout(
     // The order-safety routes go first: /order/events and /order/whatif must win over /order/:orderId.
-    guard([...safetyRoutes, ...allRoutes({ conn, requests, mirror, orders, contracts, marketData, historical, account, accountFeed, timeZone: config.ibTimeZone, registries, feeds, openapi: () => openapi })]),
+    guard([
+      ...safetyRoutes,
+      ...allRoutes({
+        conn, requests, mirror, orders, contracts, marketData, historical, account, accountFeed,
+        timeZone: config.ibTimeZone, registries, feeds, openapi: () => openapi,
+      }),
+    ]),
     config.maxRequestTimeoutMs,
     config.requestTimeoutMs,
   );

@@ -26,8 +26,10 @@ function rng(seed: number): () => number {
 }
 
 function assertConsistent(b: Book, where: string): void {
-  for (let i = 1; i < b.bids.length; i++) assert.ok(b.bids[i]!.price <= b.bids[i - 1]!.price, `${where}: bids sorted ${JSON.stringify(b.bids)}`);
-  for (let i = 1; i < b.asks.length; i++) assert.ok(b.asks[i]!.price >= b.asks[i - 1]!.price, `${where}: asks sorted ${JSON.stringify(b.asks)}`);
+  for (let i = 1; i < b.bids.length; i++)
+    assert.ok(b.bids[i]!.price <= b.bids[i - 1]!.price, `${where}: bids sorted ${JSON.stringify(b.bids)}`);
+  for (let i = 1; i < b.asks.length; i++)
+    assert.ok(b.asks[i]!.price >= b.asks[i - 1]!.price, `${where}: asks sorted ${JSON.stringify(b.asks)}`);
   if (b.bids.length > 0 && b.asks.length > 0) assert.ok(b.bids[0]!.price < b.asks[0]!.price, `${where}: uncrossed`);
   assert.equal(b.crossed, false, where);
 }
@@ -53,7 +55,10 @@ describe('depth books – consistent over many seeds', () => {
           const price = Number((base * (0.9 + rand() * 0.2)).toFixed(2));
           const q = s.sim.control.setPrice('AAPL', price);
           await eventually(
-            () => sse.named('book').some((e) => (e.data as Book).bids[0]?.price === q.bid && (e.data as Book).asks[0]?.price === q.ask),
+            () =>
+              sse
+                .named('book')
+                .some((e) => (e.data as Book).bids[0]?.price === q.bid && (e.data as Book).asks[0]?.price === q.ask),
             5000,
             `book at ${q.bid}/${q.ask}`,
           );
@@ -63,7 +68,9 @@ describe('depth books – consistent over many seeds', () => {
         const firstFull = books.findIndex((b) => b.complete);
         assert.ok(firstFull >= 0, 'the book fills');
         for (const b of books.slice(firstFull)) assert.equal(b.bids.length + b.asks.length, 20, 'stays complete');
-        const one = await fetch(`${s.url}/market/depth?symbol=MSFT&exchange=ISLAND&numRows=6`).then((r) => r.json() as Promise<Book>);
+        const one = await fetch(`${s.url}/market/depth?symbol=MSFT&exchange=ISLAND&numRows=6`).then(
+          (r) => r.json() as Promise<Book>,
+        );
         assert.equal(one.complete, true, JSON.stringify(one));
         assertConsistent(one, `seed ${seed} one-shot`);
         assert.equal(one.bids.length, 6);

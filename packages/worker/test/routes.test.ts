@@ -18,11 +18,14 @@ describe('routes – every read route against the simulator', () => {
     const u = await http(`${s.url}/account/updates`);
     assert.equal(u.status, 200, JSON.stringify(u.body));
     assert.equal(u.body.account, 'DU1234567');
-    assert.equal(typeof u.body.values.NetLiquidation.find((v: { currency: string }) => v.currency === 'USD').value, 'number');
+    const usd = u.body.values.NetLiquidation.find((v: { currency: string }) => v.currency === 'USD');
+    assert.equal(typeof usd.value, 'number');
     assert.equal(u.body.values.AccountType[0].value, 'INDIVIDUAL', 'text stays text');
     const aapl = u.body.portfolio.find((p: { contract: { symbol: string } }) => p.contract.symbol === 'AAPL');
     assert.equal(aapl?.position, 100);
-    await eventually(async () => typeof (await http(`${s.url}/account/updates`)).body.portfolio[0]?.marketValue === 'number', 3000, 'position PnL joined');
+    const joined = async () =>
+      typeof (await http(`${s.url}/account/updates`)).body.portfolio[0]?.marketValue === 'number';
+    await eventually(joined, 3000, 'position PnL joined');
     assert.equal((await http(`${s.url}/account/updates?account=NOPE`)).body.error.code, 'ACCOUNT_NOT_FOUND');
     const sum = await http(`${s.url}/account/summary?tags=NetLiquidation,TotalCashValue`);
     assert.equal(sum.status, 200, JSON.stringify(sum.body));
@@ -63,18 +66,21 @@ describe('routes – every read route against the simulator', () => {
     assert.equal(nf.body.error.ibCode, 200);
     const chain = await http(`${s.url}/contract?symbol=ES&secType=FUT&exchange=CME`);
     assert.equal(chain.status, 200, JSON.stringify(chain.body));
-    const expiries = chain.body.contracts.map((d: { contract: { lastTradeDateOrContractMonth: string } }) => d.contract.lastTradeDateOrContractMonth);
+    type Listed = { contract: { lastTradeDateOrContractMonth: string; strike: number } };
+    const expiries = chain.body.contracts.map((d: Listed) => d.contract.lastTradeDateOrContractMonth);
     assert.ok(expiries.length >= 4, `a future without expiry lists its chain: ${expiries}`);
     assert.deepEqual([...expiries].sort(), expiries, 'ordered by expiry');
     assert.equal(chain.body.total, expiries.length);
     const opts = await http(`${s.url}/contract/options?symbol=AAPL`);
     const expiry = opts.body.chains[0].expirations[0];
-    const strikes = await http(`${s.url}/contract?symbol=AAPL&secType=OPT&lastTradeDateOrContractMonth=${expiry}&right=C&limit=4`);
+    const calls = `${s.url}/contract?symbol=AAPL&secType=OPT&lastTradeDateOrContractMonth=${expiry}&right=C`;
+    const strikes = await http(`${calls}&limit=4`);
     assert.equal(strikes.status, 200, JSON.stringify(strikes.body));
     assert.equal(strikes.body.contracts.length, 4);
-    assert.ok(strikes.body.total > 4 && strikes.body.nextOffset === 4, JSON.stringify({ total: strikes.body.total, next: strikes.body.nextOffset }));
-    const page2 = await http(`${s.url}/contract?symbol=AAPL&secType=OPT&lastTradeDateOrContractMonth=${expiry}&right=C&limit=4&offset=4`);
-    const all = [...strikes.body.contracts, ...page2.body.contracts].map((d: { contract: { strike: number } }) => d.contract.strike);
+    const { total, nextOffset } = strikes.body;
+    assert.ok(total > 4 && nextOffset === 4, JSON.stringify({ total, nextOffset }));
+    const page2 = await http(`${calls}&limit=4&offset=4`);
+    const all = [...strikes.body.contracts, ...page2.body.contracts].map((d: Listed) => d.contract.strike);
     assert.deepEqual(all, [...all].sort((a, b) => a - b), 'the strikes of one expiry, in order across pages');
     assert.equal(new Set(all).size, all.length, 'pages do not overlap');
     const search = await http(`${s.url}/contract/search?pattern=MS`);
@@ -96,13 +102,17 @@ describe('routes – every read route against the simulator', () => {
       const day = new Date(`${bar.time}T12:00:00Z`).getUTCDay();
       assert.ok(day !== 0 && day !== 6, `no daily bar on a weekend (${bar.time})`);
     }
-    const intraday = await http(`${s.url}/historical?symbol=MSFT&durationStr=2%20D&barSizeSetting=30%20mins&formatDate=2`);
+    const intraday = await http(
+      `${s.url}/historical?symbol=MSFT&durationStr=2%20D&barSizeSetting=30%20mins&formatDate=2`,
+    );
     assert.equal(intraday.status, 200, JSON.stringify(intraday.body));
     for (const bar of intraday.body.bars) {
       assert.match(bar.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'intraday bars are ISO instants');
-      assert.equal(new Date(bar.time).getTime() / 1000, Number(bar.ibTime), 'formatDate=2 keeps IB epoch seconds beside');
+      const epoch = new Date(bar.time).getTime() / 1000;
+      assert.equal(epoch, Number(bar.ibTime), 'formatDate=2 keeps IB epoch seconds beside');
       // useRTH (the default): 09:30–16:00 New York time only.
-      const ny = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', hour: '2-digit', minute: '2-digit' }).format(new Date(bar.time));
+      const nyTime = { timeZone: 'America/New_York', hourCycle: 'h23', hour: '2-digit', minute: '2-digit' } as const;
+      const ny = new Intl.DateTimeFormat('en-US', nyTime).format(new Date(bar.time));
       assert.ok(ny >= '09:30' && ny < '16:00', `bar ${bar.time} (${ny} New York) inside regular hours`);
     }
     const head = await http(`${s.url}/historical/head-timestamp?symbol=MSFT`);
@@ -110,9 +120,12 @@ describe('routes – every read route against the simulator', () => {
     assert.match(head.body.headTimestamp, /Z$/);
     assert.ok(head.body.ibHeadTimestamp.length > 0);
     const now = new Date();
-    const end = `${now.getUTCFullYear()}${String(now.getUTCMonth() + 1).padStart(2, '0')}${String(now.getUTCDate()).padStart(2, '0')}-23:59:59`;
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const end = `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}-23:59:59`;
     for (const what of ['TRADES', 'BID_ASK', 'MIDPOINT']) {
-      const t = await http(`${s.url}/historical/ticks?symbol=AAPL&endDateTime=${end}&numberOfTicks=50&whatToShow=${what}`);
+      const t = await http(
+        `${s.url}/historical/ticks?symbol=AAPL&endDateTime=${end}&numberOfTicks=50&whatToShow=${what}`,
+      );
       assert.equal(t.status, 200, JSON.stringify(t.body));
       assert.ok(t.body.ticks.length >= 1 && t.body.ticks.length <= 50, `${what}: ${t.body.ticks.length} ticks`);
       const tick = t.body.ticks[0];
@@ -122,7 +135,9 @@ describe('routes – every read route against the simulator', () => {
       if (what === 'MIDPOINT') assert.equal(typeof tick.price, 'number');
     }
     // keepUpToDate: the bars, `loaded`, then IB's updates of the forming bar, as a stream.
-    const live = new SseClient(`${s.url}/historical?symbol=AAPL&durationStr=2%20D&barSizeSetting=1%20hour&keepUpToDate=true&format=sse`);
+    const live = new SseClient(
+      `${s.url}/historical?symbol=AAPL&durationStr=2%20D&barSizeSetting=1%20hour&keepUpToDate=true&format=sse`,
+    );
     try {
       await live.opened;
       assert.equal(live.status, 200);

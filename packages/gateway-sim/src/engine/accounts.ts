@@ -21,7 +21,13 @@ export interface AccountSeed {
 }
 
 /** USD value of one unit of each non-base currency the simulator books (fixed: the walk moves prices only). */
-export const FX_RATES: Readonly<Record<string, number>> = { EUR: 1.0845, GBP: 1.2705, CHF: 1.1312, JPY: 0.0067, CAD: 0.7321 };
+export const FX_RATES: Readonly<Record<string, number>> = {
+  EUR: 1.0845,
+  GBP: 1.2705,
+  CHF: 1.1312,
+  JPY: 0.0067,
+  CAD: 0.7321,
+};
 
 export const DEFAULT_ACCOUNTS: AccountSeed[] = [
   { id: 'DU1234567', cash: 100_000, positions: [{ symbol: 'AAPL', quantity: 100, avgPrice: 150 }] },
@@ -97,7 +103,14 @@ export class Accounts {
         if (FX_RATES[cur] === undefined) throw new Error(`account ${s.id}: no exchange rate for ${cur}`);
         fxCash.set(cur, amount);
       }
-      const acct: Account = { id: s.id, cash: s.cash, fxCash, startOfDayNetLiq: 0, realizedPnl: 0, positions: new Map() };
+      const acct: Account = {
+        id: s.id,
+        cash: s.cash,
+        fxCash,
+        startOfDayNetLiq: 0,
+        realizedPnl: 0,
+        positions: new Map(),
+      };
       for (const p of s.positions ?? []) {
         const c = p.conId !== undefined ? catalogue.byConId(p.conId) : catalogue.bySymbol(p.symbol ?? '');
         if (!c) throw new Error(`account ${s.id}: unknown position contract ${p.symbol ?? p.conId}`);

@@ -76,16 +76,25 @@ const MAX_BARS = 2000;
 /**
  * Bars as IB serves them over its trading calendar: nothing on weekends; intraday bars only inside the
  * session (regular trading hours with `useRTH`, extended hours without); a duration in seconds (S) counts
- * trading time and one in days (D) trading days; weeks, months and years count calendar time. Daily bars are one per trading day, dated in the exchange's
- * time zone; weekly and monthly bars keep their calendar alignment. At most 2,000 bars, the newest kept.
+ * trading time and one in days (D) trading days; weeks, months and years count calendar time. Daily bars
+ * are one per trading day, dated in the exchange's time zone; weekly and monthly bars keep their calendar
+ * alignment. At most 2,000 bars, the newest kept.
  */
-export function sessionBars(seed: number, c: ContractDef, endSec: number, duration: string, seconds: number, useRTH: boolean): DatedBar[] {
+export function sessionBars(
+  seed: number,
+  c: ContractDef,
+  endSec: number,
+  duration: string,
+  seconds: number,
+  useRTH: boolean,
+): DatedBar[] {
   const s = sessionsOf(c);
   const m = /^(\d+)\s+([SDWMY])$/i.exec(duration.trim());
   const count = Number(m?.[1] ?? 1);
   const unit = (m?.[2] ?? 'D').toUpperCase();
   const endMs = endSec * 1000;
-  const startMs = unit === 'D' ? tradingDaysBefore(endMs, count, s) : endMs - (durationSeconds(duration) ?? 86_400) * 1000;
+  const startMs =
+    unit === 'D' ? tradingDaysBefore(endMs, count, s) : endMs - (durationSeconds(duration) ?? 86_400) * 1000;
   const out: DatedBar[] = [];
   if (seconds === 86_400) {
     // One bar per trading day back from the end's own day (if a trading day): `count` of them for a duration
@@ -100,7 +109,8 @@ export function sessionBars(seed: number, c: ContractDef, endSec: number, durati
     return out.reverse();
   }
   if (seconds > 86_400) {
-    return makeBars(seed, c, endSec, Math.max(seconds, (endMs - startMs) / 1000), seconds).map((b) => ({ ...b, date: tradingDate(b.time * 1000, s) }));
+    const span = Math.max(seconds, (endMs - startMs) / 1000);
+    return makeBars(seed, c, endSec, span, seconds).map((b) => ({ ...b, date: tradingDate(b.time * 1000, s) }));
   }
   const last = Math.floor(endSec / seconds) * seconds;
   // A duration in seconds counts trading time: that many seconds of session bars, however long ago they were.

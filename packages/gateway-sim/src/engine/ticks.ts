@@ -29,7 +29,10 @@ function tick(seed: number, c: ContractDef, t: number, r: Random): HistTick {
   const minute = Math.floor(t / 60) * 60;
   const bar = makeBar(seed, c, minute, 60);
   const f = (t - minute) / 60;
-  const price = roundTo(Math.min(bar.high, Math.max(bar.low, bar.open + (bar.close - bar.open) * f + (r.next() - 0.5) * c.minTick * 4)), c.minTick);
+  const price = roundTo(
+    Math.min(bar.high, Math.max(bar.low, bar.open + (bar.close - bar.open) * f + (r.next() - 0.5) * c.minTick * 4)),
+    c.minTick,
+  );
   const spread = c.minTick * r.int(1, 3);
   const bid = roundTo(price - spread / 2 - (r.next() < 0.5 ? 0 : c.minTick / 2), c.minTick);
   const ask = roundTo(Math.max(bid + c.minTick, price + spread / 2), c.minTick);
@@ -50,7 +53,14 @@ function tick(seed: number, c: ContractDef, t: number, r: Random): HistTick {
  * (exactly one is given), at most `count` (≤ 1,000), inside the session (regular hours with `useRTH`),
  * never on weekends, oldest first. Each second's tick is a pure function of (seed, conId, second).
  */
-export function historicalTicks(seed: number, c: ContractDef, from: { startSec?: number; endSec?: number }, count: number, useRTH: boolean, nowSec: number): HistTick[] {
+export function historicalTicks(
+  seed: number,
+  c: ContractDef,
+  from: { startSec?: number; endSec?: number },
+  count: number,
+  useRTH: boolean,
+  nowSec: number,
+): HistTick[] {
   const s = sessionsOf(c);
   const n = Math.max(1, Math.min(MAX_HISTORICAL_TICKS, count));
   const out: HistTick[] = [];

@@ -1,4 +1,6 @@
-import { accountUpdateValues, ledgerCurrencies, ledgerTags, summaryTags, type AccountValues, type Position } from '../engine/accounts.js';
+import {
+  accountUpdateValues, ledgerCurrencies, ledgerTags, summaryTags, type AccountValues, type Position,
+} from '../engine/accounts.js';
 import { accountUpdateMulti, accountUpdateMultiEnd, positionMulti, positionMultiEnd } from '../encode/account-multi.js';
 import { ibHourMinute } from '../engine/clock.js';
 import {
@@ -157,7 +159,8 @@ function reqPositionsMulti(ctx: SimContext, s: Session, r: FieldReader): void {
   const account = r.readStr('account');
   r.readStr('modelCode');
   const accts = ctx.engine.accounts;
-  const all = account === '' || account === 'All' || (account !== '' && !accts.get(account) && ctx.managedAccounts().includes(account));
+  const master = account !== '' && !accts.get(account) && ctx.managedAccounts().includes(account);
+  const all = account === '' || account === 'All' || master;
   if (!all && !accts.get(account)) {
     s.sendError(reqId, 321, `Error validating request:-'cc' : cause - Invalid account code ${account}`);
     return;

@@ -34,7 +34,9 @@ function reqHistoricalTicks(ctx: SimContext, s: Session, r: FieldReader): void {
   }
   const now = ctx.engine.clock.now();
   let problem: string | undefined;
-  if ((start.trim() === '') === (endStr.trim() === '')) problem = 'Exactly one of start and end date/time must be specified.';
+  if ((start.trim() === '') === (endStr.trim() === '')) {
+    problem = 'Exactly one of start and end date/time must be specified.';
+  }
   else if (!['TRADES', 'BID_ASK', 'MIDPOINT'].includes(what)) problem = `Invalid whatToShow ${what}.`;
   else if (!(count > 0)) problem = 'Number of ticks must be positive.';
   const from = start.trim() !== '' ? parseEndDateTime(start, now) : undefined;
@@ -119,7 +121,8 @@ function reqHistoricalData(ctx: SimContext, s: Session, r: FieldReader): void {
   }
   const dates = new Map(bars.map((b) => [b.time, b.date]));
   // Daily bars are dated with the exchange's trading date (yyyyMMdd), as IB dates them.
-  const fmt = (t: number): string => (daily && req.formatDate !== 2 ? dates.get(t) ?? barDate(t, 1, true) : barDate(t, req.formatDate, daily));
+  const fmt = (t: number): string =>
+    daily && req.formatDate !== 2 ? dates.get(t) ?? barDate(t, 1, true) : barDate(t, req.formatDate, daily);
   s.send(historicalData(req.reqId, ibDateTime(end! - dur! * 1000), ibDateTime(end!), bars, fmt));
   if (req.keepUpToDate) {
     s.subs.historical.set(req.reqId, { reqId: req.reqId, contract: c, barSeconds: secs!, formatDate: req.formatDate, daily });

@@ -110,7 +110,9 @@ export class AccountFeed {
   /** Attaches a caller: the current state (or the events after `lastEventId`), then every change. */
   subscribe(kind: FeedKind, filter: AccountStreamFilter, lastEventId?: string): Subscriber {
     const label = { kind };
-    const sub = new AccountSubscriber(kind, filter, this, this.o.bufferEvents, (n) => this.o.metrics?.feedDropped.inc(label, n));
+    const sub = new AccountSubscriber(kind, filter, this, this.o.bufferEvents, (n) =>
+      this.o.metrics?.feedDropped.inc(label, n),
+    );
     this.subscribers.add(sub);
     this.o.metrics?.feedSubscribers.inc(label);
     const prefix = this.idPrefix;
@@ -118,7 +120,11 @@ export class AccountFeed {
     const after = own !== undefined && /^\d+$/.test(own) ? Number(own) : undefined;
     const oldest = this.history[0]?.id;
     let initial: Entry[];
-    if (after !== undefined && after <= this.seq && (after >= this.seq || (oldest !== undefined && oldest <= after + 1))) {
+    if (
+      after !== undefined &&
+      after <= this.seq &&
+      (after >= this.seq || (oldest !== undefined && oldest <= after + 1))
+    ) {
       initial = this.history.filter((e) => e.id > after);
     } else {
       initial = [...this.state.values()].sort((a, b) => a.id - b.id);
@@ -174,7 +180,15 @@ export class AccountFeed {
 
   private statusEntry(data: Record<string, unknown>): Entry {
     const at = Date.now();
-    return { id: this.seq, event: 'status', data: { ...data, at: new Date(at).toISOString() }, at, topic: 'account', kind: 'status', account: '' };
+    return {
+      id: this.seq,
+      event: 'status',
+      data: { ...data, at: new Date(at).toISOString() },
+      at,
+      topic: 'account',
+      kind: 'status',
+      account: '',
+    };
   }
 
   private connectionState(state: string): void {

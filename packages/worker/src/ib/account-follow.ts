@@ -114,7 +114,7 @@ export class AccountFollower {
 
   private onChange(c: MirrorChange): void {
     if (c.kind !== 'position') return;
-    const conId = ((c.data.contract as { conId?: number } | undefined)?.conId) ?? 0;
+    const conId = (c.data.contract as { conId?: number } | undefined)?.conId ?? 0;
     const key = `${c.account}:${conId}`;
     if (c.data.pos === 0) {
       this.positions.get(key)?.handle.release();

@@ -1,4 +1,7 @@
-import { EventName, ScanCode, type BarSizeSetting, type Contract, type IBApi, type MarketDataType, type ScannerSubscription, type TagValue, type WhatToShow } from '@stoqey/ib';
+import {
+  EventName, ScanCode, type BarSizeSetting, type Contract, type IBApi, type MarketDataType, type ScannerSubscription,
+  type TagValue, type WhatToShow,
+} from '@stoqey/ib';
 import tickTypeModule from '@stoqey/ib/dist/api/market/tickType.js';
 import type { FeedEmitter, FeedIbSpec, FeedSource } from '../feeds/types.js';
 import type { ContractData } from '../state/types.js';
@@ -210,12 +213,17 @@ export function historicalSource(q: BarQuery, timeZone: string): FeedSource {
       return spec({
         start: (api, reqId) => {
           bars = 0;
-          api.reqHistoricalData(reqId, q.contract as Contract, '', q.durationStr, q.barSizeSetting as BarSizeSetting, q.whatToShow as WhatToShow, q.useRTH ? 1 : 0, q.formatDate ?? 1, true);
+          const barSize = q.barSizeSetting as BarSizeSetting;
+          const what = q.whatToShow as WhatToShow;
+          const rth = q.useRTH ? 1 : 0;
+          const contract = q.contract as Contract;
+          api.reqHistoricalData(reqId, contract, '', q.durationStr, barSize, what, rth, q.formatDate ?? 1, true);
         },
         cancel: (api, reqId) => api.cancelHistoricalData(reqId),
         onEvent: (name, args) => {
           if (name !== EventName.historicalData && name !== EventName.historicalDataUpdate) return;
-          const [time, open, high, low, close, volume, count, WAP] = args as [string, number, number, number, number, number, number | undefined, number];
+          type BarArgs = [string, number, number, number, number, number, number | undefined, number];
+          const [time, open, high, low, close, volume, count, WAP] = args as BarArgs;
           if (typeof time === 'string' && time.startsWith('finished')) {
             out.emit('loaded', { ...who, bars, at: new Date().toISOString() });
             return;

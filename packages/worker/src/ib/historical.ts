@@ -93,7 +93,10 @@ export class HistoricalService {
           operation: 'historical',
           ...d,
           send: (api, reqId) =>
-            api.reqHistoricalData(reqId, q.contract as Contract, q.endDateTime, q.durationStr, q.barSizeSetting as BarSizeSetting, q.whatToShow as WhatToShow, q.useRTH ? 1 : 0, formatDate ?? 1, false),
+            api.reqHistoricalData(
+              reqId, q.contract as Contract, q.endDateTime, q.durationStr, q.barSizeSetting as BarSizeSetting,
+              q.whatToShow as WhatToShow, q.useRTH ? 1 : 0, formatDate ?? 1, false,
+            ),
           cancel: (api, reqId) => api.cancelHistoricalData(reqId),
           onEvent: (name, args, done) => {
             if (name !== EventName.historicalData) return;
@@ -137,9 +140,12 @@ export class HistoricalService {
           operation: 'historical_ticks',
           ...d,
           send: (api, reqId) =>
-            api.reqHistoricalTicks(reqId, q.contract as Contract, q.startDateTime, q.endDateTime, q.numberOfTicks, q.whatToShow as WhatToShow, q.useRTH, q.ignoreSize),
+            api.reqHistoricalTicks(
+              reqId, q.contract as Contract, q.startDateTime, q.endDateTime, q.numberOfTicks,
+              q.whatToShow as WhatToShow, q.useRTH, q.ignoreSize,
+            ),
           onEvent: (name, args, done) => {
-            if (name !== EventName.historicalTicks && name !== EventName.historicalTicksBidAsk && name !== EventName.historicalTicksLast) return;
+            if (!TICK_EVENTS.includes(name)) return;
             const [ticks, finished] = args as [Record<string, unknown>[] | undefined, boolean];
             for (const t of ticks ?? []) out.push(toTick(t));
             if (finished) done(out);
@@ -156,16 +162,36 @@ export class HistoricalService {
   }
 }
 
+const TICK_EVENTS: string[] = [
+  EventName.historicalTicks,
+  EventName.historicalTicksBidAsk,
+  EventName.historicalTicksLast,
+];
+const TICK_FIELDS = [
+  'price', 'size', 'exchange', 'specialConditions', 'priceBid', 'priceAsk', 'sizeBid', 'sizeAsk',
+] as const;
+
 /** One bar with its time as ISO 8601 and as IB sent it. */
-export function toBar(time: string | number, open: number, high: number, low: number, close: number, volume: number, count: number | undefined, WAP: number, zone: string): Bar {
+export function toBar(
+  time: string | number,
+  open: number,
+  high: number,
+  low: number,
+  close: number,
+  volume: number,
+  count: number | undefined,
+  WAP: number,
+  zone: string,
+): Bar {
   const ibTime = String(time);
-  return { time: ibTimeToIso(ibTime, zone) ?? ibTime, ibTime, open, high, low, close, volume, ...(count !== undefined ? { count } : {}), WAP };
+  const iso = ibTimeToIso(ibTime, zone) ?? ibTime;
+  return { time: iso, ibTime, open, high, low, close, volume, ...(count !== undefined ? { count } : {}), WAP };
 }
 
 function toTick(t: Record<string, unknown>): HistoricalTick {
   const ibTime = Number(t.time);
   const out: HistoricalTick = { time: new Date(ibTime * 1000).toISOString(), ibTime };
-  for (const k of ['price', 'size', 'exchange', 'specialConditions', 'priceBid', 'priceAsk', 'sizeBid', 'sizeAsk'] as const) {
+  for (const k of TICK_FIELDS) {
     if (t[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = t[k];
   }
   const attributes = (t.tickAttribLast ?? t.tickAttribBidAsk) as Record<string, boolean> | undefined;

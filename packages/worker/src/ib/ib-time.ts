@@ -22,7 +22,14 @@ function offsetMs(instant: number, zone: string): number {
   let f = offsetFormatters.get(zone);
   if (f === undefined) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     offsetFormatters.set(zone, f);
   }
@@ -33,7 +40,15 @@ function offsetMs(instant: number, zone: string): number {
 }
 
 /** The instant of a wall-clock time in a zone (the earlier one when the clock repeats). */
-export function zonedToEpochMs(y: number, mo: number, d: number, h: number, mi: number, s: number, zone: string): number {
+export function zonedToEpochMs(
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  zone: string,
+): number {
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
   let t = wall - offsetMs(wall, zone);
   t = wall - offsetMs(t, zone);
@@ -57,6 +72,14 @@ export function ibTimeToIso(raw: string | number | undefined, defaultZone = 'UTC
   if (!m) return undefined;
   const zone = m[8] ?? (m[4] === '-' ? 'UTC' : defaultZone);
   if (!isTimeZone(zone)) return undefined;
-  const ms = zonedToEpochMs(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[5]), Number(m[6]), Number(m[7] ?? 0), zone);
+  const ms = zonedToEpochMs(
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    Number(m[5]),
+    Number(m[6]),
+    Number(m[7] ?? 0),
+    zone,
+  );
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }

@@ -91,7 +91,9 @@ export class Requests {
   ) {
     for (const name of REQ_ID_EVENTS) {
       // Number(): @stoqey/ib 1.6 reads the reqId of ACCOUNT_UPDATE_MULTI_END as text (IB's decoder reads an int).
-      conn.listen(name, (reqId: number | string, ...rest: unknown[]) => this.handlers.get(Number(reqId))?.event(name, rest));
+      conn.listen(name, (reqId: number | string, ...rest: unknown[]) =>
+        this.handlers.get(Number(reqId))?.event(name, rest),
+      );
     }
     conn.on('requestError', (e: RequestErrorEvent) => this.handlers.get(e.reqId)?.error(e));
   }

@@ -53,7 +53,8 @@ export class Sync {
       if (typeof execution?.execId !== 'string') return;
       // IB's time ("yyyyMMdd HH:mm:ss zone") stays as `time`; `isoTime` is the same instant in ISO 8601.
       const isoTime = ibTimeToIso(execution.time, this.options.timeZone);
-      apply({ type: 'execution', contract: plain(contract), execution: { ...plain(execution), execId: execution.execId, ...(isoTime ? { isoTime } : {}) } });
+      const data = { ...plain(execution), execId: execution.execId, ...(isoTime ? { isoTime } : {}) };
+      apply({ type: 'execution', contract: plain(contract), execution: data });
     });
     conn.listen(EventName.commissionReport, (report: CommissionReport) => {
       if (typeof report?.execId !== 'string') return;
@@ -145,7 +146,8 @@ export class Sync {
         event: (name, args) => {
           if (name === EventName.accountUpdateMulti) {
             const [acct, , key, value, currency] = args as string[];
-            this.mirror.apply({ type: 'accountValue', account: acct || account, key: key!, value: value ?? '', currency: currency ?? '' });
+            const v = { account: acct || account, key: key!, value: value ?? '', currency: currency ?? '' };
+            this.mirror.apply({ type: 'accountValue', ...v });
           } else if (name === EventName.accountUpdateMultiEnd) {
             this.mirror.apply({ type: 'accountDownloadEnd', account });
             done();
@@ -158,7 +160,9 @@ export class Sync {
         },
       });
       this.requests
-        .sendInSession(session.id, 'account_updates', (api) => api.reqAccountUpdatesMulti(reqId, account, '', false), { priority: PRIORITY.background })
+        .sendInSession(session.id, 'account_updates', (api) => api.reqAccountUpdatesMulti(reqId, account, '', false), {
+          priority: PRIORITY.background,
+        })
         .catch(() => done());
     });
   }

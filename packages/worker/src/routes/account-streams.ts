@@ -28,7 +28,9 @@ export function answerAccount(
   const format = feedFormat(ctx.query, ctx.headers);
   if (format === 'json') return json();
   if (format === 'atom') {
-    return atomResponse(atomDocument(stream.title, selfHref(path, ctx.query), feed.recent(stream.filter, settings.atomEntries)));
+    return atomResponse(
+      atomDocument(stream.title, selfHref(path, ctx.query), feed.recent(stream.filter, settings.atomEntries)),
+    );
   }
   const sub = feed.subscribe(stream.kind, stream.filter, parseLastEventId(ctx.headers));
   return { body: undefined, respond: (req, res) => pipeSse(sub, req, res, settings.heartbeatMs, (e) => feed.sseId(e)) };

@@ -17,7 +17,8 @@ const ACCOUNT_PARAM: Schema = {
 };
 
 const STREAM_DESCRIPTION =
-  '`?format=sse` (or `Accept: text/event-stream`) streams the changes from the mirror: the current state first, then one ' +
+  '`?format=sse` (or `Accept: text/event-stream`) streams the changes from the mirror: the current state first, ' +
+  'then one ' +
   'event per change (a repeated value is no change), `status` events when the IB connection degrades and comes back, ' +
   '`Last-Event-ID` resume; `?format=atom` answers the recent events as an Atom feed.';
 
@@ -26,13 +27,20 @@ const VALUE_LIST: Schema = {
   items: {
     type: 'object',
     properties: {
-      value: { oneOf: [{ type: 'number' }, { type: 'string' }], description: 'A number where IB means a number (its currency beside it), text otherwise' },
+      value: {
+        oneOf: [{ type: 'number' }, { type: 'string' }],
+        description: 'A number where IB means a number (its currency beside it), text otherwise',
+      },
       currency: { type: 'string', description: 'ISO currency, BASE (the base currency), or "" for values without one' },
     },
   },
 };
 
-const VALUES: Schema = { type: 'object', description: 'tag → one entry per currency IB reports the tag in', additionalProperties: VALUE_LIST };
+const VALUES: Schema = {
+  type: 'object',
+  description: 'tag → one entry per currency IB reports the tag in',
+  additionalProperties: VALUE_LIST,
+};
 
 const PNL_FIELDS: Record<string, Schema> = {
   dailyPnL: { type: 'number' },
@@ -43,14 +51,25 @@ const PNL_FIELDS: Record<string, Schema> = {
 
 const POSITION_PNL: Schema = {
   type: 'object',
-  properties: { account: { type: 'string' }, conId: { type: 'integer' }, pos: { type: 'number' }, value: { type: 'number' }, ...PNL_FIELDS },
+  properties: {
+    account: { type: 'string' },
+    conId: { type: 'integer' },
+    pos: { type: 'number' },
+    value: { type: 'number' },
+    ...PNL_FIELDS,
+  },
 };
 
 export class AccountRequiredError extends ApiError {
   constructor(managed: string[]) {
-    super(400, 'ACCOUNT_REQUIRED', `This login manages several accounts: name one with ?account= (${managed.join(', ')})`, {
-      details: { fields: [{ field: 'query.account', message: `required: one of ${managed.join(', ')}` }], managed },
-    });
+    super(
+      400,
+      'ACCOUNT_REQUIRED',
+      `This login manages several accounts: name one with ?account= (${managed.join(', ')})`,
+      {
+        details: { fields: [{ field: 'query.account', message: `required: one of ${managed.join(', ')}` }], managed },
+      },
+    );
   }
 }
 
@@ -64,7 +83,9 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
     const all = managed();
     if (typeof given === 'string') {
       if (!all.includes(given)) {
-        throw new NotFoundError('ACCOUNT_NOT_FOUND', `Account ${JSON.stringify(given)} is not managed by this login`, { managed: all });
+        throw new NotFoundError('ACCOUNT_NOT_FOUND', `Account ${JSON.stringify(given)} is not managed by this login`, {
+          managed: all,
+        });
       }
       return given;
     }
@@ -106,7 +127,11 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
         const own = tradingAccounts(all);
         return {
           body: {
-            accounts: all.map((a) => ({ account: a, advisor: isAdvisorAccount(a), synced: deps.mirror.account.isDownloaded(a) })),
+            accounts: all.map((a) => ({
+              account: a,
+              advisor: isAdvisorAccount(a),
+              synced: deps.mirror.account.isDownloaded(a),
+            })),
             ...(own.length === 1 ? { default: own[0] } : {}),
           },
         };
@@ -118,12 +143,17 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       operationId: 'getAccountUpdates',
       summary: 'Account values (every tag in every currency) and portfolio of one account, from the mirror',
       description:
-        'The mirror follows every managed account (reqAccountUpdatesMulti); the portfolio joins positions (reqPositions) with ' +
-        'their PnL (reqPnLSingle). With several accounts and none named: 400 ACCOUNT_REQUIRED (streams: every account). ' +
+        'The mirror follows every managed account (reqAccountUpdatesMulti); the portfolio joins positions ' +
+        '(reqPositions) with their PnL (reqPnLSingle). With several accounts and none named: 400 ACCOUNT_REQUIRED ' +
+        '(streams: every account). ' +
         STREAM_DESCRIPTION,
       tag: 'account',
       usesIb: true,
-      query: { type: 'object', additionalProperties: false, properties: { account: ACCOUNT_PARAM, format: FORMAT_PARAM } },
+      query: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { account: ACCOUNT_PARAM, format: FORMAT_PARAM },
+      },
       response: {
         type: 'object',
         properties: {
@@ -143,7 +173,11 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
           settings,
           ctx,
           '/account/updates',
-          { kind: 'account_values', title: `account values ${acct ?? 'all'}`, filter: { kinds: new Set(['value', 'position', 'positionPnl']), account: acct } },
+          {
+            kind: 'account_values',
+            title: `account values ${acct ?? 'all'}`,
+            filter: { kinds: new Set(['value', 'position', 'positionPnl']), account: acct },
+          },
           () => ({ body: deps.mirror.account.snapshot(acct!, deps.mirror.positions.all(acct)) }),
         );
       },
@@ -153,26 +187,58 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       path: '/account/summary',
       operationId: 'getAccountSummary',
       summary: 'Account summary (reqAccountSummary) for the given tags, every account of the group, every currency',
-      description: '`$LEDGER:ALL` answers the ledger in every currency held (and BASE): values are keyed by tag and currency.',
+      description:
+        '`$LEDGER:ALL` answers the ledger in every currency held (and BASE): values are keyed by tag and currency.',
       tag: 'account',
       usesIb: true,
       query: {
         type: 'object',
         additionalProperties: false,
         properties: {
-          tags: { type: 'string', maxLength: 1024, description: `Comma-separated IB tags (default all): ${ACCOUNT_SUMMARY_TAGS.join(', ')}, $LEDGER:<CCY>` },
-          group: { type: 'string', minLength: 1, maxLength: 64, description: 'Account group (default "All": every account of the login)' },
+          tags: {
+            type: 'string',
+            maxLength: 1024,
+            description: `Comma-separated IB tags (default all): ${ACCOUNT_SUMMARY_TAGS.join(', ')}, $LEDGER:<CCY>`,
+          },
+          group: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 64,
+            description: 'Account group (default "All": every account of the login)',
+          },
           account: { ...ACCOUNT_PARAM, description: 'Only this account (default: every account of the group)' },
         },
       },
-      response: { type: 'object', properties: { accounts: { type: 'object', description: 'account → tag → [{ value, currency }]', additionalProperties: VALUES } } },
+      response: {
+        type: 'object',
+        properties: {
+          accounts: {
+            type: 'object',
+            description: 'account → tag → [{ value, currency }]',
+            additionalProperties: VALUES,
+          },
+        },
+      },
       errors: { 404: ['ACCOUNT_NOT_FOUND'], 429: ['PACING_LIMIT'], 504: ['DEADLINE_EXCEEDED'] },
       handle: async ({ query, deadline }) => {
-        const tags = typeof query.tags === 'string' ? query.tags.split(',').map((t: string) => t.trim()).filter((t: string) => t !== '') : [...ACCOUNT_SUMMARY_TAGS.filter((t) => !t.startsWith('$'))];
-        const bad = tags.filter((t: string) => !(ACCOUNT_SUMMARY_TAGS as readonly string[]).includes(t) && !/^\$LEDGER:[A-Z]{3}$/.test(t));
+        const tags =
+          typeof query.tags === 'string'
+            ? query.tags
+                .split(',')
+                .map((t: string) => t.trim())
+                .filter((t: string) => t !== '')
+            : [...ACCOUNT_SUMMARY_TAGS.filter((t) => !t.startsWith('$'))];
+        const bad = tags.filter(
+          (t: string) => !(ACCOUNT_SUMMARY_TAGS as readonly string[]).includes(t) && !/^\$LEDGER:[A-Z]{3}$/.test(t),
+        );
         if (bad.length > 0 || tags.length === 0) {
           throw new InvalidRequestError(`Unknown account summary tags: ${bad.join(', ') || '(none given)'}`, {
-            fields: [{ field: 'query.tags', message: `expected IB tags (${ACCOUNT_SUMMARY_TAGS.join(', ')}), got ${JSON.stringify(bad)}` }],
+            fields: [
+              {
+                field: 'query.tags',
+                message: `expected IB tags (${ACCOUNT_SUMMARY_TAGS.join(', ')}), got ${JSON.stringify(bad)}`,
+              },
+            ],
           });
         }
         deps.requests.assertServing();
@@ -198,8 +264,31 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       description: STREAM_DESCRIPTION,
       tag: 'account',
       usesIb: true,
-      query: { type: 'object', additionalProperties: false, properties: { account: { ...ACCOUNT_PARAM, description: 'Only this account (default: every account)' }, format: FORMAT_PARAM } },
-      response: { type: 'object', properties: { positions: { type: 'array', items: { type: 'object', properties: { account: { type: 'string' }, contract: { type: 'object' }, pos: { type: 'number' }, avgCost: { type: 'number' } } } } } },
+      query: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          account: { ...ACCOUNT_PARAM, description: 'Only this account (default: every account)' },
+          format: FORMAT_PARAM,
+        },
+      },
+      response: {
+        type: 'object',
+        properties: {
+          positions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                account: { type: 'string' },
+                contract: { type: 'object' },
+                pos: { type: 'number' },
+                avgCost: { type: 'number' },
+              },
+            },
+          },
+        },
+      },
       produces: FEED_PRODUCES,
       errors: { 404: ['ACCOUNT_NOT_FOUND'] },
       handle: (ctx) => {
@@ -210,7 +299,11 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
           settings,
           ctx,
           '/account/positions',
-          { kind: 'positions', title: `positions ${acct ?? 'all'}`, filter: { kinds: new Set(['position']), account: acct } },
+          {
+            kind: 'positions',
+            title: `positions ${acct ?? 'all'}`,
+            filter: { kinds: new Set(['position']), account: acct },
+          },
           () => ({ body: { positions: deps.mirror.positions.all(acct) } }),
         );
       },
@@ -220,11 +313,21 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       path: '/account/pnl',
       operationId: 'getPnL',
       summary: 'Daily, unrealized and realized PnL of an account (reqPnL) and of each of its positions (reqPnLSingle)',
-      description: 'Kept live in the mirror for every account of the login. With several accounts and none named: 400 ACCOUNT_REQUIRED (streams: every account). ' + STREAM_DESCRIPTION,
+      description:
+        'Kept live in the mirror for every account of the login. With several accounts and none named: ' +
+        '400 ACCOUNT_REQUIRED (streams: every account). ' +
+        STREAM_DESCRIPTION,
       tag: 'account',
       usesIb: true,
-      query: { type: 'object', additionalProperties: false, properties: { account: ACCOUNT_PARAM, format: FORMAT_PARAM } },
-      response: { type: 'object', properties: { account: { type: 'string' }, ...PNL_FIELDS, positions: { type: 'array', items: POSITION_PNL } } },
+      query: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { account: ACCOUNT_PARAM, format: FORMAT_PARAM },
+      },
+      response: {
+        type: 'object',
+        properties: { account: { type: 'string' }, ...PNL_FIELDS, positions: { type: 'array', items: POSITION_PNL } },
+      },
       produces: FEED_PRODUCES,
       errors: { 400: ['ACCOUNT_REQUIRED'], 404: ['ACCOUNT_NOT_FOUND'], 504: ['DEADLINE_EXCEEDED'] },
       handle: (ctx) => {
@@ -235,7 +338,11 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
           settings,
           ctx,
           '/account/pnl',
-          { kind: 'pnl', title: `PnL ${acct ?? 'all'}`, filter: { kinds: new Set(['pnl', 'positionPnl']), account: acct } },
+          {
+            kind: 'pnl',
+            title: `PnL ${acct ?? 'all'}`,
+            filter: { kinds: new Set(['pnl', 'positionPnl']), account: acct },
+          },
           async () => {
             const pnl = await deps.account.getPnL(acct!, ctx.deadline);
             return { body: { ...pnl, positions: deps.mirror.account.positionPnls(acct) } };

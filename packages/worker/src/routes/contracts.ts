@@ -26,11 +26,15 @@ export function contractRoutes(deps: RouteDeps): RouteDef[] {
       method: 'get',
       path: '/contract',
       operationId: 'getContractDetails',
-      summary: 'Contract details by conId or symbol/secType/exchange/currency (reqContractDetails); partial contracts list every match',
+      summary:
+        'Contract details by conId or symbol/secType/exchange/currency (reqContractDetails); ' +
+        'partial contracts list every match',
       description:
-        'With a symbol and no secType, STK on SMART in USD is assumed. A partial contract lists every match, as IB does: ' +
+        'With a symbol and no secType, STK on SMART in USD is assumed. ' +
+        'A partial contract lists every match, as IB does: ' +
         'a future without expiry gives its chain, an option with an expiry and no strike the strikes of that expiry. ' +
-        'Matches are ordered by expiry, strike and right and paged with `offset` / `limit` (`total` says how many matched).',
+        'Matches are ordered by expiry, strike and right and paged with `offset` / `limit` ' +
+        '(`total` says how many matched).',
       tag: 'contracts',
       usesIb: true,
       query: {

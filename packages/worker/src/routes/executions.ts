@@ -12,9 +12,10 @@ export function executionRoutes(deps: RouteDeps): RouteDef[] {
       operationId: 'listExecutions',
       summary: "Executions with their commission reports (the day's, and every fill since connect; from the mirror)",
       description:
-        '`?format=sse` streams them: the mirror\'s executions first, then an `execution` event per new fill and a `commission` ' +
-        'event when its commission report arrives (the execution with `commissionReport`), `status` events through IB outages, ' +
-        '`Last-Event-ID` resume; `?format=atom` answers the recent ones as an Atom feed. Filters other than `acctCode` apply to JSON.',
+        '`?format=sse` streams them: the mirror\'s executions first, then an `execution` event per new fill ' +
+        'and a `commission` event when its commission report arrives (the execution with `commissionReport`), ' +
+        '`status` events through IB outages, `Last-Event-ID` resume; `?format=atom` answers the recent ones as an ' +
+        'Atom feed. Filters other than `acctCode` apply to JSON.',
       tag: 'executions',
       usesIb: true,
       query: {
@@ -48,7 +49,11 @@ export function executionRoutes(deps: RouteDeps): RouteDef[] {
           deps.feeds.settings,
           ctx,
           '/executions',
-          { kind: 'executions', title: `executions ${account ?? 'all'}`, filter: { kinds: new Set(['execution', 'commission']), account } },
+          {
+            kind: 'executions',
+            title: `executions ${account ?? 'all'}`,
+            filter: { kinds: new Set(['execution', 'commission']), account },
+          },
           () => ({ body: { executions: deps.mirror.executions.query(filter) } }),
         );
       },

@@ -135,7 +135,10 @@ export function marketFeedRoutes(deps: RouteDeps): RouteDef[] {
           const [book] = await latest(d, ctx, f, 'market_depth');
           const { bids, asks, isSmartDepth, rows, complete, crossed } = book!.data as Record<string, unknown>;
           return {
-            body: { contract, bids, asks, isSmartDepth, rows, complete, partial: complete !== true, crossed, receivedAt: new Date(book!.at).toISOString() },
+            body: {
+              contract, bids, asks, isSmartDepth, rows, complete, partial: complete !== true, crossed,
+              receivedAt: new Date(book!.at).toISOString(),
+            },
           };
         });
       },

@@ -17,13 +17,22 @@ const useRTH: Schema = { type: 'boolean', description: 'Regular trading hours on
 const formatDate: Schema = {
   type: 'integer',
   enum: [1, 2],
-  description: 'How IB writes `ibTime`: 1 "yyyyMMdd HH:mm:ss[ zone]" (default), 2 epoch seconds; `time` is ISO 8601 either way',
+  description:
+    'How IB writes `ibTime`: 1 "yyyyMMdd HH:mm:ss[ zone]" (default), 2 epoch seconds; `time` is ISO 8601 either way',
+};
+const HISTORICAL_ERRORS = {
+  404: ['CONTRACT_NOT_FOUND', 'NO_DATA'],
+  429: ['PACING_LIMIT', 'IB_PACING_VIOLATION'],
+  504: ['DEADLINE_EXCEEDED'],
 };
 const IB_DATE_TIME = '^(\\d{8}[ -]\\d{2}:\\d{2}:\\d{2}( [A-Za-z/_]+)?)?$';
 const BAR: Schema = {
   type: 'object',
   properties: {
-    time: { type: 'string', description: 'ISO 8601: a UTC instant for intraday bars, the trading date for daily and longer bars' },
+    time: {
+      type: 'string',
+      description: 'ISO 8601: a UTC instant for intraday bars, the trading date for daily and longer bars',
+    },
     ibTime: { type: 'string', description: 'The time as IB sent it (see formatDate)' },
     open: { type: 'number' },
     high: { type: 'number' },
@@ -49,7 +58,11 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
         additionalProperties: false,
         properties: {
           ...CONTRACT_PROPERTIES,
-          endDateTime: { type: 'string', pattern: IB_DATE_TIME, description: 'End of the period, "yyyyMMdd HH:mm:ss[ TZ]" (default now)' },
+          endDateTime: {
+            type: 'string',
+            pattern: IB_DATE_TIME,
+            description: 'End of the period, "yyyyMMdd HH:mm:ss[ TZ]" (default now)',
+          },
           durationStr: { type: 'string', pattern: '^\\d{1,5} [SDWMY]$', description: 'Period, e.g. "1 D", "2 W" (default "1 D")' },
           barSizeSetting: { type: 'string', enum: BAR_SIZES, description: 'Bar size (default "1 hour")' },
           whatToShow,
@@ -57,14 +70,15 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
           formatDate,
           keepUpToDate: {
             type: 'boolean',
-            description: 'Keep the bars up to date (IB updates the forming bar): needs `format=sse` (or atom); no endDateTime',
+            description:
+              'Keep the bars up to date (IB updates the forming bar): needs `format=sse` (or atom); no endDateTime',
           },
           format: FORMAT_PARAM,
         },
       },
       response: { type: 'object', properties: { contract: { type: 'object' }, bars: { type: 'array', items: BAR } } },
       produces: FEED_PRODUCES,
-      errors: { 404: ['CONTRACT_NOT_FOUND', 'NO_DATA'], 429: ['PACING_LIMIT', 'IB_PACING_VIOLATION'], 504: ['DEADLINE_EXCEEDED'] },
+      errors: HISTORICAL_ERRORS,
       handle: async (ctx) => {
         const { query, deadline } = ctx;
         const contract = contractFromQuery(query);
@@ -80,13 +94,18 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
         };
         const streaming = feedFormat(query, ctx.headers) !== 'json';
         if (query.keepUpToDate === true || streaming) {
-          const fields = [];
-          if (query.keepUpToDate !== true) fields.push({ field: 'query.keepUpToDate', message: 'must be true to stream bars (format=sse/atom)' });
-          if (!streaming) fields.push({ field: 'query.format', message: 'keepUpToDate needs format=sse or format=atom (or the Accept header)' });
-          if (q.endDateTime !== '') fields.push({ field: 'query.endDateTime', message: 'must be empty with keepUpToDate (IB updates up to now)' });
-          if (fields.length > 0) throw new InvalidRequestError(`Invalid request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, { fields });
+          const fields: { field: string; message: string }[] = [];
+          const bad = (field: string, message: string) => fields.push({ field, message });
+          if (query.keepUpToDate !== true) bad('query.keepUpToDate', 'must be true to stream bars (format=sse/atom)');
+          if (!streaming) bad('query.format', 'keepUpToDate needs format=sse or format=atom (or the Accept header)');
+          if (q.endDateTime !== '') bad('query.endDateTime', 'must be empty with keepUpToDate (IB updates up to now)');
+          if (fields.length > 0) {
+            const text = fields.map((f) => `${f.field} ${f.message}`).join('; ');
+            throw new InvalidRequestError(`Invalid request: ${text}`, { fields });
+          }
           const source = historicalSource(q, deps.timeZone);
-          return answerFeed(deps.feeds, ctx, '/historical', { kind: 'historical', sources: [source], title: source.title }, async () => ({ body: null }));
+          const f = { kind: 'historical' as const, sources: [source], title: source.title };
+          return answerFeed(deps.feeds, ctx, '/historical', f, async () => ({ body: null }));
         }
         const bars = await deps.historical.getBars(q, deadline);
         return { body: { contract, bars } };
@@ -108,12 +127,13 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
           ibHeadTimestamp: { type: 'string', description: 'As IB sent it' },
         },
       },
-      errors: { 404: ['CONTRACT_NOT_FOUND', 'NO_DATA'], 429: ['PACING_LIMIT', 'IB_PACING_VIOLATION'], 504: ['DEADLINE_EXCEEDED'] },
+      errors: HISTORICAL_ERRORS,
       handle: async ({ query, deadline }) => {
         const contract = contractFromQuery(query);
         assertNoProblems(contractProblems(contract, 'query', false));
         const headTimestamp = await deps.historical.getHeadTimestamp({ contract, whatToShow: query.whatToShow ?? 'TRADES', useRTH: query.useRTH ?? true }, deadline);
-        return { body: { contract, headTimestamp: ibTimeToIso(headTimestamp, deps.timeZone) ?? headTimestamp, ibHeadTimestamp: headTimestamp } };
+        const iso = ibTimeToIso(headTimestamp, deps.timeZone) ?? headTimestamp;
+        return { body: { contract, headTimestamp: iso, ibHeadTimestamp: headTimestamp } };
       },
     },
     {
@@ -121,7 +141,9 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
       path: '/historical/ticks',
       operationId: 'getHistoricalTicks',
       summary: 'Historical ticks (reqHistoricalTicks): trades, bid/ask quotes or midpoints, up to 1,000 per request',
-      description: 'Exactly one of startDateTime (ticks from it on) and endDateTime (ticks up to it). Tick times are ISO 8601 (UTC), with IB\'s epoch seconds beside.',
+      description:
+        'Exactly one of startDateTime (ticks from it on) and endDateTime (ticks up to it). ' +
+        "Tick times are ISO 8601 (UTC), with IB's epoch seconds beside.",
       tag: 'market data',
       usesIb: true,
       query: {
@@ -129,10 +151,27 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
         additionalProperties: false,
         properties: {
           ...CONTRACT_PROPERTIES,
-          startDateTime: { type: 'string', pattern: IB_DATE_TIME, description: 'First tick time, "yyyyMMdd HH:mm:ss[ TZ]"' },
-          endDateTime: { type: 'string', pattern: IB_DATE_TIME, description: 'Last tick time, "yyyyMMdd HH:mm:ss[ TZ]"' },
-          numberOfTicks: { type: 'integer', minimum: 1, maximum: 1000, description: 'Ticks wanted (default 1000; IB may send more for the last second)' },
-          whatToShow: { type: 'string', enum: ['TRADES', 'BID_ASK', 'MIDPOINT'], description: 'Tick kind (default TRADES)' },
+          startDateTime: {
+            type: 'string',
+            pattern: IB_DATE_TIME,
+            description: 'First tick time, "yyyyMMdd HH:mm:ss[ TZ]"',
+          },
+          endDateTime: {
+            type: 'string',
+            pattern: IB_DATE_TIME,
+            description: 'Last tick time, "yyyyMMdd HH:mm:ss[ TZ]"',
+          },
+          numberOfTicks: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1000,
+            description: 'Ticks wanted (default 1000; IB may send more for the last second)',
+          },
+          whatToShow: {
+            type: 'string',
+            enum: ['TRADES', 'BID_ASK', 'MIDPOINT'],
+            description: 'Tick kind (default TRADES)',
+          },
           useRTH,
           ignoreSize: { type: 'boolean', description: 'BID_ASK: skip ticks that change only a size (default false)' },
         },
@@ -163,14 +202,17 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
           },
         },
       },
-      errors: { 404: ['CONTRACT_NOT_FOUND', 'NO_DATA'], 429: ['PACING_LIMIT', 'IB_PACING_VIOLATION'], 504: ['DEADLINE_EXCEEDED'] },
+      errors: HISTORICAL_ERRORS,
       handle: async ({ query, deadline }) => {
         const contract = contractFromQuery(query);
         const problems = contractProblems(contract, 'query', false);
         const start = (query.startDateTime as string | undefined) ?? '';
         const end = (query.endDateTime as string | undefined) ?? '';
         if ((start === '') === (end === '')) {
-          problems.push({ field: start === '' ? 'query.startDateTime' : 'query.endDateTime', message: 'exactly one of startDateTime and endDateTime is required' });
+          problems.push({
+            field: start === '' ? 'query.startDateTime' : 'query.endDateTime',
+            message: 'exactly one of startDateTime and endDateTime is required',
+          });
         }
         assertNoProblems(problems);
         const whatToShow = (query.whatToShow ?? 'TRADES') as 'TRADES' | 'BID_ASK' | 'MIDPOINT';

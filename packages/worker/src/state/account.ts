@@ -79,7 +79,12 @@ export class AccountStore {
   setPnl(account: string, dailyPnL?: number, unrealizedPnL?: number, realizedPnL?: number): AccountPnL | undefined {
     const next = { dailyPnL: num(dailyPnL), unrealizedPnL: num(unrealizedPnL), realizedPnL: num(realizedPnL) };
     const prev = this.pnl.get(account);
-    if (prev && prev.dailyPnL === next.dailyPnL && prev.unrealizedPnL === next.unrealizedPnL && prev.realizedPnL === next.realizedPnL) {
+    if (
+      prev &&
+      prev.dailyPnL === next.dailyPnL &&
+      prev.unrealizedPnL === next.unrealizedPnL &&
+      prev.realizedPnL === next.realizedPnL
+    ) {
       return undefined;
     }
     const entry: AccountPnL = { account, ...next, updatedAt: this.now().toISOString() };

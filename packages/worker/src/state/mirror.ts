@@ -32,7 +32,12 @@ export class Mirror {
   }
 
   private positionChanged(account: string, contract: ContractData, pos: number, avgCost?: number): void {
-    this.changed({ kind: 'position', account, key: `${account}:${contract.conId ?? 0}`, data: { account, contract, pos, avgCost } });
+    this.changed({
+      kind: 'position',
+      account,
+      key: `${account}:${contract.conId ?? 0}`,
+      data: { account, contract, pos, avgCost },
+    });
   }
 
   apply(event: MirrorEvent): void {
@@ -71,8 +76,15 @@ export class Mirror {
       case 'accountValue':
         if (this.account.setValue(event.account, event.key, event.value, event.currency)) {
           const { account, key: tag, currency } = event;
-          const value = this.account.valuesOf(account, new Set([tag]))[tag]?.find((v) => v.currency === currency)?.value;
-          this.changed({ kind: 'value', account, key: `${account}:${tag}:${currency}`, data: { account, tag, currency, value } });
+          const value = this.account
+            .valuesOf(account, new Set([tag]))
+            [tag]?.find((v) => v.currency === currency)?.value;
+          this.changed({
+            kind: 'value',
+            account,
+            key: `${account}:${tag}:${currency}`,
+            data: { account, tag, currency, value },
+          });
         }
         return;
       case 'pnl': {
@@ -83,7 +95,13 @@ export class Mirror {
       case 'positionPnl': {
         const { type: _t, ...rest } = event;
         const p = this.account.setPositionPnl(rest);
-        if (p !== undefined) this.changed({ kind: 'positionPnl', account: event.account, key: `${event.account}:${event.conId}`, data: { ...p } });
+        if (p !== undefined)
+          this.changed({
+            kind: 'positionPnl',
+            account: event.account,
+            key: `${event.account}:${event.conId}`,
+            data: { ...p },
+          });
         return;
       }
       case 'accountDownloadEnd':
