@@ -18,7 +18,7 @@ import type { HistoricalRequestIdentity } from '@ibrest/contract';
 /** What the pacer needs of a request: the shared parser's identity, contract scope and weight. */
 export type HistoricalRequest = Pick<HistoricalRequestIdentity, 'identity' | 'contract' | 'weight'>;
 
-export type PacingKind = 'historical_identical' | 'historical_contract' | 'historical_10min';
+export type PacingKind = 'historical_contract' | 'historical_10min';
 
 export type Reservation =
   /** `shared`: an identical request holds a slot already; this one rides on its answer and books nothing. */
