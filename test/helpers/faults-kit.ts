@@ -73,8 +73,11 @@ export function rawRequest(base: string, r: RawRequest): Promise<RawResponse> {
         const response = { status: res.statusCode ?? 0, headers: res.headers, text, json };
         // Checked against the proxy's OpenAPI document when `base` is a registered proxy.
         const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-        checkResponse(url.origin + r.path, r.method ?? 'GET', response.status, h, json).then(() => resolve(response), reject);
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        }
+        const checked = checkResponse(url.origin + r.path, r.method ?? 'GET', response.status, h, json);
+        checked.then(() => resolve(response), reject);
       });
     });
     req.setTimeout(r.timeoutMs ?? 15_000, () => req.destroy(new Error('client timeout')));

@@ -7,7 +7,13 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
  * registers its proxy; `http()` in eventually.ts calls `checkResponse` for every answer from it.
  */
 interface Doc {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> }
+    >
+  >;
 }
 
 interface Loaded {
@@ -52,7 +58,13 @@ export function unregisterProxy(url: string): void {
 const pointer = (...parts: string[]): string => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
 /** Throws when an answer from a registered proxy does not match its document; ignores other origins. */
-export async function checkResponse(url: string, method: string, status: number, headers: Headers, body: unknown): Promise<void> {
+export async function checkResponse(
+  url: string,
+  method: string,
+  status: number,
+  headers: Headers,
+  body: unknown,
+): Promise<void> {
   let u: URL;
   try {
     u = new URL(url);
@@ -78,7 +90,8 @@ export async function checkResponse(url: string, method: string, status: number,
     if (m === 'head' && path !== undefined && p.doc.paths[path.template]!.get !== undefined) return;
     // Not in the document: only the refusals the document describes for that case (or a malformed target, 400).
     const expected = path === undefined ? 404 : 405;
-    if (status !== expected && status !== 400) throw new Error(`OpenAPI: ${where}: ${path === undefined ? 'undocumented path' : 'undocumented method'}`);
+    if (status !== expected && status !== 400)
+      throw new Error(`OpenAPI: ${where}: ${path === undefined ? 'undocumented path' : 'undocumented method'}`);
     if (status === 405 && headers.get('allow') === null) throw new Error(`OpenAPI: ${where}: 405 without Allow`);
     schemaRef = 'openapi.json#/components/schemas/Error';
   } else {
@@ -89,7 +102,8 @@ export async function checkResponse(url: string, method: string, status: number,
     }
     if (!isJson || declared.content?.['application/json'] === undefined) return;
     const key = String(status) in responses ? String(status) : 'default';
-    schemaRef = `openapi.json#/${pointer('paths', path.template, m, 'responses', key, 'content', 'application/json', 'schema')}`;
+    const at = pointer('paths', path.template, m, 'responses', key, 'content', 'application/json', 'schema');
+    schemaRef = `openapi.json#/${at}`;
   }
   if (!isJson || body === undefined) return;
   let validate = p.validators.get(schemaRef);
@@ -100,7 +114,12 @@ export async function checkResponse(url: string, method: string, status: number,
   }
   checked.bodies += 1;
   if (!validate(body)) {
-    const errors = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
-    throw new Error(`OpenAPI: ${where}: body does not match the document: ${errors}; body ${JSON.stringify(body).slice(0, 300)}`);
+    const errors = (validate.errors ?? [])
+      .slice(0, 5)
+      .map((e) => `${e.instancePath || '/'} ${e.message}`)
+      .join('; ');
+    throw new Error(
+      `OpenAPI: ${where}: body does not match the document: ${errors}; body ${JSON.stringify(body).slice(0, 300)}`,
+    );
   }
 }
