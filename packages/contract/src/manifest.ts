@@ -128,7 +128,8 @@ export const ROUTES: readonly RouteEntry[] = [
   w('placeOrder', 'POST', '/order', orderWrite('trade', true)),
   w('cancelOrderSeed', 'DELETE', '/order', orderWrite('trade', true)),
   w('listOrderEvents', 'GET', '/order/events', { ...orderRead, needs: [] }),
-  w('whatIfOrder', 'POST', '/order/whatif', orderWrite('trade', false)),
+  // A preview places nothing: it needs the link, not writable order storage.
+  w('whatIfOrder', 'POST', '/order/whatif', { ...orderWrite('trade', false), needs: ['link'] }),
   w('globalCancel', 'POST', '/order/global-cancel', orderWrite('admin', false)),
   w('globalCancelDelete', 'DELETE', '/order/global-cancel', orderWrite('admin', false)),
   w('getOrder', 'GET', '/order/:orderId', orderRead),
