@@ -163,8 +163,8 @@ describe('@stoqey/ib patch: COMPLETED_ORDER below server version 177 (faProfile)
       const gw = await startGatewaySim({ serverVersion, tickIntervalMs: 0 });
       const { api, errors } = await connectApi(gw.port, 0);
       try {
-        const order = { action: 'BUY', orderType: 'MKT', totalQuantity: 7, orderRef: 'ref-7', transmit: true };
-        api.placeOrder(1, AAPL, order as never);
+        const mktOrder = { action: 'BUY', orderType: 'MKT', totalQuantity: 7, orderRef: 'ref-7', transmit: true };
+        api.placeOrder(1, AAPL, mktOrder as never);
         await waitUntil(() => gw.control.orders()[0]?.status === 'Filled', 2000, 'fill');
         type State = { status: string; completedStatus: string; completedTime: string };
         const done: Array<[{ symbol: string; conId: number }, Record<string, unknown>, State]> = [];
