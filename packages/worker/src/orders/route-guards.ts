@@ -11,7 +11,8 @@ const MANIFEST = new Map(ROUTES.filter((r) => r.owner === 'worker').map((r) => [
 export function manifestEntry(route: Pick<RouteDef, 'operationId' | 'method' | 'path'>): RouteEntry {
   const entry = MANIFEST.get(route.operationId);
   if (entry === undefined || entry.method !== route.method.toUpperCase() || entry.path !== route.path) {
-    throw new Error(`route ${route.method.toUpperCase()} ${route.path} (${route.operationId}) does not match the route manifest`);
+    const what = `${route.method.toUpperCase()} ${route.path} (${route.operationId})`;
+    throw new Error(`route ${what} does not match the route manifest`);
   }
   return entry;
 }
