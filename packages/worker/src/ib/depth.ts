@@ -60,10 +60,11 @@ export class DepthBook {
     return !this.crossed;
   }
 
+  /** The best bid at or above the best ask (crossed, or locked at one price). */
   get crossed(): boolean {
     const bid = this.bids[0]?.price;
     const ask = this.asks[0]?.price;
-    return bid !== undefined && ask !== undefined && bid > ask;
+    return bid !== undefined && ask !== undefined && bid >= ask;
   }
 
   /** Both sides hold the rows asked for. */
@@ -73,12 +74,13 @@ export class DepthBook {
 
   /**
    * The book as callers see it: sorted (bids falling, asks rising; stable, so a price's market makers keep
-   * IB's order), `complete` when both sides have the rows asked for, `crossed` only when IB's own data is.
+   * IB's order), `complete` when both sides have the rows asked for, `crossed` (best bid at or above the best
+   * ask: crossed or locked) only when IB's own data is.
    */
   toJSON(): { bids: DepthLevel[]; asks: DepthLevel[]; rows: number; complete: boolean; crossed: boolean } {
     const bids = this.bids.map((l) => ({ ...l })).sort((a, b) => b.price - a.price);
     const asks = this.asks.map((l) => ({ ...l })).sort((a, b) => a.price - b.price);
-    const crossed = bids[0] !== undefined && asks[0] !== undefined && bids[0].price > asks[0].price;
+    const crossed = bids[0] !== undefined && asks[0] !== undefined && bids[0].price >= asks[0].price;
     return { bids, asks, rows: this.numRows, complete: this.complete, crossed };
   }
 }
