@@ -192,6 +192,10 @@ describe('data – a normal login, contracts and books through the proxy', () =>
     const u = await http(`${stack.proxyUrl}/account/updates`);
     assert.equal(u.status, 200, JSON.stringify(u.body));
     assert.equal(u.body.account, 'DU1234567');
+    const atom = await fetch(`${stack.proxyUrl}/account/positions?format=atom`);
+    assert.equal(atom.status, 200);
+    assert.match(atom.headers.get('content-type') ?? '', /application\/atom\+xml/);
+    assert.match(await atom.text(), /<category term="position"\/>[\s\S]*AAPL/, 'the positions as an Atom feed');
     const sum = await http(`${stack.proxyUrl}/account/summary?tags=$LEDGER:ALL`);
     const ledger = sum.body.accounts.DU1234567 as Values;
     assert.deepEqual(ledger.CashBalance!.map((v) => v.currency).sort(), ['BASE', 'USD']);
