@@ -211,6 +211,45 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
   await Promise.all([delayed, mdType]);
   api.reqMarketDataType(1);
 
+  // every account of the login: account values and positions per account (the *Multi requests)
+  const values: Array<[string, string, string]> = [];
+  api.on(EventName.accountUpdateMulti, (r: number, acct: string, _m: string, key: string, _v: string, cur: string) => {
+    if (r === 18) values.push([acct, key, cur]);
+  });
+  // @stoqey/ib 1.6 emits this reqId as text (IB's EDecoder reads an int).
+  const valuesEnd = nextEvent(api, EventName.accountUpdateMultiEnd, (r: number | string) => Number(r) === 18);
+  api.reqAccountUpdatesMulti(18, 'DU1234567', '', false);
+  await valuesEnd;
+  assert.ok(values.some(([a, k, c]) => a === 'DU1234567' && k === 'NetLiquidation' && c === 'USD'));
+  assert.ok(values.some(([, k, c]) => k === 'CashBalance' && c === 'BASE'));
+  api.cancelAccountUpdatesMulti(18);
+  const multiPos = nextEvent(api, EventName.positionMulti, (r: number) => r === 19);
+  const multiPosEnd = nextEvent(api, EventName.positionMultiEnd, (r: number | string) => Number(r) === 19);
+  api.reqPositionsMulti(19, 'DU1234567', '');
+  const [, posAccount, , posContract, pos] = await multiPos;
+  await multiPosEnd;
+  const held = gw.control.positions().find((p) => p.account === 'DU1234567' && p.conId === 265598)!.quantity;
+  assert.deepEqual([posAccount, posContract.conId, pos], ['DU1234567', 265598, held]);
+  api.cancelPositionsMulti(19);
+
+  // historical ticks of each kind, back from now
+  const d = new Date();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const now = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}:00:00`;
+  const kinds = [
+    ['TRADES', EventName.historicalTicksLast],
+    ['BID_ASK', EventName.historicalTicksBidAsk],
+    ['MIDPOINT', EventName.historicalTicks],
+  ] as const;
+  for (const [i, [what, event]] of kinds.entries()) {
+    const got = nextEvent(api, event, (r: number) => r === 20 + i);
+    api.reqHistoricalTicks(20 + i, AAPL, '', now, 10, what as never, 1, false);
+    const [, ticks, done] = await got;
+    assert.equal(done, true);
+    assert.ok(ticks.length >= 1 && ticks.length <= 10, `${what}: ${ticks.length} ticks`);
+    assert.ok(Number.isInteger(ticks[0].time) && ticks[0].time <= Date.now() / 1000);
+  }
+
   assert.deepEqual(decoderErrors(errors), []);
 }
 
