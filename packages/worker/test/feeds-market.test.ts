@@ -110,6 +110,34 @@ describe('feeds – market data fan-out against the simulator', () => {
     await eventually(() => s.sim.control.activeMarketDataLines() === 0, 3000, 'cancelled');
   });
 
+  it('1100 then 1101: one degraded and one restored event, the stream re-subscribed', async () => {
+    const c = new SseClient(`${s.url}/market/data?symbol=IBM`);
+    await eventually(() => c.named('tick').length > 0, 5000, 'ticks');
+    s.sim.control.sendNotice(1100);
+    await eventually(() => c.named('status').some((e) => e.data.state === 'degraded'), 5000, 'degraded');
+    s.sim.control.sendNotice(1101);
+    await eventually(() => c.named('status').some((e) => e.data.state === 'restored'), 5000, 'restored');
+    s.sim.control.setPrice('IBM', 183.25);
+    await eventually(() => c.named('tick').some((e) => e.data.value === 183.25), 5000, 'tick after 1101');
+    const states = c.named('status').map((e) => [e.data.state, e.data.resubscribed]);
+    assert.deepEqual(states, [['degraded', undefined], ['restored', true]], 'one restored event after 1100 + 1101');
+    c.close();
+  });
+
+  it('a price update carries each size once (IB repeats the size of a price tick as its own TICK_SIZE)', async () => {
+    const c = new SseClient(`${s.url}/market/data?symbol=MSFT`);
+    await eventually(() => c.named('tick').some((e) => e.data.field === 'ASK_SIZE'), 5000, 'first sizes');
+    const before = c.named('tick').length;
+    s.sim.control.setPrice('MSFT', 411.37);
+    await eventually(() => c.named('tick').slice(before).some((e) => e.data.field === 'LAST' && e.data.value === 411.37), 5000, 'update');
+    await new Promise((r) => setTimeout(r, 200));
+    const update = c.named('tick').slice(before).map((e) => e.data.field as string);
+    for (const field of ['ASK_SIZE', 'LAST_SIZE']) {
+      assert.equal(update.filter((f) => f === field).length, 1, `${field} once in ${update.join(',')}`);
+    }
+    c.close();
+  });
+
   it('gateway restart mid-stream: status events, the subscription is re-established, data resumes on the same stream', async () => {
     const c = new SseClient(`${s.url}/market/data?symbol=TSLA`);
     await eventually(() => c.named('tick').length > 0, 5000, 'ticks');
