@@ -129,7 +129,8 @@ describe('feeds – market data fan-out against the simulator', () => {
     await eventually(() => c.named('tick').some((e) => e.data.field === 'ASK_SIZE'), 5000, 'first sizes');
     const before = c.named('tick').length;
     s.sim.control.setPrice('MSFT', 411.37);
-    await eventually(() => c.named('tick').slice(before).some((e) => e.data.field === 'LAST' && e.data.value === 411.37), 5000, 'update');
+    const updated = () => c.named('tick').slice(before).some((e) => e.data.field === 'LAST' && e.data.value === 411.37);
+    await eventually(updated, 5000, 'update');
     await new Promise((r) => setTimeout(r, 200));
     const update = c.named('tick').slice(before).map((e) => e.data.field as string);
     for (const field of ['ASK_SIZE', 'LAST_SIZE']) {
