@@ -78,14 +78,16 @@ describe('orders – an order’s whole life against the simulator', () => {
     assert.equal(missing.status, 400);
   });
 
-  it('bracket: parent first, children reference it, only the last transmits', async () => {
+  it('bracket: explicit { bracket: { parent, takeProfit, stopLoss } }; children reference the parent, only the last transmits', async () => {
     const r = await http(`${s.url}/order`, {
       method: 'POST',
-      json: [
-        { contract: AAPL, order: { action: 'BUY', totalQuantity: 3, orderType: 'LMT', lmtPrice: 100 } },
-        { contract: AAPL, order: { action: 'SELL', totalQuantity: 3, orderType: 'LMT', lmtPrice: 300 } },
-        { contract: AAPL, order: { action: 'SELL', totalQuantity: 3, orderType: 'STP', auxPrice: 80 } },
-      ],
+      json: {
+        bracket: {
+          parent: { contract: AAPL, order: { action: 'BUY', totalQuantity: 3, orderType: 'LMT', lmtPrice: 100 } },
+          takeProfit: { order: { orderType: 'LMT', lmtPrice: 300 } },
+          stopLoss: { order: { orderType: 'STP', auxPrice: 80 } },
+        },
+      },
     });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.orders.length, 3);

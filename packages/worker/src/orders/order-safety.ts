@@ -17,7 +17,7 @@ import { CompletedOrders } from '../ib/completed-orders.js';
 import type { IbConnection } from '../ib/connection.js';
 import type { MarketDataService } from '../ib/market-data.js';
 import type { OrderIds } from '../ib/order-ids.js';
-import type { OrderHooks } from '../ib/order-service.js';
+import type { OrderService } from '../ib/order-service.js';
 import type { Requests } from '../ib/requests.js';
 import type { Sync } from '../ib/sync.js';
 import { WhatIfService } from '../ib/what-if.js';
@@ -25,9 +25,9 @@ import type { WorkerMetrics } from '../metrics.js';
 import { orderAdminRoutes } from '../routes/order-admin.js';
 import { orderEventRoutes } from '../routes/order-events.js';
 import type { Mirror } from '../state/mirror.js';
-import { IdempotentOrders } from './idempotency.js';
 import { JournalSync } from './journal-sync.js';
-import { createOrderHooks } from './order-hooks.js';
+import { KeyLedger } from './key-ledger.js';
+import { orderPipeline, type Step } from './pipeline.js';
 import { PolicyGate } from './policy-gate.js';
 import { Reconciler } from './reconciler.js';
 import { guardRoutes, watchMaintenance } from './route-guards.js';
@@ -44,11 +44,21 @@ export interface OrderSafety {
   journalSync?: JournalSync;
   /**
    * Wires the order path to the IB side: journal from the mirror, reconciliation on every session, the
-   * order hooks (policy → idempotency → journal), and returns the route guard plus the extra routes.
+   * order pipeline (orders/pipeline.ts), and returns the route guard plus the extra routes.
    * Call before the connection starts, so the first session is reconciled too.
    */
-  attach(deps: AttachDeps): { guard: (routes: RouteDef[]) => RouteDef[]; routes: RouteDef[] };
+  attach(deps: AttachDeps): AttachResult;
   close(): Promise<void>;
+}
+
+export interface AttachResult {
+  guard: (routes: RouteDef[]) => RouteDef[];
+  routes: RouteDef[];
+  /** The order write pipeline the order routes run. */
+  pipeline: Step[];
+  ledger: KeyLedger;
+  /** Journal view of an order that left the bounded mirror. */
+  journalView: (ids: { orderId?: number; permId?: number; clientId?: number }) => Record<string, unknown> | undefined;
 }
 
 export interface AttachDeps {
@@ -59,9 +69,7 @@ export interface AttachDeps {
   /** The mirror's sync: reconciliation also follows its re-sync after a 1101. */
   sync: Sync;
   marketData: MarketDataService;
-  /** The hooks object the OrderService was built with; filled in here. */
-  orderHooks: OrderHooks;
-  extraHooks?: OrderHooks | undefined;
+  orders: OrderService;
 }
 
 /**
@@ -77,6 +85,8 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
   const idempotency = await createIdempotencyStore({ ...common, ttlMs: cfg.idempotencyTtlMs });
   const audit = await createAuditLog(common);
   const projection = await projectJournal(journal);
+  const ownClientIds = new Set([config.clientId, ...config.spareClientIds]);
+  const highestId = await highestOrderId(journal, ownClientIds);
   const schedule = createMaintenanceSchedule(cfg.maintenanceWindows, { clock });
   const stopWatch = watchMaintenance(schedule, o.metrics);
   const lease = new ClientIdLease({
@@ -108,24 +118,40 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
         log: o.log,
       });
       const policy = new PolicyGate({ config: cfg.policy, audit, marketData: d.marketData, log: o.log, metrics: o.metrics });
-      const idempotent = new IdempotentOrders({
+      // New ids start above every id the journal holds: a gateway with a fresh id sequence never gets one back.
+      d.orderIds.floor(highestId + 1);
+      const ledger = new KeyLedger({
         store: idempotency,
-        mirror: d.mirror,
+        service: d.orders,
         reconciler,
         journal: journalSync,
-        clientId: () => d.conn.clientId,
-        retryAfterSeconds: () => d.conn.retryAfterSeconds(),
+        projection,
         connState: () => d.conn.state,
+        log: o.log,
+      });
+      const pipeline = orderPipeline({
+        service: d.orders,
+        store: idempotency,
+        journal: journalSync,
+        policy,
+        schedule,
+        ledger,
+        clientId: () => d.conn.clientId,
         log: o.log,
         metrics: o.metrics,
       });
-      Object.assign(d.orderHooks, createOrderHooks({ policy, store: idempotency, journal: journalSync, clientId: () => d.conn.clientId, extra: d.extraHooks }));
       safety.reconciler = reconciler;
       safety.journalSync = journalSync;
       const whatIf = new WhatIfService(d.conn, d.requests, d.orderIds);
       return {
-        guard: (routes) => guardRoutes(routes, { schedule, idempotent, metrics: o.metrics }),
+        guard: (routes) => guardRoutes(routes, { schedule, metrics: o.metrics }),
         routes: [...orderEventRoutes({ journal }), ...orderAdminRoutes({ whatIf, policy, requests: d.requests, mirror: d.mirror })],
+        pipeline,
+        ledger,
+        journalView: (ids) => {
+          const v = projection.get(ids);
+          return v === undefined ? undefined : { ...v, fromJournal: true };
+        },
       };
     },
     async close() {
@@ -135,4 +161,15 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
     },
   };
   return safety;
+}
+
+/** The highest order id the journal holds for these clientIds (0 when none). */
+async function highestOrderId(journal: OrderJournal, clientIds: ReadonlySet<number>): Promise<number> {
+  let max = 0;
+  for (let since = 0; ; ) {
+    const page = await journal.read({ since, limit: 5000 });
+    if (page.length === 0) return max;
+    for (const e of page) if (e.orderId !== undefined && clientIds.has(e.clientId ?? -1) && e.orderId > max) max = e.orderId;
+    since = page[page.length - 1]!.cursor;
+  }
 }
