@@ -333,6 +333,8 @@ export class OrderStore {
     const cid = clientId ?? this.ownClientId;
     const key = `${cid}:${orderId}`;
     let r = permId ? this.byPermId.get(permId) : undefined;
+    // A permId is IB's unique id; one that comes back with another client's or order's id is not that order.
+    if (r !== undefined && orderId !== 0 && r.orderId !== 0 && (r.orderId !== orderId || r.clientId !== cid)) r = undefined;
     if (r === undefined && orderId !== 0) {
       const byId = this.byKey.get(key);
       if (byId !== undefined && !(permId && byId.permId && byId.permId !== permId)) r = byId;
