@@ -180,7 +180,7 @@ export function compose(steps: readonly Step[], f: Flight): Promise<Outcome> {
 // ── 1. maintenance ────────────────────────────────────────────────────────────────────────────────────
 
 export function maintenance(d: Pick<OrderPathDeps, 'schedule' | 'metrics'>): Step {
-  return (_f, next) => {
+  return async (_f, next) => {
     const s = d.schedule.currentWindow();
     d.metrics?.maintenanceWindow.set(s.inWindow ? 1 : 0);
     if (s.inWindow) d.schedule.assertAvailable();
@@ -202,7 +202,7 @@ export const MODIFIABLE = new Set([
  * A modify may change only what IB allows (MODIFIABLE); side, type, account, group and contract are fixed.
  */
 export function validate(): Step {
-  return (f, next) => {
+  return async (f, next) => {
     const { call } = f;
     const problems: FieldError[] = [];
     if (call.op === 'place') planPlacement(f, problems);
@@ -475,7 +475,7 @@ function beforeDeadline<T>(p: Promise<T>, d: Deadline): Promise<T> {
 
 /** A modify or cancel needs an order IB acknowledged that can still change (after the key: a retry replays). */
 export function checkTarget(): Step {
-  return (f, next) => {
+  return async (f, next) => {
     const t = f.call.target;
     if (t !== undefined && FINAL_STATUSES.has(t.status)) throw new OrderNotModifiableError(t.orderId, t.status);
     return next();

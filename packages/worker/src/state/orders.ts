@@ -285,7 +285,8 @@ export class OrderStore {
 
   private indexRef(r: OrderRecord, ref: string): void {
     const ids: OrderIds = { orderId: r.orderId, ...(r.clientId === undefined ? {} : { clientId: r.clientId }), ...(r.permId ? { permId: r.permId } : {}) };
-    const list = (this.byOrderRef.get(ref) ?? []).filter((x) => !(x.orderId === ids.orderId && x.clientId === ids.clientId) && !(ids.permId && x.permId === ids.permId));
+    const same = (x: OrderIds) => (ids.permId && x.permId ? x.permId === ids.permId : x.orderId === ids.orderId && x.clientId === ids.clientId);
+    const list = (this.byOrderRef.get(ref) ?? []).filter((x) => !same(x));
     list.push(ids);
     this.byOrderRef.set(ref, list);
   }
