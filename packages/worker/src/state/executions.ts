@@ -22,7 +22,7 @@ export interface ExecutionQuery {
 /** Executions and their commission reports since the worker connected (and the day's, from the sync). */
 export class ExecutionStore {
   /** The newest executions kept (IB's own list is the day's; older ones are in the order journal). */
-  constructor(private readonly limit = 10_000) {}
+  constructor(private readonly limit = 5_000) {}
 
   /** execId → entry, in arrival order */
   private readonly byExecId = new Map<string, ExecutionEntry>();
