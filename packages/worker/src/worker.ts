@@ -121,7 +121,13 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   let openapi: unknown;
   const routes = withTimeout(
     // The order-safety routes go first: /order/events and /order/whatif must win over /order/:orderId.
-    attached.guard([...attached.routes, ...allRoutes({ conn, requests, mirror, orderPath, contracts, marketData, historical, account, registries, feeds, openapi: () => openapi })]),
+    attached.guard([
+      ...attached.routes,
+      ...allRoutes({
+        conn, requests, mirror, orderPath, contracts, marketData, historical, account, registries, feeds,
+        openapi: () => openapi,
+      }),
+    ]),
     config.maxRequestTimeoutMs,
     config.requestTimeoutMs,
   );

@@ -43,7 +43,12 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['POST', /^\/orders\/fill-next$/, (c, b) => { c.fillNext({ price: num(b.price, 'price', true), quantities: Array.isArray(b.quantities) ? b.quantities.map((x) => num(x, 'quantities[]')!) : undefined }); return { ok: true }; }],
   ['POST', /^\/orders\/stream$/, (c, b) => {
     const flag = (v: unknown) => (v === undefined ? undefined : v === true);
-    c.orderStream({ duplicateStatus: num(b.duplicateStatus, 'duplicateStatus', true), noFilledStatus: flag(b.noFilledStatus), statusFirst: flag(b.statusFirst), silent: flag(b.silent) });
+    c.orderStream({
+      duplicateStatus: num(b.duplicateStatus, 'duplicateStatus', true),
+      noFilledStatus: flag(b.noFilledStatus),
+      statusFirst: flag(b.statusFirst),
+      silent: flag(b.silent),
+    });
     return { ok: true };
   }],
   ['POST', /^\/orders\/reject-next$/, (c, b) => { c.rejectNext({ code: num(b.code, 'code', true), text: typeof b.text === 'string' ? b.text : undefined, status: b.status === 'Inactive' ? 'Inactive' : undefined }); return { ok: true }; }],

@@ -4,6 +4,7 @@ import { judge, judgeAll, settled, type Verdict, type Watch } from '../orders/ev
 import type { WorkerMetrics } from '../metrics.js';
 import type { Mirror } from '../state/mirror.js';
 import type { ContractData, Fields, OrderRecord } from '../state/types.js';
+import type { IbSession } from './connection.js';
 import type { Deadline } from './deadline.js';
 import { classifyIbCode } from './error-codes.js';
 import type { OrderIds } from './order-ids.js';
@@ -64,10 +65,13 @@ export class OrderService {
   /** Hands one message to IB (through the pacer) within the session it was planned in. */
   async send(sessionId: number, it: OrderIntent, d: Deadline): Promise<void> {
     if (it.action === 'cancel') {
-      await this.requests.sendInSession(sessionId, 'cancel_order', (api) => api.cancelOrder(it.orderId), { priority: PRIORITY.cancel });
+      const cancel = (api: IbSession['api']) => api.cancelOrder(it.orderId);
+      await this.requests.sendInSession(sessionId, 'cancel_order', cancel, { priority: PRIORITY.cancel });
     } else {
       const op = it.action === 'place' ? 'place_order' : 'modify_order';
-      await this.requests.sendInSession(sessionId, op, (api) => api.placeOrder(it.orderId, it.contract as Contract, it.order as unknown as Order), {
+      const [contract, order] = [it.contract as Contract, it.order as unknown as Order];
+      const place = (api: IbSession['api']) => api.placeOrder(it.orderId, contract, order);
+      await this.requests.sendInSession(sessionId, op, place, {
         priority: PRIORITY.order,
         deadlineAt: d.deadlineAt,
       });

@@ -39,22 +39,29 @@ const ORDER_NOTICES = new Set([399, 404]);
 /** The request was a user cancel seen by a `wait=filled`, not an IB refusal. */
 export class OrderCancelledError extends ApiError {
   constructor(orderId: number, status: string, details: Record<string, unknown> = {}) {
-    super(409, 'ORDER_CANCELLED', `Order ${orderId} was cancelled (${status}) before it filled`, { details: { orderId, status, ...details } });
+    const message = `Order ${orderId} was cancelled (${status}) before it filled`;
+    super(409, 'ORDER_CANCELLED', message, { details: { orderId, status, ...details } });
   }
 }
 
 /** IB's verdict on one order, from the record alone (pure: the same record always gives the same verdict). */
 export function judge(w: Watch, operation: string): Verdict {
   const r = w.record;
-  const refusal = r.errors.slice(w.errorsFrom).find((e) => classifyIbCode(e.code) === 'request' && !ORDER_NOTICES.has(e.code));
+  const refuses = (e: { code: number }) => classifyIbCode(e.code) === 'request' && !ORDER_NOTICES.has(e.code);
+  const refusal = r.errors.slice(w.errorsFrom).find(refuses);
   if (refusal !== undefined) {
     const { code, message } = refusal;
     if (w.want === 'cancelled') {
       if (code === 202) return { kind: 'answered' };
       if (code === 10147 || code === 135) return { kind: 'refused', error: new OrderNotFoundError(r.orderId, code) };
-      if (code === 10148 || code === 161) return { kind: 'refused', error: new OrderNotModifiableError(r.orderId, r.status, code) };
+      if (code === 10148 || code === 161) {
+        return { kind: 'refused', error: new OrderNotModifiableError(r.orderId, r.status, code) };
+      }
     }
-    if (w.want === 'filled' && code === 202) return { kind: 'refused', error: new OrderCancelledError(r.orderId, r.status, { ibCode: code, ibMessage: message }) };
+    if (w.want === 'filled' && code === 202) {
+      const error = new OrderCancelledError(r.orderId, r.status, { ibCode: code, ibMessage: message });
+      return { kind: 'refused', error };
+    }
     return { kind: 'refused', error: ibErrorToApiError(code, message, { operation, orderId: r.orderId }) };
   }
   if (!r.acknowledged) return { kind: 'pending' };
@@ -66,7 +73,9 @@ export function judge(w: Watch, operation: string): Verdict {
       return r.ibMessages > w.messagesFrom ? { kind: 'answered' } : { kind: 'pending' };
     case 'cancelled':
       if (s === 'Cancelled' || s === 'ApiCancelled') return { kind: 'answered' };
-      if (s === 'Filled' || s === 'Inactive') return { kind: 'refused', error: new OrderNotModifiableError(r.orderId, s) };
+      if (s === 'Filled' || s === 'Inactive') {
+        return { kind: 'refused', error: new OrderNotModifiableError(r.orderId, s) };
+      }
       return { kind: 'pending' };
     case 'submitted':
       if (WORKING.has(s)) return { kind: 'answered' };
@@ -83,7 +92,8 @@ export function judge(w: Watch, operation: string): Verdict {
  * (the order exists and ended at once, e.g. an IOC that found nothing); for `filled`, a cancel.
  */
 export function settled(w: Watch): Verdict {
-  if (w.want === 'filled') return { kind: 'refused', error: new OrderCancelledError(w.record.orderId, w.record.status) };
+  const r = w.record;
+  if (w.want === 'filled') return { kind: 'refused', error: new OrderCancelledError(r.orderId, r.status) };
   return { kind: 'answered' };
 }
 

@@ -82,7 +82,7 @@ export function journalEventFor(e: OrderEvent, rec: OrderRecord): OrderEventInpu
         data: { commission: e.fill.commission, currency: e.fill.commissionCurrency, realizedPNL: e.fill.realizedPNL },
       };
     case 'error':
-      // Every refusal IB sends for an order (classified once in ib/error-codes.ts); 202 is a cancel, journalled as such.
+      // Every refusal IB sends for an order (classified once in ib/error-codes.ts); 202 is a cancel.
       if (e.error === undefined || classifyIbCode(e.error.code) !== 'request' || e.error.code === 202) return undefined;
       return { ...ids, type: 'rejected', ibCode: e.error.code, data: { message: e.error.message } };
     default:

@@ -5,7 +5,10 @@ import type { OrderService } from '../ib/order-service.js';
 import type { OrderRecord } from '../state/types.js';
 import { judgeAll, type Watch } from './evidence.js';
 import type { JournalSync } from './journal-sync.js';
-import { answerBody, evidenceOutcome, unsettledKeyError, withOrders, type Flight, type KeyHold, type KeyMeta, type Outcome } from './pipeline.js';
+import { OrderCancelledError } from './evidence.js';
+import {
+  answerBody, evidenceOutcome, unsettledKeyError, withOrders, type Flight, type KeyHold, type KeyMeta, type Outcome,
+} from './pipeline.js';
 import type { Reconciler } from './reconciler.js';
 
 /** A key whose order IB has not decided yet (504 or lost), or whose order must first be looked up at IB. */
@@ -71,7 +74,7 @@ export class KeyLedger {
    * reconciled; undefined when IB has none. Throws 503 when IB cannot be asked before the deadline.
    */
   async lookup(key: KeyHold, d: Deadline): Promise<OrderRecord[] | undefined> {
-    if (!(await this.o.reconciler.whenReconciled(d.deadlineAt))) throw unsettledKeyError(this.o.service, this.o.connState());
+    if (!(await this.o.reconciler.whenReconciled(d.deadlineAt))) throw this.unsettledError();
     const ids = this.o.service.mirror.orders.findByOrderRef(key.orderRef);
     if (ids === undefined) return undefined;
     return ids.map((id) => this.recordOf(id));
@@ -80,9 +83,14 @@ export class KeyLedger {
   /** Answers a key with the order IB already holds under it (found by lookup). */
   async adopt(key: KeyHold, records: OrderRecord[], d: Deadline): Promise<StoredResponse> {
     const watches = watchesFor(key.meta, records);
-    const outcome = await evidenceOutcome(this.o.service, watches, 'place_order', d, key.meta.shape, key.meta.successStatus);
-    if (outcome.kind === 'answered' || outcome.kind === 'refused') await this.o.store.complete(key.storeKey, responseOf(outcome));
-    else this.follow(key, watches);
+    const { shape, successStatus } = key.meta;
+    // Followed from the start: whatever happens below, the key is never left owned by nobody.
+    this.follow(key, watches);
+    const outcome = await evidenceOutcome(this.o.service, watches, 'place_order', d, shape, successStatus);
+    if ((outcome.kind === 'answered' || outcome.kind === 'refused') && this.followed.has(key.storeKey)) {
+      this.unfollow(key.storeKey);
+      await this.o.store.complete(key.storeKey, responseOf(outcome));
+    }
     return responseOf(outcome);
   }
 
@@ -98,23 +106,26 @@ export class KeyLedger {
   async answer(storeKey: string, d: Deadline): Promise<StoredResponse | undefined> {
     const entry = this.followed.get(storeKey)!;
     if (entry.watches === undefined) {
-      if (!(await this.o.reconciler.whenReconciled(d.deadlineAt))) return responseOf({ kind: 'lost', error: unsettledKeyError(this.o.service, this.o.connState()) });
+      const reconciled = await this.o.reconciler.whenReconciled(d.deadlineAt);
+      if (!reconciled) return responseOf({ kind: 'lost', error: this.unsettledError() });
       if (this.followed.get(storeKey) !== entry) return this.o.store.get(storeKey)?.response ?? undefined;
-      const found = await this.lookup(entry.key, d);
-      this.unfollow(storeKey);
-      if (found === undefined) {
-        await this.o.store.release(storeKey);
+      const ids = this.o.service.mirror.orders.findByOrderRef(entry.key.orderRef);
+      if (ids === undefined) {
+        await this.release(entry);
         return undefined;
       }
-      return this.adopt(entry.key, found, d);
+      this.unfollow(storeKey);
+      return this.adopt(entry.key, ids.map((id) => this.recordOf(id)), d);
     }
     if (entry.watches.some((w) => !w.record.acknowledged) && !this.o.reconciler.reconciled) {
       // Sent, then the session ended: only the next reconciliation tells whether IB has it.
-      if (!(await this.o.reconciler.whenReconciled(d.deadlineAt))) return responseOf({ kind: 'lost', error: unsettledKeyError(this.o.service, this.o.connState()) });
+      const reconciled = await this.o.reconciler.whenReconciled(d.deadlineAt);
+      if (!reconciled) return responseOf({ kind: 'lost', error: this.unsettledError() });
       if (this.followed.get(storeKey) !== entry) return this.o.store.get(storeKey)?.response;
     }
     const { meta } = entry.key;
-    const outcome = await evidenceOutcome(this.o.service, entry.watches, operationOf(meta), d, meta.shape, meta.successStatus);
+    const op = operationOf(meta);
+    const outcome = await evidenceOutcome(this.o.service, entry.watches, op, d, meta.shape, meta.successStatus);
     if (this.followed.get(storeKey) === entry && (outcome.kind === 'answered' || outcome.kind === 'refused')) {
       this.unfollow(storeKey);
       await this.o.store.complete(storeKey, responseOf(outcome));
@@ -164,7 +175,7 @@ export class KeyLedger {
         ? { kind: 'answered', status: meta.successStatus, body: answerBody(records, meta.shape) }
         : { kind: 'refused', error: withOrders(v.error, records, meta.shape) };
     this.unfollow(storeKey);
-    this.o.store.complete(storeKey, responseOf(outcome)).catch((err) => this.o.log.warn({ err }, 'could not store a followed key’s answer'));
+    this.store(storeKey, responseOf(outcome));
   }
 
   private settleQuietly(storeKey: string, entry: Followed): void {
@@ -175,10 +186,35 @@ export class KeyLedger {
     const records = entry.watches.map((w) => w.record);
     const cancelled = meta.want === 'filled';
     this.unfollow(storeKey);
-    const response: StoredResponse = cancelled
-      ? { status: 409, body: { error: { code: 'ORDER_CANCELLED', message: `Order ${records[0]!.orderId} was cancelled before it filled`, details: { orderId: records[0]!.orderId } } } }
-      : { status: meta.successStatus, body: answerBody(records, meta.shape) };
-    this.o.store.complete(storeKey, response).catch((err) => this.o.log.warn({ err }, 'could not store a followed key’s answer'));
+    const first = records[0]!;
+    const outcome: Outcome = cancelled
+      ? { kind: 'refused', error: new OrderCancelledError(first.orderId, first.status) }
+      : { kind: 'answered', status: meta.successStatus, body: answerBody(records, meta.shape) };
+    this.store(storeKey, responseOf(outcome));
+  }
+
+  private store(storeKey: string, response: StoredResponse): void {
+    const warn = (err: unknown) => this.o.log.warn({ err }, 'could not store a followed key’s answer');
+    this.o.store.complete(storeKey, response).catch(warn);
+  }
+
+  /**
+   * Lets a followed key go (IB never received its order): the retry places it. If the store cannot write,
+   * the key stays followed (unsettled) and the next reconciliation tries again: never owned by nobody.
+   */
+  private async release(entry: Followed): Promise<void> {
+    const { storeKey } = entry.key;
+    this.unfollow(storeKey);
+    try {
+      await this.o.store.release(storeKey);
+    } catch (err) {
+      this.followed.set(storeKey, { key: entry.key });
+      throw err;
+    }
+  }
+
+  private unsettledError() {
+    return unsettledKeyError(this.o.service, this.o.connState());
   }
 
   /**
@@ -192,8 +228,7 @@ export class KeyLedger {
       try {
         if (entry.watches === undefined) {
           const ids = orders.findByOrderRef(entry.key.orderRef);
-          this.unfollow(storeKey);
-          if (ids === undefined) await this.o.store.release(storeKey);
+          if (ids === undefined) await this.release(entry);
           else this.follow(entry.key, watchesFor(entry.key.meta, ids.map((id) => this.recordOf(id))));
           continue;
         }
@@ -204,18 +239,15 @@ export class KeyLedger {
         }
         // Look again by orderRef: IB may list the order under a record the placeholder did not meet.
         const ids = orders.findByOrderRef(entry.key.orderRef);
-        this.unfollow(storeKey);
         if (ids !== undefined && entry.key.meta.method === 'POST') {
+          this.unfollow(storeKey);
           this.follow(entry.key, watchesFor(entry.key.meta, ids.map((id) => this.recordOf(id))));
           continue;
         }
-        if (entry.key.meta.method === 'POST') {
-          this.o.log.info({ orderIds: missing.map((w) => w.record.orderId) }, 'IB never received this key’s order: key released');
-          await this.o.store.release(storeKey);
-        } else {
-          // A modify / cancel IB never answered: the order's own state is the answer to a retry.
-          await this.o.store.release(storeKey);
-        }
+        // IB never received it (a modify / cancel IB never answered: a retry sends it again).
+        const orderIds = missing.map((w) => w.record.orderId);
+        this.o.log.info({ orderIds }, 'IB never received this key’s order: key released');
+        await this.release(entry);
       } catch (err) {
         this.o.log.warn({ err }, 'could not settle a followed Idempotency-Key');
       }
@@ -230,7 +262,14 @@ export class KeyLedger {
     for (const r of orders.stalePlaceholders()) {
       orders.forget(r);
       this.o.journal
-        .append({ type: 'rejected', orderId: r.orderId, clientId: r.clientId, ...(typeof r.order.orderRef === 'string' ? { orderRef: r.order.orderRef } : {}), reconciled: true, data: { code: 'NOT_AT_IB', message: 'IB never received this order (the connection was lost while sending)' } })
+        .append({
+          type: 'rejected',
+          orderId: r.orderId,
+          clientId: r.clientId,
+          ...(typeof r.order.orderRef === 'string' ? { orderRef: r.order.orderRef } : {}),
+          reconciled: true,
+          data: { code: 'NOT_AT_IB', message: 'IB never received this order (the connection was lost while sending)' },
+        })
         .catch(() => {});
     }
   }
@@ -244,10 +283,13 @@ export class KeyLedger {
       if (ids === undefined) continue;
       const claim = await this.o.store.begin(record.key, record.hash);
       if (claim.kind !== 'unknown-outcome') continue;
-      const meta = { method: 'POST', path: '/order', shape: 'single', want: 'submitted', successStatus: 201, ...(record.meta ?? {}) } as KeyMeta;
+      const fallback = { method: 'POST', path: '/order', shape: 'single', want: 'submitted', successStatus: 201 };
+      const meta = { ...fallback, ...(record.meta ?? {}) } as KeyMeta;
       const key: KeyHold = { storeKey: record.key, raw: record.key, orderRef: record.orderRef, meta };
       this.follow(key, watchesFor(meta, ids.map((id) => this.recordOf(id))));
-      if (this.followed.has(record.key)) this.o.log.info({ orderIds: ids.map((i) => i.orderId) }, 'a key left by a restart follows its order at IB');
+      if (this.followed.has(record.key)) {
+        this.o.log.info({ orderIds: ids.map((i) => i.orderId) }, 'a key left by a restart follows its order at IB');
+      }
     }
   }
 
@@ -280,7 +322,12 @@ export class KeyLedger {
 function watchesFor(meta: KeyMeta, records: OrderRecord[]): Watch[] {
   const want = meta.method === 'POST' ? meta.want : meta.method === 'DELETE' ? 'cancelled' : 'modified';
   // IB's whole history counts: a refusal before the crash is the answer.
-  return records.map((record, i) => ({ record, want: i === 0 || want !== 'filled' ? want : 'submitted', errorsFrom: 0, messagesFrom: want === 'modified' ? record.ibMessages - 1 : 0 }));
+  return records.map((record, i) => ({
+    record,
+    want: i === 0 || want !== 'filled' ? want : 'submitted',
+    errorsFrom: 0,
+    messagesFrom: want === 'modified' ? record.ibMessages - 1 : 0,
+  }));
 }
 
 function operationOf(meta: KeyMeta): string {
@@ -288,7 +335,10 @@ function operationOf(meta: KeyMeta): string {
 }
 
 export function responseOf(outcome: Outcome): StoredResponse {
-  if (outcome.kind === 'answered') return { status: outcome.status, body: outcome.body, ...(outcome.headers ? { headers: outcome.headers } : {}) };
+  if (outcome.kind === 'answered') {
+    return { status: outcome.status, body: outcome.body, ...(outcome.headers ? { headers: outcome.headers } : {}) };
+  }
   const e = outcome.error;
-  return { status: e.status, body: e.toJSON(), ...(e.retryAfter === undefined ? {} : { headers: { 'Retry-After': String(e.retryAfter) } }) };
+  const headers = e.retryAfter === undefined ? {} : { headers: { 'Retry-After': String(e.retryAfter) } };
+  return { status: e.status, body: e.toJSON(), ...headers };
 }

@@ -169,7 +169,9 @@ async function highestOrderId(journal: OrderJournal, clientIds: ReadonlySet<numb
   for (let since = 0; ; ) {
     const page = await journal.read({ since, limit: 5000 });
     if (page.length === 0) return max;
-    for (const e of page) if (e.orderId !== undefined && clientIds.has(e.clientId ?? -1) && e.orderId > max) max = e.orderId;
+    for (const e of page) {
+      if (e.orderId !== undefined && clientIds.has(e.clientId ?? -1) && e.orderId > max) max = e.orderId;
+    }
     since = page[page.length - 1]!.cursor;
   }
 }

@@ -49,13 +49,19 @@ export function orderPipeline(d: OrderPathDeps): Step[] {
 }
 
 /** Runs one order write through the pipeline and turns its outcome into the HTTP answer. */
-export async function runOrderCall(steps: readonly Step[], call: OrderCall): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+export async function runOrderCall(
+  steps: readonly Step[],
+  call: OrderCall,
+): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
   const flight = newFlight(call);
   const outcome = await compose(steps, flight);
-  if (outcome.kind === 'answered') return { status: outcome.status, body: outcome.body, ...(outcome.headers ? { headers: outcome.headers } : {}) };
+  if (outcome.kind === 'answered') {
+    return { status: outcome.status, body: outcome.body, ...(outcome.headers ? { headers: outcome.headers } : {}) };
+  }
   if (outcome.kind === 'refused' && outcome.replayed === true) {
     const e = outcome.error;
-    const headers: Record<string, string> = { [REPLAYED_HEADER]: 'true', ...(e.retryAfter === undefined ? {} : { 'Retry-After': String(e.retryAfter) }) };
+    const headers: Record<string, string> = { [REPLAYED_HEADER]: 'true' };
+    if (e.retryAfter !== undefined) headers['Retry-After'] = String(e.retryAfter);
     return { status: e.status, body: e.toJSON(), headers };
   }
   throw outcome.error;
@@ -106,6 +112,9 @@ export interface KeyMeta {
   successStatus: number;
   apiKeyName?: string;
 }
+
+/** A leg as the request gives it. */
+type LegBody = { contract?: ContractData; order?: Fields };
 
 /** Everything one request carries through the steps: explicit, never ambient. */
 export interface Flight {
@@ -158,7 +167,8 @@ export const API_KEY_HEADER = 'x-ibrest-key';
 
 export function newFlight(call: OrderCall): Flight {
   const apiKeyName = singleHeader(call.headers, API_KEY_HEADER);
-  return { call, ...(apiKeyName === undefined ? {} : { apiKeyName }), legs: [], shape: 'single', audit: [], intents: [], records: [], watches: [] };
+  const f: Flight = { call, legs: [], shape: 'single', audit: [], intents: [], records: [], watches: [] };
+  return apiKeyName === undefined ? f : { ...f, apiKeyName };
 }
 
 /** The single value of a request header (the first if repeated); undefined when absent or empty. */
@@ -208,7 +218,8 @@ export function validate(): Step {
     if (call.op === 'place') planPlacement(f, problems);
     else if (call.op === 'modify') planModify(f, problems);
     if (problems.length > 0) {
-      throw new InvalidRequestError(`Invalid request: ${problems.map((e) => `${e.field} ${e.message}`).join('; ')}`, { fields: problems });
+      const text = problems.map((e) => `${e.field} ${e.message}`).join('; ');
+      throw new InvalidRequestError(`Invalid request: ${text}`, { fields: problems });
     }
     return next();
   };
@@ -223,10 +234,15 @@ function planPlacement(f: Flight, problems: FieldError[]): void {
   const body = (f.call.body ?? {}) as Record<string, unknown>;
   const shapes = ['order', 'bracket', 'oca'].filter((k) => body[k] !== undefined);
   if (shapes.length !== 1) {
-    problems.push({ field: 'body', message: 'must be exactly one of { contract, order }, { bracket: { parent, takeProfit, stopLoss } } or { oca: { orders } }' });
+    problems.push({
+      field: 'body',
+      message:
+        'must be one of { contract, order }, { bracket: { parent, takeProfit, stopLoss } }, { oca: { orders } }',
+    });
     return;
   }
-  const leg = (l: { contract?: ContractData; order?: Fields } | undefined, path: string, role: Leg['role'], defaults?: Leg): Leg | undefined => {
+  const problem = (field: string, message: string) => problems.push({ field, message });
+  const leg = (l: LegBody | undefined, path: string, role: Leg['role'], defaults?: Leg): Leg | undefined => {
     if (l === undefined) return undefined;
     const contract = { ...(l.contract ?? defaults?.contract ?? {}) } as ContractData;
     const order: Fields = { ...l.order };
@@ -234,22 +250,21 @@ function planPlacement(f: Flight, problems: FieldError[]): void {
       const opposite = defaults.order.action === 'BUY' ? 'SELL' : 'BUY';
       order.action ??= opposite;
       order.totalQuantity ??= defaults.order.totalQuantity;
-      if (order.action !== opposite) problems.push({ field: `${path}.order.action`, message: `must be ${opposite} (the opposite of the parent's)` });
-      if (l.contract === undefined && defaults.contract === undefined) problems.push({ field: `${path}.contract`, message: 'is required' });
+      if (order.action !== opposite) problem(`${path}.order.action`, `must be ${opposite} (opposite to the parent)`);
       for (const k of ['parentId', 'ocaGroup', 'transmit'] as const) {
-        if (l.order?.[k] !== undefined) problems.push({ field: `${path}.order.${k}`, message: 'is set by the bracket itself' });
+        if (l.order?.[k] !== undefined) problem(`${path}.order.${k}`, 'is set by the bracket itself');
       }
-    } else if (l.contract === undefined) problems.push({ field: `${path}.contract`, message: 'is required' });
+    } else if (l.contract === undefined) problem(`${path}.contract`, 'is required');
     problems.push(...contractProblems(contract, `${path}.contract`, true), ...orderProblems(order, `${path}.order`));
     for (const k of ['action', 'totalQuantity', 'orderType']) {
-      if (order[k] === undefined) problems.push({ field: `${path}.order.${k}`, message: 'is required' });
+      if (order[k] === undefined) problem(`${path}.order.${k}`, 'is required');
     }
     return { role, contract, order, want: 'submitted' };
   };
   if (body.order !== undefined) {
-    const one = leg(body as { contract?: ContractData; order?: Fields }, 'body', 'order');
+    const one = leg(body as LegBody, 'body', 'order');
     if (one !== undefined) {
-      if (one.order.parentId !== undefined) problems.push({ field: 'body.order.parentId', message: 'is set by { bracket } (parent references are explicit there)' });
+      if (one.order.parentId !== undefined) problem('body.order.parentId', 'is set by { bracket } (explicit parents)');
       one.want = waitOf(f, one.order);
       f.legs = [one];
     }
@@ -257,32 +272,32 @@ function planPlacement(f: Flight, problems: FieldError[]): void {
   }
   f.shape = 'group';
   if (body.bracket !== undefined) {
-    const b = body.bracket as { parent?: { contract?: ContractData; order?: Fields }; takeProfit?: { contract?: ContractData; order?: Fields }; stopLoss?: { contract?: ContractData; order?: Fields } };
+    const b = body.bracket as { parent?: LegBody; takeProfit?: LegBody; stopLoss?: LegBody };
     const parent = leg(b.parent, 'body.bracket.parent', 'parent');
     if (parent === undefined) {
-      problems.push({ field: 'body.bracket.parent', message: 'is required' });
+      problem('body.bracket.parent', 'is required');
       return;
     }
     for (const k of ['parentId', 'ocaGroup'] as const) {
-      if (parent.order[k] !== undefined) problems.push({ field: `body.bracket.parent.order.${k}`, message: 'is set by the bracket itself' });
+      if (parent.order[k] !== undefined) problem(`body.bracket.parent.order.${k}`, 'is set by the bracket itself');
     }
     const tp = leg(b.takeProfit, 'body.bracket.takeProfit', 'takeProfit', parent);
     const sl = leg(b.stopLoss, 'body.bracket.stopLoss', 'stopLoss', parent);
-    if (tp === undefined && sl === undefined) problems.push({ field: 'body.bracket', message: 'needs takeProfit, stopLoss or both' });
+    if (tp === undefined && sl === undefined) problem('body.bracket', 'needs takeProfit, stopLoss or both');
     const staged = parent.order.transmit === false;
     parent.want = waitOf(f, parent.order);
     f.legs = [parent, ...(tp ? [tp] : []), ...(sl ? [sl] : [])];
     for (const l of f.legs.slice(1)) l.want = staged ? 'staged' : 'submitted';
     return;
   }
-  const g = body.oca as { ocaGroup?: string; ocaType?: number; orders?: { contract?: ContractData; order?: Fields }[] };
+  const g = body.oca as { ocaGroup?: string; ocaType?: number; orders?: LegBody[] };
   const list = Array.isArray(g.orders) ? g.orders : [];
-  if (list.length < 2) problems.push({ field: 'body.oca.orders', message: 'needs at least 2 orders' });
+  if (list.length < 2) problem('body.oca.orders', 'needs at least 2 orders');
   f.legs = list.flatMap((l, i) => {
     const one = leg(l, `body.oca.orders[${i}]`, 'oca');
     if (one === undefined) return [];
     for (const k of ['parentId', 'ocaGroup', 'ocaType'] as const) {
-      if (one.order[k] !== undefined) problems.push({ field: `body.oca.orders[${i}].order.${k}`, message: 'is set by the group (body.oca)' });
+      if (one.order[k] !== undefined) problem(`body.oca.orders[${i}].order.${k}`, 'is set by the group (body.oca)');
     }
     one.want = waitOf(f, one.order);
     return [one];
@@ -294,10 +309,13 @@ function planModify(f: Flight, problems: FieldError[]): void {
   const patch = f.call.body as { contract?: ContractData; order: Fields };
   for (const [k, v] of Object.entries(patch.order ?? {})) {
     if (MODIFIABLE.has(k) || sameValue(target.order[k], v)) continue;
-    problems.push({ field: `body.order.${k}`, message: `cannot be changed on a live order (IB keeps ${JSON.stringify(target.order[k] ?? null)}); cancel and place a new order` });
+    const live = JSON.stringify(target.order[k] ?? null);
+    const message = `cannot be changed on a live order (IB keeps ${live}); cancel and place a new order`;
+    problems.push({ field: `body.order.${k}`, message });
   }
   for (const [k, v] of Object.entries(patch.contract ?? {})) {
-    if (!sameValue(target.contract[k], v)) problems.push({ field: `body.contract.${k}`, message: 'cannot be changed on a live order; cancel and place a new order' });
+    if (sameValue(target.contract[k], v)) continue;
+    problems.push({ field: `body.contract.${k}`, message: 'cannot be changed on a live order; cancel, place anew' });
   }
   const merged = { ...target.order, ...patch.order };
   problems.push(...orderProblems(merged, 'body.order'));
@@ -310,17 +328,19 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 // ── 3. checkPolicy ────────────────────────────────────────────────────────────────────────────────────
 
-/** Each order against the API key's policy (a refusal throws 403 once audited); acceptances are awaited by recordIntent. */
+/** Each order against the API key's policy (a refusal throws 403 once audited); recordIntent awaits the acceptances. */
 export function checkPolicy(d: Pick<OrderPathDeps, 'policy'>): Step {
   return async (f, next) => {
-    const base = { reqId: f.call.reqId, deadline: f.call.deadline, ...(f.apiKeyName === undefined ? {} : { apiKeyName: f.apiKeyName }) };
-    const target = f.call.target;
+    const key = f.apiKeyName === undefined ? {} : { apiKeyName: f.apiKeyName };
+    const base = { reqId: f.call.reqId, deadline: f.call.deadline, ...key };
+    const t = f.call.target;
+    const modified = { ...t?.order, ...f.patch?.order };
     const checks =
       f.call.op === 'place'
         ? f.legs.map((l) => ({ action: 'place' as const, contract: l.contract, order: l.order }))
         : f.call.op === 'modify'
-          ? [{ action: 'modify' as const, orderId: target!.orderId, contract: target!.contract, order: { ...target!.order, ...f.patch!.order } }]
-          : [{ action: 'cancel' as const, orderId: target!.orderId }];
+          ? [{ action: 'modify' as const, orderId: t!.orderId, contract: t!.contract, order: modified }]
+          : [{ action: 'cancel' as const, orderId: t!.orderId }];
     try {
       for (const c of checks) f.audit.push((await d.policy.begin({ ...base, ...c })).recorded);
     } catch (err) {
@@ -375,7 +395,9 @@ export function claimKey(d: Pick<OrderPathDeps, 'store' | 'ledger' | 'metrics'>)
           // IB never received it and the key was released: this request places it.
           claim = await d.store.begin(storeKey, hash, meta as unknown as Record<string, unknown>);
           again = claim.kind !== 'new';
-          if (again && claim.kind === 'in-flight' && d.ledger.follows(storeKey)) throw unsettledKeyError(d.ledger.service, 'reconciling');
+          if (again && claim.kind === 'in-flight' && d.ledger.follows(storeKey)) {
+            throw unsettledKeyError(d.ledger.service, 'reconciling');
+          }
           break;
         }
         case 'new':
@@ -396,7 +418,8 @@ export function claimKey(d: Pick<OrderPathDeps, 'store' | 'ledger' | 'metrics'>)
         throw err;
       }
       if (atIb !== undefined) {
-        f.call.log.info({ orderIds: atIb.map((r) => r.orderId) }, 'IB already has this Idempotency-Key’s order; not placing again');
+        const orderIds = atIb.map((r) => r.orderId);
+        f.call.log.info({ orderIds }, 'IB already has this Idempotency-Key’s order; not placing again');
         return replayed(d, await d.ledger.adopt(f.key, atIb, f.call.deadline));
       }
     }
@@ -417,9 +440,11 @@ export function idempotencyKeyOf(headers: IncomingHttpHeaders, rawHeaders?: read
   const v = headers[IDEMPOTENCY_HEADER];
   if (v === undefined) return undefined;
   // Node joins repeated headers with ", ": two headers are two keys, never one.
-  const repeats = rawHeaders === undefined ? 1 : rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === IDEMPOTENCY_HEADER).length;
+  const names = rawHeaders ?? [IDEMPOTENCY_HEADER, ''];
+  const repeats = names.filter((h, i) => i % 2 === 0 && h.toLowerCase() === IDEMPOTENCY_HEADER).length;
   if (Array.isArray(v) || repeats > 1) {
-    throw new ApiError(400, 'IDEMPOTENCY_KEY_INVALID', 'Send one Idempotency-Key header, not several', { details: { field: 'header.idempotency-key' } });
+    const details = { field: 'header.idempotency-key' };
+    throw new ApiError(400, 'IDEMPOTENCY_KEY_INVALID', 'Send one Idempotency-Key header, not several', { details });
   }
   const key = v.trim();
   if (!/^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$/.test(key)) throw new IdempotencyKeyInvalidError(v);
@@ -439,7 +464,8 @@ export function fingerprint(call: Pick<OrderCall, 'method' | 'path' | 'query' | 
 function replayed(d: Pick<OrderPathDeps, 'metrics'>, response: StoredResponse): Outcome {
   d.metrics?.idempotentReplays.inc();
   if (response.status >= 400) {
-    const env = response.body as { error?: { code?: string; message?: string; details?: Record<string, unknown>; ibCode?: number } };
+    type Envelope = { error?: { code?: string; message?: string; details?: Record<string, unknown>; ibCode?: number } };
+    const env = response.body as Envelope;
     const e = env?.error ?? {};
     const retryAfter = response.headers?.['Retry-After'];
     return {
@@ -452,12 +478,14 @@ function replayed(d: Pick<OrderPathDeps, 'metrics'>, response: StoredResponse): 
       }),
     };
   }
-  return { kind: 'answered', status: response.status, body: response.body, headers: { ...response.headers, [REPLAYED_HEADER]: 'true' } };
+  const headers = { ...response.headers, [REPLAYED_HEADER]: 'true' };
+  return { kind: 'answered', status: response.status, body: response.body, headers };
 }
 
 function beforeDeadline<T>(p: Promise<T>, d: Deadline): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlineExceededError('idempotent_wait', d.timeoutMs, { inFlight: true })), Math.max(0, d.deadlineAt - Date.now()));
+    const late = () => reject(new DeadlineExceededError('idempotent_wait', d.timeoutMs, { inFlight: true }));
+    const timer = setTimeout(late, Math.max(0, d.deadlineAt - Date.now()));
     p.then(
       (v) => {
         clearTimeout(timer);
@@ -487,10 +515,14 @@ export function checkTarget(): Step {
 const JOURNAL_TYPE = { place: 'accepted', modify: 'modify-requested', cancel: 'cancel-requested' } as const;
 /** Order fields sent again with a modify (IB wants the whole order). */
 const ORDER_KEYS = [
-  'action', 'totalQuantity', 'orderType', 'lmtPrice', 'auxPrice', 'tif', 'ocaGroup', 'ocaType', 'account', 'orderRef', 'parentId',
-  'outsideRth', 'trailStopPrice', 'trailingPercent', 'goodTillDate', 'goodAfterTime', 'hidden', 'displaySize', 'allOrNone', 'minQty',
+  'action', 'totalQuantity', 'orderType', 'lmtPrice', 'auxPrice', 'tif', 'ocaGroup', 'ocaType', 'account', 'orderRef',
+  'parentId', 'outsideRth', 'trailStopPrice', 'trailingPercent', 'goodTillDate', 'goodAfterTime', 'hidden',
+  'displaySize', 'allOrNone', 'minQty',
 ];
-const CONTRACT_KEYS = ['conId', 'symbol', 'secType', 'lastTradeDateOrContractMonth', 'strike', 'right', 'multiplier', 'exchange', 'primaryExch', 'currency', 'localSymbol', 'tradingClass'];
+const CONTRACT_KEYS = [
+  'conId', 'symbol', 'secType', 'lastTradeDateOrContractMonth', 'strike', 'right', 'multiplier', 'exchange',
+  'primaryExch', 'currency', 'localSymbol', 'tradingClass',
+];
 
 /**
  * Turns the plan into IB messages and makes them durable before any byte is sent: order ids (never below
@@ -504,17 +536,26 @@ export function recordIntent(d: Pick<OrderPathDeps, 'service' | 'store' | 'journ
     f.intents = intentsOf(f, d.service);
     const clientId = d.clientId();
     try {
-      if (f.key !== undefined && f.call.op === 'place') await d.store.attachOrder(f.key.storeKey, f.intents[0]!.orderId);
-      await Promise.all([...f.audit, ...f.intents.map((it) => d.journal.append(journalEvent(it, JOURNAL_TYPE[it.action], clientId, f.key?.storeKey)))]);
+      if (f.key !== undefined && f.call.op === 'place') {
+        await d.store.attachOrder(f.key.storeKey, f.intents[0]!.orderId);
+      }
+      const journalled = (it: OrderIntent) => journalEvent(it, JOURNAL_TYPE[it.action], clientId, f.key?.storeKey);
+      const accepted = f.intents.map((it) => d.journal.append(journalled(it)));
+      await Promise.all([...f.audit, ...accepted]);
     } finally {
       await Promise.allSettled(f.audit);
     }
-    f.records = f.call.op === 'place' ? f.intents.map((it) => d.service.mirror.orders.expect(it.orderId, it.contract!, it.order!)) : [f.call.target!];
+    const orders = d.service.mirror.orders;
+    const place = f.call.op === 'place';
+    f.records = place ? f.intents.map((it) => orders.expect(it.orderId, it.contract!, it.order!)) : [f.call.target!];
     try {
       return await next();
     } catch (err) {
       const code = err instanceof ApiError ? err.code : 'INTERNAL_ERROR';
-      for (const it of f.intents) d.journal.append({ type: 'rejected', orderId: it.orderId, clientId, data: { code, beforeSending: true } }).catch(() => {});
+      for (const it of f.intents) {
+        const data = { code, beforeSending: true };
+        d.journal.append({ type: 'rejected', orderId: it.orderId, clientId, data }).catch(() => {});
+      }
       if (f.call.op === 'place') for (const r of f.records) d.service.mirror.orders.forget(r);
       throw err;
     }
@@ -527,7 +568,9 @@ function intentsOf(f: Flight, service: OrderService): OrderIntent[] {
   if (call.op === 'modify') {
     const t = call.target!;
     const contract = pick(t.contract, CONTRACT_KEYS);
-    const order: Fields = { ...pick(t.order, ORDER_KEYS), ...f.patch!.order, orderId: t.orderId, transmit: f.patch!.order.transmit ?? true };
+    const patch = f.patch!.order;
+    const order: Fields = { ...pick(t.order, ORDER_KEYS), ...patch, orderId: t.orderId };
+    order.transmit = patch.transmit ?? true;
     return [{ action: 'modify', orderId: t.orderId, contract, order }];
   }
   const ids = service.ids.allocate(f.legs.length);
@@ -549,16 +592,18 @@ function intentsOf(f: Flight, service: OrderService): OrderIntent[] {
   });
 }
 
-function journalEvent(it: OrderIntent, type: OrderEventInput['type'], clientId: number, idempotencyKey?: string): OrderEventInput {
+function journalEvent(it: OrderIntent, type: OrderEventInput['type'], clientId: number, idempotencyKey?: string) {
   const orderRef = it.order?.orderRef;
+  const intent = it.contract || it.order ? { contract: it.contract, order: it.order } : undefined;
+  const data = type === 'sent' ? { action: it.action } : intent;
   return {
     type,
     orderId: it.orderId,
     clientId,
     ...(typeof orderRef === 'string' && orderRef !== '' ? { orderRef } : {}),
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-    ...(type === 'sent' ? { data: { action: it.action } } : it.contract || it.order ? { data: { contract: it.contract, order: it.order } } : {}),
-  };
+    ...(data === undefined ? {} : { data }),
+  } satisfies OrderEventInput;
 }
 
 function pick(o: Fields, keys: string[]): Fields {
@@ -588,7 +633,8 @@ export function send(d: Pick<OrderPathDeps, 'service' | 'journal' | 'clientId'>)
         await d.service.send(f.sessionId!, it, f.call.deadline);
       } catch (err) {
         if (sent === 0) throw err;
-        return { kind: 'lost', error: err instanceof ApiError ? err : new IbConnectionLostError(`${it.action}_order`, d.service.retryAfterSeconds()) };
+        const lost = new IbConnectionLostError(`${it.action}_order`, d.service.retryAfterSeconds());
+        return { kind: 'lost', error: err instanceof ApiError ? err : lost };
       }
       sent++;
       d.journal.append(journalEvent(it, 'sent', clientId)).catch(() => {});
@@ -603,7 +649,8 @@ export function send(d: Pick<OrderPathDeps, 'service' | 'journal' | 'clientId'>)
 export function awaitEvidence(d: Pick<OrderPathDeps, 'service'>): Step {
   return async (f) => {
     const operation = `${f.call.op}_order`;
-    return evidenceOutcome(d.service, f.watches, operation, f.call.deadline, f.shape, f.call.op === 'place' ? 201 : 200, f.sessionId);
+    const status = f.call.op === 'place' ? 201 : 200;
+    return evidenceOutcome(d.service, f.watches, operation, f.call.deadline, f.shape, status, f.sessionId);
   };
 }
 
@@ -624,7 +671,9 @@ export async function evidenceOutcome(
       return { kind: 'answered', status: successStatus, body: answerBody(records, shape) };
     case 'refused': {
       // A group is all or nothing: legs IB holds are cancelled when one of them is refused.
-      if (records.length > 1 && sessionId !== undefined) service.cancelQuietly(sessionId, records.filter((r) => r.acknowledged && !FINAL_STATUSES.has(r.status)));
+      if (records.length > 1 && sessionId !== undefined) {
+        service.cancelQuietly(sessionId, records.filter((r) => r.acknowledged && !FINAL_STATUSES.has(r.status)));
+      }
       return { kind: 'refused', error: withOrders(result.error, records, shape) };
     }
     case 'silent':

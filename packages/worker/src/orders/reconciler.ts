@@ -1,5 +1,7 @@
 import type { Logger } from '@ibrest/common';
-import { ORDER_REF_PREFIX, reconcileOrders, type IbExecutionSnapshot, type IbOrderSnapshot } from '@ibrest/order-safety';
+import {
+  ORDER_REF_PREFIX, reconcileOrders, type IbExecutionSnapshot, type IbOrderSnapshot,
+} from '@ibrest/order-safety';
 import type { CompletedOrder, CompletedOrders } from '../ib/completed-orders.js';
 import type { IbConnection, IbSession } from '../ib/connection.js';
 import type { Sync } from '../ib/sync.js';
@@ -121,9 +123,10 @@ export class Reconciler {
     for (const c of orders) {
       const known = mirror.orders.getByPermId(c.permId);
       const journalled = journal.projection.get({ permId: c.permId });
-      if (known === undefined && journalled === undefined && this.o.configuredClientId !== 0 && !(c.orderRef ?? '').startsWith(ORDER_REF_PREFIX)) continue;
+      const keyed = (c.orderRef ?? '').startsWith(ORDER_REF_PREFIX);
+      if (known === undefined && journalled === undefined && this.o.configuredClientId !== 0 && !keyed) continue;
       // completedOrder carries no orderId: the mirror, then the journal (by permId, then by orderRef) know it.
-      const byRef = c.orderRef !== undefined && c.orderRef.startsWith(ORDER_REF_PREFIX) ? journal.projection.byOrderRef(c.orderRef) : undefined;
+      const byRef = keyed ? journal.projection.byOrderRef(c.orderRef!) : undefined;
       const orderId = known?.orderId ?? journalled?.orderId ?? byRef?.orderId ?? 0;
       const clientId = known?.clientId ?? journalled?.clientId ?? byRef?.clientId;
       if (!this.isOwn(clientId) && known === undefined) continue;
@@ -167,7 +170,8 @@ export class Reconciler {
     if (epoch !== undefined && this.completeView && !this.afterDataLoss) {
       for (const r of mirror.orders.notSeenSince(epoch)) {
         if (!this.isOwn(r.clientId)) continue;
-        mirror.orders.finish(r, 'Inactive', { code: 0, message: 'IB no longer reports this order after the gateway restarted' });
+        const message = 'IB no longer reports this order after the gateway restarted';
+        mirror.orders.finish(r, 'Inactive', { code: 0, message });
         orders.push(orderSnapshot(r));
       }
     }

@@ -11,13 +11,18 @@ export const ORDER_WRITES = new Set([
  * Routes answered from the live mirror without sending anything to IB: served during a maintenance
  * window (with whatever the mirror last saw), while everything that needs IB gets 503 + Retry-After.
  */
-const MIRROR_READS = new Set(['listOrders', 'getOrder', 'getOrderByPermId', 'getAccountUpdates', 'getPositions', 'listExecutions']);
+const MIRROR_READS = new Set([
+  'listOrders', 'getOrder', 'getOrderByPermId', 'getAccountUpdates', 'getPositions', 'listExecutions',
+]);
 
 /**
  * Wraps every other route that needs IB with the maintenance-window check. Applied once, where the table
  * is built, so feeds and other routes added later get the window check without knowing about it.
  */
-export function guardRoutes(routes: RouteDef[], o: { schedule: MaintenanceSchedule; metrics?: WorkerMetrics }): RouteDef[] {
+export function guardRoutes(
+  routes: RouteDef[],
+  o: { schedule: MaintenanceSchedule; metrics?: WorkerMetrics },
+): RouteDef[] {
   const inWindow = (): boolean => {
     const s = o.schedule.currentWindow();
     o.metrics?.maintenanceWindow.set(s.inWindow ? 1 : 0);

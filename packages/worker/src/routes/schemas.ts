@@ -78,7 +78,10 @@ export const ORDER_JSON_SCHEMA: Schema = {
   properties: {
     orderId: { type: 'integer' },
     permId: { type: 'integer' },
-    acknowledged: { type: 'boolean', description: 'IB reported this order (openOrder / orderStatus / an execution); false: only sent so far' },
+    acknowledged: {
+      type: 'boolean',
+      description: 'IB reported this order (openOrder / orderStatus / an execution); false: only sent so far',
+    },
     clientId: { type: 'integer' },
     parentId: { type: 'integer' },
     status: { type: 'string', description: "IB's status name: PendingSubmit, PreSubmitted, Submitted, Filled, Cancelled, ApiCancelled, Inactive…" },

@@ -39,7 +39,8 @@ export class ExecutionStore {
     }
     this.byExecId.set(execution.execId, entry);
     if (this.byExecId.size > this.limit) this.byExecId.delete(this.byExecId.keys().next().value as string);
-    if (this.earlyCommissions.size > this.limit) this.earlyCommissions.delete(this.earlyCommissions.keys().next().value as string);
+    const waiting = this.earlyCommissions;
+    if (waiting.size > this.limit) waiting.delete(waiting.keys().next().value as string);
     return true;
   }
 

@@ -96,7 +96,8 @@ export class OrderStore {
   /** Acknowledged records (placeholders are not IB's orders), by orderId then permId. */
   all(): OrderRecord[] {
     const seen = new Set<OrderRecord>([...this.byKey.values(), ...this.byPermId.values()]);
-    return [...seen].filter((r) => r.acknowledged).sort((a, b) => a.orderId - b.orderId || (a.permId ?? 0) - (b.permId ?? 0));
+    const byIds = (a: OrderRecord, b: OrderRecord) => a.orderId - b.orderId || (a.permId ?? 0) - (b.permId ?? 0);
+    return [...seen].filter((r) => r.acknowledged).sort(byIds);
   }
 
   open(): OrderRecord[] {
@@ -136,7 +137,8 @@ export class OrderStore {
 
   /** Placeholders registered before the current epoch (an earlier session) that IB never acknowledged. */
   stalePlaceholders(): OrderRecord[] {
-    return [...this.byKey.values()].filter((r) => !r.acknowledged && FINAL_STATUSES.has(r.status) === false && (this.seenIn.get(r) ?? 0) < this.epoch);
+    const stale = (r: OrderRecord) => (this.seenIn.get(r) ?? 0) < this.epoch;
+    return [...this.byKey.values()].filter((r) => !r.acknowledged && !FINAL_STATUSES.has(r.status) && stale(r));
   }
 
   /**
@@ -157,7 +159,8 @@ export class OrderStore {
       const error = { ...reason, at: this.iso() };
       r.errors.push(error);
     }
-    if (this.setStatus(r, { status, filled: r.filled, remaining: r.remaining, avgFillPrice: r.avgFillPrice })) this.emit('status', r);
+    const s = { status, filled: r.filled, remaining: r.remaining, avgFillPrice: r.avgFillPrice };
+    if (this.setStatus(r, s)) this.emit('status', r);
   }
 
   apply(event: OrderMirrorEvent): void {
@@ -174,7 +177,8 @@ export class OrderStore {
         this.acknowledge(r);
         const status = typeof event.orderState.status === 'string' ? event.orderState.status : undefined;
         // openOrder carries no fill counts: it only moves the status, counts come from orderStatus.
-        const remaining = r.history.length === 0 ? Math.max(0, (num(event.order.totalQuantity) ?? 0) - r.filled) : r.remaining;
+        const total = num(event.order.totalQuantity) ?? 0;
+        const remaining = r.history.length === 0 ? Math.max(0, total - r.filled) : r.remaining;
         const changed = status !== undefined && (r.history.length === 0 || status !== r.status)
           && this.setStatus(r, { status, filled: r.filled, remaining, avgFillPrice: r.avgFillPrice });
         this.emit(changed || first ? 'status' : 'open', r);
@@ -200,7 +204,8 @@ export class OrderStore {
         // IB refused an order it never acknowledged (unknown contract, invalid account …): it will send no
         // status, so the record ends here with IB's refusal as its reason.
         if (!r.acknowledged && r.history.length === 0 && classifyIbCode(event.code) === 'request') {
-          if (this.setStatus(r, { status: 'Inactive', filled: 0, remaining: r.remaining, avgFillPrice: 0 })) this.emit('status', r);
+          const ended = { status: 'Inactive', filled: 0, remaining: r.remaining, avgFillPrice: 0 };
+          if (this.setStatus(r, ended)) this.emit('status', r);
         }
         return;
       }
@@ -216,7 +221,8 @@ export class OrderStore {
   private applyExecution(contract: ContractData, ex: ExecutionData): void {
     const r = this.locate(num(ex.orderId) ?? 0, num(ex.clientId), num(ex.permId));
     if (Object.keys(r.contract).length === 0) r.contract = { ...contract };
-    if (r.order.orderRef === undefined && typeof ex.orderRef === 'string' && ex.orderRef !== '') r.order.orderRef = ex.orderRef;
+    const ref = ex.orderRef;
+    if (r.order.orderRef === undefined && typeof ref === 'string' && ref !== '') r.order.orderRef = ref;
     this.acknowledge(r);
     if (r.fills.some((f) => f.execId === ex.execId)) return;
     const fill: Fill = {
@@ -238,9 +244,10 @@ export class OrderStore {
     const total = num(r.order.totalQuantity);
     if (fill.cumQty !== undefined && fill.cumQty > r.filled && total !== undefined && total > 0) {
       const done = fill.cumQty >= total;
-      const status = done ? 'Filled' : FINAL_STATUSES.has(r.status) ? r.status : r.status === 'PendingSubmit' ? 'Submitted' : r.status;
-      const avg = fill.avgPrice ?? r.avgFillPrice;
-      if (this.setStatus(r, { status, filled: fill.cumQty, remaining: Math.max(0, total - fill.cumQty), avgFillPrice: avg })) this.emit('status', r);
+      const status = done ? 'Filled' : r.status === 'PendingSubmit' ? 'Submitted' : r.status;
+      const avgFillPrice = fill.avgPrice ?? r.avgFillPrice;
+      const s = { status, filled: fill.cumQty, remaining: Math.max(0, total - fill.cumQty), avgFillPrice };
+      if (this.setStatus(r, s)) this.emit('status', r);
     }
   }
 
@@ -284,8 +291,11 @@ export class OrderStore {
   }
 
   private indexRef(r: OrderRecord, ref: string): void {
-    const ids: OrderIds = { orderId: r.orderId, ...(r.clientId === undefined ? {} : { clientId: r.clientId }), ...(r.permId ? { permId: r.permId } : {}) };
-    const same = (x: OrderIds) => (ids.permId && x.permId ? x.permId === ids.permId : x.orderId === ids.orderId && x.clientId === ids.clientId);
+    const ids: OrderIds = { orderId: r.orderId };
+    if (r.clientId !== undefined) ids.clientId = r.clientId;
+    if (r.permId) ids.permId = r.permId;
+    const same = (x: OrderIds) =>
+      ids.permId && x.permId ? x.permId === ids.permId : x.orderId === ids.orderId && x.clientId === ids.clientId;
     const list = (this.byOrderRef.get(ref) ?? []).filter((x) => !same(x));
     list.push(ids);
     this.byOrderRef.set(ref, list);
@@ -316,7 +326,8 @@ export class OrderStore {
   }
 
   private isKept(r: OrderRecord): boolean {
-    return (r.permId !== undefined && this.byPermId.get(r.permId) === r) || !FINAL_STATUSES.has(r.status) || this.finished.has(r);
+    const indexed = r.permId !== undefined && this.byPermId.get(r.permId) === r;
+    return indexed || !FINAL_STATUSES.has(r.status) || this.finished.has(r);
   }
 
   private shadow(key: string, old: OrderRecord): void {
@@ -335,7 +346,8 @@ export class OrderStore {
     const key = `${cid}:${orderId}`;
     let r = permId ? this.byPermId.get(permId) : undefined;
     // A permId is IB's unique id; one that comes back with another client's or order's id is not that order.
-    if (r !== undefined && orderId !== 0 && r.orderId !== 0 && (r.orderId !== orderId || r.clientId !== cid)) r = undefined;
+    const other = r !== undefined && orderId !== 0 && r.orderId !== 0 && (r.orderId !== orderId || r.clientId !== cid);
+    if (other) r = undefined;
     if (r === undefined && orderId !== 0) {
       const byId = this.byKey.get(key);
       if (byId !== undefined && !(permId && byId.permId && byId.permId !== permId)) r = byId;
