@@ -1,23 +1,26 @@
+import { ROUTES, type RouteEntry } from '@ibrest/contract';
 import type { MaintenanceSchedule } from '@ibrest/order-safety';
 import type { RouteDef } from '../http/route.js';
 import type { WorkerMetrics } from '../metrics.js';
 
-/** The order writes: their maintenance check is the first step of the order pipeline (orders/pipeline.ts). */
-export const ORDER_WRITES = new Set([
-  'placeOrder', 'modifyOrder', 'cancelOrder', 'cancelOrderSeed', 'modifyOrderByPermId', 'cancelOrderByPermId',
-]);
+/** The worker's entries of the route manifest, by operationId. */
+const MANIFEST = new Map(ROUTES.filter((r) => r.owner === 'worker').map((r) => [r.id, r]));
+
+/** The manifest entry of a route of the table; a route without one is a programming error caught at start. */
+export function manifestEntry(route: Pick<RouteDef, 'operationId' | 'method' | 'path'>): RouteEntry {
+  const entry = MANIFEST.get(route.operationId);
+  if (entry === undefined || entry.method !== route.method.toUpperCase() || entry.path !== route.path) {
+    const name = `${route.method.toUpperCase()} ${route.path} (${route.operationId})`;
+    throw new Error(`route ${name} does not match the route manifest`);
+  }
+  return entry;
+}
 
 /**
- * Routes answered from the live mirror without sending anything to IB: served during a maintenance
- * window (with whatever the mirror last saw), while everything that needs IB gets 503 + Retry-After.
- */
-const MIRROR_READS = new Set([
-  'listOrders', 'getOrder', 'getOrderByPermId', 'getAccountUpdates', 'getPositions', 'listExecutions',
-]);
-
-/**
- * Wraps every other route that needs IB with the maintenance-window check. Applied once, where the table
- * is built, so feeds and other routes added later get the window check without knowing about it.
+ * Wraps every route the manifest marks `maintenance: 'blocked'` with the maintenance-window check, except
+ * the order writes (`idempotent: true`): their window check is the first step of the order pipeline
+ * (orders/pipeline.ts), before any Idempotency-Key is claimed. Applied once, where the table is built; the
+ * proxy reads the same manifest fields.
  */
 export function guardRoutes(
   routes: RouteDef[],
@@ -29,9 +32,10 @@ export function guardRoutes(
     return s.inWindow;
   };
   return routes.map((route) => {
-    if (!route.usesIb || MIRROR_READS.has(route.operationId)) return route;
+    const entry = manifestEntry(route);
+    if (entry.maintenance !== 'blocked') return route;
     const errors = { ...route.errors, 503: [...(route.errors[503] ?? []), 'IB_MAINTENANCE_WINDOW'] };
-    if (ORDER_WRITES.has(route.operationId)) return { ...route, errors };
+    if (entry.idempotent === true) return { ...route, errors };
     return {
       ...route,
       errors,

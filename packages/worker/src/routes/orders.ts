@@ -20,7 +20,12 @@ const PERM_ID: Schema = {
   additionalProperties: false,
   properties: { permId: { type: 'integer', minimum: 1, maximum: 2 ** 53 - 1 } },
 };
-const ORDER_LIST: Schema = { type: 'object', properties: { orders: { type: 'array', items: ORDER_JSON_SCHEMA } } };
+/** `{orders: [...]}`; `orders` is required so a single order (which has no `orders`) never matches it too. */
+const ORDER_LIST: Schema = {
+  type: 'object',
+  required: ['orders'],
+  properties: { orders: { type: 'array', items: ORDER_JSON_SCHEMA } },
+};
 const ORDER_FIELDS: Schema = { type: 'object', additionalProperties: false, properties: ORDER_PROPERTIES };
 const LEG: Schema = {
   type: 'object',
