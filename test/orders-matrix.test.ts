@@ -128,7 +128,8 @@ describe('orders – every IB answer handled at once, identity across restarts, 
   });
 
   test('duplicate statuses and status-before-openOrder: one history entry and one journal event per change', async () => {
-    stack.sim.control.orderStream({ duplicateStatus: 3, statusFirst: true });
+    stack.sim.control.orderQuirks({ duplicateStatuses: true });
+    stack.sim.control.orderStream({ statusFirst: true });
     try {
       const r = await post(lmt({ lmtPrice: 45 }));
       assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -148,12 +149,13 @@ describe('orders – every IB answer handled at once, identity across restarts, 
       });
     } finally {
       stack.sim.control.orderStream({});
+      stack.sim.control.orderQuirks({ duplicateStatuses: false });
     }
     await agree();
   });
 
   test('a fill reported by execDetails without a Filled status ends wait=filled at once; partial fills in order', async () => {
-    stack.sim.control.orderStream({ noFilledStatus: true });
+    stack.sim.control.orderQuirks({ fillWithoutFilledStatus: true });
     try {
       stack.sim.control.fillNext({ quantities: [3, 7] });
       const r = await post(mkt(10), { query: 'wait=filled' });
@@ -165,7 +167,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
       assert.equal(simOf(r.body.orderId)[0]!.status, 'Filled');
       assert.ok(!(await openList()).some((o) => o.orderId === r.body.orderId));
     } finally {
-      stack.sim.control.orderStream({});
+      stack.sim.control.orderQuirks({ fillWithoutFilledStatus: false });
     }
     await agree();
   });

@@ -41,6 +41,12 @@ export interface StackOptions {
 }
 
 /**
+ * The simulator's session in the end-to-end suite: IB's realistic noise (inactive farms, farm flaps, link blips,
+ * duplicate statuses, fills without Filled). A suite that needs a clean session passes `sim: { session: 'clean' }`.
+ */
+export const SIM_SESSION: 'clean' | 'realistic' = 'realistic';
+
+/**
  * The whole stack on port 0: the simulator in this process (so tests hold its control API), real worker
  * processes (clientIds 0…n-1) and a real proxy process. Children's stderr and warn+ lines are echoed when
  * IBREST_TEST_VERBOSE is set.
@@ -53,7 +59,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const onLine = (name: string) => (line: string) => {
     if (verbose) process.stderr.write(`[${name}] ${line}\n`);
   };
-  const sim = await startGatewaySim({ port: 0, ...options.sim });
+  const sim = await startGatewaySim({ port: 0, session: SIM_SESSION, ...options.sim });
 
   const spawnWorker = (clientId: number, port: number): RunningService =>
     startService({

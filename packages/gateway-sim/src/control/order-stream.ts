@@ -1,17 +1,13 @@
 import type { BrokerEvent } from '../engine/events.js';
 
 /**
- * Order-stream behaviours of real IB sessions, switched on by tests (IB documents the first two):
- * - `duplicateStatus`: every orderStatus is sent this many times (IB: "often duplicated");
- * - `noFilledStatus`: a fill is reported by execDetails only, never by an orderStatus "Filled"
- *   (IB: market orders do not always send one);
+ * Order-stream timing of real IB sessions, switched on by tests (the engine's `orderQuirks` covers duplicate
+ * statuses and fills without a Filled status):
  * - `statusFirst`: an order's orderStatus arrives before its openOrder;
  * - `silent`: order messages are held back (IB says nothing) until `silent` is switched off, when the
  *   held ones go out in their original order.
  */
 export interface OrderStreamQuirks {
-  duplicateStatus?: number;
-  noFilledStatus?: boolean;
   statusFirst?: boolean;
   silent?: boolean;
 }
@@ -52,10 +48,6 @@ export function applyOrderStreamQuirks(sim: object, ev: OrderEvent): OrderEvent[
   if (quirks.silent === true) {
     held.push(ev);
     return [];
-  }
-  if (ev.type === 'orderStatus') {
-    if (quirks.noFilledStatus === true && ev.order.status === 'Filled') return [];
-    return Array.from({ length: Math.max(1, quirks.duplicateStatus ?? 1) }, () => ev);
   }
   if (ev.type === 'openOrder' && quirks.statusFirst === true) return [{ type: 'orderStatus', order: ev.order }, ev];
   return [ev];

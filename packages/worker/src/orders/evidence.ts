@@ -1,5 +1,5 @@
 import { ApiError } from '@ibrest/common';
-import { OrderNotFoundError, OrderNotModifiableError } from '../errors.js';
+import { OrderNotFoundError, OrderNotModifiableError, OrderRejectedError } from '../errors.js';
 import { classifyIbCode, ibErrorToApiError } from '../ib/error-codes.js';
 import { FINAL_STATUSES } from '../state/orders.js';
 import type { OrderRecord } from '../state/types.js';
@@ -62,7 +62,12 @@ export function judge(w: Watch, operation: string): Verdict {
       const error = new OrderCancelledError(r.orderId, r.status, { ibCode: code, ibMessage: message });
       return { kind: 'refused', error };
     }
-    return { kind: 'refused', error: ibErrorToApiError(code, message, { operation, orderId: r.orderId }) };
+    const error = ibErrorToApiError(code, message, { operation, orderId: r.orderId });
+    // IB refused this order: whatever the code, that is the caller's answer (4xx with IB's code), never a 5xx.
+    if (error.status >= 500) {
+      return { kind: 'refused', error: new OrderRejectedError(message, code, { operation, orderId: r.orderId }) };
+    }
+    return { kind: 'refused', error };
   }
   if (!r.acknowledged) return { kind: 'pending' };
   const s = r.status;

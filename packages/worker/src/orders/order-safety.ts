@@ -4,11 +4,13 @@ import {
   createIdempotencyStore,
   createMaintenanceSchedule,
   createOrderJournal,
+  combineStorageHealth,
   projectJournal,
   type AuditLog,
   type IdempotencyStore,
   type MaintenanceSchedule,
   type OrderJournal,
+  type StorageHealthSource,
 } from '@ibrest/order-safety';
 import type { WorkerConfig } from '../config.js';
 import type { RouteDef } from '../http/route.js';
@@ -37,6 +39,8 @@ export interface OrderSafety {
   journal: OrderJournal;
   idempotency: IdempotencyStore;
   audit: AuditLog;
+  /** The three files together: writable or not (and why); the `orders` capability follows it. */
+  storage: StorageHealthSource;
   schedule: MaintenanceSchedule;
   lease: ClientIdLease;
   /** Present once attached to the IB side. */
@@ -85,8 +89,13 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
   const idempotency = await createIdempotencyStore({ ...common, ttlMs: cfg.idempotencyTtlMs });
   const audit = await createAuditLog(common);
   const projection = await projectJournal(journal);
-  const ownClientIds = new Set([config.clientId, ...config.spareClientIds]);
-  const highestId = await highestOrderId(journal, ownClientIds);
+  // New ids start above every id the journal holds: a gateway with a fresh id sequence never gets one back.
+  const highestId = journal.highestOrderId([config.clientId, ...config.spareClientIds]);
+  const storage = combineStorageHealth([journal, idempotency, audit]);
+  const stopHealthLog = storage.onHealthChange((h) => {
+    if (h.ok) o.log.info({ dataDir: cfg.dataDir }, 'order storage writable again');
+    else o.log.error({ dataDir: cfg.dataDir, file: h.file, reason: h.reason }, 'order storage not writable');
+  });
   const schedule = createMaintenanceSchedule(cfg.maintenanceWindows, { clock });
   const stopWatch = watchMaintenance(schedule, o.metrics);
   const lease = new ClientIdLease({
@@ -103,6 +112,7 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
     journal,
     idempotency,
     audit,
+    storage,
     schedule,
     lease,
     attach(d) {
@@ -118,7 +128,6 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
         log: o.log,
       });
       const policy = new PolicyGate({ config: cfg.policy, audit, marketData: d.marketData, log: o.log, metrics: o.metrics });
-      // New ids start above every id the journal holds: a gateway with a fresh id sequence never gets one back.
       d.orderIds.floor(highestId + 1);
       const ledger = new KeyLedger({
         store: idempotency,
@@ -156,6 +165,7 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
     },
     async close() {
       stopWatch();
+      stopHealthLog();
       const results = await Promise.allSettled([journal.close(), idempotency.close(), audit.close()]);
       for (const r of results) if (r.status === 'rejected') o.log.warn({ err: r.reason }, 'closing order safety storage failed');
     },
@@ -163,15 +173,3 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
   return safety;
 }
 
-/** The highest order id the journal holds for these clientIds (0 when none). */
-async function highestOrderId(journal: OrderJournal, clientIds: ReadonlySet<number>): Promise<number> {
-  let max = 0;
-  for (let since = 0; ; ) {
-    const page = await journal.read({ since, limit: 5000 });
-    if (page.length === 0) return max;
-    for (const e of page) {
-      if (e.orderId !== undefined && clientIds.has(e.clientId ?? -1) && e.orderId > max) max = e.orderId;
-    }
-    since = page[page.length - 1]!.cursor;
-  }
-}

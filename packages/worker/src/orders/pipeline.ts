@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError, InvalidRequestError, type Logger } from '@ibrest/common';
 import {
-  canonicalJson,
   IdempotencyKeyInvalidError,
   IdempotencyKeyReusedError,
+  parseIdempotencyKey,
   requestHash,
   type IdempotencyStore,
   type MaintenanceSchedule,
@@ -435,20 +435,14 @@ export function claimKey(d: Pick<OrderPathDeps, 'store' | 'ledger' | 'metrics'>)
   };
 }
 
-/** The one Idempotency-Key of the request: trimmed, 1–255 printable characters; repeated or blank → 400. */
+/**
+ * The one Idempotency-Key of the request (order-safety's rule: trimmed, 1–255 printable characters; blank or
+ * repeated → 400), from the headers as received so that two headers are never joined into one key.
+ */
 export function idempotencyKeyOf(headers: IncomingHttpHeaders, rawHeaders?: readonly string[]): string | undefined {
+  if (rawHeaders !== undefined) return parseIdempotencyKey(rawHeaders);
   const v = headers[IDEMPOTENCY_HEADER];
-  if (v === undefined) return undefined;
-  // Node joins repeated headers with ", ": two headers are two keys, never one.
-  const names = rawHeaders ?? [IDEMPOTENCY_HEADER, ''];
-  const repeats = names.filter((h, i) => i % 2 === 0 && h.toLowerCase() === IDEMPOTENCY_HEADER).length;
-  if (Array.isArray(v) || repeats > 1) {
-    const details = { field: 'header.idempotency-key' };
-    throw new ApiError(400, 'IDEMPOTENCY_KEY_INVALID', 'Send one Idempotency-Key header, not several', { details });
-  }
-  const key = v.trim();
-  if (!/^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$/.test(key)) throw new IdempotencyKeyInvalidError(v);
-  return key;
+  return v === undefined ? undefined : parseIdempotencyKey({ [IDEMPOTENCY_HEADER]: Array.isArray(v) ? v : [v] });
 }
 
 /**
@@ -456,9 +450,7 @@ export function idempotencyKeyOf(headers: IncomingHttpHeaders, rawHeaders?: read
  * which only bounds this request's wait) and the body.
  */
 export function fingerprint(call: Pick<OrderCall, 'method' | 'path' | 'query' | 'body'>): string {
-  const query = Object.fromEntries(Object.entries(call.query).filter(([k, v]) => k !== 'timeout' && v !== undefined));
-  const path = Object.keys(query).length === 0 ? call.path : `${call.path}?${canonicalJson(query)}`;
-  return requestHash(call.method, path, call.body ?? null);
+  return requestHash(call.method, call.path, call.body ?? null, call.query);
 }
 
 function replayed(d: Pick<OrderPathDeps, 'metrics'>, response: StoredResponse): Outcome {
