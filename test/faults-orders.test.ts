@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { NO_WINDOWS, orderRefForKey, printFigures, rawRequest, runLanes, sleep, Tally } from './helpers/faults-kit.js';
+import { NO_WINDOWS, orderRefForKey, printFigures, rawRequest, runLanes, sleep, Tally, timeUntil } from './helpers/faults-kit.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 /**
@@ -162,12 +162,15 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
   test('kill -9 of worker 0 while orders fill', async () => {
     await run('kill-worker0', async (done) => {
       let kills = 0;
+      const w0 = stack.workers[0]!;
       while (!done()) {
-        await sleep(1_000 + Math.random() * 1_000);
+        // Killed at a random moment once orders flow again (ready, then 0.5–2 s of fills).
+        await timeUntil(async () => (await rawRequest(w0.url, { path: '/health/ready', timeoutMs: 2_000 })).status === 200, 60_000, 'worker 0 ready');
+        await sleep(500 + Math.random() * 1_500);
         if (done()) break;
-        await stack.workers[0]!.kill();
+        await w0.kill();
         kills++;
-        await stack.workers[0]!.restart();
+        await w0.restart();
       }
       return { kills };
     });
