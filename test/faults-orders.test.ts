@@ -2,19 +2,20 @@ import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { NO_WINDOWS, orderRefForKey, printFigures, rawRequest, runLanes, sleep, Tally, timeUntil } from './helpers/faults-kit.js';
+import { NO_WINDOWS, orderRefForKey, printFigures, rawRequest, runLanes, sleep, Tally,
+  timeUntil } from './helpers/faults-kit.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 /**
  * "Never placed twice, never lost, never a false success" under faults the order path was not written
- * around, each over FAULT_ORDERS keyed orders (default 160 in `npm test`; `npm run test:faults` runs 2,000):
+ * around, each over FAULT_ORDERS keyed orders (default 120 in `npm test`; `npm run test:faults` runs 2,000):
  * short gateway restarts under 8 lanes, kill -9 of worker 0 while orders fill, the idempotency store
  * deleted. A careful client (one key per order, the same request repeated until it gets a final answer)
  * is simulated; the assertions are what a user would check: every 201's order exists at the simulator,
  * one simulator order per key, every fill and final status in the journal, cursors gap-free and
  * strictly increasing across restarts, and the stack serving again without a manual restart.
  */
-const ORDERS = Number(process.env.FAULT_ORDERS ?? 160);
+const ORDERS = Number(process.env.FAULT_ORDERS ?? 120);
 const LANES = 8;
 const AAPL = { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' };
 const FINAL = new Set(['Filled', 'Cancelled', 'ApiCancelled', 'Inactive']);
@@ -28,7 +29,8 @@ interface Placed {
   replayed: boolean;
 }
 
-describe(`faults – keyed orders under gateway restarts, kill -9 and a lost idempotency store (${ORDERS} per fault)`, () => {
+describe(`faults – keyed orders under gateway restarts, kill -9 and a lost idempotency store (${ORDERS} per fault)`,
+  () => {
   let stack: Stack;
   const runId = `faults-orders-${process.pid}-${Date.now()}`;
   before(async () => {
@@ -45,7 +47,8 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
   const bodyFor = (key: string) => {
     // Every third order rests (a limit far from the market), the others fill at once: open, completed and executed.
     const rest = Number.parseInt(orderRefForKey(key).slice(-2), 16) % 3 === 0;
-    return JSON.stringify({ contract: AAPL, order: rest ? { action: 'BUY', orderType: 'LMT', lmtPrice: 1, totalQuantity: 1 } : { action: 'BUY', orderType: 'MKT', totalQuantity: 1 } });
+    return JSON.stringify({ contract: AAPL, order: rest ? { action: 'BUY', orderType: 'LMT', lmtPrice: 1,
+      totalQuantity: 1 } : { action: 'BUY', orderType: 'MKT', totalQuantity: 1 } });
   };
 
   /** One key, the same request repeated until a final answer (201 or a 4xx refusal); the retry budget is generous. */
@@ -53,9 +56,11 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
     const started = Date.now();
     for (let attempts = 1; ; attempts++) {
       try {
-        const r = await rawRequest(stack.proxyUrl, { method: 'POST', path: '/order?timeout=3', headers: { ...json, 'idempotency-key': key }, body: bodyFor(key), timeoutMs: 15_000 });
+        const r = await rawRequest(stack.proxyUrl, { method: 'POST', path: '/order?timeout=3', headers: { ...json,
+          'idempotency-key': key }, body: bodyFor(key), timeoutMs: 15_000 });
         statuses.add(String(r.status) + (r.json?.error?.code ? ` ${r.json.error.code}` : ''), r.text.slice(0, 300));
-        if (r.status === 201) return { key, orderId: r.json.orderId, permId: r.json.permId, attempts, replayed: r.headers['idempotent-replayed'] === 'true' };
+        if (r.status === 201) return { key, orderId: r.json.orderId, permId: r.json.permId, attempts,
+          replayed: r.headers['idempotent-replayed'] === 'true' };
         if (r.status < 500 && r.status !== 409 && r.status !== 429) return undefined;
       } catch (err) {
         statuses.add('network', (err as Error).message);
@@ -68,10 +73,13 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
     }
   }
 
-  async function journal(): Promise<Array<{ cursor: number; type: string; orderId?: number; permId?: number; execId?: string; status?: string; orderRef?: string }>> {
+  type JournalEvent = { cursor: number; type: string; orderId?: number; permId?: number; execId?: string };
+  type Journalled = JournalEvent & { status?: string };
+  async function journal(): Promise<Journalled[]> {
     const out = [];
     for (let since = 0; ; ) {
-      const page = await rawRequest(stack.proxyUrl, { path: `/order/events?since=${since}&limit=1000`, timeoutMs: 30_000 });
+      const page = await rawRequest(stack.proxyUrl, { path: `/order/events?since=${since}&limit=1000`,
+        timeoutMs: 30_000 });
       assert.equal(page.status, 200, page.text);
       const events = page.json.events as Array<{ cursor: number }>;
       if (events.length === 0) return out as never;
@@ -81,7 +89,8 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
   }
 
   /** The user's checks after a fault run. */
-  async function verify(scenario: string, keys: string[], placed: Placed[], statuses: Tally, started: number, extra: Record<string, unknown> = {}) {
+  async function verify(scenario: string, keys: string[], placed: Placed[], statuses: Tally, started: number,
+    extra: Record<string, unknown> = {}) {
     // Recovery without a manual restart: the order path serves again.
     const probeKey = `${runId}-${scenario}-probe`;
     const probe = await placeUntilFinal(probeKey, statuses);
@@ -90,7 +99,9 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
     const byRef = new Map<string, typeof sims>();
     for (const o of sims) byRef.set(o.orderRef, [...(byRef.get(o.orderRef) ?? []), o]);
     // Zero false 201s: every 201 names an order the simulator holds, under the key's orderRef.
-    const false201 = placed.filter((p) => !sims.some((o) => o.permId === p.permId && o.orderId === p.orderId && o.orderRef === orderRefForKey(p.key)));
+    const atSim = (p: Placed) =>
+      sims.some((o) => o.permId === p.permId && o.orderId === p.orderId && o.orderRef === orderRefForKey(p.key));
+    const false201 = placed.filter((p) => !atSim(p));
     // Zero duplicates: one simulator order per key.
     const duplicates = keys.filter((k) => (byRef.get(orderRefForKey(k))?.length ?? 0) > 1);
     const unanswered = keys.length - placed.length;
@@ -106,16 +117,21 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
       const fills = new Set(events.filter((e) => e.type === 'fill').map((e) => e.execId));
       lostFills = execs.map((e) => e.execId).filter((id) => !fills.has(id));
       const finals = new Set(events.filter((e) => e.status !== undefined && FINAL.has(e.status)).map((e) => e.permId));
-      lostFinals = sims.filter((o) => ours.has(o.orderRef) && FINAL.has(o.status) && !finals.has(o.permId)).map((o) => o.permId);
-      gaps = events.filter((e, i) => i > 0 && e.cursor !== events[i - 1]!.cursor + 1).length + (events[0]?.cursor === 1 ? 0 : 1);
+      const finalMissing = (o: (typeof sims)[number]) =>
+        ours.has(o.orderRef) && FINAL.has(o.status) && !finals.has(o.permId);
+      lostFinals = sims.filter(finalMissing).map((o) => o.permId);
+      gaps = events.filter((e,
+        i) => i > 0 && e.cursor !== events[i - 1]!.cursor + 1).length + (events[0]?.cursor === 1 ? 0 : 1);
       if ((lostFills.length === 0 && lostFinals.length === 0) || Date.now() > deadline) break;
       await sleep(500);
     }
     const attempts = placed.map((p) => p.attempts);
     const figures = {
-      keys: keys.length, answered201: placed.length, unanswered, false201: false201.length, duplicates: duplicates.length,
+      keys: keys.length, answered201: placed.length, unanswered, false201: false201.length,
+      duplicates: duplicates.length,
       lostFills: lostFills.length, lostFinalStatuses: lostFinals.length, cursorGaps: gaps, simOrders: sims.length,
-      executions: execs.length, replayed201: placed.filter((p) => p.replayed).length, maxAttempts: Math.max(0, ...attempts),
+      executions: execs.length, replayed201: placed.filter((p) => p.replayed).length, maxAttempts: Math.max(0,
+        ...attempts),
       seconds: Math.round((Date.now() - started) / 1000), statuses: statuses.counts, ...extra,
     };
     printFigures(`orders-${scenario}`, figures);
@@ -165,7 +181,8 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
       const w0 = stack.workers[0]!;
       while (!done()) {
         // Killed at a random moment once orders flow again (ready, then 0.5–2 s of fills).
-        await timeUntil(async () => (await rawRequest(w0.url, { path: '/health/ready', timeoutMs: 2_000 })).status === 200, 60_000, 'worker 0 ready');
+        await timeUntil(async () => (await rawRequest(w0.url, { path: '/health/ready',
+          timeoutMs: 2_000 })).status === 200, 60_000, 'worker 0 ready');
         await sleep(500 + Math.random() * 1_500);
         if (done()) break;
         await w0.kill();
@@ -208,6 +225,7 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
     const changed = again.filter((p) => firstById.get(p.key) !== p.orderId);
     assert.equal(stack.sim.control.orders().length, simBefore, 'no order placed again after the store was lost');
     assert.equal(changed.length, 0, `retries answered with another order: ${JSON.stringify(changed.slice(0, 3))}`);
-    await verify(scenario, keys, again, statuses, started, { removedFiles: removed.length, newOrdersAfterLoss: stack.sim.control.orders().length - simBefore });
+    await verify(scenario, keys, again, statuses, started, { removedFiles: removed.length,
+      newOrdersAfterLoss: stack.sim.control.orders().length - simBefore });
   });
 });

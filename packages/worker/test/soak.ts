@@ -23,10 +23,12 @@ describe(`soak – ${ORDERS} orders, flat memory`, () => {
   let worker: WorkerHandle;
   const dataDir = tempDataDir();
   before(async () => {
-    sim = startService({ name: 'gateway-sim', script: mainScript('@ibrest/gateway-sim'), args: ['--port', '0', '--msg-rate', '100000', '--log-level', 'warn'] });
+    sim = startService({ name: 'gateway-sim', script: mainScript('@ibrest/gateway-sim'), args: ['--port', '0',
+      '--msg-rate', '100000', '--log-level', 'warn'] });
     const { port } = await sim.listening;
     const config = loadConfig({
-      DATA_DIR: dataDir, ORDER_DATA_FSYNC: 'false', IB_MAINTENANCE_WINDOWS: 'none', IB_PORT: String(port), IB_CLIENT_ID: '0',
+      DATA_DIR: dataDir, ORDER_DATA_FSYNC: 'false', IB_MAINTENANCE_WINDOWS: 'none', IB_PORT: String(port),
+      IB_CLIENT_ID: '0',
       PORT: '0', LOG_LEVEL: 'silent', IB_MSG_RATE: '50',
     });
     worker = await startWorker(config, { logger: createLogger('soak', 'silent') });
@@ -52,7 +54,8 @@ describe(`soak – ${ORDERS} orders, flat memory`, () => {
       await Promise.all(Array.from({ length: LANES }, async () => {
         while (placed < until) {
           placed++;
-          const r = await http(`${worker.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: placed % 2 ? 'BUY' : 'SELL', orderType: 'MKT', totalQuantity: 1 } } });
+          const r = await http(`${worker.url}/order`, { method: 'POST', json: { contract: AAPL,
+            order: { action: placed % 2 ? 'BUY' : 'SELL', orderType: 'MKT', totalQuantity: 1 } } });
           assert.equal(r.status, 201, JSON.stringify(r.body));
         }
       }));
@@ -66,8 +69,10 @@ describe(`soak – ${ORDERS} orders, flat memory`, () => {
     const perOrderKb = (mb: number) => (mb * 1024) / (ORDERS - WARMUP);
     const figures = {
       orders: ORDERS, warmup: WARMUP, seconds: Math.round((Date.now() - started) / 1000),
-      heapMb: [atWarmup.heapMb.toFixed(1), atEnd.heapMb.toFixed(1)], rssMb: [atWarmup.rssMb.toFixed(1), atEnd.rssMb.toFixed(1)],
-      heapKbPerOrder: perOrderKb(atEnd.heapMb - atWarmup.heapMb).toFixed(2), rssKbPerOrder: perOrderKb(atEnd.rssMb - atWarmup.rssMb).toFixed(2),
+      heapMb: [atWarmup.heapMb.toFixed(1), atEnd.heapMb.toFixed(1)], rssMb: [atWarmup.rssMb.toFixed(1),
+        atEnd.rssMb.toFixed(1)],
+      heapKbPerOrder: perOrderKb(atEnd.heapMb - atWarmup.heapMb).toFixed(2),
+      rssKbPerOrder: perOrderKb(atEnd.rssMb - atWarmup.rssMb).toFixed(2),
       mirrorRecords: worker.mirror.orders.size, executions: worker.mirror.executions.query().length,
     };
     console.log(`SOAK_FIGURES ${JSON.stringify(figures)}`);
