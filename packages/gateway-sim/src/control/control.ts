@@ -148,8 +148,12 @@ export class GatewayControl {
   orderQuirks(set: Partial<OrderQuirks> = {}): OrderQuirks {
     const q = this.sim.engine.orders.quirks;
     for (const k of Object.keys(set) as Array<keyof OrderQuirks>) {
-      if (!(k in q)) throw new Error(`expected an order quirk (${Object.keys(q).join(', ')}), got ${JSON.stringify(k)}`);
-      if (typeof set[k] !== 'boolean') throw new Error(`expected ${k} to be true or false, got ${JSON.stringify(set[k])}`);
+      if (!(k in q)) {
+        throw new Error(`expected an order quirk (${Object.keys(q).join(', ')}), got ${JSON.stringify(k)}`);
+      }
+      if (typeof set[k] !== 'boolean') {
+        throw new Error(`expected ${k} to be true or false, got ${JSON.stringify(set[k])}`);
+      }
       q[k] = set[k];
     }
     return { ...q };

@@ -63,7 +63,10 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['GET', /^\/orders\/quirks$/, (c) => c.orderQuirks()],
   ['POST', /^\/orders\/quirks$/, (c, b) => c.orderQuirks(b as Partial<OrderQuirks>)],
   ['GET', /^\/master-client-id$/, (c) => ({ clientId: c.masterClientId() })],
-  ['POST', /^\/master-client-id$/, (c, b) => { c.setMasterClientId(num(b.clientId, 'clientId')!); return { ok: true }; }],
+  ['POST', /^\/master-client-id$/, (c, b) => {
+    c.setMasterClientId(num(b.clientId, 'clientId')!);
+    return { ok: true };
+  }],
   ['POST', /^\/orders\/reset-ids$/, (c) => { c.resetOrderIds(); return { ok: true }; }],
   ['POST', /^\/orders\/forget$/, (c, b) => ({ forgotten: c.forgetOrders({ all: b.all === true }) })],
   ['GET', /^\/next-valid-id\/(-?\d+)$/, (c, _b, _q, m) => ({ orderId: c.nextValidId(Number(m[1])) })],
