@@ -296,6 +296,21 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await agree();
   });
 
+  test('TWS resets the API order id sequence: new ids stay above every used id, earlier orders keep working', async () => {
+    const resting = (await post(lmt({ lmtPrice: 34 }))).body;
+    const highest = Math.max(...(await journal()).filter((e) => e.orderId !== undefined).map((e) => e.orderId!));
+    await stack.sim.control.restart({ downMs: 300, freshIds: true });
+    assert.ok(stack.sim.control.nextValidId(0) <= highest, 'the gateway now offers ids already used');
+    const r = await eventually(async () => {
+      const x = await post(lmt({ lmtPrice: 33 }));
+      assert.equal(x.status, 201, JSON.stringify(x.body));
+      return x;
+    }, 20_000);
+    assert.ok(r.body.orderId > highest, `new id ${r.body.orderId} > highest used ${highest}`);
+    await eventually(async () => assert.ok((await openList()).some((o) => o.permId === resting.permId)));
+    await agree();
+  });
+
   test(
     'worker 0 killed and restarted, then the gateway restarted: orders answer 201 with fresh ids, events land on ' +
     'the right order',
