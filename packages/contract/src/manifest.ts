@@ -135,6 +135,10 @@ export const ROUTES: readonly RouteEntry[] = [
   w('getOrder', 'GET', '/order/:orderId', orderRead),
   w('modifyOrder', 'PUT', '/order/:orderId', orderWrite('trade', true)),
   w('cancelOrder', 'DELETE', '/order/:orderId', orderWrite('trade', true)),
+  // any order by IB's permId (other clients' and TWS orders too); changes only of this worker's own
+  w('getOrderByPermId', 'GET', '/order/perm/:permId', orderRead),
+  w('modifyOrderByPermId', 'PUT', '/order/perm/:permId', orderWrite('trade', true)),
+  w('cancelOrderByPermId', 'DELETE', '/order/perm/:permId', orderWrite('trade', true)),
   // executions: IB gives a non-master client only its own executions and commission reports
   w('listExecutions', 'GET', '/executions', orderRead),
   // account: every managed account followed in the mirror (values, positions, PnL of accounts and positions);

@@ -13,6 +13,8 @@ import { FA_DATA_TYPE } from '../engine/fa-config.js';
 import { broadcastBulletin } from '../handlers/news.js';
 import { contractInfoProblem, setDisplayGroup } from '../handlers/display-groups.js';
 import { refreshScanners } from '../handlers/scanners.js';
+import { sendOrderEvent } from '../fanout.js';
+import { setOrderStreamQuirks, type OrderStreamQuirks } from './order-stream.js';
 
 import { NOTICE_TEXT } from '../notices.js';
 
@@ -102,6 +104,14 @@ export class GatewayControl {
   /** The next placed order is rejected with `code` (default 201) and `text`. */
   rejectNext(spec: RejectSpec = {}): void {
     this.sim.engine.orders.setRejectNext(spec);
+  }
+
+  /**
+   * Order-stream timing on demand (status before openOrder, a silent IB); see control/order-stream.ts.
+   * Switching `silent` off sends what was held.
+   */
+  orderStream(quirks: OrderStreamQuirks): void {
+    for (const ev of setOrderStreamQuirks(this.sim, quirks)) sendOrderEvent(this.sim, ev);
   }
 
   /** Fills a working order now; quantity defaults to all that remains. */

@@ -106,6 +106,9 @@ export class Sync {
       this.wait(EventName.openOrderEnd, () => true),
       this.wait(EventName.execDetailsEnd, (args) => args[0] === execReqId),
     ];
+    // IB's nextValidId again (it came with the handshake): after a gateway restart with a fresh id
+    // sequence the answer may be lower than ids already used; OrderIds keeps the higher of the two.
+    await send('req_ids', (api) => api.reqIds(1));
     this.mirror.apply({ type: 'positionsBegin' });
     await send('positions', (api) => api.reqPositions());
     // Every managed account's values (an FA or multi-account login has several): one reqAccountUpdatesMulti
