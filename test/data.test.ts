@@ -208,6 +208,37 @@ describe('data – a normal login, contracts and books through the proxy', () =>
     assert.equal(pnl.account, 'DU1234567');
   });
 
+  test('historical: trading days only, ISO times beside IB\'s, ticks of each kind, bars kept up to date', async () => {
+    const daily = await http(`${stack.proxyUrl}/historical?symbol=IBM&durationStr=10%20D&barSizeSetting=1%20day`);
+    assert.equal(daily.status, 200, JSON.stringify(daily.body));
+    assert.equal(daily.body.bars.length, 10, 'ten trading days');
+    for (const bar of daily.body.bars as Array<{ time: string; ibTime: string }>) {
+      assert.equal(bar.time.replace(/-/g, ''), bar.ibTime, 'the ISO date beside IB\'s yyyyMMdd');
+      assert.ok(![0, 6].includes(new Date(`${bar.time}T12:00:00Z`).getUTCDay()), `${bar.time} is a weekday`);
+    }
+    const iso = new Date(Date.now() - 60_000).toISOString();
+    const end = `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19)}`;
+    for (const what of ['TRADES', 'BID_ASK', 'MIDPOINT']) {
+      const q = `symbol=IBM&endDateTime=${end}&numberOfTicks=20&whatToShow=${what}`;
+      const r = await http(`${stack.proxyUrl}/historical/ticks?${q}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.ok(r.body.ticks.length > 0 && r.body.ticks.length <= 20);
+      assert.match(r.body.ticks[0].time, /Z$/);
+    }
+    const live = await openSse(
+      `${stack.proxyUrl}/historical?symbol=IBM&durationStr=2%20D&barSizeSetting=1%20hour&keepUpToDate=true&format=sse`,
+    );
+    try {
+      assert.equal(live.status, 200);
+      await live.next((e) => e.event === 'loaded');
+      stack.sim.control.setPrice('IBM', 184.11);
+      const update = await live.next((e) => e.event === 'bar' && JSON.parse(e.data).update === true);
+      assert.equal(JSON.parse(update.data).close, 184.11);
+    } finally {
+      live.close();
+    }
+  });
+
   test('a partial futures contract lists its chain', async () => {
     const chain = await http(`${stack.proxyUrl}/contract?symbol=ES&secType=FUT&exchange=CME&limit=2`);
     assert.equal(chain.status, 200, JSON.stringify(chain.body));
