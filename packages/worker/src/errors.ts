@@ -61,6 +61,13 @@ export class IbNotReadyError extends UnavailableError {
   }
 }
 
+/** A mirror read while the mirror has never been synced: there is no state, stale or not, to answer from. */
+export class MirrorNotSyncedError extends UnavailableError {
+  constructor(state: string, retryAfterSeconds: number) {
+    super('MIRROR_NOT_SYNCED', `The IB connection is ${state} and has not been synced yet`, Math.max(1, Math.ceil(retryAfterSeconds)), { state });
+  }
+}
+
 /** The connection was lost while a request was pending at IB. */
 export class IbConnectionLostError extends UnavailableError {
   constructor(operation: string, retryAfterSeconds: number) {
@@ -84,10 +91,24 @@ export class IbInvalidRequestError extends ApiError {
   }
 }
 
-/** Any other IB error returned for a request. */
-export class IbRequestError extends ApiError {
+/** IB or its link is in trouble (1100, 502, 504, 2110…): not the caller's fault, not the worker's defect. */
+export class IbUnavailableError extends ApiError {
+  constructor(message: string, ibCode: number, retryAfterSeconds: number, details?: Record<string, unknown>) {
+    super(503, 'IB_UNAVAILABLE', message, { ibCode, retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)), details });
+  }
+}
+
+/** IB could not read what the worker sent (320, 505): a defect of ours. */
+export class IbProtocolError extends ApiError {
   constructor(message: string, ibCode: number, details?: Record<string, unknown>) {
-    super(502, 'IB_ERROR', message, { ibCode, details });
+    super(500, 'IB_PROTOCOL_ERROR', message, { ibCode, details });
+  }
+}
+
+/** The account lacks the market-data subscription or permission the request needs (10089, 10167…). */
+export class NoPermissionError extends ApiError {
+  constructor(message: string, ibCode: number, details?: Record<string, unknown>) {
+    super(403, 'IB_NO_PERMISSION', message, { ibCode, details });
   }
 }
 

@@ -30,8 +30,9 @@ export function executionRoutes(deps: RouteDeps): RouteDef[] {
         },
       },
       errors: {},
+      servedFromMirror: true,
       handle: ({ query }) => {
-        deps.requests.assertServing();
+        deps.requests.assertMirror();
         const { timeout: _t, ...filter } = query;
         return { body: { executions: deps.mirror.executions.query(filter) } };
       },

@@ -21,7 +21,7 @@ const ORDER_LIST: Schema = { type: 'object', properties: { orders: { type: 'arra
 
 export function orderRoutes(deps: RouteDeps): RouteDef[] {
   const getOrder = (orderId: number) => {
-    deps.requests.assertServing();
+    deps.requests.assertMirror();
     const r = deps.mirror.orders.get(orderId);
     if (r === undefined) throw new OrderNotFoundError(orderId);
     return r;
@@ -37,8 +37,9 @@ export function orderRoutes(deps: RouteDeps): RouteDef[] {
       query: { type: 'object', additionalProperties: false, properties: { all: { type: 'boolean', description: 'Include filled/cancelled orders seen since connect' } } },
       response: ORDER_LIST,
       errors: {},
+      servedFromMirror: true,
       handle: ({ query }) => {
-        deps.requests.assertServing();
+        deps.requests.assertMirror();
         const list = query.all === true ? deps.mirror.orders.all() : deps.mirror.orders.open();
         return { body: { orders: list.map(orderJson) } };
       },
@@ -84,6 +85,7 @@ export function orderRoutes(deps: RouteDeps): RouteDef[] {
       params: ORDER_ID,
       response: ORDER_JSON_SCHEMA,
       errors: { 404: ['ORDER_NOT_FOUND'] },
+      servedFromMirror: true,
       handle: ({ params }) => ({ body: orderJson(getOrder(params.orderId)) }),
     },
     {
