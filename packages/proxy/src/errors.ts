@@ -1,4 +1,4 @@
-import { ApiError, PacingError, UnavailableError } from '@ibrest/common';
+import { ApiError, capabilityUnavailableCode, PacingError, UnavailableError, type Capability } from '@ibrest/common';
 
 /**
  * Every refusal the proxy itself produces. Each has a stable code; `http/respond.ts` alone turns them into
@@ -14,6 +14,16 @@ export class OrderWorkerUnavailableError extends UnavailableError {
       retryAfter,
       details,
     );
+  }
+}
+
+/**
+ * 503: workers are reachable but none can serve what this route needs now (a market-data farm down, the IB
+ * link down, order storage failing); the code names the capability (`MARKET_DATA_UNAVAILABLE`, …).
+ */
+export class CapabilityUnavailableError extends UnavailableError {
+  constructor(capability: Capability, retryAfter: number, details?: Record<string, unknown>) {
+    super(capabilityUnavailableCode(capability), `No worker can serve "${capability}" now`, retryAfter, { capability, ...details });
   }
 }
 

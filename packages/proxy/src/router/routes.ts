@@ -1,4 +1,6 @@
+import type { Capability } from '@ibrest/common';
 import type { Scope } from '../security/api-keys.js';
+import { routeNeeds } from './needs.js';
 
 /**
  * Where a request goes and what it needs. Decided once per request from method + normalized path, before
@@ -28,6 +30,8 @@ export interface Route {
    * during an IB maintenance window; true when it needs a live IB connection.
    */
   needsIb: boolean;
+  /** Capabilities a worker must report for the request to be sent to it. */
+  needs: Capability[];
 }
 
 export type RouteName =
@@ -88,7 +92,7 @@ export interface RouteInput {
   metricsAuth: 'none' | 'key';
 }
 
-function classifyBase(input: RouteInput): Omit<Route, 'needsIb'> {
+function classifyBase(input: RouteInput): Omit<Route, 'needsIb' | 'needs'> {
   const { method, path, query } = input;
   const safe = SAFE_METHODS.has(method);
   if (path === '/health/live') return { name: 'health-live', target: 'local', scope: null, orderWrite: false };
@@ -117,5 +121,5 @@ export function classify(input: RouteInput): Route {
     base.target === 'local' ||
     base.name === 'order-read' ||
     (SAFE_METHODS.has(input.method) && MIRROR_READ_PATHS.some((p) => under(input.path, p)));
-  return { ...base, needsIb: !servedWithoutIb };
+  return { ...base, needsIb: !servedWithoutIb, needs: routeNeeds(input.method, input.path, base.target) };
 }
