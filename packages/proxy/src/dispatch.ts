@@ -1,4 +1,4 @@
-import type { Logger } from '@ibrest/common';
+import type { Capability, Logger } from '@ibrest/common';
 import type { RequestContext } from './context.js';
 import { CapabilityUnavailableError, NoHealthyWorkerError, OrderWorkerUnavailableError, UpstreamError, UpstreamTimeoutError, WorkerUnavailableError } from './errors.js';
 import type { Forwarder, UpstreamFailure } from './forward.js';
@@ -29,6 +29,15 @@ export interface DispatchDeps {
   internalToken?: string;
 }
 
+/**
+ * The capability to name when `missing` is absent: every capability but `mirror` stands on the IB link, so when
+ * no worker has the link the link is what the caller is told is missing.
+ */
+function blame(missing: Capability | undefined, workers: readonly Worker[]): Capability | undefined {
+  if (missing === undefined || missing === 'mirror') return missing;
+  return workers.some((w) => w.capabilities.has('link')) ? missing : 'link';
+}
+
 /** Which upstream pool a request uses: streams never share with anything; order operations have their own. */
 function poolOf(ctx: RequestContext): UpstreamPool {
   if (isStream(ctx)) return 'streams';
@@ -49,7 +58,7 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
         metrics.upstreamErrors.inc({ backend: w.name, reason: 'backend_down' });
         throw new OrderWorkerUnavailableError(deps.retryAfterSeconds, { clientId: 0, state: w.state, lastError: w.lastError });
       }
-      const missing = route.needs.find((n) => !w.capabilities.has(n));
+      const missing = blame(route.needs.find((n) => !w.capabilities.has(n)), [w]);
       if (missing !== undefined) {
         metrics.upstreamErrors.inc({ backend: w.name, reason: 'capability_missing' });
         throw new CapabilityUnavailableError(missing, deps.retryAfterSeconds, { clientId: 0, state: w.state, needs: route.needs });
@@ -65,7 +74,7 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
   /** Why nothing could take the request: no reachable worker, or none with a capability the route needs. */
   function unavailable(route: Route): Error {
     const reachable = pool.all().filter((x) => x.capabilities.size > 0);
-    const missing = route.needs.find((n) => !reachable.some((x) => x.capabilities.has(n)));
+    const missing = blame(route.needs.find((n) => !reachable.some((x) => x.capabilities.has(n))), reachable);
     if (reachable.length > 0 && missing !== undefined) {
       metrics.upstreamErrors.inc({ backend: 'none', reason: 'capability_missing' });
       return new CapabilityUnavailableError(missing, deps.retryAfterSeconds, { needs: route.needs, workersReachable: reachable.length });

@@ -235,4 +235,4 @@ export class StubWorker {
   }
 }
 
-const FEEDS = ['/market/', '/bars', '/news', '/fundamental', '/displaygroups'];
+const FEEDS = ['/market/', '/bars', '/news', '/fundamental', '/displaygroups', '/order/events'];

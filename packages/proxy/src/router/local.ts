@@ -37,6 +37,7 @@ export function createLocalRoutes(pool: Pool, metrics: ProxyMetrics, budgets: Ma
             url: w.url.origin,
             up: w.up,
             state: w.state,
+            capabilities: [...w.capabilities].sort(),
             ibClientId: w.ibClientId,
             lease: w.lease,
             code: w.code,

@@ -150,7 +150,6 @@ const REQUEST_CODES: Readonly<Record<number, CodeEntry>> = {
   10092: { kind: 'invalid', why: 'Deep market data is not supported for this combination of security and exchange' },
   10147: { kind: 'order-not-found', why: 'OrderId that needs to be cancelled is not found' },
   10148: { kind: 'order-final', why: 'Order can not be cancelled in its state' },
-  10167: { kind: 'no-permission', why: 'Requested market data is not subscribed: displaying delayed data' },
   10168: { kind: 'no-permission', why: 'Requested market data is not subscribed: delayed data not enabled' },
   10182: { kind: 'unavailable', why: 'Failed to request live updates (disconnected)' },
   10197: { kind: 'no-permission', why: 'No market data during competing live session' },
