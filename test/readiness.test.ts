@@ -30,7 +30,7 @@ const ROUTES: Array<{ method: string; path: string; body?: string }> = [
 /** IB refusals of what the caller asked, pacing and IB trouble: none of them says a worker is unwell. */
 const REFUSALS = [200, 162, 201, 203, 321, 322, 354, 366, 387, 430, 10089, 10090, 10092, 10168, 100, 420, 502, 504, 10182];
 
-const withTimeout = (path: string) => `${path}${path.includes('?') ? '&' : '?'}timeout=3`;
+const withTimeout = (path: string) => `${path}${path.includes('?') ? '&' : '?'}timeout=2`;
 
 /**
  * Readiness per capability, end to end: the real simulator, eight worker processes and the proxy process.
@@ -109,7 +109,7 @@ describe('readiness – capabilities and blame through the proxy', () => {
     let sent = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ route: fc.integer({ min: 0, max: ROUTES.length - 1 }), code: fc.constantFrom(...REFUSALS) }), { minLength: 20, maxLength: 20 }),
+        fc.array(fc.record({ route: fc.integer({ min: 0, max: ROUTES.length - 1 }), code: fc.constantFrom(...REFUSALS) }), { minLength: 50, maxLength: 50 }),
         async (batch) => {
           for (const b of batch) stack.sim.control.refuseNext({ code: b.code });
           const answers = await Promise.all(
@@ -132,7 +132,7 @@ describe('readiness – capabilities and blame through the proxy', () => {
           await allUp();
         },
       ),
-      { numRuns: 50, seed: 17 },
+      { numRuns: 20, seed: 17 },
     );
     stack.sim.control.clearRefusals();
     assert.equal(sent, 1000);

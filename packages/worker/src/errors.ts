@@ -39,15 +39,16 @@ export class OrderRejectedError extends ApiError {
 
 /** Unknown order id (in the mirror, or IB 10147/135). */
 export class OrderNotFoundError extends ApiError {
-  constructor(orderId: number, ibCode?: number) {
-    super(404, 'ORDER_NOT_FOUND', `Order ${orderId} is not known`, { ibCode, details: { orderId } });
+  constructor(orderId: number, ibCode?: number, ibText?: string) {
+    super(404, 'ORDER_NOT_FOUND', `Order ${orderId} is not known${ibText === undefined ? '' : ` (IB: ${ibText})`}`, { ibCode, details: { orderId } });
   }
 }
 
 /** The order is already final (filled, cancelled, inactive) and cannot be changed any more. */
 export class OrderNotModifiableError extends ApiError {
-  constructor(orderId: number, status: string, ibCode?: number) {
-    super(409, 'ORDER_NOT_MODIFIABLE', `Order ${orderId} is ${status} and can no longer be changed`, {
+  constructor(orderId: number, status: string, ibCode?: number, ibText?: string) {
+    const ib = ibText === undefined ? '' : ` (IB: ${ibText})`;
+    super(409, 'ORDER_NOT_MODIFIABLE', `Order ${orderId} is ${status} and can no longer be changed${ib}`, {
       ibCode,
       details: { orderId, status },
     });

@@ -202,9 +202,9 @@ export function ibErrorToApiError(
     case 'contract-not-found':
       return new ContractNotFoundError(message, details);
     case 'order-not-found':
-      return new OrderNotFoundError(context.orderId ?? -1, code);
+      return new OrderNotFoundError(context.orderId ?? -1, code, message === '' ? undefined : message);
     case 'order-final':
-      return new OrderNotModifiableError(context.orderId ?? -1, 'final', code);
+      return new OrderNotModifiableError(context.orderId ?? -1, 'final', code, message === '' ? undefined : message);
     case 'order-rejected':
       return new OrderRejectedError(message, code, { ...details, orderId: context.orderId });
     case 'pacing':
