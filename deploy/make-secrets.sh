@@ -6,6 +6,8 @@
 #   api-keys                    API_KEYS_FILE for the proxy: a `trader` key (read+trade) and a `prometheus`
 #                               key (read, for scraping /metrics). Only SHA-256 hashes are stored.
 #   metrics-key                 the `prometheus` key itself, for Prometheus' bearer token
+#   internal-token              IBREST_INTERNAL_TOKEN_FILE of the proxy and every worker: the proxy vouches for
+#                               each request with it; workers refuse requests without it
 #   grafana-admin-password      random password of Grafana's admin user
 #   tws-password                IB password for the `gateway` profile, from $TWS_PASSWORD (empty otherwise)
 #
@@ -54,6 +56,12 @@ if [ ! -s "$dir/api-keys" ]; then
   echo "  $trader"
 elif [ ! -s "$dir/metrics-key" ]; then
   echo "make-secrets: $dir/api-keys exists but $dir/metrics-key does not; add a read key for Prometheus by hand" >&2
+fi
+
+if [ ! -s "$dir/internal-token" ]; then
+  openssl rand -base64 48 | tr -d '\n' >"$dir/internal-token"
+  publish "$dir/internal-token"
+  echo "created $dir/internal-token (shared by the proxy and the workers)"
 fi
 
 if [ ! -s "$dir/grafana-admin-password" ]; then

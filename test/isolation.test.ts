@@ -40,6 +40,8 @@ describe('isolation – streams and orders through the proxy', () => {
   });
 
   test(`orders are placed in under a second while ${STREAMS} streams are open`, async () => {
+    // One order before the streams: the worker's first order pays one-time costs (contract lookup, JIT).
+    assert.equal((await fetchJson(`${stack.proxyUrl}/order`, { method: 'POST', body: ORDER })).status, 201);
     for (let i = 0; i < STREAMS; i += 100) {
       const batch = await Promise.all(Array.from({ length: 100 }, () => openStream(`${stack.proxyUrl}/order/events?format=sse`, agent)));
       for (const s of batch) {
@@ -52,15 +54,16 @@ describe('isolation – streams and orders through the proxy', () => {
     const over = await openStream(`${stack.proxyUrl}/order/events?format=sse`, agent);
     open.push(over.req);
     assert.equal(over.status, 429, 'the per-key stream limit holds');
+    const took: number[] = [];
     for (let i = 0; i < 5; i++) {
       const before = stack.sim.control.orders().length;
       const started = performance.now();
       const res = await fetchJson(`${stack.proxyUrl}/order`, { method: 'POST', body: ORDER });
-      const ms = performance.now() - started;
+      took.push(Math.round(performance.now() - started));
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(stack.sim.control.orders().length, before + 1, 'the order is at the simulator');
-      // A behaviour bound, not a speed target: without separate pools this waited for ever.
-      assert.ok(ms < 1000, `order ${i} took ${Math.round(ms)} ms`);
     }
+    // A behaviour bound, not a speed target: without separate pools these waited for ever.
+    assert.ok(took.every((ms) => ms < 1000), `orders took ${took.join(', ')} ms`);
   });
 });
