@@ -55,7 +55,8 @@ try {
   await Promise.all(
     Array.from({ length: connections }, () =>
       new Promise((resolve) => {
-        const req = http.request(`${url}/order`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(declared) } });
+        const headers = { 'content-type': 'application/json', 'content-length': String(declared) };
+        const req = http.request(`${url}/order`, { method: 'POST', agent: false, headers });
         reqs.push(req);
         const timer = setTimeout(() => {
           outcomes.stalled++;
@@ -84,7 +85,9 @@ try {
   const result = {
     connections, declaredBytes: declared, sentBytes: declared - 1024, budgetBytes: budget,
     restRssMB: +(rest / MB).toFixed(1), peakRssMB: +(peak / MB).toFixed(1), boundMB: +(bound / MB).toFixed(1),
-    peakOverRest: +(peak / rest).toFixed(2), withoutBudgetWouldHoldMB: +((connections * (declared - 1024)) / MB).toFixed(0), outcomes,
+    peakOverRest: +(peak / rest).toFixed(2),
+    withoutBudgetWouldHoldMB: +((connections * (declared - 1024)) / MB).toFixed(0),
+    outcomes,
     withinBound: peak <= bound,
   };
   mkdirSync(join(HERE, 'results'), { recursive: true });

@@ -201,7 +201,8 @@ describe('faults – the gateway restarts, loses data, keeps clientIds', () => {
       const afterRestored = stream.events.indexOf(restored) + 1;
       sim.control.setPrice('AAPL', (sim.control.quote('AAPL')!.last ?? 190) + 1);
       const tick = await stream.waitFor((e) => e.event === 'tick', 10_000, afterRestored);
-      await timeUntil(async () => (await get('/contract?symbol=AAPL&secType=STK&exchange=SMART&currency=USD')).status === 200, 15_000, 'reads resume', 20);
+      const contract = '/contract?symbol=AAPL&secType=STK&exchange=SMART&currency=USD';
+      await timeUntil(async () => (await get(contract)).status === 200, 15_000, 'reads resume', 20);
       const readsResumeMs = Date.now() - restoredAt;
       const pnlAgain = await get('/account/pnl');
       assert.equal(pnlAgain.status, 200, pnlAgain.text);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import http from 'node:http';
 import fc from 'fast-check';
-import { eventually, http } from './helpers/eventually.js';
+import { eventually, http as fetchJson } from './helpers/eventually.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const STK = 'secType=STK&exchange=SMART&currency=USD';
@@ -28,78 +29,112 @@ const ROUTES: Array<{ method: string; path: string; body?: string }> = [
 ];
 
 /** IB refusals of what the caller asked, pacing and IB trouble: none of them says a worker is unwell. */
-const REFUSALS = [200, 162, 201, 203, 321, 322, 354, 366, 387, 430, 10089, 10090, 10092, 10168, 100, 420, 502, 504, 10182];
+const REFUSALS = [
+  200, 162, 201, 203, 321, 322, 354, 366, 387, 430, 10089, 10090, 10092, 10168, 100, 420, 502, 504, 10182,
+];
+
+const STREAMS = 1000;
+const ORDER_EVENT_STREAMS = 200;
+const ORDER = LIMIT_ORDER;
+
+/** One request of the fuzz: which route, and which IB refusal is armed for it. */
+const REQUEST = fc.record({
+  route: fc.integer({ min: 0, max: ROUTES.length - 1 }),
+  code: fc.constantFrom(...REFUSALS),
+});
 
 const withTimeout = (path: string) => `${path}${path.includes('?') ? '&' : '?'}timeout=2`;
 
+/** Opens one SSE stream and resolves with its status once the headers are in; the stream stays open. */
+function openStream(url: string, agent: http.Agent): Promise<{ status: number; req: http.ClientRequest }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
+      res.on('data', () => undefined);
+      res.on('error', () => undefined);
+      resolve({ status: res.statusCode ?? 0, req });
+    });
+    req.on('error', reject);
+  });
+}
+
 /**
  * Readiness per capability, end to end: the real simulator, eight worker processes and the proxy process.
- * A farm down, a lost IB link and a flood of IB refusals each change only what they should.
+ * A farm down, a lost IB link and a flood of IB refusals each change only what they should; a thousand open
+ * streams (200 of them order-event streams on worker 0, the order worker) cannot starve order placement.
  */
 describe('readiness – capabilities and blame through the proxy', () => {
   let stack: Stack;
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const open: http.ClientRequest[] = [];
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ proxyEnv: { MAX_STREAMS_PER_KEY: String(STREAMS) } });
   });
   after(async () => {
+    for (const req of open) req.destroy();
+    agent.destroy();
     await stack?.stop();
   });
 
-  const clients = async () =>
-    (await http<{ clients: Array<{ clientId: number; up: boolean; capabilities: string[] }> }>(`${stack.proxyUrl}/clients`)).body.clients;
-  const allUp = async () => assert.deepEqual((await clients()).filter((w) => w.up).map((w) => w.clientId), [0, 1, 2, 3, 4, 5, 6, 7]);
+  type Client = { clientId: number; up: boolean; capabilities: string[] };
+  const clients = async () => (await fetchJson<{ clients: Client[] }>(`${stack.proxyUrl}/clients`)).body.clients;
+  const allUp = async () => {
+    const up = (await clients()).filter((w) => w.up).map((w) => w.clientId);
+    assert.deepEqual(up, [0, 1, 2, 3, 4, 5, 6, 7]);
+  };
+  const everyWorker = (check: (w: Client) => boolean) => async () => assert.ok((await clients()).every(check));
 
-  test('a market-data farm down: orders, positions, executions and contracts work; market data answers 503 naming it', async () => {
+  test('a market-data farm down: orders, positions, executions, contracts work; market data 503 names it', async () => {
     const flap = stack.sim.control.flapFarm('usfarm', { downMs: 8_000 });
-    await eventually(async () => assert.ok((await clients()).every((w) => !w.capabilities.includes('marketData'))), 5_000);
+    await eventually(everyWorker((w) => !w.capabilities.includes('marketData')), 5_000);
     await allUp();
     const before = stack.sim.control.orders().length;
-    const order = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: LIMIT_ORDER });
+    const order = await fetchJson(`${stack.proxyUrl}/order`, { method: 'POST', body: LIMIT_ORDER });
     assert.equal(order.status, 201, JSON.stringify(order.body));
     assert.equal(stack.sim.control.orders().length, before + 1, 'the order reached the simulator');
     for (const path of ['/account/positions', '/executions', `/contract?symbol=AAPL&${STK}`]) {
-      const res = await http(`${stack.proxyUrl}${path}`);
+      const res = await fetchJson(`${stack.proxyUrl}${path}`);
       assert.equal(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
     }
-    const md = await http(`${stack.proxyUrl}/market/data?symbol=AAPL&${STK}`);
+    const md = await fetchJson(`${stack.proxyUrl}/market/data?symbol=AAPL&${STK}`);
     assert.equal(md.status, 503);
     assert.equal(md.body.error.code, 'MARKET_DATA_UNAVAILABLE');
     assert.equal(md.body.error.details.capability, 'marketData');
     assert.ok(Number(md.headers.get('retry-after')) >= 1);
     await flap;
-    await eventually(async () => assert.ok((await clients()).every((w) => w.capabilities.includes('marketData'))), 5_000);
-    assert.equal((await http(`${stack.proxyUrl}/market/data?symbol=AAPL&${STK}`)).status, 200);
+    await eventually(everyWorker((w) => w.capabilities.includes('marketData')), 5_000);
+    assert.equal((await fetchJson(`${stack.proxyUrl}/market/data?symbol=AAPL&${STK}`)).status, 200);
   });
 
-  test('IB link down (1100): mirror reads answer with their age, the rest 503 naming the link; 1102 restores', async () => {
+  test('link down (1100): mirror reads answer with their age, the rest 503 naming the link; 1102 back', async () => {
     stack.sim.control.sendNotice(1100);
     try {
       // The proxy learns it from each worker's readiness (probed every 2 s while up).
-      await eventually(async () => assert.ok((await clients()).every((w) => !w.capabilities.includes('link') && w.capabilities.includes('mirror'))), 5_000);
+      const linkDown = (w: Client) => !w.capabilities.includes('link') && w.capabilities.includes('mirror');
+      await eventually(everyWorker(linkDown), 5_000);
       const stale = await eventually(async () => {
-        const res = await http(`${stack.proxyUrl}/account/positions`);
+        const res = await fetchJson(`${stack.proxyUrl}/account/positions`);
         assert.equal(res.status, 200);
         assert.notEqual(res.headers.get('x-ibrest-mirror-age'), null);
         return res;
       }, 5_000);
       assert.ok(Number(stale.headers.get('x-ibrest-mirror-age')) >= 0);
-      const orders = await http(`${stack.proxyUrl}/order`);
+      const orders = await fetchJson(`${stack.proxyUrl}/order`);
       assert.equal(orders.status, 200, 'open orders come from worker 0’s mirror');
       assert.notEqual(orders.headers.get('x-ibrest-mirror-age'), null);
       const before = stack.sim.control.orders().length;
-      const place = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: LIMIT_ORDER });
+      const place = await fetchJson(`${stack.proxyUrl}/order`, { method: 'POST', body: LIMIT_ORDER });
       assert.equal(place.status, 503);
       assert.equal(place.body.error.code, 'LINK_UNAVAILABLE');
       assert.ok(Number(place.headers.get('retry-after')) >= 1);
       assert.equal(stack.sim.control.orders().length, before, 'nothing reached IB');
-      const contract = await http(`${stack.proxyUrl}/contract?symbol=AAPL&${STK}`);
+      const contract = await fetchJson(`${stack.proxyUrl}/contract?symbol=AAPL&${STK}`);
       assert.equal(contract.status, 503);
       assert.equal(contract.body.error.code, 'LINK_UNAVAILABLE');
     } finally {
       stack.sim.control.sendNotice(1102);
     }
     await eventually(allUp, 5_000);
-    const live = await http(`${stack.proxyUrl}/account/positions`);
+    const live = await fetchJson(`${stack.proxyUrl}/account/positions`);
     assert.equal(live.status, 200);
     assert.equal(live.headers.get('x-ibrest-mirror-age'), null);
   });
@@ -109,14 +144,14 @@ describe('readiness – capabilities and blame through the proxy', () => {
     let sent = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ route: fc.integer({ min: 0, max: ROUTES.length - 1 }), code: fc.constantFrom(...REFUSALS) }), { minLength: 50, maxLength: 50 }),
+        fc.array(REQUEST, { minLength: 50, maxLength: 50 }),
         async (batch) => {
           for (const b of batch) stack.sim.control.refuseNext({ code: b.code });
           const answers = await Promise.all(
             batch.map(async (b) => {
               const r = ROUTES[b.route]!;
-              const init: RequestInit = r.body === undefined ? { method: r.method } : { method: r.method, body: r.body };
-              return { route: r, res: await http(`${stack.proxyUrl}${withTimeout(r.path)}`, init) };
+              const init: RequestInit = { method: r.method, ...(r.body === undefined ? {} : { body: r.body }) };
+              return { route: r, res: await fetchJson(`${stack.proxyUrl}${withTimeout(r.path)}`, init) };
             }),
           );
           sent += batch.length;
@@ -138,12 +173,44 @@ describe('readiness – capabilities and blame through the proxy', () => {
     assert.equal(sent, 1000);
     await allUp();
     assert.equal(await passiveDowns(), passiveDownBefore, 'passive health never took a worker out');
-    const order = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: LIMIT_ORDER });
+    const order = await fetchJson(`${stack.proxyUrl}/order`, { method: 'POST', body: LIMIT_ORDER });
     assert.equal(order.status, 201, 'order flow goes on');
   });
 
+  test(`orders are placed in under a second while ${STREAMS} streams are open`, async () => {
+    // More order-event streams than the old shared pool had sockets (64), all on worker 0, and the rest on a
+    // news feed (one IB subscription shared by every caller, on one of workers 1–7).
+    for (let i = 0; i < STREAMS; i += 100) {
+      const path = i < ORDER_EVENT_STREAMS ? '/order/events?format=sse' : '/news?format=sse';
+      const batch = await Promise.all(Array.from({ length: 100 }, () => openStream(`${stack.proxyUrl}${path}`, agent)));
+      for (const s of batch) {
+        open.push(s.req);
+        assert.equal(s.status, 200, path);
+      }
+    }
+    const metric = async () =>
+      (await fetchJson<string>(`${stack.proxyUrl}/metrics`)).body.match(/^ibproxy_open_streams (\d+)/m)?.[1];
+    await eventually(async () => assert.equal(await metric(), String(STREAMS)), 5_000);
+    const over = await openStream(`${stack.proxyUrl}/order/events?format=sse`, agent);
+    open.push(over.req);
+    assert.equal(over.status, 429, 'the per-key stream limit holds');
+    const took: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = stack.sim.control.orders().length;
+      const started = performance.now();
+      const res = await fetchJson(`${stack.proxyUrl}/order`, { method: 'POST', body: ORDER });
+      took.push(Math.round(performance.now() - started));
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.equal(stack.sim.control.orders().length, before + 1, 'the order is at the simulator');
+    }
+    // A behaviour bound, not a speed target: without separate pools these waited for ever. The median keeps
+    // it honest on a loaded two-core machine; none may come near a timeout.
+    const median = [...took].sort((x, y) => x - y)[2]!;
+    assert.ok(median < 1000 && took.every((ms) => ms < 5000), `orders took ${took.join(', ')} ms`);
+  });
+
   const passiveDowns = async (): Promise<number> => {
-    const text = (await http<string>(`${stack.proxyUrl}/metrics`)).body;
+    const text = (await fetchJson<string>(`${stack.proxyUrl}/metrics`)).body;
     return text
       .split('\n')
       .filter((l) => l.startsWith('ibproxy_passive_health_down_total{'))

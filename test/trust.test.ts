@@ -14,15 +14,21 @@ const order = (qty: number) =>
     order: { action: 'BUY', orderType: 'LMT', totalQuantity: qty, lmtPrice: 1 },
   });
 /** Read-only unless a key says otherwise: an identity that went missing shows up as POLICY_READ_ONLY. */
-const POLICY = JSON.stringify({ default: { readOnly: true }, keys: { trader: { readOnly: false, maxQuantity: 5 }, wide: { readOnly: false } } });
+const POLICY = JSON.stringify({
+  default: { readOnly: true },
+  keys: { trader: { readOnly: false, maxQuantity: 5 }, wide: { readOnly: false } },
+});
 
 /** A raw HTTP/1.1 request: fetch refuses to send `Connection` (a forbidden header name), a client can. */
 function raw(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+    const options = { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } };
+    const req = httpRequest(url, options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      });
     });
     req.on('error', reject);
     req.end(body);
@@ -43,8 +49,9 @@ describe('trust boundary – identity and vouching through the stack', () => {
       name: 'proxy-keyed',
       script: mainScript('@ibrest/proxy'),
       env: {
-        HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', WORKERS: stack.workers.map((w) => `${w.clientId}=${w.url}`).join(','),
-        DATA_DIR: `${stack.dataDir}/proxy-keyed`, IB_MAINTENANCE_WINDOWS: 'none', API_KEYS: `trader:read+trade:${hash(TRADER)}`,
+        HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', IB_MAINTENANCE_WINDOWS: 'none',
+        WORKERS: stack.workers.map((w) => `${w.clientId}=${w.url}`).join(','),
+        DATA_DIR: `${stack.dataDir}/proxy-keyed`, API_KEYS: `trader:read+trade:${hash(TRADER)}`,
         IBREST_INTERNAL_TOKEN: stack.workerHeaders['x-ibrest-proxy-token']!,
       },
     });
@@ -72,13 +79,16 @@ describe('trust boundary – identity and vouching through the stack', () => {
 
   test('naming x-ibrest-key (or the token) in Connection never strips the identity the proxy sets', async () => {
     const auth = { authorization: `Bearer ${TRADER}` };
-    for (const connection of ['x-ibrest-key', 'keep-alive, x-ibrest-key, x-ibrest-proxy-token', 'close, X-IBRest-Key']) {
+    const connections = ['x-ibrest-key', 'keep-alive, x-ibrest-key, x-ibrest-proxy-token', 'close, X-IBRest-Key'];
+    for (const connection of connections) {
       const stripped = await raw(`${keyedUrl}/order`, { ...auth, connection }, order(10));
       assert.equal(stripped.status, 403, `${connection}: ${JSON.stringify(stripped.json)}`);
-      assert.equal(stripped.json.error.code, 'POLICY_QUANTITY_LIMIT', `${connection}: the trader's own policy, not the default`);
+      const why = `${connection}: the trader's own policy, not the default`;
+      assert.equal(stripped.json.error.code, 'POLICY_QUANTITY_LIMIT', why);
     }
     const before = stack.sim.control.orders().length;
-    const ok = await raw(`${keyedUrl}/order`, { ...auth, connection: 'x-ibrest-key', 'x-ibrest-key': 'wide' }, order(2));
+    const headers = { ...auth, connection: 'x-ibrest-key', 'x-ibrest-key': 'wide' };
+    const ok = await raw(`${keyedUrl}/order`, headers, order(2));
     assert.equal(ok.status, 201, JSON.stringify(ok.json));
     assert.equal(stack.sim.control.orders().length, before + 1);
   });
@@ -89,7 +99,8 @@ describe('trust boundary – identity and vouching through the stack', () => {
     const direct = await http(`${w0}/order`, { method: 'POST', body: order(1) });
     assert.equal(direct.status, 401);
     assert.equal(direct.body.error.code, 'PROXY_TOKEN_REQUIRED');
-    const wrong = await http(`${w0}/order/global-cancel`, { method: 'POST', headers: { 'x-ibrest-proxy-token': 'x'.repeat(43) } });
+    const forged = { 'x-ibrest-proxy-token': 'x'.repeat(43) };
+    const wrong = await http(`${w0}/order/global-cancel`, { method: 'POST', headers: forged });
     assert.equal(wrong.status, 401);
     assert.equal((await http(`${w0}/order`)).status, 401, 'reads too');
     assert.equal(stack.sim.control.orders().length, before, 'nothing reached IB');

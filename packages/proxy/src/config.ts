@@ -56,7 +56,7 @@ export interface ProxyConfig {
     connectTimeoutMs: number;
     /** Keep-alive sockets per worker for request/response traffic (not orders, not streams). @default 64 */
     maxSockets: number;
-    /** Connections per worker reserved for order operations (`target: order`), one fresh connection each. @default 32 */
+    /** Connections per worker for order operations (`target: order`), a fresh one per request. @default 32 */
     orderSockets: number;
     /** Connections per worker for long-lived streams; never shared with the two pools above. @default 4096 */
     streamSockets: number;
@@ -231,6 +231,8 @@ export function configWithDefaults(overrides: Partial<ProxyConfig> & Pick<ProxyC
 function internalToken(env: Env): { internalToken?: string } {
   const token = envSecret(env, 'IBREST_INTERNAL_TOKEN');
   if (token === undefined) return {};
-  if (token.length < 16) throw new ConfigError(`Expected IBREST_INTERNAL_TOKEN to have at least 16 characters, got ${token.length}`);
+  if (token.length < 16) {
+    throw new ConfigError(`Expected IBREST_INTERNAL_TOKEN to have at least 16 characters, got ${token.length}`);
+  }
   return { internalToken: token };
 }

@@ -1,6 +1,13 @@
 import type { Capability, Logger } from '@ibrest/common';
 import type { RequestContext } from './context.js';
-import { CapabilityUnavailableError, NoHealthyWorkerError, OrderWorkerUnavailableError, UpstreamError, UpstreamTimeoutError, WorkerUnavailableError } from './errors.js';
+import {
+  CapabilityUnavailableError,
+  NoHealthyWorkerError,
+  OrderWorkerUnavailableError,
+  UpstreamError,
+  UpstreamTimeoutError,
+  WorkerUnavailableError,
+} from './errors.js';
 import type { Forwarder, UpstreamFailure } from './forward.js';
 import type { PassiveHealth } from './health/passive.js';
 import { sendError } from './http/respond.js';
@@ -61,7 +68,8 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
       const missing = blame(route.needs.find((n) => !w.capabilities.has(n)), [w]);
       if (missing !== undefined) {
         metrics.upstreamErrors.inc({ backend: w.name, reason: 'capability_missing' });
-        throw new CapabilityUnavailableError(missing, deps.retryAfterSeconds, { clientId: 0, state: w.state, needs: route.needs });
+        const details = { clientId: 0, state: w.state, needs: route.needs };
+        throw new CapabilityUnavailableError(missing, deps.retryAfterSeconds, details);
       }
       return w;
     }
@@ -77,10 +85,13 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
     const missing = blame(route.needs.find((n) => !reachable.some((x) => x.capabilities.has(n))), reachable);
     if (reachable.length > 0 && missing !== undefined) {
       metrics.upstreamErrors.inc({ backend: 'none', reason: 'capability_missing' });
-      return new CapabilityUnavailableError(missing, deps.retryAfterSeconds, { needs: route.needs, workersReachable: reachable.length });
+      const details = { needs: route.needs, workersReachable: reachable.length };
+      return new CapabilityUnavailableError(missing, deps.retryAfterSeconds, details);
     }
     metrics.upstreamErrors.inc({ backend: 'none', reason: 'no_healthy_backend' });
-    return new NoHealthyWorkerError(deps.retryAfterSeconds, { workers: pool.all().length, up: pool.all().filter((x) => x.up).length });
+    const workers = pool.all();
+    const details = { workers: workers.length, up: workers.filter((x) => x.up).length };
+    return new NoHealthyWorkerError(deps.retryAfterSeconds, details);
   }
 
   function failureError(route: Route, failure: UpstreamFailure, worker: Worker): Error {
@@ -126,7 +137,14 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
     );
   }
 
-  function send(ctx: RequestContext, worker: Worker, n: number, tried: Set<number>, upstream: UpstreamPool, slot: () => void): void {
+  function send(
+    ctx: RequestContext,
+    worker: Worker,
+    n: number,
+    tried: Set<number>,
+    upstream: UpstreamPool,
+    slot: () => void,
+  ): void {
     const route = ctx.route!;
     const { req, res } = ctx;
     tried.add(worker.clientId);

@@ -23,7 +23,8 @@ export class OrderWorkerUnavailableError extends UnavailableError {
  */
 export class CapabilityUnavailableError extends UnavailableError {
   constructor(capability: Capability, retryAfter: number, details?: Record<string, unknown>) {
-    super(capabilityUnavailableCode(capability), `No worker can serve "${capability}" now`, retryAfter, { capability, ...details });
+    const message = `No worker can serve "${capability}" now`;
+    super(capabilityUnavailableCode(capability), message, retryAfter, { capability, ...details });
   }
 }
 

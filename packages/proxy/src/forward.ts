@@ -144,7 +144,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const agents: Record<UpstreamPool, { http: http.Agent; https: https.Agent }> = {
     requests: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },
     orders: { http: new http.Agent(fresh(options.orderSockets)), https: new https.Agent(fresh(options.orderSockets)) },
-    streams: { http: new http.Agent(fresh(options.streamSockets)), https: new https.Agent(fresh(options.streamSockets)) },
+    streams: {
+      http: new http.Agent(fresh(options.streamSockets)),
+      https: new https.Agent(fresh(options.streamSockets)),
+    },
   };
   const proxy = createProxyServer({ xfwd: true });
   // Clients that asked for `Connection: close`: remembered past the header's removal, for a retried attempt.
@@ -180,7 +183,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   });
 
   return {
-    forward({ req, res, target, body, responseHeaders, onResponse, onFailure, pool = 'requests', clientWantsClose: told, requestHeaders }) {
+    forward(call) {
+      const { req, res, target, body, responseHeaders, onResponse, onFailure } = call;
+      const { pool = 'requests', clientWantsClose: told, requestHeaders } = call;
       const connection = req.headers['connection'];
       let clientWantsClose = told === true || closers.has(req);
       if (!clientWantsClose && connection !== undefined && CLOSE_TOKEN.test(connection)) {

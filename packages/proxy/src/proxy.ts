@@ -52,7 +52,9 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   const pool = new Pool(config.workers, {
     onStatusChange: ({ worker, up }) => metrics.backendUp.set({ backend: worker.name }, up ? 1 : 0),
     onCapabilities: (w) => {
-      for (const c of CAPABILITIES) metrics.backendCapability.set({ backend: w.name, capability: c }, w.capabilities.has(c) ? 1 : 0);
+      for (const c of CAPABILITIES) {
+        metrics.backendCapability.set({ backend: w.name, capability: c }, w.capabilities.has(c) ? 1 : 0);
+      }
     },
     onInFlight: (w) => metrics.setInFlight(w.name, w.inFlight),
   });
@@ -100,7 +102,11 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     upstreamTimeoutMs: config.upstream.timeoutMs,
     retryAfterSeconds,
     slots: new UpstreamSlots(
-      { requests: config.upstream.maxSockets, orders: config.upstream.orderSockets, streams: config.upstream.streamSockets },
+      {
+        requests: config.upstream.maxSockets,
+        orders: config.upstream.orderSockets,
+        streams: config.upstream.streamSockets,
+      },
       config.upstream.queueTimeoutMs,
     ),
     ...(config.internalToken === undefined ? {} : { internalToken: config.internalToken }),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { eventually, request, startStack, type Stack } from './helpers.js';
+import { configWithDefaults } from '../src/index.js';
 
 /** Opens a request through the proxy and hands back the live objects, for tests that abort mid-way. */
 function open(url: string, headers: Record<string, string> = {}): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
@@ -38,7 +39,8 @@ describe('forwarder', () => {
     const seen = stub.requests.slice(start);
     assert.equal(seen.length, 20);
     // One forwarding connection, plus the readiness probes that ran meanwhile (each on its own connection).
-    assert.ok(stub.connections - before <= 3, `upstream opened ${stub.connections - before} connections for 20 requests`);
+    const opened = stub.connections - before;
+    assert.ok(opened <= 3, `upstream opened ${opened} connections for 20 requests`);
     assert.equal(new Set(seen.map((q) => q.socketId)).size, 1);
     for (const q of seen) {
       assert.notEqual(q.headers.connection, 'close');
@@ -94,7 +96,8 @@ describe('forwarder', () => {
   });
 
   it('answers a too-large body with 413 without contacting a worker', async () => {
-    const small = await startStack(2, { client: { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000, maxBodyBytes: 16, bodyTimeoutMs: 10_000, maxBodyBytesInFlight: 1 << 20 } });
+    const client = { ...configWithDefaults({ workers: [] }).client, maxBodyBytes: 16 };
+    const small = await startStack(2, { client });
     try {
       const r = await request(small.url + '/order', { method: 'POST', body: JSON.stringify({ much: 'x'.repeat(100) }) });
       assert.equal(r.status, 413);
@@ -106,7 +109,8 @@ describe('forwarder', () => {
   });
 
   it('answers 504 UPSTREAM_TIMEOUT when a worker stays silent, and 503 when nothing is up', async () => {
-    const slow = await startStack(2, { upstream: { timeoutMs: 150, connectTimeoutMs: 1000, maxSockets: 8, orderSockets: 8, streamSockets: 8, queueTimeoutMs: 5000, freeSocketTimeoutMs: 4000 } });
+    const upstream = { timeoutMs: 150, connectTimeoutMs: 1000, maxSockets: 8, orderSockets: 8, streamSockets: 8 };
+    const slow = await startStack(2, { upstream: { ...upstream, queueTimeoutMs: 5000, freeSocketTimeoutMs: 4000 } });
     try {
       const r = await request(slow.url + '/slow?ms=3000');
       assert.equal(r.status, 504);

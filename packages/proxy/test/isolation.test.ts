@@ -6,10 +6,16 @@ import { metricValue, openStream, request, startStack, type OpenStream, type Sta
 
 const base = configWithDefaults({ workers: [] });
 
+interface Answer {
+  status: number;
+  body: string;
+}
+
 /** Sends headers and `bytes` of a declared larger body, then stalls; resolves with the answer if one comes. */
-function stalledUpload(url: string, declared: number, bytes: number): { answer: Promise<{ status: number; body: string }>; destroy(): void } {
-  const req = http.request(url + '/order', { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(declared) } });
-  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+function stalledUpload(url: string, declared: number, bytes: number): { answer: Promise<Answer>; destroy(): void } {
+  const headers = { 'content-type': 'application/json', 'content-length': String(declared) };
+  const req = http.request(url + '/order', { method: 'POST', agent: false, headers });
+  const answer = new Promise<Answer>((resolve, reject) => {
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -32,7 +38,7 @@ describe('isolation – upstream pools, stream limits, body limits', () => {
     stack = undefined;
   });
 
-  it('a request that cannot get an upstream connection in time answers 503 UPSTREAM_BUSY with Retry-After', async () => {
+  it('no upstream connection free in time → 503 UPSTREAM_BUSY with Retry-After', async () => {
     stack = await startStack(2, { upstream: { ...base.upstream, maxSockets: 2, queueTimeoutMs: 200 } });
     const slow = Array.from({ length: 2 }, () => request(stack!.url + '/slow?ms=1500'));
     const started = Date.now();
@@ -47,7 +53,8 @@ describe('isolation – upstream pools, stream limits, body limits', () => {
   });
 
   it('order operations keep their own connections while streams hold more than the request pool', async () => {
-    stack = await startStack(2, { upstream: { ...base.upstream, maxSockets: 4, orderSockets: 4, queueTimeoutMs: 300 } });
+    const upstream = { ...base.upstream, maxSockets: 4, orderSockets: 4, queueTimeoutMs: 300 };
+    stack = await startStack(2, { upstream });
     for (const s of stack.stubs) s.holdFeeds = true;
     for (let i = 0; i < 40; i++) streams.push(await openStream(`${stack.url}/order/events?format=sse&i=${i}`));
     assert.ok(streams.every((s) => s.status === 200));
@@ -76,7 +83,8 @@ describe('isolation – upstream pools, stream limits, body limits', () => {
   });
 
   it('stalled uploads hold at most the body budget: the next one gets 503 BODY_BUDGET_EXHAUSTED', async () => {
-    stack = await startStack(2, { client: { ...base.client, maxBodyBytes: 1 << 20, maxBodyBytesInFlight: 256 * 1024, bodyTimeoutMs: 5_000 } });
+    const client = { ...base.client, maxBodyBytes: 1 << 20, maxBodyBytesInFlight: 256 * 1024, bodyTimeoutMs: 5_000 };
+    stack = await startStack(2, { client });
     const uploads = Array.from({ length: 6 }, () => stalledUpload(stack!.url, 900_000, 100 * 1024));
     const refused = await Promise.race(uploads.map((u) => u.answer));
     assert.equal(refused.status, 503, refused.body);

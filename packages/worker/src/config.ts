@@ -152,6 +152,8 @@ function listenHost(env: Env): string {
 function optionalToken(env: Env): { proxyToken?: string } {
   const token = envSecret(env, 'IBREST_INTERNAL_TOKEN');
   if (token === undefined) return {};
-  if (token.length < 16) throw new ConfigError(`Expected IBREST_INTERNAL_TOKEN to have at least 16 characters, got ${token.length}`);
+  if (token.length < 16) {
+    throw new ConfigError(`Expected IBREST_INTERNAL_TOKEN to have at least 16 characters, got ${token.length}`);
+  }
   return { proxyToken: token };
 }

@@ -40,7 +40,8 @@ export class OrderRejectedError extends ApiError {
 /** Unknown order id (in the mirror, or IB 10147/135). */
 export class OrderNotFoundError extends ApiError {
   constructor(orderId: number, ibCode?: number, ibText?: string) {
-    super(404, 'ORDER_NOT_FOUND', `Order ${orderId} is not known${ibText === undefined ? '' : ` (IB: ${ibText})`}`, { ibCode, details: { orderId } });
+    const ib = ibText === undefined ? '' : ` (IB: ${ibText})`;
+    super(404, 'ORDER_NOT_FOUND', `Order ${orderId} is not known${ib}`, { ibCode, details: { orderId } });
   }
 }
 
@@ -65,7 +66,8 @@ export class IbNotReadyError extends UnavailableError {
 /** A mirror read while the mirror has never been synced: there is no state, stale or not, to answer from. */
 export class MirrorNotSyncedError extends UnavailableError {
   constructor(state: string, retryAfterSeconds: number) {
-    super('MIRROR_NOT_SYNCED', `The IB connection is ${state} and has not been synced yet`, Math.max(1, Math.ceil(retryAfterSeconds)), { state });
+    const message = `The IB connection is ${state} and has not been synced yet`;
+    super('MIRROR_NOT_SYNCED', message, Math.max(1, Math.ceil(retryAfterSeconds)), { state });
   }
 }
 

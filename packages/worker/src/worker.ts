@@ -97,7 +97,9 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     metrics,
   });
   const publishCapabilities = () => {
-    for (const [name, s] of Object.entries(conn.capabilities.snapshot())) metrics.capabilityUp.set({ capability: name }, s.ok ? 1 : 0);
+    for (const [name, s] of Object.entries(conn.capabilities.snapshot())) {
+      metrics.capabilityUp.set({ capability: name }, s.ok ? 1 : 0);
+    }
   };
   publishCapabilities();
   conn.capabilities.on('change', publishCapabilities);
@@ -197,5 +199,8 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       log.info('worker stopped');
     })());
 
-  return { port: address.port, host, url, config, connection: conn, capabilities: conn.capabilities, mirror, orders, subscriptions, feeds: feedHub, safety, metrics, registries, routes, log, whenReady, close };
+  return {
+    port: address.port, host, url, config, connection: conn, capabilities: conn.capabilities, mirror, orders,
+    subscriptions, feeds: feedHub, safety, metrics, registries, routes, log, whenReady, close,
+  };
 }

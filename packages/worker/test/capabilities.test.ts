@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CapabilityTracker, type LinkFacts } from '../src/ib/capabilities.js';
 
+/** What a farm down leaves besides its neighbours. */
+const REST = ['link', 'mirror', 'orders', 'secDef'];
+const NONE = { marketData: [], historical: [], secDef: [] };
 const UP: LinkFacts = {
   socket: true, session: true, synced: true, linkUp: true, everSynced: true,
   farmsDown: { marketData: [], historical: [], secDef: [] },
@@ -12,8 +15,8 @@ describe('capabilities – derived from the connection and the order store', () 
   it('table: each fact takes out exactly what depends on it', () => {
     const cases: Array<[string, Partial<LinkFacts>, string[]]> = [
       ['all up', {}, ['historical', 'link', 'marketData', 'mirror', 'orders', 'secDef']],
-      ['a market-data farm down', { farmsDown: { marketData: ['usfarm (2103)'], historical: [], secDef: [] } }, ['historical', 'link', 'mirror', 'orders', 'secDef']],
-      ['the HMDS farm down', { farmsDown: { marketData: [], historical: ['ushmds (2105)'], secDef: [] } }, ['link', 'marketData', 'mirror', 'orders', 'secDef']],
+      ['a market-data farm down', { farmsDown: { ...NONE, marketData: ['usfarm (2103)'] } }, ['historical', ...REST]],
+      ['the HMDS farm down', { farmsDown: { ...NONE, historical: ['ushmds (2105)'] } }, ['marketData', ...REST]],
       ['1100', { linkUp: false }, ['mirror']],
       ['socket lost after a sync', { socket: false, session: false, synced: false }, ['mirror']],
       ['never synced', { synced: false, everSynced: false }, []],

@@ -22,7 +22,9 @@ describe('IB error classes – blame decides the status, once', () => {
   it('the decision-6 codes land where the contract says', () => {
     const status = (code: number, text = 'm') => ibErrorToApiError(code, text, { operation: 't' }).status;
     assert.equal(status(200), 404);
-    for (const c of [162, 354, 430, 10089, 10092, 321]) assert.ok(status(c, c === 162 ? 'HMDS query returned no data' : 'm') < 500, String(c));
+    for (const c of [162, 354, 430, 10089, 10092, 321]) {
+      assert.ok(status(c, c === 162 ? 'HMDS query returned no data' : 'm') < 500, String(c));
+    }
     assert.equal(status(162, 'Historical data request pacing violation'), 429);
     for (const c of [1100, 502, 504, 2110]) assert.equal(status(c), 503, String(c));
     assert.equal(blameOf(99_999), 'request', 'an unknown code blames the request, never the worker');
@@ -32,6 +34,6 @@ describe('IB error classes – blame decides the status, once', () => {
   it('the worker README’s table is the rendered table', () => {
     const text = readFileSync(README, 'utf8');
     const inReadme = text.slice(text.indexOf(START) + START.length, text.indexOf(END)).trim();
-    assert.equal(inReadme, renderIbErrorTable(), 'regenerate: node -e "import(\'./packages/worker/dist/src/ib/error-codes.js\').then(m => console.log(m.renderIbErrorTable()))"');
+    assert.equal(inReadme, renderIbErrorTable(), 'paste renderIbErrorTable() between the markers');
   });
 });

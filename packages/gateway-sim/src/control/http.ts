@@ -45,7 +45,12 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['POST', /^\/orders\/fill$/, (c, b) => ({ ok: c.fillOrder({ permId: num(b.permId, 'permId', true), orderId: num(b.orderId, 'orderId', true), clientId: num(b.clientId, 'clientId', true) }, num(b.quantity, 'quantity', true), num(b.price, 'price', true)) })],
   ['POST', /^\/refusals$/, (c, b) => {
     try {
-      c.refuseNext({ code: num(b.code, 'code')!, count: num(b.count, 'count', true), name: typeof b.name === 'string' ? b.name : undefined, text: typeof b.text === 'string' ? b.text : undefined });
+      c.refuseNext({
+        code: num(b.code, 'code')!,
+        count: num(b.count, 'count', true),
+        name: typeof b.name === 'string' ? b.name : undefined,
+        text: typeof b.text === 'string' ? b.text : undefined,
+      });
     } catch (err) {
       throw new HttpError(400, (err as Error).message);
     }

@@ -30,12 +30,21 @@ class RefusingReader extends FieldReader {
   }
 }
 
+/** What the simulator answers instead: IB error `code` with `text` for the request's `id`. */
+export interface Refusal {
+  id: number;
+  code: number;
+  text: string;
+}
+
 /** Armed refusals, consumed in order. Requests without an id (positions, account updates) are never refused. */
 export class Refusals {
   private readonly armed: Array<Required<Pick<RefusalSpec, 'code' | 'count'>> & RefusalSpec> = [];
 
   arm(spec: RefusalSpec): void {
-    if (!Number.isInteger(spec.code) || spec.code < 0) throw new Error(`expected code to be an IB error code, got ${spec.code}`);
+    if (!Number.isInteger(spec.code) || spec.code < 0) {
+      throw new Error(`expected code to be an IB error code, got ${spec.code}`);
+    }
     const count = spec.count ?? 1;
     if (!Number.isInteger(count) || count < 1) throw new Error(`expected count to be a positive integer, got ${count}`);
     this.armed.push({ ...spec, count });
@@ -53,7 +62,7 @@ export class Refusals {
    * Runs `handle` with a refusing reader when a refusal is armed for `name`; returns the refusal to send (and
    * consumes it) when the handler reached the request's id, or undefined when the request went through.
    */
-  run(name: string, fields: readonly string[], handle: (r: FieldReader) => void): { id: number; code: number; text: string } | undefined {
+  run(name: string, fields: readonly string[], handle: (r: FieldReader) => void): Refusal | undefined {
     const i = this.armed.findIndex((a) => a.name === undefined || a.name === name);
     if (i < 0) {
       handle(new FieldReader(fields));

@@ -71,7 +71,10 @@ export class Pool {
     const since = new Date(this.now()).toISOString();
     this.list = [...targets]
       .sort((a, b) => a.clientId - b.clientId)
-      .map((t) => ({ clientId: t.clientId, name: `worker${t.clientId}`, url: t.url, up: false, capabilities: new Set<Capability>(), state: 'unknown', inFlight: 0, lastError: null, since, ibClientId: null, lease: null, code: null }));
+      .map((t) => ({
+        clientId: t.clientId, name: `worker${t.clientId}`, url: t.url, up: false, capabilities: new Set<Capability>(),
+        state: 'unknown', inFlight: 0, lastError: null, since, ibClientId: null, lease: null, code: null,
+      }));
     for (const w of this.list) this.byId.set(w.clientId, w);
   }
 

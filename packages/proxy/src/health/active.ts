@@ -23,7 +23,7 @@ export interface ActiveHealthOptions {
 function capabilitiesOf(raw: unknown): { capabilities?: Capability[] } {
   if (typeof raw !== 'object' || raw === null) return {};
   const ok = Object.entries(raw as Record<string, unknown>)
-    .filter(([name, s]) => isCapability(name) && typeof s === 'object' && s !== null && (s as { ok?: unknown }).ok === true)
+    .filter(([name, s]) => isCapability(name) && (s as { ok?: unknown } | null)?.ok === true)
     .map(([name]) => name as Capability);
   return { capabilities: ok };
 }

@@ -30,7 +30,9 @@ export class PassiveHealth {
       return;
     }
     this.pool.noteError(worker, failure.reason);
-    if (this.burst.record(worker.clientId, 'bad')) this.takeOut(worker, failure.reason, '5xx_burst', undefined, 'worker down (burst of failed answers)');
+    if (this.burst.record(worker.clientId, 'bad')) {
+      this.takeOut(worker, failure.reason, '5xx_burst', undefined, 'worker down (burst of failed answers)');
+    }
   }
 
   answer(worker: Worker, status: number, headers: IncomingHttpHeaders): void {

@@ -32,7 +32,8 @@ export class BodyBudget {
 /** 503: the proxy holds its whole body budget in other requests' bodies; retry shortly. */
 export class BodyBudgetExhaustedError extends UnavailableError {
   constructor(limit: number) {
-    super('BODY_BUDGET_EXHAUSTED', `The proxy is holding its limit of ${limit} request-body bytes; retry shortly`, 1, { limit });
+    const message = `The proxy is holding its limit of ${limit} request-body bytes; retry shortly`;
+    super('BODY_BUDGET_EXHAUSTED', message, 1, { limit });
   }
 }
 

@@ -20,7 +20,11 @@ function owner(ctx: RequestContext): string {
  * stream costs nothing upstream. Streams have their own upstream pool (see upstream-slots.ts): these limits
  * bound that pool's size and keep one caller from holding all of it.
  */
-export function streamLimits(options: StreamLimitOptions, isStream: (ctx: RequestContext) => boolean, metrics: ProxyMetrics): Middleware {
+export function streamLimits(
+  options: StreamLimitOptions,
+  isStream: (ctx: RequestContext) => boolean,
+  metrics: ProxyMetrics,
+): Middleware {
   const open = new Map<string, number>();
   let total = 0;
   return async (ctx, next) => {
@@ -29,11 +33,13 @@ export function streamLimits(options: StreamLimitOptions, isStream: (ctx: Reques
     const mine = open.get(who) ?? 0;
     if (mine >= options.perKey) {
       metrics.streamRefusals.inc({ reason: 'per_key' });
-      throw new PacingError('STREAM_LIMIT', `This caller already holds ${mine} open streams (limit ${options.perKey})`, 5, { limit: options.perKey, open: mine });
+      const message = `This caller already holds ${mine} open streams (limit ${options.perKey})`;
+      throw new PacingError('STREAM_LIMIT', message, 5, { limit: options.perKey, open: mine });
     }
     if (total >= options.total) {
       metrics.streamRefusals.inc({ reason: 'total' });
-      throw new UnavailableError('STREAMS_EXHAUSTED', `The proxy holds its limit of ${options.total} open streams`, 5, { limit: options.total });
+      const message = `The proxy holds its limit of ${options.total} open streams`;
+      throw new UnavailableError('STREAMS_EXHAUSTED', message, 5, { limit: options.total });
     }
     open.set(who, mine + 1);
     total += 1;

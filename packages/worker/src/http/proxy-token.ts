@@ -29,7 +29,7 @@ export function requireProxyToken(token: string) {
   return (req: Request, _res: Response, next: NextFunction): void => {
     if (OPEN_PATHS.has(req.path)) return next();
     const given = req.headers[PROXY_TOKEN_HEADER];
-    if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) return next(new ProxyTokenRequiredError());
-    next();
+    const vouched = typeof given === 'string' && timingSafeEqual(digest(given), expected);
+    next(vouched ? undefined : new ProxyTokenRequiredError());
   };
 }

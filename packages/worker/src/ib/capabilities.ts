@@ -32,7 +32,8 @@ export class CapabilityTracker extends EventEmitter {
   constructor() {
     super();
     const since = new Date().toISOString();
-    this.current = Object.fromEntries(CAPABILITIES.map((c) => [c, { ok: false, reason: 'starting', since }])) as Capabilities;
+    const starting = CAPABILITIES.map((c) => [c, { ok: false, reason: 'starting', since }]);
+    this.current = Object.fromEntries(starting) as Capabilities;
     this.recompute();
   }
 
@@ -88,7 +89,7 @@ export class CapabilityTracker extends EventEmitter {
       const ok = next[c] === undefined;
       const status: CapabilityStatus = { ok, since: prev.ok === ok ? prev.since : now };
       // An ok mirror while the link is down is served stale: say so.
-      if (c === 'mirror' && ok && linkReason !== undefined && f.everSynced) status.reason = 'stale: served from the last state';
+      if (c === 'mirror' && ok && linkReason !== undefined) status.reason = 'stale: served from the last state';
       if (!ok) status.reason = next[c];
       if (prev.ok !== ok) changed = true;
       out[c] = status;

@@ -339,7 +339,8 @@ export class IbConnection extends EventEmitter {
 
   /** Seconds the mirror has not been live (link or socket down), or undefined while it is live. */
   mirrorAgeSeconds(): number | undefined {
-    return this.mirrorFrozenAt === undefined ? undefined : Math.max(0, Math.floor((Date.now() - this.mirrorFrozenAt) / 1000));
+    if (this.mirrorFrozenAt === undefined) return undefined;
+    return Math.max(0, Math.floor((Date.now() - this.mirrorFrozenAt) / 1000));
   }
 
   /** The managed accounts of the current or, while disconnected, the last session. */
@@ -357,14 +358,20 @@ export class IbConnection extends EventEmitter {
     if (live) this.mirrorFrozenAt = undefined;
     else if (this.everSynced) this.mirrorFrozenAt ??= Date.now();
     const farmsDown = (capability: FarmCapability) =>
-      [...this.farms].filter(([, f]) => f.capability === capability && f.status === 'down').map(([name, f]) => `${name} (${f.code})`);
+      [...this.farms]
+        .filter(([, f]) => f.capability === capability && f.status === 'down')
+        .map(([name, f]) => `${name} (${f.code})`);
     this.capabilities.derive({
       socket: this.socketUp,
       session: this.current !== undefined,
       synced: this.synced,
       linkUp: this.linkUp,
       everSynced: this.everSynced,
-      farmsDown: { marketData: farmsDown('marketData'), historical: farmsDown('historical'), secDef: farmsDown('secDef') },
+      farmsDown: {
+        marketData: farmsDown('marketData'),
+        historical: farmsDown('historical'),
+        secDef: farmsDown('secDef'),
+      },
     });
     let next: ConnectionState;
     if (!this.socketUp) next = this.api !== undefined ? 'connecting' : 'disconnected';

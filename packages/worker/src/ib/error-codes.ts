@@ -74,7 +74,12 @@ export function farmName(message: string): string {
 }
 
 /** The capability each farm notice speaks of, and what it says (IB's message codes page). */
-export const FARM_NOTICES: Readonly<Record<number, { capability: 'marketData' | 'historical' | 'secDef'; status: 'ok' | 'down' | 'inactive' }>> = {
+export interface FarmNotice {
+  capability: 'marketData' | 'historical' | 'secDef';
+  status: 'ok' | 'down' | 'inactive';
+}
+
+export const FARM_NOTICES: Readonly<Record<number, FarmNotice>> = {
   2103: { capability: 'marketData', status: 'down' }, // Market data farm connection is broken.
   2104: { capability: 'marketData', status: 'ok' }, // Market data farm connection is OK.
   2108: { capability: 'marketData', status: 'inactive' }, // Market data farm inactive, available upon demand.
@@ -170,7 +175,8 @@ function entryOf(code: number, message: string): CodeEntry {
   }
   if (e !== undefined) return e;
   // IB's numbering: 500–599 are client-side connection errors, 1100–1999 system notices.
-  if ((code >= 500 && code < 600) || (code >= 1100 && code < 2000)) return { kind: 'unavailable', why: 'IB connectivity' };
+  const connectivity = (code >= 500 && code < 600) || (code >= 1100 && code < 2000);
+  if (connectivity) return { kind: 'unavailable', why: 'IB connectivity' };
   // Every other code answers what was asked: the caller's request, never the worker's health.
   return { kind: 'invalid', why: 'IB refused the request' };
 }
@@ -208,7 +214,8 @@ export function ibErrorToApiError(
     case 'order-rejected':
       return new OrderRejectedError(message, code, { ...details, orderId: context.orderId });
     case 'pacing':
-      return code === 100 ? new PacingLimitError('messages', message, 1, 100) : new PacingLimitError('historical', message, 15, code);
+      if (code === 100) return new PacingLimitError('messages', message, 1, 100);
+      return new PacingLimitError('historical', message, 15, code);
     case 'lines':
       return new MarketDataLinesExhaustedError(message, { ibCode: code });
     case 'no-data':

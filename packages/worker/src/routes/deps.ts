@@ -11,7 +11,10 @@ import type { FeedRouteDeps } from './feeds-common.js';
 
 /** What the routes may use: services and read-only state, never the IB socket. */
 export interface RouteDeps {
-  conn: Pick<IbConnection, 'health' | 'state' | 'serving' | 'retryAfterSeconds' | 'session' | 'clientId' | 'capabilities' | 'accounts'>;
+  conn: Pick<
+    IbConnection,
+    'health' | 'state' | 'serving' | 'retryAfterSeconds' | 'session' | 'clientId' | 'capabilities' | 'accounts'
+  >;
   requests: Pick<Requests, 'assertServing' | 'assertMirror'>;
   mirror: Mirror;
   orders: OrderService;

@@ -2,6 +2,16 @@ import { CAPABILITIES } from '@ibrest/common';
 import type { RouteDef } from '../http/route.js';
 import type { RouteDeps } from './deps.js';
 
+/** Schema of one capability's status in the readiness body. */
+const CAPABILITY_STATUS = {
+  type: 'object' as const,
+  properties: {
+    ok: { type: 'boolean' as const },
+    reason: { type: 'string' as const },
+    since: { type: 'string' as const },
+  },
+};
+
 export function healthRoutes(deps: RouteDeps): RouteDef[] {
   return [
     {
@@ -19,10 +29,11 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
       method: 'get',
       path: '/health/ready',
       operationId: 'ready',
-      summary: 'Readiness per capability: 200 while the IB link is up (else 503 with Retry-After); the body says what is served',
+      summary: 'Readiness per capability: 200 while the IB link is up (else 503 with Retry-After)',
       description:
-        'Capabilities: link (socket, handshake, sync, no 1100), mirror (synced once: mirror reads are served, stale while the link is ' +
-        'down), orders (link + order storage writable), marketData / historical / secDef (link and no farm of that kind down).',
+        'The body says what the worker can serve now. Capabilities: link (socket, handshake, sync, no 1100), ' +
+        'mirror (synced once: mirror reads are served, stale while the link is down), orders (link + order ' +
+        'storage writable), marketData / historical / secDef (link and no farm of that kind down).',
       tag: 'operations',
       usesIb: false,
       response: {
@@ -39,7 +50,7 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
             type: 'object',
             description: 'capability → { ok, reason?, since? }',
             properties: Object.fromEntries(
-              CAPABILITIES.map((c) => [c, { type: 'object', properties: { ok: { type: 'boolean' }, reason: { type: 'string' }, since: { type: 'string' } } }]),
+              CAPABILITIES.map((c) => [c, CAPABILITY_STATUS]),
             ),
           },
         },
