@@ -16,7 +16,7 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
   });
   after(() => s.close());
 
-  it('1100 → link down (503), stale mirror reads with their age; 1102 → back; a farm flap: its capability', async () => {
+  it('1100: link down, stale mirror reads with their age; 1102: back; a farm flap: its capability only', async () => {
     s.sim.control.sendNotice(1100);
     await eventually(async () => (await http(`${s.url}/health/ready`)).status === 503, 3000, '503 after 1100');
     const ready = await http(`${s.url}/health/ready`);
