@@ -27,7 +27,6 @@ describe('forwarder', () => {
 
   it('strips hop-by-hop headers: a client sending Connection: close still gets upstream keep-alive reuse', async () => {
     const stub = stack.stubs[1]!;
-    const before = stub.connections;
     const start = stub.requests.length;
     for (let i = 0; i < 20; i++) {
       const r = await request(stack.url + '/account/positions', {
@@ -38,9 +37,8 @@ describe('forwarder', () => {
     }
     const seen = stub.requests.slice(start);
     assert.equal(seen.length, 20);
-    // One forwarding connection, plus the readiness probes that ran meanwhile (each on its own connection).
-    const opened = stub.connections - before;
-    assert.ok(opened <= 3, `upstream opened ${opened} connections for 20 requests`);
+    // All twenty on one upstream connection (readiness probes open their own, so the stub's connection count
+    // depends on timing; the socket each request arrived on does not).
     assert.equal(new Set(seen.map((q) => q.socketId)).size, 1);
     for (const q of seen) {
       assert.notEqual(q.headers.connection, 'close');

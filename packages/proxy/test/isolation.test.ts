@@ -69,6 +69,18 @@ describe('isolation – upstream pools, stream limits, body limits', () => {
     assert.equal(new Set(sockets).size, 3);
   });
 
+  it('order operations never ride a reused connection: a cut keep-alive one cannot turn into a 502', async () => {
+    stack = await startStack(2);
+    // Worker 0 cuts any reused connection, as one that died between two requests would: only a fresh
+    // connection per order operation gets through, and a refused fresh one is a clean 503 (nothing was sent).
+    stack.stubs[0]!.cutReusedConnections = true;
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await request(stack.url + '/order')).status, 200, `read ${i}`);
+      const r = await request(stack.url + '/order', { method: 'POST', body: '{}' });
+      assert.equal(r.status, 200, `order ${i}: ${r.status} ${JSON.stringify(r.json)}`);
+    }
+  });
+
   it('open streams are limited per key (429 STREAM_LIMIT) and in total', async () => {
     stack = await startStack(2, { streams: { perKey: 3, total: 100 } });
     for (const s of stack.stubs) s.holdFeeds = true;

@@ -9,7 +9,7 @@ export const PROXY_TOKEN_HEADER = 'x-ibrest-proxy-token';
 export const MIRROR_AGE_HEADER = 'X-IBRest-Mirror-Age';
 
 /** Probes and scrapes come from the orchestrator and Prometheus, not through the proxy. */
-const OPEN_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready', '/metrics']);
 
 export class ProxyTokenRequiredError extends ApiError {
   constructor() {
