@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewaySim } from '@ibrest/gateway-sim';
 import { mainScript, startService, waitForOk, type RunningService } from '@ibrest/stack';
+import { registerProxy, unregisterProxy } from './openapi.js';
 
 type Sim = Awaited<ReturnType<typeof startGatewaySim>>;
 type SimOptions = Parameters<typeof startGatewaySim>[0];
@@ -47,6 +48,12 @@ export interface StackOptions {
 }
 
 /**
+ * The simulator's session in the end-to-end suite: IB's realistic noise (inactive farms, farm flaps, link blips,
+ * duplicate statuses, fills without Filled). A suite that needs a clean session passes `sim: { session: 'clean' }`.
+ */
+export const SIM_SESSION: 'clean' | 'realistic' = 'realistic';
+
+/**
  * The whole stack on port 0: the simulator in this process (so tests hold its control API), real worker
  * processes (clientIds 0…n-1) and a real proxy process. Children's stderr and warn+ lines are echoed when
  * IBREST_TEST_VERBOSE is set.
@@ -59,7 +66,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const onLine = (name: string) => (line: string) => {
     if (verbose) process.stderr.write(`[${name}] ${line}\n`);
   };
-  const sim = await startGatewaySim({ port: 0, ...options.sim });
+  const sim = await startGatewaySim({ port: 0, session: SIM_SESSION, ...options.sim });
   const token = options.internalToken === true ? randomBytes(32).toString('base64url') : undefined;
   const tokenEnv: Record<string, string> = token === undefined ? {} : { IBREST_INTERNAL_TOKEN: token };
 
@@ -117,10 +124,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const status = await waitForOk(`${proxyUrl}/health/ready`, 30_000);
       if (status !== 200) throw new Error(`proxy not ready after 30 s (last status ${status})`);
     }
+    // Every answer of this proxy through `http()` is checked against its OpenAPI document from now on.
+    registerProxy(proxyUrl);
     return {
       sim, proxyUrl, proxy, workers, dataDir,
       workerHeaders: token === undefined ? {} : { 'x-ibrest-proxy-token': token },
       async stop() {
+        unregisterProxy(proxyUrl);
         await Promise.all([proxy.stop(5_000), ...workers.map((w) => w.service.stop(5_000))]);
         await sim.close();
         rmSync(dataDir, { recursive: true, force: true });

@@ -2,4 +2,3 @@ export * from './errors.js';
 export * from './env.js';
 export * from './logger.js';
 export * from './metrics.js';
-export * from './capabilities.js';

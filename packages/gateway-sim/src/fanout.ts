@@ -16,11 +16,14 @@ import { realTimeBarOnQuote } from './handlers/real-time-bars.js';
 import type { Session } from './session.js';
 
 /**
- * Who hears about an order: the client that placed it, and client 0 when it bound itself with
- * reqAutoOpenOrders(true) — the master client sees every client's order events.
+ * Who hears about an order: the client that placed it, the Master API client (TWS setting, default 0: every
+ * client's order statuses, executions and commission reports), and client 0 when it bound itself with
+ * reqAutoOpenOrders(true).
  */
 function orderRecipients(ctx: SimContext, o: SimOrder): Session[] {
-  return ctx.readySessions().filter((s) => s.clientId === o.clientId || (s.clientId === 0 && s.subs.autoBind));
+  const master = ctx.engine.orders.masterClientId;
+  return ctx.readySessions().filter(
+    (s) => s.clientId === o.clientId || s.clientId === master || (s.clientId === 0 && s.subs.autoBind));
 }
 
 /** Encodes one broker event for each interested session, in the session's own server version. */

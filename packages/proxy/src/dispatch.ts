@@ -1,4 +1,5 @@
-import type { Capability, Logger } from '@ibrest/common';
+import type { Logger } from '@ibrest/common';
+import { INTERNAL_HEADERS, type Capability } from '@ibrest/contract';
 import type { RequestContext } from './context.js';
 import {
   CapabilityUnavailableError,
@@ -18,7 +19,6 @@ import type { ProxyMetrics } from './metrics.js';
 import { mayRetry } from './retry.js';
 import type { Route } from './router/routes.js';
 import { isStream } from './router/streams.js';
-import { KEY_NAME_HEADER, PROXY_TOKEN_HEADER, SCOPES_HEADER } from './middlewares/boundary.js';
 import { UpstreamBusyError, type UpstreamPool, type UpstreamSlots } from './upstream-slots.js';
 
 export interface DispatchDeps {
@@ -106,10 +106,10 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
   /** What the proxy tells the worker, set after every other header change (see middlewares/boundary.ts). */
   function identity(ctx: RequestContext): Record<string, string> {
     const h: Record<string, string> = {};
-    if (deps.internalToken !== undefined) h[PROXY_TOKEN_HEADER] = deps.internalToken;
+    if (deps.internalToken !== undefined) h[INTERNAL_HEADERS.proxyToken] = deps.internalToken;
     if (ctx.principal !== undefined) {
-      h[KEY_NAME_HEADER] = ctx.principal.name;
-      h[SCOPES_HEADER] = [...ctx.principal.scopes].sort().join(',');
+      h[INTERNAL_HEADERS.key] = ctx.principal.name;
+      h[INTERNAL_HEADERS.scopes] = [...ctx.principal.scopes].sort().join(',');
     }
     return h;
   }

@@ -1,4 +1,5 @@
-import { ApiError, capabilityUnavailableCode, PacingError, UnavailableError, type Capability } from '@ibrest/common';
+import { ApiError, PacingError, UnavailableError } from '@ibrest/common';
+import type { Capability } from '@ibrest/contract';
 
 /**
  * Every refusal the proxy itself produces. Each has a stable code; `http/respond.ts` alone turns them into
@@ -26,6 +27,11 @@ export class CapabilityUnavailableError extends UnavailableError {
     const message = `No worker can serve "${capability}" now`;
     super(capabilityUnavailableCode(capability), message, retryAfter, { capability, ...details });
   }
+}
+
+/** The stable code of "no worker can serve capability X" (`marketData` → `MARKET_DATA_UNAVAILABLE`). */
+export function capabilityUnavailableCode(capability: Capability): string {
+  return `${capability.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_UNAVAILABLE`;
 }
 
 /** 503: no worker in rotation can take a balanced request. */
@@ -102,6 +108,17 @@ export class ProxyNotReadyError extends UnavailableError {
 export class RouteNotFoundError extends ApiError {
   constructor(path: string) {
     super(404, 'ROUTE_NOT_FOUND', `No proxy route for ${path}`);
+  }
+}
+
+/** The path exists, not with this method (405); `allow` becomes the `Allow` header. */
+export class MethodNotAllowedError extends ApiError {
+  constructor(
+    method: string,
+    path: string,
+    readonly allow: readonly string[],
+  ) {
+    super(405, 'METHOD_NOT_ALLOWED', `${path} does not allow ${method}; allowed: ${allow.join(', ')}`, { details: { method, allow } });
   }
 }
 

@@ -1,4 +1,5 @@
-import { CAPABILITIES, createLogger, logListening, type Logger } from '@ibrest/common';
+import { createLogger, logListening, type Logger } from '@ibrest/common';
+import { CAPABILITIES } from '@ibrest/contract';
 import { createMaintenanceSchedule } from '@ibrest/order-safety';
 import { MarketDataBudgets } from './budgets/market-data.js';
 import type { ProxyConfig } from './config.js';
@@ -14,6 +15,7 @@ import { PassiveHealth } from './health/passive.js';
 import { LeastOutstanding } from './balancer/least-outstanding.js';
 import { Pool } from './balancer/pool.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
+import { buildProxyOpenApi } from './openapi.js';
 import { HistoricalPacer } from './pacing/historical.js';
 import { createLocalRoutes } from './router/local.js';
 import { parseAllowlist } from './security/allowlist.js';
@@ -126,7 +128,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     bodyTimeoutMs: config.client.bodyTimeoutMs,
     bodyBudget: new BodyBudget(config.client.maxBodyBytesInFlight, (used) => metrics.bodyBytesInFlight.set(used)),
     streams: config.streams,
-    local: createLocalRoutes(pool, metrics, budgets, schedule),
+    local: createLocalRoutes(pool, metrics, budgets, schedule, buildProxyOpenApi({ metricsAuth: config.metricsAuth })),
     dispatch,
   });
   const { server, protocol } = createEntrypoint(config, tls, handler);

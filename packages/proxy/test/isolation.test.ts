@@ -40,9 +40,9 @@ describe('isolation – upstream pools, stream limits, body limits', () => {
 
   it('no upstream connection free in time → 503 UPSTREAM_BUSY with Retry-After', async () => {
     stack = await startStack(2, { upstream: { ...base.upstream, maxSockets: 2, queueTimeoutMs: 200 } });
-    const slow = Array.from({ length: 2 }, () => request(stack!.url + '/slow?ms=1500'));
+    const slow = Array.from({ length: 2 }, () => request(stack!.url + '/contract?stub=slow&ms=1500'));
     const started = Date.now();
-    const busy = await request(stack.url + '/slow?ms=10');
+    const busy = await request(stack.url + '/contract?stub=slow&ms=10');
     assert.equal(busy.status, 503);
     assert.equal(busy.json.error.code, 'UPSTREAM_BUSY');
     assert.ok(Number(busy.headers['retry-after']) >= 1);

@@ -5,7 +5,9 @@ import { deadlineIn } from './ib/deadline.js';
 import { errorHandler } from './http/error-handler.js';
 import { rejectBadQueryEncoding } from './http/query-encoding.js';
 import { requestId } from './http/request-id.js';
-import { MIRROR_AGE_HEADER, requireProxyToken } from './http/proxy-token.js';
+import { requireProxyToken } from './http/proxy-token.js';
+import { MIRROR_AGE_HEADER } from '@ibrest/contract';
+import { MIRROR_READS } from './http/mirror-reads.js';
 import type { RouteDef } from './http/route.js';
 import { coerceQuery, validate, type FieldError, type Schema } from './http/schema.js';
 
@@ -17,7 +19,7 @@ export interface AppOptions {
   requestTimeoutMs: number;
   maxRequestTimeoutMs: number;
   bodyLimitBytes: number;
-  /** Seconds the mirror has not been live, or undefined while it is (see RouteDef.servedFromMirror). */
+  /** Seconds the mirror has not been live, or undefined while it is (see http/mirror-reads.ts). */
   mirrorAgeSeconds?: () => number | undefined;
   /**
    * The proxy's shared secret: when set, every request but `/health/live`, `/health/ready` and `/metrics` must
@@ -103,7 +105,7 @@ export function createApp(o: AppOptions): Express {
         },
       });
       for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
-      if (route.servedFromMirror === true) {
+      if (MIRROR_READS.has(route.operationId)) {
         const age = o.mirrorAgeSeconds?.();
         if (age !== undefined) res.setHeader(MIRROR_AGE_HEADER, String(age));
       }

@@ -1,4 +1,4 @@
-import { CAPABILITIES, type Capability } from '@ibrest/common';
+import { CAPABILITIES, type Capability } from '@ibrest/contract';
 import type { WorkerTarget } from '../config.js';
 
 /** A worker as the rest of the proxy sees it: read-only, mutated only through {@link Pool}. */

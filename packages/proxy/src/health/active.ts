@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isCapability, type Capability, type Logger } from '@ibrest/common';
+import type { Logger } from '@ibrest/common';
+import { isCapability, type Capability } from '@ibrest/contract';
 import type { Pool, Worker, WorkerReport } from '../balancer/pool.js';
 
 export interface ProbeResult {

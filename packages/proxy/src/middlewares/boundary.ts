@@ -1,12 +1,5 @@
+import { isInternalHeader } from '@ibrest/contract';
 import type { Middleware } from '../context.js';
-
-/** Every header the proxy uses to speak to workers starts with this; none may come from a client. */
-export const INTERNAL_HEADER_PREFIX = 'x-ibrest-';
-
-/** The identity and vouching headers the proxy sets (last, right before forwarding). */
-export const KEY_NAME_HEADER = 'x-ibrest-key';
-export const SCOPES_HEADER = 'x-ibrest-scopes';
-export const PROXY_TOKEN_HEADER = 'x-ibrest-proxy-token';
 
 const CLOSE_TOKEN = /(^|,)\s*close\s*(,|$)/i;
 /** Fields that frame this message: naming them in `Connection` must not change how its body is read. */
@@ -29,6 +22,6 @@ export const boundary: Middleware = async (ctx, next) => {
     }
     delete headers.connection;
   }
-  for (const name of Object.keys(headers)) if (name.startsWith(INTERNAL_HEADER_PREFIX)) delete headers[name];
+  for (const name of Object.keys(headers)) if (isInternalHeader(name)) delete headers[name];
   await next();
 };

@@ -1,17 +1,14 @@
+import { isStreamRequest } from '@ibrest/contract';
 import type { RequestContext } from '../context.js';
 
-/** SSE or Atom, asked by `format=` or by `Accept`. */
-export function wantsStream(accept: string, query: URLSearchParams): boolean {
-  const format = query.get('format')?.toLowerCase();
-  return format === 'sse' || format === 'atom' || /text\/event-stream|application\/atom\+xml/i.test(accept);
-}
-
 /**
- * A long-lived stream: a subscription feed, or the order-event feed as SSE. Streams get their own upstream pool
- * and per-key limits (see upstream-slots.ts, middlewares/stream-limits.ts).
+ * A long-lived stream: a subscription feed asked for as SSE / Atom (the router pins those by subscription key),
+ * or the order-event feed as SSE / Atom. Streams get their own upstream pool and per-key limits (see
+ * upstream-slots.ts, middlewares/stream-limits.ts).
  */
 export function isStream(ctx: RequestContext): boolean {
-  if (ctx.route === undefined || ctx.route.target === 'local') return false;
-  if (ctx.route.name === 'feed') return true;
-  return ctx.routePath === '/order/events' && wantsStream(String(ctx.req.headers.accept ?? ''), ctx.query);
+  const route = ctx.route;
+  if (route === undefined || route.target === 'local') return false;
+  if (route.entry?.sticky === 'subscription' && route.stickyKey !== undefined) return true;
+  return route.name === 'listOrderEvents' && isStreamRequest(String(ctx.req.headers.accept ?? ''), ctx.query);
 }

@@ -1,3 +1,4 @@
+import { MIRROR_READS } from './mirror-reads.js';
 import { OPEN_PATHS } from './proxy-token.js';
 import type { RouteDef } from './route.js';
 import type { Schema } from './schema.js';
@@ -48,7 +49,7 @@ export function routeErrors(route: RouteDef): Record<number, string[]> {
     add(503, 'IB_CONNECTION_LOST');
     add(503, 'IB_UNAVAILABLE');
   }
-  if (route.servedFromMirror === true) add(503, 'MIRROR_NOT_SYNCED');
+  if (MIRROR_READS.has(route.operationId)) add(503, 'MIRROR_NOT_SYNCED');
   if (!OPEN_PATHS.has(route.path)) add(401, 'PROXY_TOKEN_REQUIRED');
   add(500, 'INTERNAL_ERROR');
   return Object.fromEntries(Object.entries(out).map(([s, set]) => [s, [...set]]));

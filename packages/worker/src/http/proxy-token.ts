@@ -1,12 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '@ibrest/common';
+import { INTERNAL_HEADERS } from '@ibrest/contract';
 
-/** The header the proxy vouches with (the shared secret `IBREST_INTERNAL_TOKEN`). */
-export const PROXY_TOKEN_HEADER = 'x-ibrest-proxy-token';
-
-/** Seconds since the mirror was last live, on mirror reads served while the IB link is down. */
-export const MIRROR_AGE_HEADER = 'X-IBRest-Mirror-Age';
 
 /** Probes and scrapes come from the orchestrator and Prometheus, not through the proxy. */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready', '/metrics']);
@@ -28,7 +24,7 @@ export function requireProxyToken(token: string) {
   const expected = digest(token);
   return (req: Request, _res: Response, next: NextFunction): void => {
     if (OPEN_PATHS.has(req.path)) return next();
-    const given = req.headers[PROXY_TOKEN_HEADER];
+    const given = req.headers[INTERNAL_HEADERS.proxyToken];
     const vouched = typeof given === 'string' && timingSafeEqual(digest(given), expected);
     next(vouched ? undefined : new ProxyTokenRequiredError());
   };

@@ -50,11 +50,6 @@ export interface RouteDef {
   /** Other 2xx media types besides application/json (feeds: text/event-stream, application/atom+xml). */
   produces?: string[];
   successStatus?: number;
-  /**
-   * Answered from the live mirror; while the IB link is down it is answered from the mirror's last state with
-   * `X-IBRest-Mirror-Age: <seconds>` (503 `MIRROR_NOT_SYNCED` if the mirror was never synced).
-   */
-  servedFromMirror?: boolean;
   /** Error codes this route can answer with (beyond the generic ones), by HTTP status. */
   errors: Partial<Record<number, string[]>>;
   handle(ctx: RouteContext): Promise<RouteResult> | RouteResult;

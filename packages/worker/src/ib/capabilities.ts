@@ -1,5 +1,16 @@
 import { EventEmitter } from 'node:events';
-import { CAPABILITIES, type Capabilities, type Capability, type CapabilityStatus } from '@ibrest/common';
+import { CAPABILITIES, type Capability } from '@ibrest/contract';
+
+export interface CapabilityStatus {
+  ok: boolean;
+  /** Why it is not ok (or, for an ok mirror while the link is down, how it is served). */
+  reason?: string;
+  /** ISO time of the last change of `ok`. */
+  since?: string;
+}
+
+/** The readiness body's `capabilities`: every capability with its status. */
+export type Capabilities = Record<Capability, CapabilityStatus>;
 
 /** What the connection knows, in the terms capabilities are derived from. */
 export interface LinkFacts {
@@ -16,7 +27,7 @@ export interface LinkFacts {
 }
 
 /**
- * The one owner of the worker's capabilities (see `@ibrest/common` capabilities). The connection reports its
+ * The one owner of the worker's capabilities (the vocabulary is `@ibrest/contract`'s). The connection reports its
  * facts through {@link derive}; the order-safety store reports whether order storage is writable through
  * {@link reportOrderStorage}. Readiness, metrics and the routes read {@link snapshot}. Emits 'change'
  * (Capabilities) when any `ok` flips.

@@ -148,12 +148,16 @@ export class IdempotentOrders {
       return;
     }
     const e = err instanceof ApiError ? err : undefined;
-    if (e === undefined || (e.status >= 500 && e.status !== 504)) {
-      // Sent, then the connection went: IB may or may not have the order. Settled after reconciliation.
+    if (e === undefined || e.status >= 500) {
+      // Sent, then the connection went or the deadline passed: IB may or may not have the order. A 5xx is never
+      // a final answer: the key stays open (a retry looks the order up) and is settled after reconciliation.
+      const headers = e?.retryAfter === undefined ? {} : { headers: { 'Retry-After': String(e.retryAfter) } };
+      const transient = e === undefined ? undefined : { status: e.status, body: e.toJSON(), ...headers };
+      this.o.store.park(key, transient);
       this.unsettled.set(key, { orderRef: rc.orderRef!, meta });
       return;
     }
-    // IB answered (rejected, not modifiable …) or the deadline passed with the order alive: that is the answer.
+    // IB answered (rejected, not modifiable …): that is the answer.
     await this.o.store.complete(key, { status: e.status, body: e.toJSON(), ...(e.retryAfter === undefined ? {} : { headers: { 'Retry-After': String(e.retryAfter) } }) });
   }
 
@@ -195,7 +199,9 @@ export class IdempotentOrders {
       this.unsettled.delete(key);
       const found = this.find(orderRef);
       try {
-        if (found !== undefined) await this.o.store.complete(key, responseFor(found, meta));
+        const record = this.o.store.get(key);
+        if (record === undefined || record.response !== undefined) continue;
+        if (found !== undefined) await this.o.store.settle(key, responseFor(found, meta));
         else await this.o.store.release(key);
       } catch (err) {
         this.o.log.warn({ err }, 'could not settle an idempotency key');

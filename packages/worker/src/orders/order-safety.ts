@@ -4,11 +4,13 @@ import {
   createIdempotencyStore,
   createMaintenanceSchedule,
   createOrderJournal,
+  combineStorageHealth,
   projectJournal,
   type AuditLog,
   type IdempotencyStore,
   type MaintenanceSchedule,
   type OrderJournal,
+  type StorageHealthSource,
 } from '@ibrest/order-safety';
 import type { WorkerConfig } from '../config.js';
 import type { RouteDef } from '../http/route.js';
@@ -37,6 +39,8 @@ export interface OrderSafety {
   journal: OrderJournal;
   idempotency: IdempotencyStore;
   audit: AuditLog;
+  /** The three files together: writable or not (and why); the `orders` capability follows it. */
+  storage: StorageHealthSource;
   schedule: MaintenanceSchedule;
   lease: ClientIdLease;
   /** Present once attached to the IB side. */
@@ -77,6 +81,11 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
   const idempotency = await createIdempotencyStore({ ...common, ttlMs: cfg.idempotencyTtlMs });
   const audit = await createAuditLog(common);
   const projection = await projectJournal(journal);
+  const storage = combineStorageHealth([journal, idempotency, audit]);
+  const stopHealthLog = storage.onHealthChange((h) => {
+    if (h.ok) o.log.info({ dataDir: cfg.dataDir }, 'order storage writable again');
+    else o.log.error({ dataDir: cfg.dataDir, file: h.file, reason: h.reason }, 'order storage not writable');
+  });
   const schedule = createMaintenanceSchedule(cfg.maintenanceWindows, { clock });
   const stopWatch = watchMaintenance(schedule, o.metrics);
   const lease = new ClientIdLease({
@@ -93,6 +102,7 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
     journal,
     idempotency,
     audit,
+    storage,
     schedule,
     lease,
     attach(d) {
@@ -130,6 +140,7 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
     },
     async close() {
       stopWatch();
+      stopHealthLog();
       const results = await Promise.allSettled([journal.close(), idempotency.close(), audit.close()]);
       for (const r of results) if (r.status === 'rejected') o.log.warn({ err: r.reason }, 'closing order safety storage failed');
     },

@@ -32,7 +32,6 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       query: ACCOUNT_QUERY,
       response: { type: 'object', properties: { account: { type: 'string' }, updateTime: { type: 'string' }, values: { type: 'object' }, portfolio: { type: 'array' } } },
       errors: { 404: ['ACCOUNT_NOT_FOUND'] },
-      servedFromMirror: true,
       handle: ({ query }) => ({ body: deps.mirror.account.snapshot(account(query.account, true)) }),
     },
     {
@@ -76,7 +75,6 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       query: ACCOUNT_QUERY,
       response: { type: 'object', properties: { positions: { type: 'array', items: { type: 'object', properties: { account: { type: 'string' }, contract: { type: 'object' }, pos: { type: 'number' }, avgCost: { type: 'number' } } } } } },
       errors: {},
-      servedFromMirror: true,
       handle: ({ query }) => {
         deps.requests.assertMirror();
         return { body: { positions: deps.mirror.positions.all(query.account) } };

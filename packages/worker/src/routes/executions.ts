@@ -30,7 +30,6 @@ export function executionRoutes(deps: RouteDeps): RouteDef[] {
         },
       },
       errors: {},
-      servedFromMirror: true,
       handle: ({ query }) => {
         deps.requests.assertMirror();
         const { timeout: _t, ...filter } = query;

@@ -1,4 +1,4 @@
-import { CAPABILITIES } from '@ibrest/common';
+import { CAPABILITIES } from '@ibrest/contract';
 import type { RouteDef } from '../http/route.js';
 import type { RouteDeps } from './deps.js';
 

@@ -17,7 +17,8 @@ import {
 } from './schemas.js';
 
 const ORDER_ID: Schema = { type: 'object', required: ['orderId'], additionalProperties: false, properties: { orderId: { type: 'integer', minimum: 0, maximum: 2147483647 } } };
-const ORDER_LIST: Schema = { type: 'object', properties: { orders: { type: 'array', items: ORDER_JSON_SCHEMA } } };
+/** `{orders: [...]}`; `orders` is required so a single order (which has no `orders`) never matches it too. */
+const ORDER_LIST: Schema = { type: 'object', required: ['orders'], properties: { orders: { type: 'array', items: ORDER_JSON_SCHEMA } } };
 
 export function orderRoutes(deps: RouteDeps): RouteDef[] {
   const getOrder = (orderId: number) => {
@@ -37,7 +38,6 @@ export function orderRoutes(deps: RouteDeps): RouteDef[] {
       query: { type: 'object', additionalProperties: false, properties: { all: { type: 'boolean', description: 'Include filled/cancelled orders seen since connect' } } },
       response: ORDER_LIST,
       errors: {},
-      servedFromMirror: true,
       handle: ({ query }) => {
         deps.requests.assertMirror();
         const list = query.all === true ? deps.mirror.orders.all() : deps.mirror.orders.open();
@@ -85,7 +85,6 @@ export function orderRoutes(deps: RouteDeps): RouteDef[] {
       params: ORDER_ID,
       response: ORDER_JSON_SCHEMA,
       errors: { 404: ['ORDER_NOT_FOUND'] },
-      servedFromMirror: true,
       handle: ({ params }) => ({ body: orderJson(getOrder(params.orderId)) }),
     },
     {
