@@ -11,37 +11,43 @@ const LIMIT_ORDER = JSON.stringify({
   order: { action: 'BUY', orderType: 'LMT', totalQuantity: 1, lmtPrice: 1 },
 });
 
-/** Every IB-bound route family, as a caller would ask it (each request with a short deadline). */
-const ROUTES: Array<{ method: string; path: string; body?: string }> = [
-  { method: 'GET', path: `/contract?symbol=AAPL&${STK}` },
-  { method: 'GET', path: '/contract/search?pattern=AA' },
-  { method: 'GET', path: '/contract/options?symbol=AAPL' },
-  { method: 'GET', path: `/historical?symbol=MSFT&${STK}&durationStr=1%20D&barSizeSetting=1%20hour` },
-  { method: 'GET', path: `/historical/head-timestamp?symbol=IBM&${STK}` },
-  { method: 'GET', path: `/market/data?symbol=AAPL&${STK}` },
-  { method: 'GET', path: '/market/depth/exchanges' },
-  { method: 'GET', path: '/market/scanners/parameters' },
-  { method: 'GET', path: `/fundamental?symbol=SPY&${STK}&reportType=ReportSnapshot` },
-  { method: 'GET', path: '/account/summary' },
-  { method: 'GET', path: '/account/pnl' },
-  { method: 'POST', path: '/order', body: LIMIT_ORDER },
-  { method: 'POST', path: '/order/whatif', body: LIMIT_ORDER },
-];
+/** IB refusals of a data request, pacing and IB trouble: none of them says a worker is unwell. */
+const DATA_REFUSALS = [200, 162, 321, 322, 354, 366, 430, 10089, 10090, 10092, 10168, 100, 420, 502, 504, 10182];
+/** IB refusals of an order. */
+const ORDER_REFUSALS = [201, 203, 387, 434];
+const REFUSALS = [...DATA_REFUSALS, ...ORDER_REFUSALS];
 
-/** IB refusals of what the caller asked, pacing and IB trouble: none of them says a worker is unwell. */
-const REFUSALS = [
-  200, 162, 201, 203, 321, 322, 354, 366, 387, 430, 10089, 10090, 10092, 10168, 100, 420, 502, 504, 10182,
+/**
+ * Every IB-bound route family with a request id, as a caller would ask it (each with a short deadline), and the
+ * message it sends to IB: the refusal is armed for that message, as IB refuses the request it was sent.
+ */
+const ROUTES: Array<{ method: string; path: string; body?: string; msg: string; codes: number[] }> = [
+  { method: 'GET', path: `/contract?symbol=AAPL&${STK}`, msg: 'REQ_CONTRACT_DATA', codes: DATA_REFUSALS },
+  { method: 'GET', path: '/contract/search?pattern=AA', msg: 'REQ_MATCHING_SYMBOLS', codes: DATA_REFUSALS },
+  { method: 'GET', path: '/contract/options?symbol=AAPL', msg: 'REQ_SEC_DEF_OPT_PARAMS', codes: DATA_REFUSALS },
+  {
+    method: 'GET', path: `/historical?symbol=MSFT&${STK}&durationStr=1%20D&barSizeSetting=1%20hour`,
+    msg: 'REQ_HISTORICAL_DATA', codes: DATA_REFUSALS,
+  },
+  { method: 'GET', path: `/historical/head-timestamp?symbol=IBM&${STK}`, msg: 'REQ_HEAD_TIMESTAMP', codes: DATA_REFUSALS },
+  { method: 'GET', path: `/market/data?symbol=AAPL&${STK}`, msg: 'REQ_MKT_DATA', codes: DATA_REFUSALS },
+  {
+    method: 'GET', path: `/fundamental?symbol=SPY&${STK}&reportType=ReportSnapshot`,
+    msg: 'REQ_FUNDAMENTAL_DATA', codes: DATA_REFUSALS,
+  },
+  { method: 'GET', path: '/account/summary', msg: 'REQ_ACCOUNT_SUMMARY', codes: DATA_REFUSALS },
+  { method: 'GET', path: '/account/pnl', msg: 'REQ_PNL', codes: DATA_REFUSALS },
+  { method: 'POST', path: '/order', body: LIMIT_ORDER, msg: 'PLACE_ORDER', codes: ORDER_REFUSALS },
 ];
 
 const STREAMS = 1000;
 const ORDER_EVENT_STREAMS = 200;
 const ORDER = LIMIT_ORDER;
 
-/** One request of the fuzz: which route, and which IB refusal is armed for it. */
-const REQUEST = fc.record({
-  route: fc.integer({ min: 0, max: ROUTES.length - 1 }),
-  code: fc.constantFrom(...REFUSALS),
-});
+/** One request of the fuzz: which route, and which IB refusal is armed for its message. */
+const REQUEST = fc
+  .integer({ min: 0, max: ROUTES.length - 1 })
+  .chain((route) => fc.record({ route: fc.constant(route), code: fc.constantFrom(...ROUTES[route]!.codes) }));
 
 const withTimeout = (path: string) => `${path}${path.includes('?') ? '&' : '?'}timeout=2`;
 
@@ -142,34 +148,37 @@ describe('readiness – capabilities and blame through the proxy', () => {
   test('1,000 requests IB refuses leave all eight workers in rotation; every refusal blames its party', async () => {
     const passiveDownBefore = await passiveDowns();
     let sent = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(REQUEST, { minLength: 50, maxLength: 50 }),
-        async (batch) => {
-          for (const b of batch) stack.sim.control.refuseNext({ code: b.code });
-          const answers = await Promise.all(
-            batch.map(async (b) => {
-              const r = ROUTES[b.route]!;
-              const init: RequestInit = { method: r.method, ...(r.body === undefined ? {} : { body: r.body }) };
-              return { route: r, res: await fetchJson(`${stack.proxyUrl}${withTimeout(r.path)}`, init) };
-            }),
-          );
-          sent += batch.length;
-          for (const { route, res } of answers) {
-            const what = `${route.method} ${route.path} → ${res.status} ${JSON.stringify(res.body)}`;
-            assert.ok(res.status < 500 || res.status === 503 || res.status === 504, what);
-            if (res.status === 429 || res.status === 503) assert.ok(Number(res.headers.get('retry-after')) >= 1, what);
-            if (res.status >= 400) assert.equal(typeof res.body.error.code, 'string', what);
-            if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.body.error.ibCode !== undefined) {
-              assert.ok(REFUSALS.includes(res.body.error.ibCode), what);
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(REQUEST, { minLength: 50, maxLength: 50 }),
+          async (batch) => {
+            for (const b of batch) stack.sim.control.refuseNext({ name: ROUTES[b.route]!.msg, code: b.code });
+            const answers = await Promise.all(
+              batch.map(async (b) => {
+                const r = ROUTES[b.route]!;
+                const init: RequestInit = { method: r.method, ...(r.body === undefined ? {} : { body: r.body }) };
+                return { route: r, res: await fetchJson(`${stack.proxyUrl}${withTimeout(r.path)}`, init) };
+              }),
+            );
+            sent += batch.length;
+            for (const { route, res } of answers) {
+              const what = `${route.method} ${route.path} → ${res.status} ${JSON.stringify(res.body)}`;
+              assert.ok(res.status < 500 || res.status === 503 || res.status === 504, what);
+              if (res.status === 429 || res.status === 503) assert.ok(Number(res.headers.get('retry-after')) >= 1, what);
+              if (res.status >= 400) assert.equal(typeof res.body.error.code, 'string', what);
+              if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.body.error.ibCode !== undefined) {
+                assert.ok(REFUSALS.includes(res.body.error.ibCode), what);
+              }
             }
-          }
-          await allUp();
-        },
-      ),
-      { numRuns: 20, seed: 17 },
-    );
-    stack.sim.control.clearRefusals();
+            await allUp();
+          },
+        ),
+        { numRuns: 20, seed: 17 },
+      );
+    } finally {
+      stack.sim.control.clearRefusals();
+    }
     assert.equal(sent, 1000);
     await allUp();
     assert.equal(await passiveDowns(), passiveDownBefore, 'passive health never took a worker out');

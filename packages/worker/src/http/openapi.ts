@@ -42,8 +42,12 @@ export function routeErrors(route: RouteDef): Record<number, string[]> {
   if (route.query !== undefined || route.params !== undefined || route.body !== undefined || route.usesIb) add(400, 'INVALID_REQUEST');
   if (route.body !== undefined) add(413, 'PAYLOAD_TOO_LARGE');
   if (route.usesIb) {
+    // What IB may answer any request it is sent (the classification in ib/error-codes.ts).
     add(400, 'IB_INVALID_REQUEST');
     add(403, 'IB_NO_PERMISSION');
+    add(404, 'NO_DATA');
+    add(404, 'CONTRACT_NOT_FOUND');
+    add(429, 'IB_PACING_VIOLATION');
     add(500, 'IB_PROTOCOL_ERROR');
     add(503, 'IB_NOT_READY');
     add(503, 'IB_CONNECTION_LOST');
