@@ -19,7 +19,7 @@ import { machineInfo } from './lib/machine.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
-const REPS = quick ? 2 : 3;
+const REPS = quick ? 2 : 5;
 const N = quick ? 500 : 2000;
 const OPEN_EVENTS = quick ? 20_000 : 100_000;
 const log = (msg) => process.stdout.write(`${msg}\n`);

@@ -21,6 +21,7 @@ export interface WorkerHandle {
 }
 
 export interface Stack {
+  /** The simulator the workers talk to; `freshGateway` replaces it. */
   sim: Sim;
   proxyUrl: string;
   proxy: RunningService;
@@ -129,10 +130,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return {
       sim, proxyUrl, proxy, workers, dataDir,
       workerHeaders: token === undefined ? {} : { 'x-ibrest-proxy-token': token },
-      async stop() {
+      async stop(this: Stack) {
         unregisterProxy(proxyUrl);
         await Promise.all([proxy.stop(5_000), ...workers.map((w) => w.service.stop(5_000))]);
-        await sim.close();
+        // A test may have replaced the simulator (a gateway restarted with a fresh state).
+        await this.sim.close();
         rmSync(dataDir, { recursive: true, force: true });
       },
     };
@@ -142,4 +144,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * The gateway restarts with a fresh state on the same port (a container restart, or TWS's "Reset API order
+ * ID sequence"): no orders, order ids from 1 again. Resolves once the new simulator listens.
+ */
+export async function freshGateway(stack: Stack, options: SimOptions = {}): Promise<void> {
+  const port = stack.sim.port;
+  await stack.sim.close();
+  stack.sim = await startGatewaySim({ ...options, port });
 }

@@ -14,6 +14,7 @@ import { quoteTicks } from './handlers/market-data.js';
 import { depthOnQuote } from './handlers/depth.js';
 import { realTimeBarOnQuote } from './handlers/real-time-bars.js';
 import type { Session } from './session.js';
+import { applyOrderStreamQuirks } from './control/order-stream.js';
 
 /**
  * Who hears about an order: the client that placed it, the Master API client (TWS setting, default 0: every
@@ -32,6 +33,11 @@ export function fanOutBrokerEvent(ctx: SimContext, ev: BrokerEvent): void {
     positionChanged(ctx, ev.account, ev.conId);
     return;
   }
+  for (const e of applyOrderStreamQuirks(ctx, ev)) sendOrderEvent(ctx, e);
+}
+
+/** One order event to every session that hears about the order. */
+export function sendOrderEvent(ctx: SimContext, ev: Exclude<BrokerEvent, { type: 'position' }>): void {
   for (const s of orderRecipients(ctx, ev.order)) {
     switch (ev.type) {
       case 'openOrder':

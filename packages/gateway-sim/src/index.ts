@@ -53,6 +53,7 @@ export { resolveOptions, GatewaySimConfigError, type GatewaySimOptions } from '.
 export { ManualClock, systemClock, type Clock } from './engine/clock.js';
 export type { AccountSeed, PositionSeed } from './engine/accounts.js';
 export { ORDER_TEXT, type FillSpec, type OrderQuirks, type RejectSpec } from './engine/matching-engine.js';
+export type { OrderStreamQuirks } from './control/order-stream.js';
 export type { Violation } from './limits/violations.js';
 export { SUBSCRIPTION_KINDS, DATA_LOST_KINDS, type SubscriptionKind } from './subscriptions.js';
 export type { Bulletin } from './engine/feed-state.js';

@@ -310,7 +310,9 @@ export class GatewaySim implements SimContext, SessionHost {
 
   get farmNotices(): Array<{ code: number; text: string }> {
     return this.farms.map((f) => {
-      if (f.inactive && f.kind !== 'secdef') return { code: FARM_INACTIVE[f.kind].code, text: `${FARM_INACTIVE[f.kind].text}${f.name}` };
+      if (f.inactive && f.kind !== 'secdef') {
+        return { code: FARM_INACTIVE[f.kind].code, text: `${FARM_INACTIVE[f.kind].text}${f.name}` };
+      }
       const c = FARM_CODES[f.kind];
       return f.up ? { code: c.up, text: `${c.upText}:${f.name}` } : { code: c.down, text: `${c.downText}:${f.name}` };
     });
@@ -457,7 +459,9 @@ export class GatewaySim implements SimContext, SessionHost {
     const p = resolveSession(option);
     this.profile = p;
     this.farms.length = 0;
-    for (const f of p.farms) this.farms.push({ name: f.name, kind: f.kind, up: !f.inactive, inactive: f.inactive || undefined });
+    for (const f of p.farms) {
+      this.farms.push({ name: f.name, kind: f.kind, up: !f.inactive, inactive: f.inactive || undefined });
+    }
     Object.assign(this.engine.orders.quirks, p.orderQuirks);
     this.clearSessionTimers();
     const every = (ms: number, fn: () => void): void => {
@@ -491,7 +495,9 @@ export class GatewaySim implements SimContext, SessionHost {
       this.sessionTimers.delete(t);
       if (this.closed) return;
       this.log.info({ at }, 'nightly restart');
-      void this.restart(downMs).then(() => { if (this.profile.nightlyRestart?.at === at) this.scheduleNightly(at, downMs); });
+      void this.restart(downMs).then(() => {
+        if (this.profile.nightlyRestart?.at === at) this.scheduleNightly(at, downMs);
+      });
     }, msUntilUtc(at, Date.now()));
     t.unref();
     this.sessionTimers.add(t);

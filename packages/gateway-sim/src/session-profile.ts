@@ -16,7 +16,10 @@ export interface FarmSeed {
 export interface SessionProfile {
   /** Farms announced after START_API, in order (2104/2106/2158 for OK ones, 2108/2107 for inactive ones). */
   farms: FarmSeed[];
-  /** Every `everyMs` the next farm that is up (round robin) reports broken (2103/2105/2157), OK again after `downMs`. */
+  /**
+   * Every `everyMs` the next farm that is up (round robin) reports broken (2103/2105/2157), OK again after
+   * `downMs`.
+   */
   farmFlaps?: { everyMs: number; downMs: number };
   /** Every `everyMs` the link to IB drops (1100) and comes back after `downMs` (1102 data maintained, or 1101 lost). */
   linkBlips?: { everyMs: number; downMs: number; restore: 1101 | 1102 };
@@ -67,16 +70,22 @@ export function resolveSession(s: SessionOption | undefined): SessionProfile {
     if (f.inactive && f.kind === 'secdef') throw new Error(`a sec-def farm has no inactive state (${f.name})`);
   }
   const ms = (v: unknown, name: string): void => {
-    if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) throw new Error(`expected ${name} to be a positive integer, got ${JSON.stringify(v)}`);
+    if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) {
+      throw new Error(`expected ${name} to be a positive integer, got ${JSON.stringify(v)}`);
+    }
   };
   if (s.farmFlaps) ms(s.farmFlaps.everyMs, 'farmFlaps.everyMs'), ms(s.farmFlaps.downMs, 'farmFlaps.downMs');
   if (s.linkBlips) {
     ms(s.linkBlips.everyMs, 'linkBlips.everyMs');
     ms(s.linkBlips.downMs, 'linkBlips.downMs');
-    if (s.linkBlips.restore !== 1101 && s.linkBlips.restore !== 1102) throw new Error('expected linkBlips.restore 1101 or 1102');
+    if (s.linkBlips.restore !== 1101 && s.linkBlips.restore !== 1102) {
+      throw new Error('expected linkBlips.restore 1101 or 1102');
+    }
   }
   if (s.nightlyRestart) {
-    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(s.nightlyRestart.at)) throw new Error(`expected nightlyRestart.at as HH:MM (UTC), got ${JSON.stringify(s.nightlyRestart.at)}`);
+    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(s.nightlyRestart.at)) {
+      throw new Error(`expected nightlyRestart.at as HH:MM (UTC), got ${JSON.stringify(s.nightlyRestart.at)}`);
+    }
     ms(s.nightlyRestart.downMs, 'nightlyRestart.downMs');
   }
   const q = s.orderQuirks ?? SESSION_PROFILES.clean.orderQuirks;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGatewaySim, type RunningGatewaySim } from '../src/index.js';
-import { AAPL, ALL_VERSIONS, connectApi, decoderErrors, EventName, MSFT, nextEvent, waitUntil, type IBApiT, type SeenError } from './helpers.js';
+import {
+  AAPL, ALL_VERSIONS, connectApi, decoderErrors, EventName, MSFT, nextEvent, waitUntil, type IBApiT, type SeenError,
+} from './helpers.js';
 
 /**
  * Every flow through an unmodified @stoqey/ib IBApi (events), at each supported server version and with

@@ -13,7 +13,9 @@ function record(api: IBApiT): { statuses: string[]; execs: number[]; opens: stri
   const r = { statuses: [] as string[], execs: [] as number[], opens: [] as string[], commissions: 0 };
   api.on(EventName.orderStatus, (id: number, status: string) => r.statuses.push(`${id}:${status}`));
   api.on(EventName.execDetails, (_r: number, _c: unknown, ex: { orderId: number }) => r.execs.push(ex.orderId));
-  api.on(EventName.openOrder, (id: number, _c: unknown, _o: unknown, st: { status: string }) => r.opens.push(`${id}:${st.status}`));
+  api.on(EventName.openOrder, (id: number, _c: unknown, _o: unknown, st: { status: string }) => {
+    r.opens.push(`${id}:${st.status}`);
+  });
   api.on(EventName.commissionReport, () => { r.commissions++; });
   return r;
 }
@@ -32,7 +34,10 @@ async function sync(api: IBApiT): Promise<void> {
 
 const lmt = (action: string, lmtPrice: number, totalQuantity = 1): never =>
   ({ action, orderType: 'LMT', lmtPrice, totalQuantity, transmit: true }) as never;
-const mkt = (action: string, totalQuantity = 1): never => ({ action, orderType: 'MKT', totalQuantity, transmit: true }) as never;
+const mkt = (action: string, totalQuantity = 1): never =>
+  ({ action, orderType: 'MKT', totalQuantity, transmit: true }) as never;
+const statusOf = (gw: RunningGatewaySim, orderId: number): string | undefined =>
+  gw.control.orders().find((o) => o.orderId === orderId)?.status;
 
 describe('order realism', () => {
   let gw: RunningGatewaySim;
@@ -57,10 +62,11 @@ describe('order realism', () => {
     c0.api.cancelOrder(id, {} as never);
     await waitUntil(() => r.statuses.filter((s) => s === `${id}:Cancelled`).length === 2, 3000, 'two Cancelled');
     gw.control.orderQuirks({ duplicateStatuses: false });
-    assert.deepEqual(r.statuses.filter((s) => s.startsWith(`${id}:`)), [`${id}:Submitted`, `${id}:Submitted`, `${id}:Cancelled`, `${id}:Cancelled`]);
+    assert.deepEqual(r.statuses.filter((s) => s.startsWith(`${id}:`)),
+      [`${id}:Submitted`, `${id}:Submitted`, `${id}:Cancelled`, `${id}:Cancelled`]);
   });
 
-  it('fill without Filled: a market order is reported by execDetails and OPEN_ORDER, never ORDER_STATUS Filled', async () => {
+  it('fill without Filled: a market order is reported by execDetails and OPEN_ORDER, no Filled status', async () => {
     const r = record(c0.api);
     gw.control.orderQuirks({ fillWithoutFilledStatus: true });
     const id = gw.control.nextValidId(0);
@@ -114,23 +120,25 @@ describe('order realism', () => {
     // The market moving through the limit fills at the market, which is better.
     const id2 = gw.control.nextValidId(0);
     c0.api.placeOrder(id2, AAPL, lmt('SELL', 205));
-    await waitUntil(() => gw.control.orders().find((x) => x.orderId === id2)?.status === 'Submitted', 3000, 'resting sell');
+    await waitUntil(() => statusOf(gw, id2) === 'Submitted', 3000, 'resting sell');
     gw.control.setPrice('AAPL', 210);
-    await waitUntil(() => gw.control.orders().find((x) => x.orderId === id2)?.status === 'Filled', 3000, 'sell filled');
+    await waitUntil(() => statusOf(gw, id2) === 'Filled', 3000, 'sell filled');
     assert.ok(gw.control.orders().find((x) => x.orderId === id2)!.avgFillPrice >= 205);
   });
 
   it('a price off the contract\'s tick is refused with 110 (limit and stop prices)', async () => {
     const id = gw.control.nextValidId(0);
     c0.api.placeOrder(id, AAPL, lmt('BUY', 150.005));
-    assert.equal(await errorFor(c0, 110, id), 'The price does not conform to the minimum price variation for this contract.');
+    assert.equal(await errorFor(c0, 110, id),
+      'The price does not conform to the minimum price variation for this contract.');
     const id2 = id + 1;
-    c0.api.placeOrder(id2, AAPL, { action: 'SELL', orderType: 'STP', auxPrice: 99.991, totalQuantity: 1, transmit: true } as never);
+    const stop = { action: 'SELL', orderType: 'STP', auxPrice: 99.991, totalQuantity: 1, transmit: true };
+    c0.api.placeOrder(id2, AAPL, stop as never);
     await errorFor(c0, 110, id2);
     assert.ok(!gw.control.orders().some((o) => o.orderId === id || o.orderId === id2));
   });
 
-  it('a restart forgets finished orders: cancelling one answers 10147; freshIds restarts the sequence at 1', async () => {
+  it('a restart forgets finished orders (cancel → 10147); freshIds restarts the sequence at 1', async () => {
     const filled = gw.control.orders().find((o) => o.status === 'Filled' && o.clientId === 0)!;
     const nextBefore = gw.control.nextValidId(0);
     c0.api.disconnect();
@@ -138,14 +146,16 @@ describe('order realism', () => {
     c0 = await connectApi(gw.port, 0);
     assert.equal(gw.control.nextValidId(0), nextBefore, 'ids survive a restart');
     c0.api.cancelOrder(filled.orderId, {} as never);
-    assert.equal(await errorFor(c0, 10147, filled.orderId), `OrderId ${filled.orderId} that needs to be cancelled is not found.`);
+    assert.equal(await errorFor(c0, 10147, filled.orderId),
+      `OrderId ${filled.orderId} that needs to be cancelled is not found.`);
 
     // An order still working across a fresh id sequence keeps working, but its id now names nothing.
     const working = gw.control.nextValidId(0);
     c0.api.placeOrder(working, AAPL, lmt('BUY', 100));
-    await waitUntil(() => gw.control.orders().find((o) => o.orderId === working)?.status === 'Submitted', 3000, 'working');
+    await waitUntil(() => statusOf(gw, working) === 'Submitted', 3000, 'working');
     c0.api.disconnect();
-    const res = await fetch(`http://127.0.0.1:${gw.controlPort}/restart`, { method: 'POST', body: JSON.stringify({ downMs: 20, freshIds: true }) });
+    const res = await fetch(`http://127.0.0.1:${gw.controlPort}/restart`,
+      { method: 'POST', body: JSON.stringify({ downMs: 20, freshIds: true }) });
     assert.equal(res.status, 200);
     const ids = nextEventOnConnect(gw.port);
     c0 = await ids.client;
@@ -177,7 +187,7 @@ describe('Master API client ID', () => {
     await gw.close();
   });
 
-  it('the master client hears every client\'s statuses, executions and commissions; others only their own', async () => {
+  it('the master client hears every client\'s statuses, executions and commissions; others their own', async () => {
     const [c1, c2, c3, c0] = await Promise.all([1, 2, 3, 0].map((id) => connectApi(gw.port, id)));
     clients.push(c1!, c2!, c3!, c0!);
     const [r1, r2, r3, r0] = [c1!, c2!, c3!, c0!].map((c) => record(c.api));
@@ -250,7 +260,7 @@ describe('order ids persist in the state directory', () => {
       b.api.placeOrder(12, AAPL, mkt('BUY', 1));
       assert.equal(await errorFor(b, 103, 12), 'Duplicate order id');
       b.api.placeOrder(41, AAPL, mkt('BUY', 1));
-      await waitUntil(() => gw2.control.orders().some((o) => o.orderId === 41 && o.status === 'Filled'), 3000, 'fill 41');
+      await waitUntil(() => statusOf(gw2, 41) === 'Filled', 3000, 'fill 41');
       assert.ok(gw2.control.orders()[0]!.permId > permId, 'permIds keep increasing');
       assert.notEqual(gw2.control.executions()[0]!.execId, execId, 'execIds are not reused');
     } finally {
@@ -274,13 +284,20 @@ describe('session profiles', () => {
         [2107, 'HMDS data farm connection is inactive but should be available upon demand.euhmds'],
         [2158, 'Sec-def data farm connection is OK:secdefil'],
       ]);
-      assert.deepEqual(gw.control.orderQuirks(), { duplicateStatuses: true, fillWithoutFilledStatus: true, skipSubmittedStatus: false });
+      assert.deepEqual(gw.control.orderQuirks(),
+        { duplicateStatuses: true, fillWithoutFilledStatus: true, skipSubmittedStatus: false });
       // Faster schedules through HTTP, as a test would script them.
-      const profile = { ...gw.control.session(), farmFlaps: { everyMs: 40, downMs: 10 }, linkBlips: { everyMs: 150, downMs: 20, restore: 1102 } };
-      const res = await fetch(`http://127.0.0.1:${gw.controlPort}/session`, { method: 'POST', body: JSON.stringify(profile) });
+      const profile = {
+        ...gw.control.session(),
+        farmFlaps: { everyMs: 40, downMs: 10 },
+        linkBlips: { everyMs: 150, downMs: 20, restore: 1102 },
+      };
+      const res = await fetch(`http://127.0.0.1:${gw.controlPort}/session`,
+        { method: 'POST', body: JSON.stringify(profile) });
       assert.equal(res.status, 200);
       const codes = (): number[] => infos.slice(6).map((i) => i.code);
-      await waitUntil(() => [2103, 2104, 2105, 2106, 2157, 2158, 1100, 1102].every((c) => codes().includes(c)), 3000, 'flaps and blips');
+      const expected = [2103, 2104, 2105, 2106, 2157, 2158, 1100, 1102];
+      await waitUntil(() => expected.every((c) => codes().includes(c)), 3000, 'flaps and blips');
       // Each broken farm comes back; flaps go round the farms that are up.
       const texts = infos.slice(6).map((i) => i.message);
       assert.ok(texts.includes('Market data farm connection is broken:usfarm'));
@@ -288,8 +305,10 @@ describe('session profiles', () => {
       assert.ok(texts.includes('Sec-def data farm connection is broken:secdefil'));
       assert.ok(codes().indexOf(1100) < codes().indexOf(1102));
       gw.control.setSession('clean');
-      assert.deepEqual(gw.control.orderQuirks(), { duplicateStatuses: false, fillWithoutFilledStatus: false, skipSubmittedStatus: false });
-      assert.throws(() => gw.control.setSession({ farms: [{ name: 'x', kind: 'secdef', inactive: true }] } as never), /no inactive state/);
+      assert.deepEqual(gw.control.orderQuirks(),
+        { duplicateStatuses: false, fillWithoutFilledStatus: false, skipSubmittedStatus: false });
+      const bad = { farms: [{ name: 'x', kind: 'secdef', inactive: true }] };
+      assert.throws(() => gw.control.setSession(bad as never), /no inactive state/);
     } finally {
       api.disconnect();
       await gw.close();
@@ -301,7 +320,8 @@ describe('session profiles', () => {
     const now = Date.UTC(2026, 11, 1, 21, 30);
     assert.equal(msUntilUtc('21:45', now), 15 * 60_000);
     assert.equal(msUntilUtc('05:00', now), (7 * 60 + 30) * 60_000);
-    await assert.rejects(startGatewaySim({ session: { farms: [], nightlyRestart: { at: '25:00', downMs: 1 } } as never }), /HH:MM/);
+    const bad = { farms: [], nightlyRestart: { at: '25:00', downMs: 1 } };
+    await assert.rejects(startGatewaySim({ session: bad as never }), /HH:MM/);
   });
 });
 
@@ -309,7 +329,8 @@ describe('order controls over HTTP', () => {
   it('quirks, Master API client ID, id sequence, forgetting orders and next valid ids', async () => {
     const gw = await startGatewaySim({ port: 0, tickIntervalMs: 0, controlPort: 0 });
     const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
-      const res = await fetch(`http://127.0.0.1:${gw.controlPort}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+      const init = { method, body: body === undefined ? undefined : JSON.stringify(body) };
+      const res = await fetch(`http://127.0.0.1:${gw.controlPort}${path}`, init);
       return { status: res.status, json: await res.json() };
     };
     const c = await connectApi(gw.port, 0);
@@ -332,7 +353,7 @@ describe('order controls over HTTP', () => {
       assert.equal((await call('POST', '/orders/reset-ids')).status, 200);
       assert.deepEqual((await call('GET', '/next-valid-id/0')).json, { orderId: 1 });
       c.api.placeOrder(1, AAPL, lmt('BUY', 100));
-      await waitUntil(() => gw.control.orders().some((o) => o.orderId === 1 && o.status === 'Submitted'), 3000, 'id 1 accepted again');
+      await waitUntil(() => statusOf(gw, 1) === 'Submitted', 3000, 'id 1 accepted again');
     } finally {
       c.api.disconnect();
       await gw.close();

@@ -83,11 +83,15 @@ describe('@stoqey/ib patches, each against IB\'s bytes', () => {
     assert.deepEqual([minTick, bbo, perms], [0.01, 'SMART', 3]);
   });
 
-  it('TICK_PRICE: attribute bits are canAutoExecute, pastLimit, preOpen; BID (1) is followed by BID_SIZE (0)', async () => {
+  it('TICK_PRICE: attribute bits canAutoExecute, pastLimit, preOpen; BID (1) is followed by BID_SIZE (0)', async () => {
     const prices: unknown[] = [];
     const sizes: Array<[number, number]> = [];
-    bare.api.on(EventName.tickPrice, (r: number, type: number, price: number, attribs: unknown) => { if (r === 8) prices.push([type, price, attribs]); });
-    bare.api.on(EventName.tickSize, (r: number, type: number, size: number) => { if (r === 8) sizes.push([type, size]); });
+    bare.api.on(EventName.tickPrice, (r: number, type: number, price: number, attribs: unknown) => {
+      if (r === 8) prices.push([type, price, attribs]);
+    });
+    bare.api.on(EventName.tickSize, (r: number, type: number, size: number) => {
+      if (r === 8) sizes.push([type, size]);
+    });
     // version 6, reqId, tickType, price, size, attrMask — as TWS writes it
     bare.gw.send([1, 6, 8, 1, '189.5', '300', 2]); // pastLimit only
     bare.gw.send([1, 6, 8, 2, '189.6', '200', 5]); // canAutoExecute + preOpen
@@ -104,7 +108,10 @@ describe('@stoqey/ib patches, each against IB\'s bytes', () => {
   it('HISTORICAL_TICKS_BID_ASK: mask bit 0 is askPastHigh, bit 1 bidPastLow', async () => {
     const ev = nextEvent(bare.api, EventName.historicalTicksBidAsk, (r: number) => r === 9);
     // reqId, count, then per tick: time, mask, priceBid, priceAsk, sizeBid, sizeAsk; done
-    bare.gw.send([97, 9, 2, 1764622800, 1, '189.5', '189.6', '300', '200', 1764622801, 2, '189.4', '189.7', '100', '100', 1]);
+    bare.gw.send([97, 9, 2,
+      1764622800, 1, '189.5', '189.6', '300', '200',
+      1764622801, 2, '189.4', '189.7', '100', '100',
+      1]);
     const [, ticks, done] = await ev;
     assert.equal(done, true);
     assert.deepEqual(ticks.map((t: { tickAttribBidAsk: unknown }) => t.tickAttribBidAsk), [
@@ -113,7 +120,7 @@ describe('@stoqey/ib patches, each against IB\'s bytes', () => {
     ]);
   });
 
-  it('ERR_MSG: an advancedOrderRejectJson that is not JSON is passed on as text, the message still decodes', async () => {
+  it('ERR_MSG: an advancedOrderRejectJson that is not JSON is passed on as text; the message decodes', async () => {
     const ev = nextEvent(bare.api, EventName.error, (_e: Error, code: number, id: number) => code === 201 && id === 11);
     bare.gw.send([4, 2, 11, 201, 'Order rejected - reason:X', 'not json {']);
     const [err, , , reject] = await ev;
@@ -156,7 +163,8 @@ describe('@stoqey/ib patch: COMPLETED_ORDER below server version 177 (faProfile)
       const gw = await startGatewaySim({ serverVersion, tickIntervalMs: 0 });
       const { api, errors } = await connectApi(gw.port, 0);
       try {
-        api.placeOrder(1, AAPL, { action: 'BUY', orderType: 'MKT', totalQuantity: 7, orderRef: 'ref-7', transmit: true } as never);
+        const mktOrder = { action: 'BUY', orderType: 'MKT', totalQuantity: 7, orderRef: 'ref-7', transmit: true };
+        api.placeOrder(1, AAPL, mktOrder as never);
         await waitUntil(() => gw.control.orders()[0]?.status === 'Filled', 2000, 'fill');
         type State = { status: string; completedStatus: string; completedTime: string };
         const done: Array<[{ symbol: string; conId: number }, Record<string, unknown>, State]> = [];

@@ -60,7 +60,7 @@ export interface OrderJournalOptions {
 }
 
 /** How {@link OrderJournal.find} addresses one order. */
-export type OrderIds = { permId: number } | { orderRef: string } | { clientId: number; orderId: number };
+export type OrderAddress = { permId: number } | { orderRef: string } | { clientId: number; orderId: number };
 
 export interface OrderJournal extends StorageHealthSource {
   /** Resolves with the stored event (cursor assigned) once it is durable. */
@@ -68,7 +68,7 @@ export interface OrderJournal extends StorageHealthSource {
   read(options?: ReadOptions): Promise<OrderEvent[]>;
   last(): OrderEvent | undefined;
   /** Events of one order, oldest first: by IB's permId, by orderRef, or by clientId + orderId (no clientId = 0). */
-  find(ids: OrderIds, limit?: number): OrderEvent[];
+  find(ids: OrderAddress, limit?: number): OrderEvent[];
   /** The highest orderId journalled for any of these clientIds (0 when none): new ids start above it. */
   highestOrderId(clientIds: Iterable<number>): number;
   /** Cursor of the last durable event; 0 when empty. */

@@ -139,6 +139,7 @@ export class StorageFile implements StorageHealthSource {
   #health: StorageHealth;
   #lost = false;
   #closed = false;
+  #wal: { dev: number; ino: number } | undefined;
   /** Transactions committed (each may carry many writes); metrics and tests watch batching with it. */
   commits = 0;
 
@@ -242,16 +243,23 @@ export class StorageFile implements StorageHealthSource {
     } catch {
       now = undefined;
     }
-    const same =
+    let same =
       now !== undefined &&
       now.dev === this.#identity.dev &&
       now.ino === this.#identity.ino &&
       now.dirDev === this.#identity.dirDev &&
       now.dirIno === this.#identity.dirIno;
+    let what = this.path;
+    if (same && this.#wal !== undefined) {
+      // Committed transactions live in the WAL until a checkpoint: losing it loses them at the next crash.
+      const wal = fileIdentity(`${this.path}-wal`);
+      same = wal !== undefined && wal.dev === this.#wal.dev && wal.ino === this.#wal.ino;
+      what = `${this.path}-wal`;
+    }
     if (!same) {
       this.#lost = true;
       this.#stopProbe();
-      this.#setHealth(false, `${this.path} was deleted or replaced while open; restart to reopen it`);
+      this.#setHealth(false, `${what} was deleted or replaced while open; restart to reopen it`);
     }
     return same;
   }
@@ -339,6 +347,8 @@ export class StorageFile implements StorageHealthSource {
 
   #recovered(): void {
     if (this.#lost) return;
+    // The WAL exists once something was committed; from then on it belongs to the file's identity.
+    this.#wal ??= fileIdentity(`${this.path}-wal`);
     this.#stopProbe();
     if (!this.#health.ok) this.#setHealth(true);
   }
@@ -402,6 +412,15 @@ function identityOf(path: string): { dev: number; ino: number; dirDev: number; d
   const file = statSync(path);
   const dir = statSync(dirname(path));
   return { dev: file.dev, ino: file.ino, dirDev: dir.dev, dirIno: dir.ino };
+}
+
+function fileIdentity(path: string): { dev: number; ino: number } | undefined {
+  try {
+    const st = statSync(path);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
 }
 
 function fileSize(path: string): number {

@@ -170,6 +170,17 @@ describe('storage faults', () => {
     await Promise.all([journal.close(), store.close()]);
   });
 
+  test('storage faults – a deleted WAL (committed records not yet checkpointed) is noticed while running', async () => {
+    const dir = await tempDir('fault-wal-deleted');
+    const journal = await createOrderJournal({ dir, ...fast });
+    await journal.append({ type: 'sent', orderId: 1 });
+    unlinkSync(join(dir, 'orders.db-wal'));
+    await eventually(() => !journal.isWritable(), 3000, 'the WAL deletion to be noticed');
+    assert.match(journal.health().reason ?? '', /orders\.db-wal was deleted or replaced/);
+    await assert.rejects(journal.append({ type: 'sent', orderId: 2 }), LogUnavailableError);
+    await journal.close();
+  });
+
   test('storage faults – a replaced data directory is noticed while running, by every part', async () => {
     const parent = await tempDir('fault-dir');
     const dir = join(parent, 'data');

@@ -18,9 +18,8 @@ for (const serverVersion of [176, 187]) {
     });
 
     it('an order cancelled at IB while the gateway was down is Cancelled after the reconnect', async () => {
-      const placed = await http(`${stack.url}/order`, {
-        method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 2, orderType: 'LMT', lmtPrice: 50 } },
-      });
+      const order = { action: 'BUY', totalQuantity: 2, orderType: 'LMT', lmtPrice: 50 };
+      const placed = await http(`${stack.url}/order`, { method: 'POST', json: { contract: AAPL, order } });
       assert.equal(placed.status, 201, JSON.stringify(placed.body));
       const orderId = placed.body.orderId as number;
       const before = stack.worker.safety.reconciler!.status().lastRun;

@@ -14,6 +14,8 @@ import { FA_DATA_TYPE } from '../engine/fa-config.js';
 import { broadcastBulletin } from '../handlers/news.js';
 import { contractInfoProblem, setDisplayGroup } from '../handlers/display-groups.js';
 import { refreshScanners } from '../handlers/scanners.js';
+import { sendOrderEvent } from '../fanout.js';
+import { setOrderStreamQuirks, type OrderStreamQuirks } from './order-stream.js';
 
 import { NOTICE_TEXT } from '../notices.js';
 
@@ -120,6 +122,14 @@ export class GatewayControl {
     return n;
   }
 
+  /**
+   * Order-stream timing on demand (status before openOrder, a silent IB); see control/order-stream.ts.
+   * Switching `silent` off sends what was held.
+   */
+  orderStream(quirks: OrderStreamQuirks): void {
+    for (const ev of setOrderStreamQuirks(this.sim, quirks)) sendOrderEvent(this.sim, ev);
+  }
+
   /** Fills a working order now; quantity defaults to all that remains. */
   fillOrder(ref: { permId?: number; orderId?: number; clientId?: number }, quantity?: number, price?: number): boolean {
     const o = this.sim.engine.orders.all().find((x) =>
@@ -154,8 +164,12 @@ export class GatewayControl {
   orderQuirks(set: Partial<OrderQuirks> = {}): OrderQuirks {
     const q = this.sim.engine.orders.quirks;
     for (const k of Object.keys(set) as Array<keyof OrderQuirks>) {
-      if (!(k in q)) throw new Error(`expected an order quirk (${Object.keys(q).join(', ')}), got ${JSON.stringify(k)}`);
-      if (typeof set[k] !== 'boolean') throw new Error(`expected ${k} to be true or false, got ${JSON.stringify(set[k])}`);
+      if (!(k in q)) {
+        throw new Error(`expected an order quirk (${Object.keys(q).join(', ')}), got ${JSON.stringify(k)}`);
+      }
+      if (typeof set[k] !== 'boolean') {
+        throw new Error(`expected ${k} to be true or false, got ${JSON.stringify(set[k])}`);
+      }
       q[k] = set[k];
     }
     return { ...q };

@@ -43,6 +43,11 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['POST', /^\/prices$/, (c, b) => c.setPrice(typeof b.symbol === 'string' ? b.symbol : num(b.conId, 'conId')!, num(b.price, 'price')!)],
   ['GET', /^\/prices\/([^/]+)$/, (c, _b, _q, m) => c.quote(decodeURIComponent(m[1]!)) ?? (() => { throw new HttpError(404, 'unknown instrument'); })()],
   ['POST', /^\/orders\/fill-next$/, (c, b) => { c.fillNext({ price: num(b.price, 'price', true), quantities: Array.isArray(b.quantities) ? b.quantities.map((x) => num(x, 'quantities[]')!) : undefined }); return { ok: true }; }],
+  ['POST', /^\/orders\/stream$/, (c, b) => {
+    const flag = (v: unknown) => (v === undefined ? undefined : v === true);
+    c.orderStream({ statusFirst: flag(b.statusFirst), silent: flag(b.silent) });
+    return { ok: true };
+  }],
   ['POST', /^\/orders\/reject-next$/, (c, b) => { c.rejectNext({ code: num(b.code, 'code', true), text: typeof b.text === 'string' ? b.text : undefined, status: b.status === 'Inactive' ? 'Inactive' : undefined }); return { ok: true }; }],
   ['POST', /^\/orders\/fill$/, (c, b) => ({ ok: c.fillOrder({ permId: num(b.permId, 'permId', true), orderId: num(b.orderId, 'orderId', true), clientId: num(b.clientId, 'clientId', true) }, num(b.quantity, 'quantity', true), num(b.price, 'price', true)) })],
   ['POST', /^\/refusals$/, (c, b) => {
@@ -72,7 +77,10 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['GET', /^\/orders\/quirks$/, (c) => c.orderQuirks()],
   ['POST', /^\/orders\/quirks$/, (c, b) => c.orderQuirks(b as Partial<OrderQuirks>)],
   ['GET', /^\/master-client-id$/, (c) => ({ clientId: c.masterClientId() })],
-  ['POST', /^\/master-client-id$/, (c, b) => { c.setMasterClientId(num(b.clientId, 'clientId')!); return { ok: true }; }],
+  ['POST', /^\/master-client-id$/, (c, b) => {
+    c.setMasterClientId(num(b.clientId, 'clientId')!);
+    return { ok: true };
+  }],
   ['POST', /^\/orders\/reset-ids$/, (c) => { c.resetOrderIds(); return { ok: true }; }],
   ['POST', /^\/orders\/forget$/, (c, b) => ({ forgotten: c.forgetOrders({ all: b.all === true }) })],
   ['GET', /^\/next-valid-id\/(-?\d+)$/, (c, _b, _q, m) => ({ orderId: c.nextValidId(Number(m[1])) })],

@@ -71,7 +71,9 @@ export class MatchingEngine {
   private readonly execPrefix: string;
   /** TWS's "Master API client ID": sees every client's orders, executions and commission reports. */
   masterClientId = 0;
-  readonly quirks: OrderQuirks = { duplicateStatuses: false, fillWithoutFilledStatus: false, skipSubmittedStatus: false };
+  readonly quirks: OrderQuirks = {
+    duplicateStatuses: false, fillWithoutFilledStatus: false, skipSubmittedStatus: false,
+  };
   /** Called after every change of the order-id state (persistence). */
   onIdState: ((s: OrderIdState) => void) | undefined;
 
@@ -411,7 +413,8 @@ export class MatchingEngine {
     else if (o.status !== 'Submitted') this.setStatus(o, 'Submitted');
     // IB's order after a fill: execDetails, orderStatus, openOrder, commissionReport, then position updates.
     this.emit({ type: 'execution', order: o, exec });
-    const silentFill = this.quirks.fillWithoutFilledStatus && o.status === 'Filled' && (o.orderType === 'MKT' || o.orderType === 'STP');
+    const silentFill = this.quirks.fillWithoutFilledStatus && o.status === 'Filled' &&
+      (o.orderType === 'MKT' || o.orderType === 'STP');
     if (!silentFill) this.emitStatus(o);
     this.emit({ type: 'openOrder', order: o });
     this.emit({ type: 'commission', order: o, exec });

@@ -109,7 +109,8 @@ function reqExecutions(ctx: SimContext, s: Session, r: FieldReader): void {
     exchange: r.readStr('exchange'),
     side: r.readStr('side'),
   };
-  const list = ctx.engine.orders.execs().filter((e) => matches(e, f, s.clientId ?? 0, ctx.engine.orders.masterClientId));
+  const master = ctx.engine.orders.masterClientId;
+  const list = ctx.engine.orders.execs().filter((e) => matches(e, f, s.clientId ?? 0, master));
   for (const e of list) s.send(executionData(s.serverVersion, reqId, e));
   for (const e of list) s.send(commissionReport(e));
   s.send(executionDataEnd(reqId));
