@@ -9,7 +9,7 @@ import { all, dockerIgnored, dockerignoreRules, lineage, parseDockerfile, stage,
 import { fromRoot, run, tempDir, which } from './helpers/deploy-tools.js';
 
 const HEALTHCHECK_SCRIPT = fromRoot('deploy', 'docker', 'healthcheck.mjs');
-const NODE_IMAGE = /^node:20\.\d+\.\d+-bookworm-slim$/;
+const NODE_IMAGE = /^node:26\.\d+\.\d+-bookworm-slim$/;
 
 /** Each runnable image: Dockerfile, stage, the package whose bin it runs. */
 const IMAGES = [
@@ -43,11 +43,26 @@ describe('Dockerfiles', () => {
       assert.equal(res.code, 0, res.stdout + res.stderr);
     });
 
-    it(`${file} uses one pinned node:20 slim image in every stage`, () => {
+    it(`${file} uses one pinned node:26 slim image in every stage that pulls one`, () => {
       const stages = parseDockerfile(file);
       assert.ok(stages.length >= 3, 'expected a multi-stage build');
-      for (const s of stages) assert.match(s.image, NODE_IMAGE, `stage ${s.name}`);
-      assert.equal(new Set(stages.map((s) => s.image)).size, 1, 'stages use different base images');
+      const names = new Set(stages.map((s) => s.name));
+      const pulled = stages.filter((s) => s.image !== 'scratch' && !names.has(s.image));
+      for (const s of pulled) assert.match(s.image, NODE_IMAGE, `stage ${s.name}`);
+      assert.equal(new Set(pulled.map((s) => s.image)).size, 1, 'stages use different base images');
+    });
+
+    it(`${file} needs no BuildKit frontend from a registry (no # syntax= line)`, () => {
+      assert.doesNotMatch(readFileSync(fromRoot(file), 'utf8'), /^#\s*syntax\s*=/im);
+    });
+
+    it(`${file} installs for the build only what its images need, not every workspace`, () => {
+      const stages = parseDockerfile(file);
+      for (const s of stages) {
+        for (const r of all(s, 'RUN').filter((x) => /\bnpm ci\b/.test(x.args))) {
+          assert.match(r.args, /--workspace @ibrest\/\S+/, `${file}:${r.line} installs every workspace`);
+        }
+      }
     });
   }
 
@@ -66,6 +81,19 @@ describe('Dockerfiles', () => {
         assert.match(all(depsStage, 'RUN').map((r) => r.args).join('\n'), new RegExp(`--workspace @ibrest/${image.pkg}\\b`));
         // The runtime stage itself never installs dev dependencies or runs the compiler.
         for (const r of all(final, 'RUN')) assert.doesNotMatch(r.args, /npm (ci|install)|tsc/);
+      });
+
+      it('runs from a root with node and its libraries only: no shell, npm or package manager', () => {
+        // The final stage descends (FROM) from a stage built on scratch that copies only the runtime root.
+        let base: Stage = final;
+        while (base.image !== 'scratch') base = stage(stages, base.image);
+        const copies = all(base, 'COPY').map((c) => c.args);
+        assert.equal(copies.length, 1, `${base.name} copies more than the runtime root`);
+        const root = stage(stages, /--from=(\S+)/.exec(copies[0]!)![1]!);
+        const build = all(root, 'RUN').map((r) => r.args).join('\n');
+        assert.match(build, /strip -o \/rootfs\/usr\/local\/bin\/node/);
+        assert.match(build, /ldd \/usr\/local\/bin\/node/);
+        assert.doesNotMatch(build, /cp[^&]*\/bin\/(ba)?sh|npm[^&]*\/rootfs/);
       });
 
       it('runs as a non-root user with SIGTERM as stop signal', () => {
@@ -205,6 +233,11 @@ describe('deploy/make-secrets.sh', () => {
       assert.equal(byName.get('prometheus')?.hash, hashApiKey(metricsKey));
       assert.deepEqual([...byName.get('prometheus')!.scopes], ['read']);
       assert.ok(!readFileSync(join(out, 'api-keys'), 'utf8').includes(trader), 'the clear key is stored');
+      // The proxy↔worker token: random, readable by the containers' non-root user, not a key the API accepts.
+      const token = readFileSync(join(out, 'internal-token'), 'utf8');
+      assert.match(token, /^[0-9a-f]{64}$/);
+      assert.equal(statSync(join(out, 'internal-token')).mode & 0o777, 0o644);
+      assert.ok(!keys.some((k) => k.hash === hashApiKey(token)), 'the internal token is also an API key');
 
       assert.equal(statSync(out).mode & 0o777, 0o700);
       assert.equal(statSync(join(out, 'api-keys')).mode & 0o777, 0o644);
