@@ -25,8 +25,8 @@ RUN npm ci --workspace @ibrest/proxy --include-workspace-root --no-audit --no-fu
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages/ packages/
 RUN node -e "for (const p of process.argv.slice(1)) { const f = p + '/tsconfig.json'; \
-      const c = JSON.parse(fs.readFileSync(f, 'utf8')); c.include = ['src']; fs.writeFileSync(f, JSON.stringify(c)); }" \
-      packages/* \
+      const c = JSON.parse(fs.readFileSync(f, 'utf8')); c.include = ['src']; \
+      fs.writeFileSync(f, JSON.stringify(c)); }" packages/* \
  && npx tsc --build packages/proxy \
  && mkdir -p /out \
  && for d in packages/*/dist; do cp -r --parents "$d" /out/; done \

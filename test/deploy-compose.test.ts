@@ -121,7 +121,9 @@ describe('docker-compose.yml structure', () => {
     // Compose never starts a service whose healthy-condition dependency turned unhealthy; the proxy routes
     // around unready workers itself, so waiting for one slow worker would only keep the entry point down.
     const proxyDeps = dependsOn(services.proxy!);
-    for (let i = 0; i < 8; i++) assert.equal(proxyDeps[`worker${i}`]?.condition, 'service_started', `proxy → worker${i}`);
+    for (let i = 0; i < 8; i++) {
+      assert.equal(proxyDeps[`worker${i}`]?.condition, 'service_started', `proxy → worker${i}`);
+    }
   });
 
   it('builds the worker image once: worker0 builds it, workers 1–7 use the same image without a build', () => {
@@ -263,7 +265,8 @@ describe('docker-compose.yml structure', () => {
     assert.ok((services.proxy!.volumes ?? []).length > 0, 'proxy DATA_DIR is not a volume');
     const sim = services['gateway-sim']!;
     const simVolumes = (sim.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
-    assert.ok(simVolumes.some((v) => v.endsWith(`:${env(sim).GATEWAY_SIM_STATE_DIR}`)), `simulator state is not a volume: ${simVolumes}`);
+    const stateDir = env(sim).GATEWAY_SIM_STATE_DIR;
+    assert.ok(simVolumes.some((v) => v.endsWith(`:${stateDir}`)), `simulator state is not a volume: ${simVolumes}`);
   });
 
   it('documents every variable in .env.example, and nothing it does not use', () => {
@@ -297,9 +300,8 @@ describe('docker-compose.yml validators', () => {
       }
       const plain = await run(docker, [...args, 'config', '-q'], { env });
       assert.equal(plain.code, 0, plain.stderr);
-      const all = await run(docker, [...args, '--env-file', fromRoot('.env.example'), ...profiles, 'config', '--services'], {
-        env,
-      });
+      const example = ['--env-file', fromRoot('.env.example')];
+      const all = await run(docker, [...args, ...example, ...profiles, 'config', '--services'], { env });
       assert.equal(all.code, 0, all.stderr);
       assert.deepEqual(all.stdout.trim().split('\n').sort(), Object.keys(services).sort());
     } finally {
