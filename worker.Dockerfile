@@ -22,10 +22,15 @@ RUN mkdir -p /manifests \
 
 # ---- build: the root's build tools (TypeScript, Node's types, patch-package) and the dependencies of the
 # worker and the simulator, not every workspace's test tools. Only src/ is compiled (tests do not ship).
+# Install scripts are skipped (the root's postinstall would run patch-package over packages this build does not
+# install); deploy/docker/apply-patches.mjs applies the patches of those it does.
 FROM node:26.12.1-bookworm-slim AS build
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
-RUN npm ci --workspace @ibrest/worker --workspace @ibrest/gateway-sim --include-workspace-root --no-audit --no-fund
+COPY deploy/docker/apply-patches.mjs /opt/apply-patches.mjs
+RUN npm ci --ignore-scripts --workspace @ibrest/worker --workspace @ibrest/gateway-sim --include-workspace-root \
+      --no-audit --no-fund \
+ && node /opt/apply-patches.mjs node_modules/patch-package
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages/ packages/
 RUN node -e "for (const p of process.argv.slice(1)) { const f = p + '/tsconfig.json'; \
@@ -42,8 +47,9 @@ FROM node:26.12.1-bookworm-slim AS worker-deps
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
 COPY --from=build /app/node_modules/ /opt/build/node_modules/
+COPY deploy/docker/apply-patches.mjs /opt/apply-patches.mjs
 RUN npm ci --omit=dev --ignore-scripts --workspace @ibrest/worker --no-audit --no-fund \
- && if [ -d patches ]; then node /opt/build/node_modules/patch-package/index.js; fi \
+ && node /opt/apply-patches.mjs /opt/build/node_modules/patch-package \
  && find node_modules \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' \) \
       -type f -delete \
  && rm -rf patches /opt/build && npm cache clean --force
@@ -52,8 +58,9 @@ FROM node:26.12.1-bookworm-slim AS sim-deps
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
 COPY --from=build /app/node_modules/ /opt/build/node_modules/
+COPY deploy/docker/apply-patches.mjs /opt/apply-patches.mjs
 RUN npm ci --omit=dev --ignore-scripts --workspace @ibrest/gateway-sim --no-audit --no-fund \
- && if [ -d patches ]; then node /opt/build/node_modules/patch-package/index.js; fi \
+ && node /opt/apply-patches.mjs /opt/build/node_modules/patch-package \
  && find node_modules \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' \) \
       -type f -delete \
  && rm -rf patches /opt/build && npm cache clean --force

@@ -139,7 +139,8 @@ describe('Dockerfiles', () => {
     for (const p of ['node_modules', 'packages/worker/node_modules', 'packages/proxy/dist', '.git', '.env', 'secrets/api-keys', '.data/x']) {
       assert.ok(dockerIgnored(p, rules), `${p} would be sent to the Docker daemon`);
     }
-    for (const p of ['package.json', 'package-lock.json', 'packages/worker/src/main.ts', 'tsconfig.base.json', 'deploy/docker/healthcheck.mjs']) {
+    const needed = ['package.json', 'package-lock.json', 'packages/worker/src/main.ts', 'tsconfig.base.json'];
+    for (const p of [...needed, 'deploy/docker/healthcheck.mjs', 'deploy/docker/apply-patches.mjs']) {
       assert.ok(!dockerIgnored(p, rules), `${p} is needed by the build but excluded`);
     }
   });
