@@ -120,15 +120,15 @@ describe('faults – fuzzing every route through the proxy', () => {
   });
 
   test('bad historical requests use up none of the pool-wide historical budget', async () => {
-    // IB allows 60 historical requests per 10 minutes for the whole pool; that budget belongs to requests
-    // that reach IB. 61 refused requests (400, nothing sent) must not lock every caller out for 10 minutes.
+    // IB allows 60 historical requests (bars of 30 s or less) per 10 minutes for the whole pool; that budget
+    // belongs to requests that reach IB. 61 refused requests (400, nothing sent) must not lock every caller out.
     const refused = new Tally();
     for (let i = 0; i < 61; i++) {
-      const r = await rawRequest(stack.proxyUrl, { path: `/historical?symbol=${SYMBOL_POOL[i % SYMBOL_POOL.length]}&durationStr=1%20D&barSizeSetting=1%20hour&timeout=abc${i}`, agent });
+      const r = await rawRequest(stack.proxyUrl, { path: `/historical?symbol=${SYMBOL_POOL[i % SYMBOL_POOL.length]}&durationStr=1800%20S&barSizeSetting=30%20secs&timeout=abc${i}`, agent });
       refused.add(String(r.status));
     }
     assert.deepEqual(Object.keys(refused.counts), ['400'], `every bad request refused as invalid: ${JSON.stringify(refused.counts)}`);
-    const bars = await rawRequest(stack.proxyUrl, { path: '/historical?symbol=MSFT&durationStr=2%20D&barSizeSetting=1%20hour', agent });
+    const bars = await rawRequest(stack.proxyUrl, { path: '/historical?symbol=MSFT&durationStr=3600%20S&barSizeSetting=30%20secs', agent });
     assert.equal(bars.status, 200, `a valid historical request afterwards: ${bars.status} ${bars.text.slice(0, 300)}`);
   });
 

@@ -9,7 +9,7 @@ const WORKERS = 8;
 /** Worker 0 keeps its budget for orders; the proxy balances reads over the others. */
 const READ_WORKERS = WORKERS - 1;
 const WHAT = ['TRADES', 'MIDPOINT', 'BID', 'ASK'];
-/** IB's historical rules, which the worker and the proxy both apply (they take no override). */
+/** IB's historical rules for bars of 30 s or less, which the proxy applies pool-wide (no override). */
 const HIST = { totalMax: 60, totalWindowS: 600 };
 
 /** Messages that carry a request (not the session set-up or cancels). */
@@ -64,10 +64,11 @@ async function runMode(ctx, mode) {
       const conId = contracts[i % contracts.length];
       return i % 2 === 0 ? `${base}/market/data?conId=${conId}&timeout=60` : `${base}/contract?conId=${conId}&timeout=60`;
     });
-    // Distinct contract keys (conId × whatToShow), so only the 60-per-10-minutes rule binds.
+    // Distinct contract keys (conId × whatToShow), so only the 60-per-10-minutes rule binds; 30-s bars, the
+    // bar size IB paces (larger bars are not paced).
     const hist = Array.from({ length: nHist }, (_, i) =>
       `${base}/historical?conId=${contracts[i % contracts.length]}&whatToShow=${WHAT[Math.floor(i / contracts.length) % WHAT.length]}` +
-      `&durationStr=1%20D&barSizeSetting=1%20hour&timeout=60`);
+      `&durationStr=1800%20S&barSizeSetting=30%20secs&timeout=60`);
 
     const t0 = performance.now();
     const [fastRes, histRes] = await Promise.all([Promise.all(fast.map(fire)), Promise.all(hist.map(fire))]);

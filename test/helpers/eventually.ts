@@ -1,3 +1,5 @@
+import { checkResponse } from './openapi.js';
+
 /** Poll-until assertions: retry `probe` until it returns without throwing, or fail with its last error. */
 export async function eventually<T>(probe: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -22,7 +24,10 @@ export interface JsonResponse<T = any> {
   body: T;
 }
 
-/** fetch + JSON body (or text when the body is not JSON). */
+/**
+ * fetch + JSON body (or text when the body is not JSON). An answer from a registered proxy is checked
+ * against the proxy's OpenAPI document (helpers/openapi.ts) and throws when it does not match.
+ */
 export async function http<T = any>(url: string, init: RequestInit = {}): Promise<JsonResponse<T>> {
   const headers = new Headers(init.headers);
   if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
@@ -34,5 +39,6 @@ export async function http<T = any>(url: string, init: RequestInit = {}): Promis
   } catch {
     // not JSON
   }
+  await checkResponse(url, init.method ?? 'GET', res.status, res.headers, body);
   return { status: res.status, headers: res.headers, body: body as T };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewaySim } from '@ibrest/gateway-sim';
 import { mainScript, startService, waitForOk, type RunningService } from '@ibrest/stack';
+import { registerProxy, unregisterProxy } from './openapi.js';
 
 type Sim = Awaited<ReturnType<typeof startGatewaySim>>;
 type SimOptions = Parameters<typeof startGatewaySim>[0];
@@ -107,9 +108,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const status = await waitForOk(`${proxyUrl}/health/ready`, 30_000);
       if (status !== 200) throw new Error(`proxy not ready after 30 s (last status ${status})`);
     }
+    // Every answer of this proxy through `http()` is checked against its OpenAPI document from now on.
+    registerProxy(proxyUrl);
     return {
       sim, proxyUrl, proxy, workers, dataDir,
       async stop() {
+        unregisterProxy(proxyUrl);
         await Promise.all([proxy.stop(5_000), ...workers.map((w) => w.service.stop(5_000))]);
         await sim.close();
         rmSync(dataDir, { recursive: true, force: true });

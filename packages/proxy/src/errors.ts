@@ -94,6 +94,17 @@ export class RouteNotFoundError extends ApiError {
   }
 }
 
+/** The path exists, not with this method (405); `allow` becomes the `Allow` header. */
+export class MethodNotAllowedError extends ApiError {
+  constructor(
+    method: string,
+    path: string,
+    readonly allow: readonly string[],
+  ) {
+    super(405, 'METHOD_NOT_ALLOWED', `${path} does not allow ${method}; allowed: ${allow.join(', ')}`, { details: { method, allow } });
+  }
+}
+
 /** Thrown at start-up, never answered over HTTP: the listen address would expose the API unsafely. */
 export class InsecureListenError extends Error {
   readonly code = 'INSECURE_LISTEN';

@@ -12,6 +12,7 @@ import { PassiveHealth } from './health/passive.js';
 import { LeastOutstanding } from './balancer/least-outstanding.js';
 import { Pool } from './balancer/pool.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
+import { buildProxyOpenApi } from './openapi.js';
 import { HistoricalPacer } from './pacing/historical.js';
 import { createLocalRoutes } from './router/local.js';
 import { parseAllowlist } from './security/allowlist.js';
@@ -105,7 +106,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     budgets,
     budgetRetryAfterSeconds: config.budgets.retryAfterSeconds,
     maxBodyBytes: config.client.maxBodyBytes,
-    local: createLocalRoutes(pool, metrics, budgets, schedule),
+    local: createLocalRoutes(pool, metrics, budgets, schedule, buildProxyOpenApi({ metricsAuth: config.metricsAuth })),
     dispatch,
   });
   const { server, protocol } = createEntrypoint(config, tls, handler);

@@ -9,11 +9,11 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
  * - the connection never came up: no byte reached the worker, any method;
  * - an idempotent request hit a reset on a reused keep-alive socket (the idle-close race), where a repeat
  *   is harmless by definition.
- * Pinned order routes are never retried: there is no other worker for them, and an order write that reached
- * worker 0 may have reached IB. Nothing is retried once the response has started.
+ * Pinned order routes are never retried: there is no other worker for them; routes the manifest marks
+ * `retry: false` (writes that may have reached IB) neither. Nothing is retried once the response has started.
  */
 export function mayRetry(route: Route, method: string, failure: UpstreamFailure, attempt: number, responseStarted: boolean): boolean {
-  if (attempt > 0 || responseStarted || route.target === 'order' || route.orderWrite) return false;
+  if (attempt > 0 || responseStarted || route.target === 'order' || !route.retry) return false;
   if (failure.connectFailure) return true;
   return failure.code === 'ECONNRESET' && failure.reusedSocket && IDEMPOTENT.has(method);
 }

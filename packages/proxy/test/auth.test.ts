@@ -37,7 +37,8 @@ describe('auth – API keys and scopes', () => {
     ['trader', 'POST', '/order', 200],
     ['trader', 'PUT', '/order/4', 200],
     ['trader', 'POST', '/order/global-cancel', 403],
-    ['trader', 'POST', '/clients/3/drain', 403],
+    ['trader', 'POST', '/clients/3/drain', 404],
+    ['reader', 'PATCH', '/order/4', 405],
     ['admin', 'POST', '/order/global-cancel', 200],
     ['admin', 'GET', '/account/positions', 403],
   ];

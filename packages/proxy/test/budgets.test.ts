@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { contractCount, loadConfig, MarketDataBudgets } from '../src/index.js';
+import { marketDataLines } from '@ibrest/contract';
+import { loadConfig, MarketDataBudgets } from '../src/index.js';
 import { eventually, metricValue, openStream, request, startStack, type OpenStream, type Stack } from './helpers.js';
 
 describe('market-data budgets – accounting', () => {
-  it('contractCount reads symbol / conId lists, repeated or comma-separated, the longer list wins', () => {
+  it('lines of a request: the items of symbols / conIds the worker subscribes, distinct, at least 1', () => {
     const q = (s: string): URLSearchParams => new URLSearchParams(s);
-    assert.equal(contractCount(q('')), 1);
-    assert.equal(contractCount(q('conId=265598')), 1);
-    assert.equal(contractCount(q('symbol=AAPL,MSFT,IBM')), 3);
-    assert.equal(contractCount(q('conId=1&conId=2')), 2);
-    assert.equal(contractCount(q('conId=1,2&conId=3')), 3);
-    assert.equal(contractCount(q('symbol=AAPL&conId=265598')), 1, 'one contract named both ways');
-    assert.equal(contractCount(q('symbol=AAPL,AAPL')), 1, 'duplicates hold one line');
+    assert.equal(marketDataLines(q('')), 1);
+    assert.equal(marketDataLines(q('conId=265598')), 1);
+    assert.equal(marketDataLines(q('symbol=AAPL')), 1);
+    assert.equal(marketDataLines(q('symbols=AAPL,MSFT,IBM')), 3);
+    assert.equal(marketDataLines(q(`conIds=${Array.from({ length: 50 }, (_, i) => i + 1).join(',')}`)), 50);
+    assert.equal(marketDataLines(q('symbols=AAPL,AAPL')), 1, 'duplicates hold one line');
   });
 
   it('MARKET_DATA_LINES, DEPTH_BOOKS and BUDGET_RETRY_AFTER_SECONDS are read and validated', () => {
@@ -68,7 +68,7 @@ describe('market-data budgets – through the proxy', () => {
     assert.equal(a1.status, 200);
     assert.equal(a2.status, 200);
     assert.equal(stack.proxy.budgets.use('lines').inUse, 1, 'two callers of one key hold one line');
-    const multi = await stream('/market/data?symbol=AAPL,MSFT');
+    const multi = await stream('/market/data?symbols=AAPL,MSFT');
     assert.equal(multi.status, 200);
     assert.equal(stack.proxy.budgets.use('lines').inUse, 3, 'a two-contract stream holds two lines');
 

@@ -17,7 +17,7 @@ describe('health and failover', () => {
   it('least outstanding – held requests spread evenly over the read workers', async () => {
     stack = await startStack(4);
     const s = stack;
-    const pending = Array.from({ length: 6 }, () => request(s.url + '/hold'));
+    const pending = Array.from({ length: 6 }, () => request(s.url + '/contract?stub=hold'));
     await eventually(() => s.stubs.slice(1).every((w) => w.holding === 2), 3000, 'two held per read worker');
     assert.equal(s.stubs[0]!.holding, 0);
     assert.deepEqual(s.proxy.pool.all().map((w) => w.inFlight), [0, 2, 2, 2]);
@@ -93,15 +93,16 @@ describe('health and failover', () => {
   it('a reset retries an idempotent read once on another worker, never a write', async () => {
     stack = await startStack(4);
     const s = stack;
-    await Promise.all(Array.from({ length: 6 }, () => request(s.url + '/warm')));
-    const get = await request(s.url + '/reset');
+    await Promise.all(Array.from({ length: 6 }, () => request(s.url + '/contract/search?pattern=warm')));
+    const get = await request(s.url + '/contract?stub=reset');
     assert.equal(get.status, 502);
     assert.equal(get.json.error.code, 'UPSTREAM_ERROR');
-    const sawGet = s.stubs.filter((w) => w.requests.some((q) => q.url === '/reset' && q.method === 'GET')).length;
+    const sawGet = s.stubs.filter((w) => w.requests.some((q) => q.url === '/contract?stub=reset' && q.method === 'GET')).length;
     assert.equal(sawGet, 2, 'first attempt plus exactly one retry');
-    const post = await request(s.url + '/reset', { method: 'POST', body: '{}' });
+    // A write the manifest marks `retry: false` (it may have reached IB) is never sent twice.
+    const post = await request(s.url + '/financial?stub=reset', { method: 'PUT', body: '{}' });
     assert.equal(post.status, 502);
-    assert.equal(s.stubs.filter((w) => w.requests.some((q) => q.url === '/reset' && q.method === 'POST')).length, 1);
+    assert.equal(s.stubs.filter((w) => w.requests.some((q) => q.url === '/financial?stub=reset' && q.method === 'PUT')).length, 1);
     assert.ok(s.proxy.pool.all().every((w) => w.up), 'a reset does not take a worker out');
   });
 

@@ -13,9 +13,9 @@ describe('metrics', () => {
     stack = await startStack(3);
     await request(stack.url + '/account/positions');
     await request(stack.url + '/order', { method: 'POST', body: '{}' });
-    const aborted = http.get(stack.url + '/slow?ms=5000', { agent: false });
+    const aborted = http.get(stack.url + '/contract?stub=slow&ms=5000', { agent: false });
     aborted.on('error', () => undefined);
-    await eventually(() => stack.stubs.some((s) => s.requests.some((q) => q.url.startsWith('/slow'))), 2000, 'slow request reached a worker');
+    await eventually(() => stack.stubs.some((s) => s.requests.some((q) => q.url.startsWith('/contract?stub=slow'))), 2000, 'slow request reached a worker');
     aborted.destroy();
     await eventually(() => stack.proxy.pool.all().every((w) => w.inFlight === 0), 2000, 'in-flight 0');
   });

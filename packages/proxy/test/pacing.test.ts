@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HistoricalPacer, historicalRequestOf, type HistoricalRequest } from '../src/pacing/historical.js';
+import { historicalRequest } from '@ibrest/contract';
+import { HistoricalPacer, type HistoricalRequest } from '../src/pacing/historical.js';
 import { request, startStack } from './helpers.js';
 
 function clock(): { now: () => number; advance(ms: number): void } {
@@ -8,23 +9,23 @@ function clock(): { now: () => number; advance(ms: number): void } {
   return { now: () => t, advance: (ms) => void (t += ms) };
 }
 
-const q = (s: string): HistoricalRequest => historicalRequestOf('/historical', new URLSearchParams(s));
+const q = (s: string): HistoricalRequest => historicalRequest('bars', new URLSearchParams(s));
 
 describe('historical pacing – IB rules across the pool', () => {
-  it('identical requests: the second within 15 s is refused with the exact wait', () => {
+  it('identical requests within 15 s share the first one\'s slot (and its answer at the worker): nothing booked', () => {
     const c = clock();
     const p = new HistoricalPacer(c.now, 0);
-    assert.equal(p.reserve(q('symbol=AAPL&durationStr=1 D&barSizeSetting=1 min'), 0).ok, true);
+    const first = p.reserve(q('symbol=AAPL&durationStr=1 D&barSizeSetting=30 secs'), 0);
+    assert.ok(first.ok && !first.shared);
     c.advance(4000);
     // Parameter order and the timeout parameter do not make a request different.
-    const again = p.reserve(q('barSizeSetting=1 min&symbol=AAPL&durationStr=1 D&timeout=30'), 0);
-    assert.equal(again.ok, false);
-    if (!again.ok) {
-      assert.equal(again.kind, 'historical_identical');
-      assert.equal(again.retryAfterMs, 11_000);
-    }
+    const again = p.reserve(q('barSizeSetting=30 secs&symbol=AAPL&durationStr=1 D&timeout=30'), 0);
+    assert.ok(again.ok && again.shared && again.delayMs === 0);
+    // Shared requests count against nothing: four more for the contract still fit the 2 s rule.
+    for (let i = 2; i <= 5; i++) assert.ok(p.reserve(q(`symbol=AAPL&durationStr=${i} D&barSizeSetting=30 secs`), 0).ok);
     c.advance(11_000);
-    assert.equal(p.reserve(q('symbol=AAPL&durationStr=1 D&barSizeSetting=1 min'), 0).ok, true);
+    const later = p.reserve(q('symbol=AAPL&durationStr=1 D&barSizeSetting=30 secs'), 0);
+    assert.ok(later.ok && !later.shared, 'after 15 s the request is a new one');
   });
 
   it('one contract/exchange/whatToShow: the sixth within 2 s waits for the first to leave the window', () => {
@@ -79,19 +80,36 @@ describe('historical pacing – IB rules across the pool', () => {
     assert.ok(next.ok && next.delayMs === 2000, 'the next caller gets the freed slot, not one after it');
   });
 
-  it('through the proxy: 429 HISTORICAL_PACING with Retry-After, counted, never forwarded', async () => {
+  it('through the proxy: 30-s bars — identical requests pinned to one worker, the 6th for a contract 429 HISTORICAL_PACING', async () => {
     const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 0 } });
     try {
-      const path = '/historical?symbol=AAPL&secType=STK&durationStr=1%20D&barSizeSetting=1%20hour';
-      assert.equal((await request(stack.url + path)).status, 200);
-      const r = await request(stack.url + path);
+      const path = (d: number): string => `/historical?symbol=AAPL&durationStr=${d}%20D&barSizeSetting=30%20secs`;
+      const a = await request(stack.url + path(1));
+      const b = await request(stack.url + path(1));
+      assert.deepEqual([a.status, b.status], [200, 200]);
+      assert.equal(a.headers['x-ib-client-id'], b.headers['x-ib-client-id'], 'identical requests reach the worker holding the answer');
+      for (let d = 2; d <= 5; d++) assert.equal((await request(stack.url + path(d))).status, 200);
+      const r = await request(stack.url + path(6));
       assert.equal(r.status, 429);
       assert.equal(r.json.error.code, 'HISTORICAL_PACING');
-      // 15 s window plus the 50 ms safety margin, rounded up to whole seconds.
-      assert.ok([15, 16].includes(Number(r.headers['retry-after'])), String(r.headers['retry-after']));
-      assert.equal(stack.stubs[1]!.requests.filter((x) => x.url.startsWith('/historical')).length, 1);
+      assert.ok([2, 3].includes(Number(r.headers['retry-after'])), String(r.headers['retry-after']));
+      const forwarded = stack.stubs.flatMap((w) => w.requests).filter((x) => x.url.startsWith('/historical'));
+      assert.equal(forwarded.length, 6, 'the refused one never reached a worker');
       const m = await stack.proxy.metrics.registries.app.getSingleMetric('ibproxy_pacing_rejections_total')!.get();
-      assert.equal(m.values.find((v) => v.labels.kind === 'historical_identical')?.value, 1);
+      assert.equal(m.values.find((v) => v.labels.kind === 'historical_contract')?.value, 1);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('bars above 30 s and head timestamps are not paced by the proxy (IB lifts its limits for them)', async () => {
+    const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 0 } });
+    try {
+      for (let i = 0; i < 80; i++) {
+        const r = await request(`${stack.url}/historical?symbol=AAPL&durationStr=${(i % 8) + 1}%20D&barSizeSetting=1%20day`);
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+      }
+      assert.equal((await request(`${stack.url}/historical/head-timestamp?symbol=AAPL`)).status, 200);
     } finally {
       await stack.close();
     }
@@ -100,15 +118,15 @@ describe('historical pacing – IB rules across the pool', () => {
   it('a request the worker refused without asking IB (400, 503) gives its slot back', async () => {
     const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 0 } });
     try {
-      const path = '/historical?symbol=AAPL&secType=STK&durationStr=1%20D&barSizeSetting=1%20hour';
+      const path = (d: number): string => `/historical?symbol=AAPL&durationStr=${d}%20D&barSizeSetting=5%20secs`;
       for (const w of stack.stubs) w.failWith = { status: 400 };
-      assert.equal((await request(stack.url + path)).status, 400);
+      assert.equal((await request(stack.url + path(1))).status, 400);
       for (const w of stack.stubs) w.failWith = { status: 503, retryAfter: 1 };
-      assert.equal((await request(stack.url + path)).status, 503);
+      assert.equal((await request(stack.url + path(2))).status, 503);
       for (const w of stack.stubs) w.failWith = undefined;
-      // The identical request is served at once: neither refusal held a slot.
-      assert.equal((await request(stack.url + path)).status, 200);
-      assert.equal((await request(stack.url + path)).status, 429, 'the served one does hold its slot');
+      // Five more for the contract fit the 2 s rule: neither refusal held a slot.
+      for (let d = 3; d <= 7; d++) assert.equal((await request(stack.url + path(d))).status, 200);
+      assert.equal((await request(stack.url + path(8))).status, 429, 'the served ones do hold their slots');
     } finally {
       await stack.close();
     }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { ROUTES } from '@ibrest/contract';
 import { after, before, describe, it } from 'node:test';
 import { eventually, request, startStack, type Stack } from './helpers.js';
 
@@ -16,7 +17,7 @@ describe('router – order operations are pinned to clientId 0', () => {
     ['PUT', '/order/17'],
     ['DELETE', '/order/17'],
     ['DELETE', '/order?orderId=17'],
-    ['PATCH', '/order/17'],
+    ['GET', '/executions'],
     ['POST', '/order/whatif'],
     ['GET', '/order/events?since=3'],
     ['POST', '/Order'],
@@ -49,6 +50,31 @@ describe('router – order operations are pinned to clientId 0', () => {
     assert.equal(r.body, body);
     assert.equal(r.headers['content-length'], String(Buffer.byteLength(body)));
     assert.equal(r.headers['transfer-encoding'], undefined);
+  });
+
+  it('every forwarded route of the manifest lands where its target says (order → worker 0, else a read worker)', async () => {
+    for (const e of ROUTES.filter((r) => r.owner === 'worker' && r.target !== 'local')) {
+      const path = e.path.replace(/:(\w+)/g, '1');
+      const r = await request(stack.url + path, { method: e.method, body: e.method === 'GET' ? undefined : '{}', headers: { 'content-type': 'application/json' } });
+      assert.equal(r.status, 200, `${e.id}: ${e.method} ${path}`);
+      if (e.target === 'order') assert.equal(r.json.clientId, 0, `${e.id} is served by the order worker`);
+      else assert.notEqual(r.json.clientId, 0, `${e.id} is not sent to the order worker`);
+    }
+  });
+
+  it('a method the path does not have → 405 with Allow from the manifest; an unknown path → 404, neither forwarded', async () => {
+    const before = stack.stubs.reduce((n, s) => n + s.requests.length, 0);
+    const patch = await request(stack.url + '/order/17', { method: 'PATCH', body: '{}' });
+    assert.equal(patch.status, 405);
+    assert.equal(patch.json.error.code, 'METHOD_NOT_ALLOWED');
+    assert.equal(patch.headers.allow, 'GET, HEAD, PUT, DELETE');
+    const post = await request(stack.url + '/executions', { method: 'POST', body: '{}' });
+    assert.deepEqual([post.status, post.headers.allow], [405, 'GET, HEAD']);
+    const clients = await request(stack.url + '/clients', { method: 'DELETE' });
+    assert.deepEqual([clients.status, clients.headers.allow], [405, 'GET, HEAD']);
+    const unknown = await request(stack.url + '/account/list');
+    assert.deepEqual([unknown.status, unknown.json.error.code], [404, 'ROUTE_NOT_FOUND']);
+    assert.equal(stack.stubs.reduce((n, s) => n + s.requests.length, 0), before);
   });
 
   it('reads never go to worker 0 while other workers are up', async () => {

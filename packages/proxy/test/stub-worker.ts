@@ -1,5 +1,14 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { ROUTES, RouteMatcher } from '@ibrest/contract';
+
+/**
+ * The stub serves exactly the worker's routes of the route manifest (@ibrest/contract), so it cannot drift
+ * from the real worker: any other path is 404 ROUTE_NOT_FOUND, a method a path does not have 405, like the
+ * real one. Proxy mechanics are driven by `?stub=` on any manifest route: `slow&ms=N`, `hold`,
+ * `stream&events=N&interval=MS`, `reset`.
+ */
+const MANIFEST = new RouteMatcher(ROUTES.filter((r) => r.owner === 'worker'));
 
 /**
  * A stand-in for an ibrest worker on a real port: readiness that tests switch, echo routes that say which
@@ -25,7 +34,7 @@ export class StubWorker {
   /** Slow/stream/hold requests whose client (the proxy) closed before the stub finished. */
   closedEarly = 0;
   completed = 0;
-  /** Open SSE streams right now (`/stream` and feed streams). */
+  /** Open SSE streams right now (`?stub=stream` and feed streams). */
   openStreams = 0;
   /**
    * When set, a feed request asking for SSE (`Accept: text/event-stream` or `format=sse`) gets an endless
@@ -57,7 +66,7 @@ export class StubWorker {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Requests currently parked on `/hold`. */
+  /** Requests currently parked on `?stub=hold`. */
   get holding(): number {
     return this.held.length;
   }
@@ -68,7 +77,7 @@ export class StubWorker {
     return stub;
   }
 
-  /** Answers every parked `/hold` request. */
+  /** Answers every parked `?stub=hold` request. */
   release(): void {
     for (const f of this.held.splice(0)) f();
   }
@@ -142,6 +151,12 @@ export class StubWorker {
       return this.json(res, this.ready ? 200 : 503, { status: this.ready ? 'ready' : 'disconnected', clientId: this.clientId, ...this.readyReport });
     }
     if (url.pathname === '/health/live') return this.json(res, 200, { status: 'ok' });
+    const route = MANIFEST.match(req.method ?? 'GET', decodeURIComponent(url.pathname));
+    if (route.kind !== 'route') {
+      const status = route.kind === 'none' ? 404 : 405;
+      const code = route.kind === 'none' ? 'ROUTE_NOT_FOUND' : 'METHOD_NOT_ALLOWED';
+      return this.json(res, status, { error: { code, message: `stub: no ${req.method} ${url.pathname}` } });
+    }
     const record: StubRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), socketId: this.socketIds.get(req.socket) ?? 0 };
     this.requests.push(record);
     const echo = { clientId: this.clientId, method: record.method, url: record.url, headers: record.headers, body: record.body };
@@ -156,17 +171,17 @@ export class StubWorker {
       return this.feed(req, res, record.url);
     }
     if (url.pathname === '/order' && req.method === 'POST') return this.placeOrder(req, res, echo);
-    switch (url.pathname) {
-      case '/reset':
+    switch (url.searchParams.get('stub')) {
+      case 'reset':
         req.socket.destroy();
         return;
-      case '/slow': {
+      case 'slow': {
         const done = this.watch(res);
         const timer = setTimeout(() => this.json(res, 200, echo), Number(url.searchParams.get('ms') ?? 1000));
         if (!(await done)) clearTimeout(timer);
         return;
       }
-      case '/hold': {
+      case 'hold': {
         const done = this.watch(res);
         const answer = (): void => this.json(res, 200, echo);
         this.held.push(answer);
@@ -176,7 +191,7 @@ export class StubWorker {
         }
         return;
       }
-      case '/stream': {
+      case 'stream': {
         const done = this.watch(res);
         const total = Number(url.searchParams.get('events') ?? 1000);
         const interval = Number(url.searchParams.get('interval') ?? 20);

@@ -9,7 +9,6 @@ import type { RouteDef } from './http/route.js';
 import { AccountRequests } from './ib/account-requests.js';
 import { IbConnection } from './ib/connection.js';
 import { ContractService } from './ib/contracts.js';
-import { HistoricalPacer } from './ib/historical-pacing.js';
 import { HistoricalService } from './ib/historical.js';
 import { MarketDataLines } from './ib/market-data-lines.js';
 import { MarketDataService } from './ib/market-data.js';
@@ -102,7 +101,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const orders = new OrderService(requests, mirror, orderIds, log.child({ component: 'orders' }), metrics, orderHooks);
   const contracts = new ContractService(requests, metrics);
   const marketData = new MarketDataService(requests, lines, metrics);
-  const historical = new HistoricalService(requests, new HistoricalPacer(), config.historicalCacheMs, metrics);
+  const historical = new HistoricalService(requests, config.historicalCacheMs, metrics);
   const account = new AccountRequests(requests, subscriptions, metrics);
   const feedHub = new FeedHub({
     registry: subscriptions,

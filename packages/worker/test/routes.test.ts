@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { workerRoutes } from '@ibrest/contract';
+import { renderWorkerOpenApi, WORKER_OPENAPI_FILE, workerOpenApiPaths } from '../src/openapi-export.js';
 import { eventually, http, startStack, type Stack } from './helpers.js';
 
 describe('routes – every read route against the simulator', () => {
@@ -128,10 +131,20 @@ describe('routes – every read route against the simulator', () => {
       for (const m of Object.keys(layer.route.methods)) served.add(`${m.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
     }
     assert.deepEqual([...served].sort(), [...documented].sort());
+    // The route manifest (@ibrest/contract) has exactly these routes: one entry per express route, by operationId.
+    const manifest = workerRoutes().map((r) => `${r.id} ${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`).sort();
+    const table = s.worker.routes.map((r) => `${r.operationId} ${r.method.toUpperCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`).sort();
+    assert.deepEqual(table, manifest, 'the worker route table and the route manifest list the same routes');
+    assert.deepEqual([...served].sort(), [...new Set(manifest.map((m) => m.split(' ').slice(1).join(' ')))].sort());
     for (const seed of ['GET /order', 'POST /order', 'DELETE /order', 'PUT /order/{orderId}', 'DELETE /order/{orderId}', 'GET /account/summary', 'GET /executions']) {
       assert.ok(documented.has(seed), seed);
     }
     assert.ok(doc.paths['/historical'].get.responses['429'].headers['Retry-After']);
     assert.ok(doc.paths['/order'].post.parameters.some((p: { name?: string }) => p.name === 'timeout'));
+  });
+
+  it("the proxy's copy of the workers' OpenAPI paths (@ibrest/contract) is what the worker generates", async () => {
+    const fresh = renderWorkerOpenApi(await workerOpenApiPaths());
+    assert.ok(readFileSync(WORKER_OPENAPI_FILE, 'utf8') === fresh, 'stale: run `npm run openapi -w @ibrest/worker` after a build');
   });
 });

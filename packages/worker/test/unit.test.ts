@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '@ibrest/common';
 import { loadConfig } from '../src/config.js';
 import { Coalescer } from '../src/ib/coalescer.js';
-import { HistoricalPacer, IB_HISTORICAL_RULES } from '../src/ib/historical-pacing.js';
 import { OrderIds } from '../src/ib/order-ids.js';
 import { Pacer } from '../src/ib/pacer.js';
 import { classifyIbCode, ibErrorToApiError } from '../src/ib/error-codes.js';
@@ -106,35 +105,6 @@ describe('state – positions, executions', () => {
     assert.deepEqual(ids({ time: '20260105 10:30:00' }), ['b']);
     assert.deepEqual(ids({ clientId: 1 }), ['a']);
     assert.equal(m.executions.query({ clientId: 2 })[0]!.commissionReport?.commission, 2);
-  });
-});
-
-describe('historical pacing – IB rules as a schedule (injected clock)', () => {
-  const slot = (key: string, contractKey = 'c', weight = 1) => ({ key, contractKey, weight });
-  it('table', () => {
-    let now = T0;
-    const p = new HistoricalPacer(IB_HISTORICAL_RULES, () => now);
-    const far = T0 + 3_600_000;
-    // five for one contract go now, the sixth waits until the first leaves the 2 s window
-    for (let i = 0; i < 5; i++) assert.equal(p.reserve(slot(`k${i}`), far), T0);
-    assert.equal(p.earliest(slot('k5')), T0 + 2000);
-    // another contract is unaffected; an identical request waits 15 s
-    assert.equal(p.earliest(slot('x', 'other')), T0);
-    assert.equal(p.earliest(slot('k0')), T0 + 15_000);
-    // refusal carries the wait and books nothing
-    assert.throws(() => p.reserve(slot('k5'), T0 + 1000), (e: { status: number; retryAfter: number }) => e.status === 429 && e.retryAfter === 2);
-    now = T0 + 2000;
-    assert.equal(p.reserve(slot('k5'), far), T0 + 2000);
-  });
-  it('60 per 10 minutes, BID_ASK counting twice', () => {
-    const now = T0;
-    const p = new HistoricalPacer({ ...IB_HISTORICAL_RULES, contractMax: 1000 }, () => now);
-    for (let i = 0; i < 29; i++) p.reserve(slot(`b${i}`, `c${i}`, 2), T0 + 1e9);
-    assert.equal(p.earliest(slot('one', 'z', 1)), T0);
-    p.reserve(slot('one', 'z', 1), T0 + 1e9);
-    p.reserve(slot('two', 'y', 1), T0 + 1e9);
-    assert.equal(p.earliest(slot('three', 'w', 1)), T0 + 600_000);
-    assert.equal(p.earliest(slot('bidask', 'v', 2)), T0 + 600_000);
   });
 });
 

@@ -49,7 +49,8 @@ function reqHistoricalData(ctx: SimContext, s: Session, r: FieldReader): void {
     s.sendError(req.reqId, 321, validationError(problem));
     return;
   }
-  const pacing = ctx.pacer.check(
+  // IB applies its historical pacing rules to bars of 30 seconds or less; for larger bars they are lifted.
+  const pacing = secs! > 30 ? undefined : ctx.pacer.check(
     { conId: c.conId, exchange: req.contract.exchange ?? '', whatToShow: what, endDateTime: req.endDateTime, duration: req.duration, barSize: req.barSize, useRTH: req.useRTH },
     now,
   );

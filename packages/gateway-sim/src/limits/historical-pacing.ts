@@ -39,6 +39,8 @@ interface Entry {
  * IB's historical-data pacing, shared by every client of one session (IB counts per account):
  * identical request within 15 s; 6 or more requests for the same contract, exchange and tick type within
  * 2 s; more than 60 requests in 10 minutes. BID_ASK requests count double. Refused requests do not count.
+ * IB applies these rules to bars of 30 seconds or less only (historical_limitations.html): the handler asks
+ * this pacer for those requests alone.
  */
 export class HistoricalPacer {
   private entries: Entry[] = [];

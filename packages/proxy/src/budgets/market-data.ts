@@ -25,27 +25,6 @@ interface Holding {
   streams: number;
 }
 
-/** Contract identifiers whose list items each hold one line (`symbol=AAPL,MSFT` or `conId=1&conId=2`). */
-const CONTRACT_LIST_PARAMS = ['symbol', 'conId'];
-
-/**
- * How many contracts a stream request subscribes to: items of `symbol` and `conId`, each given either as
- * repeated parameters or comma-separated. The two lists describe the same contracts position by position
- * (a contract may be named by both), so the longer one counts; at least 1.
- */
-export function contractCount(query: URLSearchParams): number {
-  let most = 1;
-  for (const name of CONTRACT_LIST_PARAMS) {
-    const items = query
-      .getAll(name)
-      .flatMap((v) => v.split(','))
-      .map((v) => v.trim())
-      .filter((v) => v !== '');
-    most = Math.max(most, new Set(items).size);
-  }
-  return most;
-}
-
 export class MarketDataBudgets {
   private readonly holdings = new Map<string, Holding>();
   private readonly used: Record<BudgetKind, number> = { lines: 0, depth: 0 };

@@ -29,6 +29,8 @@ export function sendError(res: ServerResponse, err: unknown): void {
     const retryAfter = err.retryAfter ?? (err.status === 503 || err.status === 429 ? 1 : undefined);
     if (retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
     if (err.status === 401) headers['www-authenticate'] = 'Bearer';
+    const allow = (err as { allow?: readonly string[] }).allow;
+    if (err.status === 405 && allow !== undefined) headers.allow = allow.join(', ');
     sendJson(res, err.status, err.toJSON(), headers);
     return;
   }

@@ -2,10 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PacingError } from '@ibrest/common';
 import type { Middleware } from '../context.js';
 import type { ProxyMetrics } from '../metrics.js';
-import { historicalRequestOf, type HistoricalPacer } from '../pacing/historical.js';
+import { historicalRequest } from '@ibrest/contract';
+import type { HistoricalPacer } from '../pacing/historical.js';
 
 /**
- * Pool-wide historical pacing for routes marked `pacing: 'historical'`: waits for the granted slot when it
+ * Pool-wide historical pacing for routes the manifest marks `pacing: 'historical'`, for the requests IB
+ * paces (bars of 30 s or less, by the shared request parser; larger bars pass untouched): waits for the granted slot when it
  * is within `maxWaitMs`, else 429 `HISTORICAL_PACING` with the exact `Retry-After`. A caller that leaves
  * while waiting gives its slot back, and so does a request the worker refused without asking IB (400
  * invalid, 503 not ready or unreachable): otherwise one client's bad requests would lock everyone out of
@@ -14,7 +16,9 @@ import { historicalRequestOf, type HistoricalPacer } from '../pacing/historical.
 export function historicalPacing(pacer: HistoricalPacer, maxWaitMs: number, metrics: ProxyMetrics): Middleware {
   return async (ctx, next) => {
     if (ctx.route?.pacing !== 'historical' || ctx.req.method !== 'GET') return next();
-    const r = pacer.reserve(historicalRequestOf(ctx.routePath, ctx.query), maxWaitMs);
+    const request = historicalRequest('bars', ctx.query);
+    if (!request.paced) return next();
+    const r = pacer.reserve(request, maxWaitMs);
     if (!r.ok) {
       metrics.pacingRejections.inc({ kind: r.kind });
       throw new PacingError('HISTORICAL_PACING', `IB historical-data pacing (${r.kind}) allows this request in ${Math.ceil(r.retryAfterMs / 1000)} s`, r.retryAfterMs / 1000, r.details);

@@ -5,12 +5,12 @@ import type { ProxyMetrics } from '../metrics.js';
 /**
  * IB's scheduled resets (daily, and the weekly restart that needs a fresh login): inside a window a request
  * that needs IB gets 503 `IB_MAINTENANCE_WINDOW` with `Retry-After` = seconds to the window's end, instead of
- * hanging at a worker whose IB connection is going away. Reads answered from a worker's mirror and the
- * proxy's own routes (`route.needsIb === false`) pass. After the window, requests flow again by themselves.
+ * hanging at a worker whose IB connection is going away. Routes the manifest marks `maintenance: 'served'`
+ * (mirror and journal reads, the proxy's own routes) pass. After the window, requests flow again by themselves.
  */
 export function maintenance(schedule: MaintenanceSchedule, metrics: ProxyMetrics): Middleware {
   return async (ctx, next) => {
-    if (ctx.route?.needsIb !== true) return next();
+    if (ctx.route?.maintenance !== 'blocked') return next();
     const state = schedule.currentWindow();
     if (state.inWindow) {
       metrics.maintenanceRejections.inc();

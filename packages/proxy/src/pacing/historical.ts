@@ -1,7 +1,13 @@
+import type { HistoricalRequestIdentity } from '@ibrest/contract';
+
 /**
  * IB's historical-data pacing, which spans every connection of the account, enforced for the whole pool
- * (IB's docs, "Historical Data Limitations"; violations are error 162 and, repeated, a disconnect):
- * - no identical request within 15 s;
+ * (IB's docs, "Historical Data Limitations"; violations are error 162 and, repeated, a disconnect). IB applies
+ * it to bars of 30 seconds or less only; the route manifest's request parser (`historicalRequest(...).paced`)
+ * says which requests those are, and only they come here:
+ * - no identical request within 15 s: an identical request is not sent to IB again at all. It is pinned to
+ *   the worker that sent the first (sticky by the same request identity) and answered from that worker's
+ *   coalesced / cached answer, so it books nothing and waits at most for the first one's slot;
  * - at most 5 requests for one contract + exchange + tick type within 2 s ("six or more" violates);
  * - at most 60 requests within any 10 minutes;
  * - a BID_ASK request counts as two (for the count rules).
@@ -9,18 +15,14 @@
  * waits for it when that is soon enough, otherwise is told exactly when to come back.
  */
 
-export interface HistoricalRequest {
-  /** Every parameter that makes two requests "identical". */
-  identical: string;
-  /** Contract + exchange + whatToShow. */
-  contract: string;
-  weight: 1 | 2;
-}
+/** What the pacer needs of a request: the shared parser's identity, contract scope and weight. */
+export type HistoricalRequest = Pick<HistoricalRequestIdentity, 'identity' | 'contract' | 'weight'>;
 
 export type PacingKind = 'historical_identical' | 'historical_contract' | 'historical_10min';
 
 export type Reservation =
-  | { ok: true; delayMs: number; cancel(): void; refund(): void }
+  /** `shared`: an identical request holds a slot already; this one rides on its answer and books nothing. */
+  | { ok: true; delayMs: number; shared: boolean; cancel(): void; refund(): void }
   | { ok: false; retryAfterMs: number; kind: PacingKind; details: Record<string, unknown> };
 
 interface Slot {
@@ -38,23 +40,6 @@ export const HISTORICAL_RULES = {
   globalLimit: 60,
 } as const;
 
-/** Query parameters that change the presentation or deadline, not the IB request. */
-const NOT_IN_IDENTITY = new Set(['timeout', 'format']);
-const CONTRACT_FIELDS = ['symbol', 'secType', 'currency', 'primaryExch', 'lastTradeDateOrContractMonth', 'strike', 'right', 'multiplier', 'localSymbol', 'tradingClass'];
-
-/** Reads the pacing identity of `GET /historical…` from its query (the worker's parameter names). */
-export function historicalRequestOf(path: string, query: URLSearchParams): HistoricalRequest {
-  const pairs = [...query].filter(([k]) => !NOT_IN_IDENTITY.has(k)).sort(([a, av], [b, bv]) => (a === b ? av.localeCompare(bv) : a.localeCompare(b)));
-  const whatToShow = (query.get('whatToShow') ?? 'TRADES').toUpperCase();
-  const conId = query.get('conId');
-  const contract = conId !== null && conId !== '' ? `conId=${conId}` : CONTRACT_FIELDS.map((f) => (query.get(f) ?? '').toUpperCase()).join('|');
-  return {
-    identical: path + '?' + pairs.map(([k, v]) => `${k}=${v}`).join('&'),
-    contract: `${contract}@${(query.get('exchange') ?? 'SMART').toUpperCase()}#${whatToShow}`,
-    weight: whatToShow === 'BID_ASK' ? 2 : 1,
-  };
-}
-
 export class HistoricalPacer {
   /** Granted slots in ascending time (FIFO), pruned once older than the longest window. */
   private slots: Slot[] = [];
@@ -65,11 +50,14 @@ export class HistoricalPacer {
     const now = this.now();
     const R = HISTORICAL_RULES;
     this.slots = this.slots.filter((s) => s.t > now - R.globalWindowMs - this.marginMs);
+    const identical = this.slots.filter((s) => s.identical === request.identity && s.t > now - R.identicalWindowMs).at(-1);
+    if (identical !== undefined) {
+      const noop = (): void => undefined;
+      return { ok: true, delayMs: Math.max(0, identical.t - now), shared: true, cancel: noop, refund: noop };
+    }
     const base = Math.max(now, this.slots.at(-1)?.t ?? now);
-    const identical = this.slots.filter((s) => s.identical === request.identical).at(-1);
     const candidates: Array<{ t: number; kind: PacingKind | null }> = [
       { t: base, kind: null },
-      { t: identical === undefined ? base : identical.t + R.identicalWindowMs + this.marginMs, kind: 'historical_identical' },
       { t: this.earliest(this.slots.filter((s) => s.contract === request.contract), R.contractWindowMs, R.contractLimit - request.weight, base), kind: 'historical_contract' },
       { t: this.earliest(this.slots, R.globalWindowMs, R.globalLimit - request.weight, base), kind: 'historical_10min' },
     ];
@@ -84,11 +72,12 @@ export class HistoricalPacer {
         details: { rule: binding.kind, retryAfterMs: delayMs, usedLast10Min: used, limit10Min: R.globalLimit, weight: request.weight },
       };
     }
-    const slot: Slot = { t: Math.max(binding.t, base), weight: request.weight, identical: request.identical, contract: request.contract };
+    const slot: Slot = { t: Math.max(binding.t, base), weight: request.weight, identical: request.identity, contract: request.contract };
     this.slots.push(slot);
     return {
       ok: true,
       delayMs,
+      shared: false,
       cancel: () => {
         // Only a slot still in the future is given back: one whose time has come may already be at IB.
         if (slot.t > this.now()) this.slots = this.slots.filter((s) => s !== slot);

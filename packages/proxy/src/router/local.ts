@@ -1,13 +1,23 @@
 import type { RequestContext } from '../context.js';
-import { ProxyNotReadyError, RouteNotFoundError } from '../errors.js';
+import { MethodNotAllowedError, ProxyNotReadyError, RouteNotFoundError } from '../errors.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { MaintenanceSchedule } from '@ibrest/order-safety';
 import type { Pool } from '../balancer/pool.js';
 import type { MarketDataBudgets } from '../budgets/market-data.js';
 import type { ProxyMetrics } from '../metrics.js';
 
-/** Routes the proxy answers itself: its own health, the pool view, metrics. */
-export function createLocalRoutes(pool: Pool, metrics: ProxyMetrics, budgets: MarketDataBudgets, schedule?: MaintenanceSchedule): (ctx: RequestContext) => Promise<void> {
+/**
+ * Routes the proxy answers itself (the manifest's `owner: 'proxy'` entries): its own health, the pool view,
+ * metrics and its OpenAPI document; and the refusals for paths the manifest does not know (404) or methods a
+ * path does not allow (405 with `Allow`).
+ */
+export function createLocalRoutes(
+  pool: Pool,
+  metrics: ProxyMetrics,
+  budgets: MarketDataBudgets,
+  schedule: MaintenanceSchedule | undefined,
+  openapi: unknown,
+): (ctx: RequestContext) => Promise<void> {
   const maintenanceView = (): Record<string, unknown> => {
     if (schedule === undefined) return { configured: false, inWindow: false };
     const s = schedule.currentWindow();
@@ -18,17 +28,19 @@ export function createLocalRoutes(pool: Pool, metrics: ProxyMetrics, budgets: Ma
   return async (ctx) => {
     const { res } = ctx;
     const method = ctx.req.method ?? 'GET';
-    if (method !== 'GET' && method !== 'HEAD') throw new RouteNotFoundError(`${method} ${ctx.routePath}`);
     switch (ctx.route?.name) {
-      case 'health-live':
+      case 'method-not-allowed':
+        throw new MethodNotAllowedError(method, ctx.routePath, ctx.route.allow ?? []);
+      case 'proxyOpenApi':
+        return sendJson(res, 200, openapi);
+      case 'proxyLive':
         return sendJson(res, 200, { status: 'ok' });
-      case 'health-ready': {
+      case 'proxyReady': {
         const r = pool.readiness();
         if (!r.ready) return sendError(res, new ProxyNotReadyError(r));
         return sendJson(res, 200, { status: 'ready', ...r });
       }
-      case 'clients':
-        if (ctx.routePath !== '/clients') throw new RouteNotFoundError(ctx.routePath);
+      case 'listClients':
         return sendJson(res, 200, {
           ready: pool.readiness().ready,
           clients: pool.all().map((w) => ({
@@ -51,14 +63,14 @@ export function createLocalRoutes(pool: Pool, metrics: ProxyMetrics, budgets: Ma
           },
           maintenance: maintenanceView(),
         });
-      case 'metrics': {
+      case 'proxyMetrics': {
         const text = await metrics.registries.render();
         res.writeHead(200, { 'content-type': metrics.registries.contentType, 'cache-control': 'no-store' });
         res.end(text);
         return;
       }
       default:
-        throw new RouteNotFoundError(ctx.routePath);
+        throw new RouteNotFoundError(`${method} ${ctx.routePath}`);
     }
   };
 }

@@ -1,9 +1,9 @@
+import { historicalRequest } from '@ibrest/contract';
 import { EventName, type BarSizeSetting, type Contract, type WhatToShow } from '@stoqey/ib';
 import type { WorkerMetrics } from '../metrics.js';
 import type { ContractData } from '../state/types.js';
 import { Coalescer } from './coalescer.js';
 import type { Deadline } from './deadline.js';
-import type { HistoricalPacer, HistoricalSlot } from './historical-pacing.js';
 import type { Requests } from './requests.js';
 
 export interface BarQuery {
@@ -28,9 +28,10 @@ export interface Bar {
 }
 
 /**
- * Historical bars and head timestamps under IB's historical pacing rules: identical requests share one
- * IB request (and its answer for the cache period), every other request gets a slot from the
- * HistoricalPacer or a 429 with the exact wait, before anything reaches IB.
+ * Historical bars and head timestamps: identical requests (by the request identity of @ibrest/contract,
+ * the same one the proxy pins and paces on) share one IB request, and its answer for the cache period.
+ * IB's historical pacing rules span every connection of the account, so they are applied pool-wide by
+ * the proxy, which sees all traffic; a worker alone only shares and caches.
  */
 export class HistoricalService {
   private readonly bars: Coalescer<Bar[]>;
@@ -38,7 +39,6 @@ export class HistoricalService {
 
   constructor(
     private readonly requests: Requests,
-    private readonly pacing: HistoricalPacer,
     cacheMs: number,
     private readonly metrics?: WorkerMetrics,
   ) {
@@ -47,14 +47,10 @@ export class HistoricalService {
   }
 
   getBars(q: BarQuery, d: Deadline): Promise<Bar[]> {
-    const contractKey = contractIdentity(q.contract);
-    const slot: HistoricalSlot = {
-      key: JSON.stringify(['bars', contractKey, q.endDateTime, q.durationStr, q.barSizeSetting, q.whatToShow, q.useRTH]),
-      contractKey: JSON.stringify([contractKey, q.whatToShow]),
-      weight: q.whatToShow === 'BID_ASK' ? 2 : 1,
-    };
-    return this.bars.run(slot.key, () =>
-      this.paced(slot, d, () => {
+    const { contract, ...rest } = q;
+    const key = historicalRequest('bars', { ...contract, ...rest }).identity;
+    return this.bars.run(key, () =>
+      this.serving(() => {
         const out: Bar[] = [];
         return this.requests.run<Bar[]>({
           operation: 'historical',
@@ -76,14 +72,10 @@ export class HistoricalService {
   }
 
   getHeadTimestamp(q: { contract: ContractData; whatToShow: string; useRTH: boolean }, d: Deadline): Promise<string> {
-    const contractKey = contractIdentity(q.contract);
-    const slot: HistoricalSlot = {
-      key: JSON.stringify(['head', contractKey, q.whatToShow, q.useRTH]),
-      contractKey: JSON.stringify([contractKey, q.whatToShow]),
-      weight: 1,
-    };
-    return this.heads.run(slot.key, () =>
-      this.paced(slot, d, () =>
+    const { contract, ...rest } = q;
+    const key = historicalRequest('head', { ...contract, ...rest }).identity;
+    return this.heads.run(key, () =>
+      this.serving(() =>
         this.requests.run<string>({
           operation: 'head_timestamp',
           ...d,
@@ -97,23 +89,8 @@ export class HistoricalService {
     );
   }
 
-  /** Books a pacing slot (or 429), waits for it, then runs the request. */
-  private async paced<T>(slot: HistoricalSlot, d: Deadline, run: () => Promise<T>): Promise<T> {
+  private async serving<T>(run: () => Promise<T>): Promise<T> {
     this.requests.assertServing();
-    let at: number;
-    try {
-      at = this.pacing.reserve(slot, d.deadlineAt);
-    } catch (err) {
-      this.metrics?.pacingRejections.inc({ kind: 'historical' });
-      throw err;
-    }
-    const wait = at - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     return run();
   }
-}
-
-function contractIdentity(c: ContractData): string {
-  if (c.conId) return `conId:${c.conId}@${c.exchange ?? ''}`;
-  return [c.symbol, c.secType, c.exchange, c.currency, c.lastTradeDateOrContractMonth, c.strike, c.right, c.multiplier].map((v) => v ?? '').join('|');
 }

@@ -1,21 +1,26 @@
+import { ROUTES, type RouteEntry } from '@ibrest/contract';
 import type { MaintenanceSchedule } from '@ibrest/order-safety';
 import type { RouteDef } from '../http/route.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { IdempotentOrders } from './idempotency.js';
 
-/** The order writes that accept Idempotency-Key. */
-const IDEMPOTENT_ROUTES = new Set(['placeOrder', 'modifyOrder', 'cancelOrder', 'cancelOrderSeed']);
+/** The worker's entries of the route manifest, by operationId. */
+const MANIFEST = new Map(ROUTES.filter((r) => r.owner === 'worker').map((r) => [r.id, r]));
 
-/**
- * Routes answered from the live mirror without sending anything to IB: served during a maintenance
- * window (with whatever the mirror last saw), while everything that needs IB gets 503 + Retry-After.
- */
-const MIRROR_READS = new Set(['listOrders', 'getOrder', 'getAccountUpdates', 'getPositions', 'listExecutions']);
+/** The manifest entry of a route of the table; a route without one is a programming error caught at start. */
+export function manifestEntry(route: Pick<RouteDef, 'operationId' | 'method' | 'path'>): RouteEntry {
+  const entry = MANIFEST.get(route.operationId);
+  if (entry === undefined || entry.method !== route.method.toUpperCase() || entry.path !== route.path) {
+    throw new Error(`route ${route.method.toUpperCase()} ${route.path} (${route.operationId}) does not match the route manifest`);
+  }
+  return entry;
+}
 
 /**
  * Wraps the route table, in this order (outermost first): maintenance window (so a request in a window
  * never claims an idempotency key) → idempotency (order writes only) → the route. Applied once, where the
- * table is built, so feeds and other routes added later get the window check without knowing about it.
+ * table is built. Which routes get which guard is read from the route manifest (@ibrest/contract):
+ * `maintenance: 'blocked'` and `idempotent: true`; the proxy reads the same fields.
  */
 export function guardRoutes(routes: RouteDef[], o: { schedule: MaintenanceSchedule; idempotent: IdempotentOrders; metrics?: WorkerMetrics }): RouteDef[] {
   const inWindow = (): boolean => {
@@ -24,8 +29,9 @@ export function guardRoutes(routes: RouteDef[], o: { schedule: MaintenanceSchedu
     return s.inWindow;
   };
   return routes.map((route) => {
-    let r = IDEMPOTENT_ROUTES.has(route.operationId) ? o.idempotent.wrap(route) : route;
-    if (route.usesIb && !MIRROR_READS.has(route.operationId)) {
+    const entry = manifestEntry(route);
+    let r = entry.idempotent === true ? o.idempotent.wrap(route) : route;
+    if (entry.maintenance === 'blocked') {
       const inner = r;
       r = {
         ...inner,

@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '@ibrest/common';
+import { marketDataItems, MAX_STREAM_CONTRACTS } from '@ibrest/contract';
 import type { RouteDef } from '../http/route.js';
 import type { Schema } from '../http/schema.js';
 import { barsSource, depthSource, MARKET_DATA_TYPES, marketDataSource, type MarketDataTypeName } from '../ib/feed-sources.js';
@@ -7,8 +8,7 @@ import type { RouteDeps } from './deps.js';
 import { answerFeed, FEED_DESCRIPTION, FEED_PRODUCES, latest, withFormat } from './feeds-common.js';
 import { assertNoProblems, CONTRACT_PROPERTIES, contractFromQuery, contractProblems } from './schemas.js';
 
-/** Contracts one market-data stream may carry. */
-export const MAX_STREAM_CONTRACTS = 50;
+export { MAX_STREAM_CONTRACTS } from '@ibrest/contract';
 
 const LIST = (what: string, item: string): Schema => ({ type: 'string', pattern: `^${item}(,${item}){0,${MAX_STREAM_CONTRACTS - 1}}$`, description: what });
 
@@ -20,15 +20,19 @@ const MARKET_DATA_QUERY = withFormat({
   marketDataType: { type: 'string', enum: Object.keys(MARKET_DATA_TYPES), description: 'live (default), frozen, delayed or delayed-frozen' },
 });
 
-/** One contract (contract fields) or several (`symbols` / `conIds` with the other fields as template). */
+/**
+ * One contract (contract fields) or several (`symbols` / `conIds` with the other fields as template), split
+ * by the parser the proxy counts market-data lines with (@ibrest/contract `marketDataItems`).
+ */
 export function contractsFromQuery(q: Record<string, any>): ContractData[] {
   const template = contractFromQuery(q);
+  const { form, items } = marketDataItems(q);
   let contracts: ContractData[];
-  if (typeof q.symbols === 'string') {
+  if (form === 'symbols') {
     const { symbol: _s, conId: _c, ...rest } = template;
-    contracts = q.symbols.split(',').map((symbol: string) => contractFromQuery({ ...rest, symbol: symbol.trim() }));
-  } else if (typeof q.conIds === 'string') {
-    contracts = q.conIds.split(',').map((id: string) => ({ conId: Number(id), exchange: template.exchange ?? 'SMART' }));
+    contracts = items.map((symbol) => contractFromQuery({ ...rest, symbol }));
+  } else if (form === 'conIds') {
+    contracts = items.map((id) => ({ conId: Number(id), exchange: template.exchange ?? 'SMART' }));
   } else {
     contracts = [template.conId !== undefined ? { ...template, exchange: template.exchange ?? 'SMART' } : template];
   }

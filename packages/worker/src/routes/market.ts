@@ -1,12 +1,10 @@
+import { BAR_SIZES } from '@ibrest/contract';
 import type { RouteDef } from '../http/route.js';
 import type { Schema } from '../http/schema.js';
 import type { RouteDeps } from './deps.js';
 import { assertNoProblems, CONTRACT_PROPERTIES, contractFromQuery, contractProblems } from './schemas.js';
 
-export const BAR_SIZES = [
-  '1 secs', '5 secs', '10 secs', '15 secs', '30 secs', '1 min', '2 mins', '3 mins', '5 mins', '10 mins', '15 mins', '20 mins', '30 mins',
-  '1 hour', '2 hours', '3 hours', '4 hours', '8 hours', '1 day', '1 week', '1 month',
-] as const;
+export { BAR_SIZES } from '@ibrest/contract';
 export const WHAT_TO_SHOW = ['TRADES', 'MIDPOINT', 'BID', 'ASK', 'BID_ASK', 'HISTORICAL_VOLATILITY', 'OPTION_IMPLIED_VOLATILITY', 'ADJUSTED_LAST', 'SCHEDULE', 'AGGTRADES'] as const;
 
 const whatToShow: Schema = { type: 'string', enum: WHAT_TO_SHOW, description: 'Data type (default TRADES)' };
@@ -18,7 +16,7 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
       method: 'get',
       path: '/historical',
       operationId: 'getHistoricalBars',
-      summary: "Historical bars (reqHistoricalData) under IB's pacing rules; identical requests share one IB request",
+      summary: 'Historical bars (reqHistoricalData); identical requests share one IB request and its answer for 15 s',
       tag: 'market data',
       usesIb: true,
       query: {

@@ -17,7 +17,8 @@ import {
 } from './schemas.js';
 
 const ORDER_ID: Schema = { type: 'object', required: ['orderId'], additionalProperties: false, properties: { orderId: { type: 'integer', minimum: 0, maximum: 2147483647 } } };
-const ORDER_LIST: Schema = { type: 'object', properties: { orders: { type: 'array', items: ORDER_JSON_SCHEMA } } };
+/** `{orders: [...]}`; `orders` is required so a single order (which has no `orders`) never matches it too. */
+const ORDER_LIST: Schema = { type: 'object', required: ['orders'], properties: { orders: { type: 'array', items: ORDER_JSON_SCHEMA } } };
 
 export function orderRoutes(deps: RouteDeps): RouteDef[] {
   const getOrder = (orderId: number) => {

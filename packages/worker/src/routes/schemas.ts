@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '@ibrest/common';
+import { applyContractDefaults } from '@ibrest/contract';
 import type { FieldError, Schema } from '../http/schema.js';
 import type { ContractData, Fields, OrderRecord } from '../state/types.js';
 
@@ -170,12 +171,5 @@ export function assertNoProblems(problems: FieldError[]): void {
 export function contractFromQuery(q: Record<string, unknown>): ContractData {
   const c: ContractData = {};
   for (const k of Object.keys(CONTRACT_PROPERTIES)) if (q[k] !== undefined) c[k] = q[k];
-  if (c.conId === undefined && c.symbol !== undefined) {
-    c.secType ??= 'STK';
-    if (c.secType === 'STK') {
-      c.exchange ??= 'SMART';
-      c.currency ??= 'USD';
-    }
-  }
-  return c;
+  return applyContractDefaults(c);
 }
