@@ -156,11 +156,11 @@ describe('dashboards on a scraped stack', () => {
     // 30-s bars (the size IB paces), then the identical request again within 15 s: pinned to the worker that
     // holds the answer and served from its cache, never sent to IB twice.
     const hist = `${proxyUrl}/historical?${query({ ...AAPL, durationStr: '1800 S', barSizeSetting: '30 secs' })}`;
-    const first = await http(hist, { headers: auth });
-    assert.equal(first.status, 200);
+    const firstBars = await http(hist, { headers: auth });
+    assert.equal(firstBars.status, 200);
     const again = await http(hist, { headers: auth });
     assert.equal(again.status, 200);
-    assert.deepEqual(again.body, first.body);
+    assert.deepEqual(again.body, firstBars.body);
 
     // Slow replies keep snapshots in flight: identical ones on one worker share a request (coalesced),
     // a different one finds the worker's single market-data line taken (429 in the worker).
