@@ -17,7 +17,7 @@ RUN mkdir -p /manifests \
  && if [ -d patches ]; then cp -r patches /manifests/; fi
 
 # ---- build: the root's build tools (TypeScript, Node's types, patch-package) and the proxy's dependencies,
-# not every workspace's test tools. Only src/ is compiled (tests do not ship).
+# not every workspace's test tools. Tests are not compiled (they do not ship).
 # Install scripts are skipped (the root's postinstall would run patch-package over packages this build does not
 # install); deploy/docker/apply-patches.mjs applies the patches of those it does.
 FROM node:26.12.1-bookworm-slim AS build
@@ -29,7 +29,7 @@ RUN npm ci --ignore-scripts --workspace @ibrest/proxy --include-workspace-root -
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages/ packages/
 RUN node -e "for (const p of process.argv.slice(1)) { const f = p + '/tsconfig.json'; \
-      const c = JSON.parse(fs.readFileSync(f, 'utf8')); c.include = ['src']; \
+      const c = JSON.parse(fs.readFileSync(f, 'utf8')); c.include = c.include.filter((i) => !/^test\b/.test(i)); \
       fs.writeFileSync(f, JSON.stringify(c)); }" packages/* \
  && npx tsc --build packages/proxy \
  && mkdir -p /out \

@@ -69,6 +69,9 @@ async function must(command: string, args: string[], env: NodeJS.ProcessEnv, tim
   return res.out;
 }
 
+/** A failure that retrying cannot cure (an order id given twice): `until` stops at once. */
+class Fatal extends Error {}
+
 /** Polls until `probe` passes; returns how long that took (ms). */
 async function until(what: string, probe: () => Promise<void>, timeoutMs: number, intervalMs = 500): Promise<number> {
   const start = Date.now();
@@ -78,6 +81,7 @@ async function until(what: string, probe: () => Promise<void>, timeoutMs: number
       await probe();
       return Date.now() - start;
     } catch (err) {
+      if (err instanceof Fatal) throw err;
       last = err;
     }
     await new Promise((r) => setTimeout(r, intervalMs));
@@ -154,7 +158,9 @@ describe('containers: images and the compose stack on a Docker engine', () => {
     if (res.status === 201 && typeof res.body?.orderId === 'number' && !res.headers['idempotent-replayed']) {
       const previous = placed.get(res.body.orderId);
       const id = res.body.orderId as number;
-      assert.equal(previous, undefined, `order id ${id} given again (first for ${previous}, now ${idempotencyKey})`);
+      if (previous !== undefined) {
+        throw new Fatal(`order id ${id} given again (first for key ${previous}, now ${idempotencyKey})`);
+      }
       placed.set(res.body.orderId, idempotencyKey);
     }
     return res;
