@@ -25,15 +25,27 @@ describe('route contract – through the proxy', () => {
     const result = await new Validator().validate(doc);
     assert.equal(result.valid, true, JSON.stringify(result.errors));
     assert.ok(doc.paths['/clients'].get);
-    assert.deepEqual(doc.components.securitySchemes.bearer, { ...doc.components.securitySchemes.bearer, type: 'http', scheme: 'bearer' });
+    assert.deepEqual(doc.components.securitySchemes.bearer, {
+      ...doc.components.securitySchemes.bearer,
+      type: 'http',
+      scheme: 'bearer',
+    });
     assert.match(doc.paths['/order'].post.responses['401'].description, /UNAUTHORIZED/);
     assert.match(doc.paths['/order'].post.responses['503'].description, /ORDER_WORKER_UNAVAILABLE/);
-    assert.ok(doc.paths['/order'].post.parameters.some((p: { $ref?: string }) => p.$ref === '#/components/parameters/IdempotencyKey'));
+    assert.ok(
+      doc.paths['/order'].post.parameters.some(
+        (p: { $ref?: string }) => p.$ref === '#/components/parameters/IdempotencyKey',
+      ),
+    );
     assert.ok(doc.paths['/order'].post.responses['201'].headers['Idempotent-Replayed']);
     assert.match(doc.paths['/historical'].get.responses['429'].description, /HISTORICAL_PACING/);
     // Every forwarded route of the manifest is in the document, and nothing else of the workers'.
-    const documented = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
-    const expected = ROUTES.filter((e) => e.owner === 'proxy' || e.target !== 'local').map((e) => `${e.method} ${e.path.replace(/:(\w+)/g, '{$1}')}`);
+    const documented = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
+    const expected = ROUTES.filter((e) => e.owner === 'proxy' || e.target !== 'local').map(
+      (e) => `${e.method} ${e.path.replace(/:(\w+)/g, '{$1}')}`,
+    );
     assert.deepEqual(documented.sort(), expected.sort());
     // The same document on every call: built by the proxy, not fetched from whichever worker.
     assert.deepEqual((await http(`${stack.proxyUrl}/openapi.json`)).body, doc);
@@ -46,7 +58,7 @@ describe('route contract – through the proxy', () => {
     assert.equal(r.body.error.code, 'METHOD_NOT_ALLOWED');
   });
 
-  test('/executions lists the fill with its commission report (served by the order worker, the master client)', async () => {
+  test('/executions lists the fill with its commission report (from the order worker, the master client)', async () => {
     const placed = await http(`${stack.proxyUrl}/order?wait=filled`, {
       method: 'POST',
       body: JSON.stringify({ contract: AAPL, order: { action: 'BUY', orderType: 'MKT', totalQuantity: 7 } }),
@@ -58,16 +70,23 @@ describe('route contract – through the proxy', () => {
     const listed = await eventually(async () => {
       const r = await http(`${stack.proxyUrl}/executions?symbol=AAPL`);
       assert.equal(r.status, 200);
-      const mine = (r.body.executions as Array<{ execution: { permId: number; execId: string }; commissionReport?: { commission: number } }>)
-        .filter((e) => e.execution.permId === permId);
+      const mine = (
+        r.body.executions as Array<{
+          execution: { permId: number; execId: string };
+          commissionReport?: { commission: number };
+        }>
+      ).filter((e) => e.execution.permId === permId);
       assert.ok(mine.length > 0, 'the fill is listed');
-      assert.ok(mine.every((e) => typeof e.commissionReport?.commission === 'number'), 'with its commission');
+      assert.ok(
+        mine.every((e) => typeof e.commissionReport?.commission === 'number'),
+        'with its commission',
+      );
       return r;
     }, 10_000);
     assert.equal(listed.headers.get('x-ib-client-id'), '0');
   });
 
-  test('identical historical requests within 15 s: one IB request, the rest answered from the cache (30-s and hour bars)', async () => {
+  test('identical historical requests within 15 s: one IB request, the rest from the cache', async () => {
     stack.sim.control.resetViolations();
     for (const bar of ['30%20secs', '1%20hour']) {
       const q = `${stack.proxyUrl}/historical?symbol=MSFT&durationStr=1800%20S&barSizeSetting=${bar}`;
@@ -76,34 +95,59 @@ describe('route contract – through the proxy', () => {
       const later = await Promise.all(Array.from({ length: 5 }, () => http(q)));
       for (const r of [...first, ...later]) assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.deepEqual(later[4]!.body, first[0]!.body);
-      assert.equal(new Set([...first, ...later].map((r) => r.headers.get('x-ib-client-id'))).size, 1, 'pinned to one worker');
-      assert.equal(stack.sim.control.received({ msgId: REQ_HISTORICAL_DATA }).length - before, 1, `one IB request for ${bar}`);
+      assert.equal(
+        new Set([...first, ...later].map((r) => r.headers.get('x-ib-client-id'))).size,
+        1,
+        'pinned to one worker',
+      );
+      assert.equal(
+        stack.sim.control.received({ msgId: REQ_HISTORICAL_DATA }).length - before,
+        1,
+        `one IB request for ${bar}`,
+      );
     }
     assert.equal(stack.sim.control.violations().byCode['162'] ?? 0, 0);
   });
 
-  test('200 daily-bar requests are served without a pacing refusal; 30-s bars keep IB\'s rules with zero 162', async () => {
+  test("200 daily-bar requests served without a pacing refusal; 30-s bars keep IB's rules, zero 162", async () => {
     stack.sim.control.resetViolations();
     const symbols = ['AAPL', 'MSFT', 'SPY', 'TSLA', 'IBM', 'AMZN'];
-    const urls = Array.from({ length: 200 }, (_, i) =>
-      `${stack.proxyUrl}/historical?symbol=${symbols[i % symbols.length]}&durationStr=${Math.floor(i / symbols.length) + 2}%20D&barSizeSetting=1%20day`);
+    const urls = Array.from(
+      { length: 200 },
+      (_, i) =>
+        `${stack.proxyUrl}/historical?symbol=${symbols[i % symbols.length]}` +
+        `&durationStr=${Math.floor(i / symbols.length) + 2}%20D&barSizeSetting=1%20day`,
+    );
     const statuses: number[] = [];
     for (let i = 0; i < urls.length; i += 20) {
       const batch = await Promise.all(urls.slice(i, i + 20).map((u) => http(u)));
       statuses.push(...batch.map((r) => r.status));
     }
-    assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every daily-bar request served');
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+      'every daily-bar request served',
+    );
     // Seven distinct 30-s requests for one contract at once: IB allows five within 2 s; the rest wait or are refused.
-    const small = await Promise.all(Array.from({ length: 7 }, (_, i) =>
-      http(`${stack.proxyUrl}/historical?symbol=IBM&durationStr=${(i + 1) * 300}%20S&barSizeSetting=30%20secs&timeout=20`)));
+    const small = await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        http(
+          `${stack.proxyUrl}/historical?symbol=IBM&durationStr=${(i + 1) * 300}%20S` +
+            '&barSizeSetting=30%20secs&timeout=20',
+        ),
+      ),
+    );
     for (const r of small) {
-      assert.ok(r.status === 200 || (r.status === 429 && r.body.error.code === 'HISTORICAL_PACING'), `${r.status} ${JSON.stringify(r.body)}`);
+      assert.ok(
+        r.status === 200 || (r.status === 429 && r.body.error.code === 'HISTORICAL_PACING'),
+        `${r.status} ${JSON.stringify(r.body)}`,
+      );
     }
     assert.ok(small.filter((r) => r.status === 200).length >= 5);
     assert.equal(stack.sim.control.violations().byCode['162'] ?? 0, 0, 'zero IB pacing violations');
   });
 
-  test('a stream of 50 conIds holds 50 market-data lines pool-wide, as many as the worker subscribes at IB', async () => {
+  test('a stream of 50 conIds holds 50 market-data lines pool-wide, as many as the worker subscribes', async () => {
     const conIds = [...new Set(stack.sim.sim.engine.catalogue.all.map((c) => c.conId))].slice(0, 50);
     assert.equal(conIds.length, 50, 'the simulator knows 50 contracts');
     const linesBefore = stack.sim.control.activeMarketDataLines();
@@ -119,7 +163,10 @@ describe('route contract – through the proxy', () => {
     } finally {
       await sse.close();
     }
-    await eventually(async () => assert.equal((await http(`${stack.proxyUrl}/clients`)).body.budgets.marketDataLines.inUse, 0), 10_000);
+    await eventually(
+      async () => assert.equal((await http(`${stack.proxyUrl}/clients`)).body.budgets.marketDataLines.inUse, 0),
+      10_000,
+    );
   });
 
   test('every answer of this suite was checked against the OpenAPI document', () => {

@@ -53,7 +53,10 @@ function abortedRequest(base: string, path: string, headers: Record<string, stri
 describe('faults – a client aborts 1,000 slow requests', () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack({ workers: WORKERS, workerEnv: { ...NO_WINDOWS }, proxyEnv: NO_WINDOWS });
+    // Clean session: after a farm flap (2103 → 2104) the proxy's readiness still answers 503 for a while.
+    stack = await startStack({
+      workers: WORKERS, sim: { session: 'clean' }, workerEnv: { ...NO_WINDOWS }, proxyEnv: NO_WINDOWS,
+    });
   });
   after(async () => {
     stack?.sim.control.delayReplies(0);

@@ -124,11 +124,14 @@ describe('faults – fuzzing every route through the proxy', () => {
     // belongs to requests that reach IB. 61 refused requests (400, nothing sent) must not lock every caller out.
     const refused = new Tally();
     for (let i = 0; i < 61; i++) {
-      const r = await rawRequest(stack.proxyUrl, { path: `/historical?symbol=${SYMBOL_POOL[i % SYMBOL_POOL.length]}&durationStr=1800%20S&barSizeSetting=30%20secs&timeout=abc${i}`, agent });
+      const symbol = SYMBOL_POOL[i % SYMBOL_POOL.length];
+      const path = `/historical?symbol=${symbol}&durationStr=1800%20S&barSizeSetting=30%20secs&timeout=abc${i}`;
+      const r = await rawRequest(stack.proxyUrl, { path, agent });
       refused.add(String(r.status));
     }
     assert.deepEqual(Object.keys(refused.counts), ['400'], `every bad request refused as invalid: ${JSON.stringify(refused.counts)}`);
-    const bars = await rawRequest(stack.proxyUrl, { path: '/historical?symbol=MSFT&durationStr=3600%20S&barSizeSetting=30%20secs', agent });
+    const path = '/historical?symbol=MSFT&durationStr=3600%20S&barSizeSetting=30%20secs';
+    const bars = await rawRequest(stack.proxyUrl, { path, agent });
     assert.equal(bars.status, 200, `a valid historical request afterwards: ${bars.status} ${bars.text.slice(0, 300)}`);
   });
 

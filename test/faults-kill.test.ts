@@ -37,7 +37,10 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
   const runId = `faults-kill-${process.pid}-${Date.now()}`;
 
   before(async () => {
-    stack = await startStack({ workers: WORKERS, workerEnv: { ...NO_WINDOWS }, proxyEnv: NO_WINDOWS });
+    // Clean session: a farm-down notice (2103) still takes every worker out of rotation, reads included.
+    stack = await startStack({
+      workers: WORKERS, sim: { session: 'clean' }, workerEnv: { ...NO_WINDOWS }, proxyEnv: NO_WINDOWS,
+    });
     proxyPort = Number(new URL(stack.proxyUrl).port);
   });
   after(async () => {

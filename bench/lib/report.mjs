@@ -132,6 +132,9 @@ export function writeReadme(benchDir, resultsDir) {
   // Hand-written before/after notes of past fixes live in fixes.md and survive every regeneration.
   const fixesFile = join(benchDir, 'fixes.md');
   const fixes = existsSync(fixesFile) ? `${readFileSync(fixesFile, 'utf8').trim()}\n` : '';
+  // Written by bench/storage.mjs (its own run, not part of run.mjs's five).
+  const storageFile = join(benchDir, 'storage.md');
+  const storage = existsSync(storageFile) ? `${readFileSync(storageFile, 'utf8').trim()}\n` : '';
   const out = [];
   const targets = [row(['benchmark', 'target', 'measured', 'result']), row(['---', '---', '---', '---'])];
   if (rs.load) loadSection(rs.load, out, targets);
@@ -175,7 +178,7 @@ ${targets.join('\n')}
 
 ${why.length ? `### Why targets were missed\n\n${why.join('\n\n')}\n` : ''}
 ${fixes}
-## Results
+${storage ? `${storage}\n` : ''}## Results
 
 ${out.join('\n')}
 `;

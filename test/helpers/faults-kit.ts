@@ -4,6 +4,7 @@ import { request as httpRequest, Agent, type IncomingHttpHeaders } from 'node:ht
 import { join } from 'node:path';
 import { mainScript, startService, waitForOk, type RunningService } from '@ibrest/stack';
 import type { Stack } from './stack.js';
+import { checkResponse } from './openapi.js';
 
 /**
  * Shared pieces of the fault suite (test/faults-*.test.ts): bounded load lanes, outcome tallies, raw HTTP
@@ -69,7 +70,14 @@ export function rawRequest(base: string, r: RawRequest): Promise<RawResponse> {
         } catch {
           // not JSON
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        const response = { status: res.statusCode ?? 0, headers: res.headers, text, json };
+        // Checked against the proxy's OpenAPI document when `base` is a registered proxy.
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        }
+        const checked = checkResponse(url.origin + r.path, r.method ?? 'GET', response.status, h, json);
+        checked.then(() => resolve(response), reject);
       });
     });
     req.setTimeout(r.timeoutMs ?? 15_000, () => req.destroy(new Error('client timeout')));

@@ -7,7 +7,13 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
  * registers its proxy; `http()` in eventually.ts calls `checkResponse` for every answer from it.
  */
 interface Doc {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> }
+    >
+  >;
 }
 
 interface Loaded {
@@ -52,23 +58,41 @@ export function unregisterProxy(url: string): void {
 const pointer = (...parts: string[]): string => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
 /** Throws when an answer from a registered proxy does not match its document; ignores other origins. */
-export async function checkResponse(url: string, method: string, status: number, headers: Headers, body: unknown): Promise<void> {
-  const u = new URL(url);
+export async function checkResponse(
+  url: string,
+  method: string,
+  status: number,
+  headers: Headers,
+  body: unknown,
+): Promise<void> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return;
+  }
   const loading = proxies.get(u.origin);
   if (loading === undefined) return;
   const p = await loading;
   const m = method.toLowerCase();
   const where = `${method} ${u.pathname}${u.search} → ${status}`;
   checked.responses += 1;
-  const path = p.paths.find((x) => x.regex.test(decodeURIComponent(u.pathname)));
+  let decoded: string | undefined;
+  try {
+    decoded = decodeURIComponent(u.pathname);
+  } catch {
+    decoded = undefined;
+  }
+  const path = decoded === undefined ? undefined : p.paths.find((x) => x.regex.test(decoded));
   const isJson = /application\/json/.test(headers.get('content-type') ?? '');
   let schemaRef: string;
   if (path === undefined || p.doc.paths[path.template]![m] === undefined) {
     if (m === 'head' && path !== undefined && p.doc.paths[path.template]!.get !== undefined) return;
-    // Not in the document: only the refusals the document describes for that case.
+    // Not in the document: only the refusals the document describes for that case (or a malformed target, 400).
     const expected = path === undefined ? 404 : 405;
-    if (status !== expected) throw new Error(`OpenAPI: ${where}: ${path === undefined ? 'undocumented path' : 'undocumented method'}`);
-    if (expected === 405 && headers.get('allow') === null) throw new Error(`OpenAPI: ${where}: 405 without Allow`);
+    if (status !== expected && status !== 400)
+      throw new Error(`OpenAPI: ${where}: ${path === undefined ? 'undocumented path' : 'undocumented method'}`);
+    if (status === 405 && headers.get('allow') === null) throw new Error(`OpenAPI: ${where}: 405 without Allow`);
     schemaRef = 'openapi.json#/components/schemas/Error';
   } else {
     const responses = p.doc.paths[path.template]![m]!.responses;
@@ -78,7 +102,8 @@ export async function checkResponse(url: string, method: string, status: number,
     }
     if (!isJson || declared.content?.['application/json'] === undefined) return;
     const key = String(status) in responses ? String(status) : 'default';
-    schemaRef = `openapi.json#/${pointer('paths', path.template, m, 'responses', key, 'content', 'application/json', 'schema')}`;
+    const at = pointer('paths', path.template, m, 'responses', key, 'content', 'application/json', 'schema');
+    schemaRef = `openapi.json#/${at}`;
   }
   if (!isJson || body === undefined) return;
   let validate = p.validators.get(schemaRef);
@@ -89,7 +114,12 @@ export async function checkResponse(url: string, method: string, status: number,
   }
   checked.bodies += 1;
   if (!validate(body)) {
-    const errors = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
-    throw new Error(`OpenAPI: ${where}: body does not match the document: ${errors}; body ${JSON.stringify(body).slice(0, 300)}`);
+    const errors = (validate.errors ?? [])
+      .slice(0, 5)
+      .map((e) => `${e.instancePath || '/'} ${e.message}`)
+      .join('; ');
+    throw new Error(
+      `OpenAPI: ${where}: body does not match the document: ${errors}; body ${JSON.stringify(body).slice(0, 300)}`,
+    );
   }
 }

@@ -1,3 +1,5 @@
+import { checkResponse } from './openapi.js';
+
 /** A minimal Server-Sent Events client over fetch, for tests: collects parsed events until closed. */
 export interface SseEvent {
   id?: string;
@@ -20,6 +22,8 @@ export interface SseClient {
 export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const controller = new AbortController();
   const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  // The stream's status must be one the proxy's OpenAPI document declares (registered proxies only).
+  await checkResponse(url, 'GET', res.status, res.headers, undefined);
   const events: SseEvent[] = [];
   const waiters = new Set<() => void>();
   let comments = 0;

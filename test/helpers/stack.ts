@@ -20,6 +20,7 @@ export interface WorkerHandle {
 }
 
 export interface Stack {
+  /** The simulator the workers talk to; `freshGateway` replaces it. */
   sim: Sim;
   proxyUrl: string;
   proxy: RunningService;
@@ -40,6 +41,12 @@ export interface StackOptions {
 }
 
 /**
+ * The simulator's session in the end-to-end suite: IB's realistic noise (inactive farms, farm flaps, link blips,
+ * duplicate statuses, fills without Filled). A suite that needs a clean session passes `sim: { session: 'clean' }`.
+ */
+export const SIM_SESSION: 'clean' | 'realistic' = 'realistic';
+
+/**
  * The whole stack on port 0: the simulator in this process (so tests hold its control API), real worker
  * processes (clientIds 0…n-1) and a real proxy process. Children's stderr and warn+ lines are echoed when
  * IBREST_TEST_VERBOSE is set.
@@ -52,7 +59,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const onLine = (name: string) => (line: string) => {
     if (verbose) process.stderr.write(`[${name}] ${line}\n`);
   };
-  const sim = await startGatewaySim({ port: 0, ...options.sim });
+  const sim = await startGatewaySim({ port: 0, session: SIM_SESSION, ...options.sim });
 
   const spawnWorker = (clientId: number, port: number): RunningService =>
     startService({
@@ -112,10 +119,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     registerProxy(proxyUrl);
     return {
       sim, proxyUrl, proxy, workers, dataDir,
-      async stop() {
+      async stop(this: Stack) {
         unregisterProxy(proxyUrl);
         await Promise.all([proxy.stop(5_000), ...workers.map((w) => w.service.stop(5_000))]);
-        await sim.close();
+        // A test may have replaced the simulator (a gateway restarted with a fresh state).
+        await this.sim.close();
         rmSync(dataDir, { recursive: true, force: true });
       },
     };
@@ -125,4 +133,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * The gateway restarts with a fresh state on the same port (a container restart, or TWS's "Reset API order
+ * ID sequence"): no orders, order ids from 1 again. Resolves once the new simulator listens.
+ */
+export async function freshGateway(stack: Stack, options: SimOptions = {}): Promise<void> {
+  const port = stack.sim.port;
+  await stack.sim.close();
+  stack.sim = await startGatewaySim({ ...options, port });
 }

@@ -5,9 +5,10 @@
  * - `link`: socket up, handshake done, no 1100 (connectivity lost) outstanding;
  * - `mirror`: the initial account / order sync finished at least once (mirror reads can be answered);
  * - `orders`: link + order storage writable + order ids known (meaningful on the order worker);
- * - `marketData`: market-data farm OK (2104 / 2107 OK, 2103 down);
- * - `historical`: historical data farm (HMDS) OK (2106 / 2108 OK, 2105 down);
- * - `secDef`: security-definition farm OK (2158 OK, 2157 down).
+ * - `marketData`: market-data farm usable (2104 OK, 2108 inactive-on-demand; 2103 down);
+ * - `historical`: historical data farm (HMDS) usable (2106 OK, 2107 inactive-on-demand; 2105 down);
+ * - `secDef`: security-definition farm usable (2158 OK; 2157 down).
+ * Routes list `link` beside a farm so a worker without the link is never chosen, whatever its farm state.
  */
 export const CAPABILITIES = ['link', 'mirror', 'orders', 'marketData', 'historical', 'secDef'] as const;
 

@@ -2,8 +2,18 @@ import { param, type Query } from './query.js';
 
 /** IB contract fields a GET route takes from its query string (field names as IB spells them). */
 export const CONTRACT_FIELDS = [
-  'conId', 'symbol', 'secType', 'lastTradeDateOrContractMonth', 'strike', 'right', 'multiplier', 'exchange', 'primaryExch',
-  'currency', 'localSymbol', 'tradingClass',
+  'conId',
+  'symbol',
+  'secType',
+  'lastTradeDateOrContractMonth',
+  'strike',
+  'right',
+  'multiplier',
+  'exchange',
+  'primaryExch',
+  'currency',
+  'localSymbol',
+  'tradingClass',
 ] as const;
 
 export type ContractField = (typeof CONTRACT_FIELDS)[number];

@@ -1,11 +1,13 @@
 import { ROUTES, type RouteEntry } from './manifest.js';
 
 /** Marks around a generated table in a Markdown file; the text between them is replaced as a whole. */
-export const TABLE_BEGIN = '<!-- route-manifest:begin (generated from packages/contract; npm run docs -w @ibrest/contract) -->';
+export const TABLE_BEGIN =
+  '<!-- route-manifest:begin (generated from packages/contract; npm run docs -w @ibrest/contract) -->';
 export const TABLE_END = '<!-- route-manifest:end -->';
 
 function target(r: RouteEntry): string {
-  if (r.target === 'sticky') return `sticky (${r.sticky === 'request' ? 'request identity' : 'subscription key, streams'})`;
+  if (r.target === 'sticky')
+    return `sticky (${r.sticky === 'request' ? 'request identity' : 'subscription key, streams'})`;
   if (r.target === 'order') return 'order worker (clientId 0)';
   if (r.target === 'local') return r.owner === 'proxy' ? 'proxy' : 'worker only';
   return 'any worker';

@@ -3,8 +3,27 @@ import { param, type Query } from './query.js';
 
 /** Bar sizes IB accepts for reqHistoricalData, smallest first. */
 export const BAR_SIZES = [
-  '1 secs', '5 secs', '10 secs', '15 secs', '30 secs', '1 min', '2 mins', '3 mins', '5 mins', '10 mins', '15 mins', '20 mins',
-  '30 mins', '1 hour', '2 hours', '3 hours', '4 hours', '8 hours', '1 day', '1 week', '1 month',
+  '1 secs',
+  '5 secs',
+  '10 secs',
+  '15 secs',
+  '30 secs',
+  '1 min',
+  '2 mins',
+  '3 mins',
+  '5 mins',
+  '10 mins',
+  '15 mins',
+  '20 mins',
+  '30 mins',
+  '1 hour',
+  '2 hours',
+  '3 hours',
+  '4 hours',
+  '8 hours',
+  '1 day',
+  '1 week',
+  '1 month',
 ] as const;
 
 export const HISTORICAL_DEFAULTS = {
@@ -61,7 +80,13 @@ export function historicalRequest(kind: 'bars' | 'head', q: Query): HistoricalRe
   const useRTH = bool(param(q, 'useRTH'), HISTORICAL_DEFAULTS.useRTH);
   const contractKey = JSON.stringify([...contract, whatToShow]);
   if (kind === 'head') {
-    return { kind, identity: JSON.stringify(['head', ...contract, whatToShow, useRTH]), contract: contractKey, weight: 1, paced: false };
+    return {
+      kind,
+      identity: JSON.stringify(['head', ...contract, whatToShow, useRTH]),
+      contract: contractKey,
+      weight: 1,
+      paced: false,
+    };
   }
   const endDateTime = param(q, 'endDateTime') ?? HISTORICAL_DEFAULTS.endDateTime;
   const durationStr = param(q, 'durationStr') ?? HISTORICAL_DEFAULTS.durationStr;

@@ -71,27 +71,51 @@ const ONE_BOOK: Budget = { class: 'depth', weight: () => 1 };
 
 type Spec = Omit<RouteEntry, 'method' | 'path' | 'id' | 'owner'>;
 
-const entry = (owner: RouteEntry['owner'], id: string, method: HttpMethod, path: string, spec: Spec): RouteEntry => ({ id, method, path, owner, ...spec });
+const entry = (owner: RouteEntry['owner'], id: string, method: HttpMethod, path: string, spec: Spec): RouteEntry => ({
+  id,
+  method,
+  path,
+  owner,
+  ...spec,
+});
 
 /** Order writes: never retried (one that reached the worker may have reached IB), blocked in a window. */
 const orderWrite = (scope: Scope, idempotent: boolean): Spec => ({
-  target: 'order', needs: ['orders'], scope, retry: false, maintenance: 'blocked', ...(idempotent ? { idempotent } : {}),
+  target: 'order',
+  needs: ['orders'],
+  scope,
+  retry: false,
+  maintenance: 'blocked',
+  ...(idempotent ? { idempotent } : {}),
 });
 /** Reads answered from the order worker's mirror or journal: served in a maintenance window. */
 const orderRead: Spec = { target: 'order', needs: ['mirror'], scope: 'read', retry: true, maintenance: 'served' };
 /** Reads answered from any worker's mirror. */
 const mirrorRead: Spec = { target: 'any', needs: ['mirror'], scope: 'read', retry: true, maintenance: 'served' };
 /** One-shot reads that ask IB. */
-const ibRead = (...needs: Capability[]): Spec => ({ target: 'any', needs: ['link', ...needs], scope: 'read', retry: true, maintenance: 'blocked' });
+const ibRead = (...needs: Capability[]): Spec => ({
+  target: 'any',
+  needs: ['link', ...needs],
+  scope: 'read',
+  retry: true,
+  maintenance: 'blocked',
+});
 /** Feeds: streams pinned by subscription key. */
 const feed = (needs: Capability[], budget?: Budget): Spec => ({
-  target: 'sticky', sticky: 'subscription', needs: ['link', ...needs], scope: 'read', retry: true, maintenance: 'blocked',
+  target: 'sticky',
+  sticky: 'subscription',
+  needs: ['link', ...needs],
+  scope: 'read',
+  retry: true,
+  maintenance: 'blocked',
   ...(budget === undefined ? {} : { budget }),
 });
 const workerLocal: Spec = { target: 'local', needs: [], scope: null, retry: true, maintenance: 'served' };
 
-const w = (id: string, method: HttpMethod, path: string, spec: Spec): RouteEntry => entry('worker', id, method, path, spec);
-const p = (id: string, method: HttpMethod, path: string, spec: Spec): RouteEntry => entry('proxy', id, method, path, spec);
+const w = (id: string, method: HttpMethod, path: string, spec: Spec): RouteEntry =>
+  entry('worker', id, method, path, spec);
+const p = (id: string, method: HttpMethod, path: string, spec: Spec): RouteEntry =>
+  entry('proxy', id, method, path, spec);
 
 /**
  * Every route of the product, once. The worker's route table must register exactly the `worker` entries
@@ -104,12 +128,17 @@ export const ROUTES: readonly RouteEntry[] = [
   w('placeOrder', 'POST', '/order', orderWrite('trade', true)),
   w('cancelOrderSeed', 'DELETE', '/order', orderWrite('trade', true)),
   w('listOrderEvents', 'GET', '/order/events', { ...orderRead, needs: [] }),
-  w('whatIfOrder', 'POST', '/order/whatif', orderWrite('trade', false)),
+  // A preview places nothing: it needs the link, not writable order storage.
+  w('whatIfOrder', 'POST', '/order/whatif', { ...orderWrite('trade', false), needs: ['link'] }),
   w('globalCancel', 'POST', '/order/global-cancel', orderWrite('admin', false)),
   w('globalCancelDelete', 'DELETE', '/order/global-cancel', orderWrite('admin', false)),
   w('getOrder', 'GET', '/order/:orderId', orderRead),
   w('modifyOrder', 'PUT', '/order/:orderId', orderWrite('trade', true)),
   w('cancelOrder', 'DELETE', '/order/:orderId', orderWrite('trade', true)),
+  // any order by IB's permId (other clients' and TWS orders too); changes only of this worker's own
+  w('getOrderByPermId', 'GET', '/order/perm/:permId', orderRead),
+  w('modifyOrderByPermId', 'PUT', '/order/perm/:permId', orderWrite('trade', true)),
+  w('cancelOrderByPermId', 'DELETE', '/order/perm/:permId', orderWrite('trade', true)),
   // executions: IB gives a non-master client only its own executions and commission reports
   w('listExecutions', 'GET', '/executions', orderRead),
   // account
@@ -123,11 +152,17 @@ export const ROUTES: readonly RouteEntry[] = [
   w('getOptionChains', 'GET', '/contract/options', ibRead('secDef')),
   // historical: pinned by request identity so identical requests meet the worker's coalesced / cached answer
   w('getHistoricalBars', 'GET', '/historical', {
-    ...ibRead('historical'), target: 'sticky', sticky: 'request', identity: (q) => historicalRequest('bars', q).identity,
+    ...ibRead('historical'),
+    target: 'sticky',
+    sticky: 'request',
+    identity: (q) => historicalRequest('bars', q).identity,
     pacing: 'historical',
   }),
   w('getHeadTimestamp', 'GET', '/historical/head-timestamp', {
-    ...ibRead('historical'), target: 'sticky', sticky: 'request', identity: (q) => historicalRequest('head', q).identity,
+    ...ibRead('historical'),
+    target: 'sticky',
+    sticky: 'request',
+    identity: (q) => historicalRequest('head', q).identity,
   }),
   // market data feeds
   w('getMarketData', 'GET', '/market/data', feed(['marketData'], LINES)),

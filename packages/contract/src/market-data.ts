@@ -19,7 +19,14 @@ export interface MarketDataItems {
 
 function list(v: string | undefined): string[] {
   if (v === undefined) return [];
-  return [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  return [
+    ...new Set(
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
 }
 
 export function marketDataItems(q: Query): MarketDataItems {

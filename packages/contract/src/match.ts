@@ -40,14 +40,13 @@ export class RouteMatcher {
   private readonly routes: CompiledRoute[];
 
   constructor(entries: readonly RouteEntry[]) {
-    this.routes = entries
-      .map((entry) => ({ entry, ...compilePath(entry.path) }))
-      .sort((a, b) => b.statics - a.statics);
+    this.routes = entries.map((entry) => ({ entry, ...compilePath(entry.path) })).sort((a, b) => b.statics - a.statics);
   }
 
   match(method: string, path: string): MatchResult {
     const m = method.toUpperCase();
-    const want: HttpMethod | undefined = m === 'HEAD' ? 'GET' : (METHOD_ORDER.includes(m) ? (m as HttpMethod) : undefined);
+    const want: HttpMethod | undefined =
+      m === 'HEAD' ? 'GET' : METHOD_ORDER.includes(m) ? (m as HttpMethod) : undefined;
     const allowed = new Set<string>();
     for (const r of this.routes) {
       const hit = r.regex.exec(path);

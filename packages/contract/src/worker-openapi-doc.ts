@@ -5,4 +5,7 @@ import doc from './worker-openapi.json' with { type: 'json' };
  * (`npm run openapi -w @ibrest/worker`; a worker test fails when this copy is stale). The proxy builds its
  * own document from it: no worker is asked at run time.
  */
-export const WORKER_OPENAPI: { paths: Record<string, Record<string, any>>; components: Record<string, Record<string, any>> } = doc as never;
+export const WORKER_OPENAPI: {
+  paths: Record<string, Record<string, any>>;
+  components: Record<string, Record<string, any>>;
+} = doc as never;

@@ -2,15 +2,25 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
-  CAPABILITIES, extractTable, feedFormat, historicalRequest, isInternalHeader, marketDataItems, marketDataLines, renderRouteTable,
-  RouteMatcher, ROUTES, subscriptionKey, workerRoutes,
+  CAPABILITIES,
+  extractTable,
+  feedFormat,
+  historicalRequest,
+  isInternalHeader,
+  marketDataItems,
+  marketDataLines,
+  renderRouteTable,
+  RouteMatcher,
+  ROUTES,
+  subscriptionKey,
+  workerRoutes,
 } from '../src/index.js';
 import { DOCUMENTS_WITH_TABLE, repoRoot } from '../src/write-docs.js';
 
 const q = (s: string): URLSearchParams => new URLSearchParams(s);
 
 describe('shared parsers', () => {
-  it('market-data items: symbols / conIds lists as the worker subscribes them, distinct, or the single contract', () => {
+  it('market-data items: symbols / conIds as the worker subscribes them, distinct, or the single contract', () => {
     assert.deepEqual(marketDataItems(q('symbols=AAPL, MSFT,AAPL')), { form: 'symbols', items: ['AAPL', 'MSFT'] });
     assert.deepEqual(marketDataItems(q('conIds=1,2,3&symbol=X')), { form: 'conIds', items: ['1', '2', '3'] });
     assert.deepEqual(marketDataItems(q('symbol=AAPL')), { form: 'single', items: ['AAPL'] });
@@ -23,26 +33,50 @@ describe('shared parsers', () => {
 
   it('historical identity: defaults, parameter order, presentation parameters and coerced types do not matter', () => {
     const a = historicalRequest('bars', q('symbol=AAPL&barSizeSetting=30 secs'));
-    const b = historicalRequest('bars', q('barSizeSetting=30 secs&currency=USD&symbol=AAPL&secType=STK&exchange=SMART&timeout=5&format=json'));
+    const b = historicalRequest(
+      'bars',
+      q('barSizeSetting=30 secs&currency=USD&symbol=AAPL&secType=STK&exchange=SMART&timeout=5&format=json'),
+    );
     assert.equal(a.identity, b.identity);
     const coerced = historicalRequest('bars', {
-      symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD', endDateTime: '', durationStr: '1 D',
-      barSizeSetting: '30 secs', whatToShow: 'TRADES', useRTH: true,
+      symbol: 'AAPL',
+      secType: 'STK',
+      exchange: 'SMART',
+      currency: 'USD',
+      endDateTime: '',
+      durationStr: '1 D',
+      barSizeSetting: '30 secs',
+      whatToShow: 'TRADES',
+      useRTH: true,
     });
     assert.equal(coerced.identity, a.identity, "the worker's coerced query gives the proxy's identity");
-    assert.notEqual(historicalRequest('bars', q('symbol=AAPL&barSizeSetting=30 secs&useRTH=false')).identity, a.identity);
-    assert.notEqual(historicalRequest('head', q('symbol=AAPL')).identity, historicalRequest('bars', q('symbol=AAPL')).identity);
-    assert.equal(historicalRequest('bars', q('conId=8314&strike=150.0')).identity, historicalRequest('bars', { conId: 8314, strike: 150 }).identity);
+    assert.notEqual(
+      historicalRequest('bars', q('symbol=AAPL&barSizeSetting=30 secs&useRTH=false')).identity,
+      a.identity,
+    );
+    assert.notEqual(
+      historicalRequest('head', q('symbol=AAPL')).identity,
+      historicalRequest('bars', q('symbol=AAPL')).identity,
+    );
+    assert.equal(
+      historicalRequest('bars', q('conId=8314&strike=150.0')).identity,
+      historicalRequest('bars', { conId: 8314, strike: 150 }).identity,
+    );
   });
 
-  it("historical pacing applies where IB applies it: bars of 30 s or less; BID_ASK weighs 2", () => {
-    for (const bar of ['1 secs', '5 secs', '15 secs', '30 secs']) assert.equal(historicalRequest('bars', q(`barSizeSetting=${bar}`)).paced, true, bar);
-    for (const bar of ['1 min', '1 hour', '1 day', '1 week']) assert.equal(historicalRequest('bars', q(`barSizeSetting=${bar}`)).paced, false, bar);
+  it('historical pacing applies where IB applies it: bars of 30 s or less; BID_ASK weighs 2', () => {
+    for (const bar of ['1 secs', '5 secs', '15 secs', '30 secs'])
+      assert.equal(historicalRequest('bars', q(`barSizeSetting=${bar}`)).paced, true, bar);
+    for (const bar of ['1 min', '1 hour', '1 day', '1 week'])
+      assert.equal(historicalRequest('bars', q(`barSizeSetting=${bar}`)).paced, false, bar);
     assert.equal(historicalRequest('bars', q('')).paced, false, 'the default bar (1 hour) is not paced');
     assert.equal(historicalRequest('head', q('barSizeSetting=1 secs')).paced, false, 'head timestamps are not paced');
     assert.equal(historicalRequest('bars', q('whatToShow=BID_ASK')).weight, 2);
     assert.equal(historicalRequest('bars', q('whatToShow=TRADES')).weight, 1);
-    assert.notEqual(historicalRequest('bars', q('symbol=A&whatToShow=BID')).contract, historicalRequest('bars', q('symbol=A&whatToShow=ASK')).contract);
+    assert.notEqual(
+      historicalRequest('bars', q('symbol=A&whatToShow=BID')).contract,
+      historicalRequest('bars', q('symbol=A&whatToShow=ASK')).contract,
+    );
   });
 
   it('subscription key and feed format', () => {
@@ -69,7 +103,7 @@ describe('route matcher', () => {
 });
 
 describe('the manifest', () => {
-  it('is consistent: unique ids and routes, known capabilities, sticky identities, budgets on streams, writes not retried', () => {
+  it('is consistent: unique ids, known capabilities, sticky identities, stream budgets, writes not retried', () => {
     assert.equal(new Set(ROUTES.map((r) => r.id)).size, ROUTES.length);
     assert.equal(new Set(ROUTES.map((r) => `${r.owner} ${r.method} ${r.path}`)).size, ROUTES.length);
     for (const r of ROUTES) {
@@ -103,6 +137,11 @@ describe('documents', () => {
       const [methods, path] = cell.replace(/`/g, '').split(' ');
       for (const method of methods!.split('/')) rows.add(`${method} ${path}`);
     }
-    assert.deepEqual([...rows].sort(), workerRoutes().map((r) => `${r.method} ${r.path}`).sort());
+    assert.deepEqual(
+      [...rows].sort(),
+      workerRoutes()
+        .map((r) => `${r.method} ${r.path}`)
+        .sort(),
+    );
   });
 });

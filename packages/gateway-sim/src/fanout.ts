@@ -14,13 +14,17 @@ import { quoteTicks } from './handlers/market-data.js';
 import { depthOnQuote } from './handlers/depth.js';
 import { realTimeBarOnQuote } from './handlers/real-time-bars.js';
 import type { Session } from './session.js';
+import { applyOrderStreamQuirks } from './control/order-stream.js';
 
 /**
- * Who hears about an order: the client that placed it, and client 0 when it bound itself with
- * reqAutoOpenOrders(true) — the master client sees every client's order events.
+ * Who hears about an order: the client that placed it, the Master API client (TWS setting, default 0: every
+ * client's order statuses, executions and commission reports), and client 0 when it bound itself with
+ * reqAutoOpenOrders(true).
  */
 function orderRecipients(ctx: SimContext, o: SimOrder): Session[] {
-  return ctx.readySessions().filter((s) => s.clientId === o.clientId || (s.clientId === 0 && s.subs.autoBind));
+  const master = ctx.engine.orders.masterClientId;
+  return ctx.readySessions().filter(
+    (s) => s.clientId === o.clientId || s.clientId === master || (s.clientId === 0 && s.subs.autoBind));
 }
 
 /** Encodes one broker event for each interested session, in the session's own server version. */
@@ -29,6 +33,11 @@ export function fanOutBrokerEvent(ctx: SimContext, ev: BrokerEvent): void {
     positionChanged(ctx, ev.account, ev.conId);
     return;
   }
+  for (const e of applyOrderStreamQuirks(ctx, ev)) sendOrderEvent(ctx, e);
+}
+
+/** One order event to every session that hears about the order. */
+export function sendOrderEvent(ctx: SimContext, ev: Exclude<BrokerEvent, { type: 'position' }>): void {
   for (const s of orderRecipients(ctx, ev.order)) {
     switch (ev.type) {
       case 'openOrder':

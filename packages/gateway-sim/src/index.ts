@@ -45,13 +45,15 @@ export async function startGatewaySim(options: GatewaySimOptions = {}): Promise<
 }
 
 export { GatewaySim } from './server.js';
-export type { ReceivedMessage, FarmState } from './server.js';
+export { FARM_CODES, FARM_INACTIVE, type ReceivedMessage, type FarmState } from './server.js';
+export { SESSION_PROFILES, type SessionProfile, type SessionOption, type FarmSeed } from './session-profile.js';
 export { GatewayControl, NOTICE_TEXT, type OrderView, type ReceivedFilter, type WhatIfView } from './control/control.js';
 export type { WhatIfFigures } from './engine/what-if.js';
 export { resolveOptions, GatewaySimConfigError, type GatewaySimOptions } from './options.js';
 export { ManualClock, systemClock, type Clock } from './engine/clock.js';
 export type { AccountSeed, PositionSeed } from './engine/accounts.js';
-export type { FillSpec, RejectSpec } from './engine/matching-engine.js';
+export { ORDER_TEXT, type FillSpec, type OrderQuirks, type RejectSpec } from './engine/matching-engine.js';
+export type { OrderStreamQuirks } from './control/order-stream.js';
 export type { Violation } from './limits/violations.js';
 export { SUBSCRIPTION_KINDS, DATA_LOST_KINDS, type SubscriptionKind } from './subscriptions.js';
 export type { Bulletin } from './engine/feed-state.js';

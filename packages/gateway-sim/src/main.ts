@@ -15,6 +15,9 @@ const HELP = `ib-gateway-sim — a simulated IB Gateway speaking the TWS API wir
   --market-data-lines N    market-data lines before error 101 (env GATEWAY_SIM_MARKET_DATA_LINES, default 100)
   --depth-books N          market-depth books before error 309 (env GATEWAY_SIM_DEPTH_BOOKS, default 3)
   --fa-master ID           serve an FA login with this master account (env GATEWAY_SIM_FA_MASTER, default off)
+  --master-client-id N     TWS's Master API client ID (env GATEWAY_SIM_MASTER_CLIENT_ID, default 0)
+  --state-dir D            keep order ids across restarts in D (env GATEWAY_SIM_STATE_DIR, default off)
+  --session S              clean | realistic (env GATEWAY_SIM_SESSION, default clean)
   --control-port P         serve the HTTP control API on 127.0.0.1:P (env GATEWAY_SIM_CONTROL_PORT, default off)
   --log-level L            fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL, default info)
   --help                   this text
@@ -33,6 +36,9 @@ async function main(): Promise<void> {
       'depth-books': { type: 'string' },
       'fa-master': { type: 'string' },
       'control-port': { type: 'string' },
+      'master-client-id': { type: 'string' },
+      'state-dir': { type: 'string' },
+      session: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -54,6 +60,9 @@ async function main(): Promise<void> {
     GATEWAY_SIM_FA_MASTER: values['fa-master'] ?? process.env.GATEWAY_SIM_FA_MASTER,
     GATEWAY_SIM_CONTROL_PORT: values['control-port'] ?? process.env.GATEWAY_SIM_CONTROL_PORT,
     LOG_LEVEL: values['log-level'] ?? process.env.LOG_LEVEL,
+    GATEWAY_SIM_MASTER_CLIENT_ID: values['master-client-id'] ?? process.env.GATEWAY_SIM_MASTER_CLIENT_ID,
+    GATEWAY_SIM_STATE_DIR: values['state-dir'] ?? process.env.GATEWAY_SIM_STATE_DIR,
+    GATEWAY_SIM_SESSION: values.session ?? process.env.GATEWAY_SIM_SESSION,
   };
   const logLevel: LogLevel = envEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
   const log = createLogger('gateway-sim', logLevel);
@@ -70,6 +79,9 @@ async function main(): Promise<void> {
     marketDataLines: envInt(env, 'GATEWAY_SIM_MARKET_DATA_LINES', 100, { min: 0 }),
     depthBooks: envInt(env, 'GATEWAY_SIM_DEPTH_BOOKS', 3, { min: 0 }),
     faAccount: faMaster ? { master: faMaster } : false,
+    masterClientId: envInt(env, 'GATEWAY_SIM_MASTER_CLIENT_ID', 0),
+    stateDir: envOptionalString(env, 'GATEWAY_SIM_STATE_DIR'),
+    session: envEnum(env, 'GATEWAY_SIM_SESSION', ['clean', 'realistic'] as const, 'clean'),
     controlPort: controlPort === undefined ? undefined : envInt(env, 'GATEWAY_SIM_CONTROL_PORT', 0, { min: 0, max: 65535 }),
     logger: log,
   });

@@ -3,6 +3,7 @@ import type { AccountSeed } from './engine/accounts.js';
 import type { Clock } from './engine/clock.js';
 import type { PacingLimits } from './limits/historical-pacing.js';
 import type { RateMode } from './limits/msg-rate.js';
+import { resolveSession, type SessionOption } from './session-profile.js';
 import { SIM_DEFAULT_VERSION, SIM_MAX_SUPPORTED, SIM_MIN_VERSION } from './wire/server-versions.js';
 
 export interface GatewaySimOptions {
@@ -45,14 +46,30 @@ export interface GatewaySimOptions {
   tickIntervalMs?: number;
   /** Write every outgoing message in random chunks of 1…maxChunk bytes (fragmented delivery). @default off */
   fragment?: { maxChunk: number } | false;
+  /**
+   * TWS's "Master API client ID": the client that receives every client's order statuses, executions and
+   * commission reports, and whose reqOpenOrders / reqExecutions cover all clients. @default 0
+   */
+  masterClientId?: number;
+  /**
+   * Directory where order ids, permIds and execution ids are kept across restarts of the simulator (IB keeps
+   * its id sequence across gateway restarts). Created if missing. @default off (a fresh sequence each start)
+   */
+  stateDir?: string;
+  /**
+   * The session's noise: `'clean'` (none), `'realistic'` (inactive farms at start, farm flaps, link blips,
+   * duplicate statuses, fills without Filled) or a `SessionProfile`. @default 'clean'
+   */
+  session?: SessionOption;
   /** Also serve the control API over HTTP on this loopback port (0 = any). @default off */
   controlPort?: number;
   /** pino logger; default: a silent one. */
   logger?: Logger;
 }
 
-export type ResolvedOptions = Required<Omit<GatewaySimOptions, 'clock' | 'accounts' | 'controlPort' | 'logger' | 'pacing' | 'fragment' | 'faAccount'>> &
-  Pick<GatewaySimOptions, 'clock' | 'accounts' | 'controlPort' | 'logger' | 'pacing' | 'fragment'> & {
+type OptionalOpts = 'clock' | 'accounts' | 'controlPort' | 'logger' | 'pacing' | 'fragment' | 'stateDir' | 'session';
+export type ResolvedOptions = Required<Omit<GatewaySimOptions, OptionalOpts | 'faAccount'>> &
+  Pick<GatewaySimOptions, OptionalOpts> & {
     /** The FA master account id, when `faAccount` is set. */
     faMaster: string | undefined;
   };
@@ -94,6 +111,9 @@ export function resolveOptions(o: GatewaySimOptions = {}): ResolvedOptions {
     faMaster: o.faAccount === true ? 'DF1234567' : o.faAccount ? o.faAccount.master : undefined,
     maxFrameBytes: intIn('maxFrameBytes', o.maxFrameBytes ?? 0xffffff, 16, 0x7fffffff),
     tickIntervalMs: intIn('tickIntervalMs', o.tickIntervalMs ?? 1000, 0, 3_600_000),
+    masterClientId: intIn('masterClientId', o.masterClientId ?? 0, -(2 ** 31), 2 ** 31 - 1),
+    stateDir: o.stateDir || undefined,
+    session: o.session,
     clock: o.clock,
     accounts: o.accounts ?? (o.faAccount ? DEFAULT_FA_ACCOUNTS : undefined),
     controlPort: o.controlPort === undefined ? undefined : intIn('controlPort', o.controlPort, 0, 65535),
@@ -101,6 +121,11 @@ export function resolveOptions(o: GatewaySimOptions = {}): ResolvedOptions {
     pacing: o.pacing,
     fragment: o.fragment,
   };
+  try {
+    resolveSession(r.session);
+  } catch (err) {
+    throw new GatewaySimConfigError((err as Error).message);
+  }
   if (r.rateMode !== 'per-client' && r.rateMode !== 'combined') {
     throw new GatewaySimConfigError(`Expected rateMode to be per-client or combined, got ${JSON.stringify(r.rateMode)}`);
   }

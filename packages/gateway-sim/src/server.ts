@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createLogger, type Logger } from '@ibrest/common';
 import { Engine } from './engine/engine.js';
@@ -15,7 +17,10 @@ import { emitRealTimeBars } from './handlers/real-time-bars.js';
 import { refreshScanners } from './handlers/scanners.js';
 import { resolveOptions, type GatewaySimOptions, type ResolvedOptions } from './options.js';
 import { FieldReader } from './wire/fields.js';
-import { IN, inName } from './wire/msg-ids.js';
+import { IN, inName, UNSERVED_REQUESTS } from './wire/msg-ids.js';
+import type { OrderIdState } from './engine/matching-engine.js';
+import { msUntilUtc, resolveSession, type SessionOption, type SessionProfile } from './session-profile.js';
+import { NOTICE_TEXT } from './notices.js';
 
 /** One request as a client sent it, kept for the control API. */
 export interface ReceivedMessage {
@@ -33,6 +38,8 @@ export interface FarmState {
   name: string;
   kind: 'market' | 'hmds' | 'secdef';
   up: boolean;
+  /** "Inactive but should be available upon demand" (2108 market, 2107 HMDS): not connected, not broken. */
+  inactive?: boolean;
 }
 
 /** Notice codes and texts per farm kind (down, up), as TWS words them. */
@@ -40,6 +47,12 @@ export const FARM_CODES = {
   market: { down: 2103, up: 2104, downText: 'Market data farm connection is broken', upText: 'Market data farm connection is OK' },
   hmds: { down: 2105, up: 2106, downText: 'HMDS data farm connection is broken', upText: 'HMDS data farm connection is OK' },
   secdef: { down: 2157, up: 2158, downText: 'Sec-def data farm connection is broken', upText: 'Sec-def data farm connection is OK' },
+} as const;
+
+/** "Inactive but available on demand" notices per farm kind, as TWS words them (a dot before the farm's name). */
+export const FARM_INACTIVE = {
+  market: { code: 2108, text: 'Market data farm connection is inactive but should be available upon demand.' },
+  hmds: { code: 2107, text: 'HMDS data farm connection is inactive but should be available upon demand.' },
 } as const;
 
 const MAX_RECEIVED = 50_000;
@@ -59,11 +72,10 @@ export class GatewaySim implements SimContext, SessionHost {
   readonly depthBooks: MarketDataLines;
   readonly feeds: FeedState;
   readonly events = new EventEmitter();
-  readonly farms: FarmState[] = [
-    { name: 'usfarm', kind: 'market', up: true },
-    { name: 'ushmds', kind: 'hmds', up: true },
-    { name: 'secdefil', kind: 'secdef', up: true },
-  ];
+  readonly farms: FarmState[] = [];
+  private profile: SessionProfile = resolveSession('clean');
+  private readonly sessionTimers = new Set<NodeJS.Timeout>();
+  private flapCursor = 0;
   readonly received: ReceivedMessage[] = [];
   private readonly sessions = new Set<Session>();
   /** clientId → session holding it */
@@ -93,11 +105,30 @@ export class GatewaySim implements SimContext, SessionHost {
     this.depthBooks = new MarketDataLines(this.opts.depthBooks);
     this.feeds = new FeedState(this.opts.faMaster, this.engine.accounts.ids());
     this.fragmentOpt = this.opts.fragment || undefined;
+    this.engine.orders.masterClientId = this.opts.masterClientId;
+    this.setSession(this.opts.session);
+    if (this.opts.stateDir) this.persistIds(this.opts.stateDir);
     this.engine.onEvent((ev) => {
       fanOutBrokerEvent(this, ev);
       this.events.emit('order', ev);
     });
     this.engine.market.onChange((q) => fanOutQuote(this, q, this.linkDown));
+  }
+
+  /** Loads the order-id state from `dir` (if any) and writes it back after every change. */
+  private persistIds(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'order-ids.json');
+    try {
+      this.engine.orders.loadIdState(JSON.parse(readFileSync(file, 'utf8')) as OrderIdState);
+      this.log.info({ file }, 'order ids restored');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.engine.orders.onIdState = (st) => {
+      writeFileSync(`${file}.tmp`, JSON.stringify(st));
+      renameSync(`${file}.tmp`, file);
+    };
   }
 
   // ── lifecycle ────────────────────────────────────────────────────────────────────────────────────
@@ -138,6 +169,7 @@ export class GatewaySim implements SimContext, SessionHost {
     if (this.stepTimer) clearInterval(this.stepTimer);
     if (this.barTimer) clearInterval(this.barTimer);
     if (this.scannerTimer) clearInterval(this.scannerTimer);
+    this.clearSessionTimers();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const s of [...this.sessions]) s.destroy();
@@ -238,6 +270,14 @@ export class GatewaySim implements SimContext, SessionHost {
       return;
     }
     if (!entry) {
+      const unserved = Number.isInteger(msgId) ? UNSERVED_REQUESTS.get(msgId) : undefined;
+      if (unserved) {
+        const reqId = unserved.reqIdAt === undefined ? -1 : Number(fields[1 + unserved.reqIdAt]);
+        this.log.info({ connectionId: s.id, clientId: s.clientId, msg: unserved.name }, 'request not simulated');
+        s.sendError(Number.isInteger(reqId) ? reqId : -1, 321,
+          `Error validating request.-'${msgId}' : cause - ${unserved.name} is not simulated`);
+        return;
+      }
       this.log.info({ connectionId: s.id, clientId: s.clientId, msgId: fields[0] }, 'unknown message id');
       s.sendError(-1, 505, 'Fatal Error: Unknown message id.');
       return;
@@ -266,6 +306,9 @@ export class GatewaySim implements SimContext, SessionHost {
 
   get farmNotices(): Array<{ code: number; text: string }> {
     return this.farms.map((f) => {
+      if (f.inactive && f.kind !== 'secdef') {
+        return { code: FARM_INACTIVE[f.kind].code, text: `${FARM_INACTIVE[f.kind].text}${f.name}` };
+      }
       const c = FARM_CODES[f.kind];
       return f.up ? { code: c.up, text: `${c.upText}:${f.name}` } : { code: c.down, text: `${c.downText}:${f.name}` };
     });
@@ -327,13 +370,16 @@ export class GatewaySim implements SimContext, SessionHost {
   }
 
   /** Drops every connection and refuses new ones for `downMs` (the nightly restart). Resolves when back up. */
-  async restart(downMs: number): Promise<void> {
+  async restart(downMs: number, opts: { freshIds?: boolean } = {}): Promise<void> {
     // Stop accepting first, then drop everyone: server.close() only completes once no connection is left.
     const stopped = this.stopListening();
     for (const s of [...this.sessions]) s.destroy();
     this.clients.clear();
     await stopped;
-    this.log.info({ downMs }, 'restart: all connections dropped');
+    // A restarted gateway no longer knows the finished orders of the previous session.
+    this.engine.orders.forgetOrders();
+    if (opts.freshIds) this.engine.orders.resetIdSequence();
+    this.log.info({ downMs, freshIds: opts.freshIds ?? false }, 'restart: all connections dropped');
     await new Promise<void>((resolve) => this.later(downMs, resolve));
     if (this.closed) return;
     await this.listen(this.boundPort);
@@ -385,6 +431,7 @@ export class GatewaySim implements SimContext, SessionHost {
     const f = farm;
     const codes = FARM_CODES[f.kind];
     f.up = false;
+    f.inactive = false;
     for (const s of this.readySessions()) s.sendError(-1, codes.down, `${codes.downText}:${f.name}`);
     return new Promise((resolve) =>
       this.later(downMs, () => {
@@ -393,6 +440,68 @@ export class GatewaySim implements SimContext, SessionHost {
         resolve();
       }),
     );
+  }
+
+  /** The session's noise now in force. */
+  session(): SessionProfile {
+    return structuredClone(this.profile);
+  }
+
+  /**
+   * Switches the session's noise: the farms announced to the next clients, the order quirks and the schedules
+   * of farm flaps, link blips and the nightly restart (each restarted from now).
+   */
+  setSession(option: SessionOption | undefined): SessionProfile {
+    const p = resolveSession(option);
+    this.profile = p;
+    this.farms.length = 0;
+    for (const f of p.farms) {
+      this.farms.push({ name: f.name, kind: f.kind, up: !f.inactive, inactive: f.inactive || undefined });
+    }
+    Object.assign(this.engine.orders.quirks, p.orderQuirks);
+    this.clearSessionTimers();
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(() => { if (!this.closed) fn(); }, ms);
+      t.unref();
+      this.sessionTimers.add(t);
+    };
+    if (p.farmFlaps) {
+      const { everyMs, downMs } = p.farmFlaps;
+      every(everyMs, () => {
+        const up = this.farms.filter((f) => f.up && !f.inactive);
+        if (up.length === 0) return;
+        const f = up[this.flapCursor++ % up.length]!;
+        void this.flapFarm(f.name, downMs);
+      });
+    }
+    if (p.linkBlips) {
+      const { everyMs, downMs, restore } = p.linkBlips;
+      every(everyMs, () => {
+        if (this.linkDown) return;
+        this.notice(1100, NOTICE_TEXT[1100]!);
+        this.later(downMs, () => this.notice(restore, NOTICE_TEXT[restore]!));
+      });
+    }
+    if (p.nightlyRestart) this.scheduleNightly(p.nightlyRestart.at, p.nightlyRestart.downMs);
+    return structuredClone(p);
+  }
+
+  private scheduleNightly(at: string, downMs: number): void {
+    const t = setTimeout(() => {
+      this.sessionTimers.delete(t);
+      if (this.closed) return;
+      this.log.info({ at }, 'nightly restart');
+      void this.restart(downMs).then(() => {
+        if (this.profile.nightlyRestart?.at === at) this.scheduleNightly(at, downMs);
+      });
+    }, msUntilUtc(at, Date.now()));
+    t.unref();
+    this.sessionTimers.add(t);
+  }
+
+  private clearSessionTimers(): void {
+    for (const t of this.sessionTimers) clearTimeout(t);
+    this.sessionTimers.clear();
   }
 
   holdClientId(clientId: number, ms: number): void {

@@ -49,6 +49,19 @@ describe('bad input', () => {
     d.close();
   });
 
+  it('an IB request the simulator does not serve – 321 for its reqId, connection kept', async () => {
+    const c = await RawClient.ready(gw.port, 29);
+    c.send(['97', '42', '0', 'AAPL', 'STK', '', '0', '', '', 'SMART', '', 'USD', '', '', 'Last', '0', '0']);
+    c.send(['80']);
+    await waitUntil(() => c.errors(321).length === 2, 2000, 'two 321 refusals');
+    assert.deepEqual(c.errors(321).map((f) => [f[2], f[4]]), [
+      ['42', "Error validating request.-'97' : cause - REQ_TICK_BY_TICK_DATA is not simulated"],
+      ['-1', "Error validating request.-'80' : cause - REQ_FAMILY_CODES is not simulated"],
+    ]);
+    assert.equal(c.errors(505).length, 0);
+    c.close();
+  });
+
   it('unknown message id – error 505 with id −1, connection kept', async () => {
     const c = await RawClient.ready(gw.port, 31);
     c.send(['9999', '1', 'x']);

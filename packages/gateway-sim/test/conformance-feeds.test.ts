@@ -3,7 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { firstValueFrom, filter, take } from 'rxjs';
 import ib from '@stoqey/ib';
 import { startGatewaySim, type RunningGatewaySim } from '../src/index.js';
-import { AAPL, connectApi, decoderErrors, EventName, IBApiNext, MSFT, nextEvent, waitUntil, type IBApiT, type SeenError } from './helpers.js';
+import {
+  AAPL, ALL_VERSIONS, connectApi, decoderErrors, EventName, IBApiNext, MSFT, nextEvent, strictBoundaries, waitUntil,
+  type IBApiT, type SeenError,
+} from './helpers.js';
 
 const { ScanCode } = ib;
 const ISLAND_AAPL = { ...AAPL, exchange: 'ISLAND' };
@@ -169,7 +172,7 @@ async function runFeedFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenErro
   assert.deepEqual(gw.control.violations().byCode, {});
 }
 
-for (const serverVersion of [164, 176, 193]) {
+for (const serverVersion of ALL_VERSIONS) {
   describe(`feeds conformance – server version ${serverVersion}`, () => {
     let gw: RunningGatewaySim;
     before(async () => { gw = await startGatewaySim({ serverVersion, tickIntervalMs: 0, faAccount: true, scannerRefreshMs: 0 }); });
@@ -188,6 +191,8 @@ for (const serverVersion of [164, 176, 193]) {
       const next = new IBApiNext({ host: '127.0.0.1', port: gw.port, maxReqPerSec: 1000 });
       const codes: number[] = [];
       const sub = next.error.subscribe((e: { code: number }) => codes.push(e.code));
+      const layout: SeenError[] = [];
+      strictBoundaries((next as unknown as { api: IBApiT }).api, layout);
       next.connect(4);
       try {
         const venues = await next.getMarketDepthExchanges();
@@ -206,6 +211,7 @@ for (const serverVersion of [164, 176, 193]) {
         const report = await next.getFundamentalData(MSFT, 'ReportsFinSummary');
         assert.match(report!, /<FinancialSummary>/);
         assert.deepEqual(codes.filter((c) => c === 505), []);
+        assert.deepEqual(layout, []);
         assert.deepEqual(gw.control.violations().byCode, {});
       } finally {
         sub.unsubscribe();

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGatewaySim, type RunningGatewaySim } from '../src/index.js';
-import { AAPL, connectApi, decoderErrors, EventName, MSFT, nextEvent, waitUntil, type IBApiT, type SeenError } from './helpers.js';
+import {
+  AAPL, ALL_VERSIONS, connectApi, decoderErrors, EventName, MSFT, nextEvent, waitUntil, type IBApiT, type SeenError,
+} from './helpers.js';
 
 /**
  * Every flow through an unmodified @stoqey/ib IBApi (events), at each supported server version and with
@@ -213,9 +215,7 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
 }
 
 const CASES: Array<{ name: string; serverVersion: number; fragment?: { maxChunk: number } }> = [
-  { name: 'server version 164', serverVersion: 164 },
-  { name: 'server version 176', serverVersion: 176 },
-  { name: 'server version 193', serverVersion: 193 },
+  ...ALL_VERSIONS.map((v) => ({ name: `server version ${v}`, serverVersion: v })),
   { name: 'server version 176, output dripped in 1–7 byte chunks', serverVersion: 176, fragment: { maxChunk: 7 } },
 ];
 

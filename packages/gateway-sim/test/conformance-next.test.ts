@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { firstValueFrom, filter, take } from 'rxjs';
 import { startGatewaySim, type RunningGatewaySim } from '../src/index.js';
-import { AAPL, IBApiNext, MSFT } from './helpers.js';
+import { AAPL, ALL_VERSIONS, IBApiNext, MSFT, strictBoundaries, type IBApiT, type SeenError } from './helpers.js';
 
 /** The IBApiNext (RxJS) surface of unmodified @stoqey/ib against the simulator; any error 505 fails. */
-for (const serverVersion of [164, 176, 193]) {
+for (const serverVersion of ALL_VERSIONS) {
   describe(`IBApiNext conformance – server version ${serverVersion}`, () => {
     let gw: RunningGatewaySim;
     before(async () => { gw = await startGatewaySim({ serverVersion, tickIntervalMs: 0 }); });
@@ -15,6 +15,8 @@ for (const serverVersion of [164, 176, 193]) {
       const next = new IBApiNext({ host: '127.0.0.1', port: gw.port, maxReqPerSec: 1000 });
       const codes: number[] = [];
       const sub = next.error.subscribe((e: { code: number }) => codes.push(e.code));
+      const layout: SeenError[] = [];
+      strictBoundaries((next as unknown as { api: IBApiT }).api, layout);
       next.connect(9);
       try {
         assert.ok((await next.getCurrentTime()) > 0);
@@ -58,6 +60,7 @@ for (const serverVersion of [164, 176, 193]) {
         const pnl = await firstValueFrom(next.getPnL('DU1234567').pipe(filter((p) => p.dailyPnL !== undefined), take(1)));
         assert.equal(typeof pnl.unrealizedPnL, 'number');
         assert.deepEqual(codes.filter((c) => c === 505), []);
+        assert.deepEqual(layout, []);
         assert.deepEqual(gw.control.violations().byCode, {});
       } finally {
         sub.unsubscribe();

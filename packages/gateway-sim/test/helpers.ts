@@ -25,9 +25,13 @@ export async function waitUntil(pred: () => boolean, timeoutMs = 3000, what = 'c
  * An unmodified @stoqey/ib IBApi connected with explicit host, port and clientId. Every error event is
  * collected: 505 is @stoqey/ib's strict decoder reporting a layout mismatch, which fails conformance.
  */
-export async function connectApi(port: number, clientId: number, maxReqPerSec = 1000): Promise<{ api: IBApiT; errors: SeenError[]; infos: SeenError[] }> {
+export async function connectApi(
+  port: number, clientId: number, maxReqPerSec = 1000, beforeConnect?: (api: IBApiT) => void,
+): Promise<{ api: IBApiT; errors: SeenError[]; infos: SeenError[] }> {
   const api = new IBApi({ host: '127.0.0.1', port, clientId, maxReqPerSec });
+  beforeConnect?.(api);
   const errors: SeenError[] = [];
+  strictBoundaries(api, errors);
   const infos: SeenError[] = [];
   api.on(EventName.error, (err: Error, code: number, reqId: number) => errors.push({ code, reqId, message: err?.message ?? String(err) }));
   api.on(EventName.info, (message: string, code: number) => infos.push({ code, reqId: -1, message }));
@@ -57,7 +61,27 @@ export function nextEvent(api: IBApiT, event: string, filter: (...args: any[]) =
   });
 }
 
+/** Every server version the simulator serves: conformance runs at each one. */
+export const ALL_VERSIONS: readonly number[] = Array.from({ length: 193 - 164 + 1 }, (_, i) => 164 + i);
+
 export const decoderErrors = (errors: SeenError[]): SeenError[] => errors.filter((e) => e.code === 505);
+
+/**
+ * Our patched @stoqey/ib ignores fields left at the end of a message, as IB's EDecoder does. The conformance
+ * tests still want every message read to its last field: after each message, anything the decoder left before
+ * the next message boundary is reported as a 505 ("fields left").
+ */
+export function strictBoundaries(api: IBApiT, errors: SeenError[]): void {
+  const decoder = api.controller.decoder as { processMsg(id: number): void; dataQueue: Array<string | undefined> };
+  const original = decoder.processMsg.bind(decoder);
+  decoder.processMsg = (msgId: number): void => {
+    original(msgId);
+    if (decoder.dataQueue.length > 0 && decoder.dataQueue[0] !== undefined) {
+      const left = decoder.dataQueue.slice(0, decoder.dataQueue.indexOf(undefined) >>> 0);
+      errors.push({ code: 505, reqId: -1, message: `message ${msgId}: fields left ${JSON.stringify(left)}` });
+    }
+  };
+}
 
 export const AAPL = { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' } as any;
 export const MSFT = { symbol: 'MSFT', secType: 'STK', exchange: 'SMART', currency: 'USD' } as any;

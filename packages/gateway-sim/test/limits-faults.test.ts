@@ -44,12 +44,13 @@ describe('limits and faults', () => {
     assert.equal(gw.control.violations().byCode['326'], 2);
   });
 
-  it('historical pacing – 30-s bars: identical request within 15 s and BID_ASK counting double give 162; hour bars never', async () => {
+  it('historical pacing – 30-s bars: identical within 15 s and BID_ASK counted double give 162', async () => {
     const { api, errors } = await connectApi(gw.port, 14);
     try {
       // IB lifts its pacing limits for bars above 30 s: the same hour-bar request twice is answered twice.
       for (const id of [20, 21]) {
-        const hour = nextEvent(api, EventName.historicalData, (r: number, d: string) => r === id && d.startsWith('finished'));
+        const finished = (r: number, d: string): boolean => r === id && d.startsWith('finished');
+        const hour = nextEvent(api, EventName.historicalData, finished);
         api.reqHistoricalData(id, AAPL, '', '1 D', '1 hour', 'TRADES', 1, 1, false);
         await hour;
       }
@@ -60,7 +61,9 @@ describe('limits and faults', () => {
       api.reqHistoricalData(2, AAPL, '', '1800 S', '30 secs', 'TRADES', 1, 1, false);
       await e162;
       // BID_ASK counts as two: the third BID_ASK request for one contract within 2 s makes six.
-      for (let i = 0; i < 3; i++) api.reqHistoricalData(10 + i, MSFT, '', `${(i + 1) * 600} S`, '30 secs', 'BID_ASK', 1, 1, false);
+      for (let i = 0; i < 3; i++) {
+        api.reqHistoricalData(10 + i, MSFT, '', `${(i + 1) * 600} S`, '30 secs', 'BID_ASK', 1, 1, false);
+      }
       await nextEvent(api, EventName.error, (_e: Error, code: number, r: number) => code === 162 && r === 12);
       assert.equal(gw.control.violations().byCode['162'], 2);
       assert.deepEqual(decoderErrors(errors), []);

@@ -1,4 +1,5 @@
-import { SegmentedLog, type OpenReport, type ReadOptions, type SubscribeOptions } from './segmented-log.js';
+import { SqliteLog, type OpenReport, type ReadOptions, type SubscribeOptions } from './sqlite-log.js';
+import type { StorageHealthSource } from './storage-file.js';
 
 /** The order facts worth keeping with a decision; a fixed set, so a whole request body is never dumped. */
 export interface AuditOrderSummary {
@@ -39,11 +40,15 @@ export interface AuditLogOptions {
   fsync?: boolean;
   /** @default Date.now */
   clock?: () => number;
-  /** @default 16 MiB */
-  maxSegmentBytes?: number;
+  /** Full `PRAGMA integrity_check` at open instead of `quick_check`. @default false */
+  fullIntegrityCheck?: boolean;
+  /** @default 1000 */
+  probeIntervalMs?: number;
+  /** @default 1000 */
+  identityIntervalMs?: number;
 }
 
-export interface AuditLog {
+export interface AuditLog extends StorageHealthSource {
   /** Appends a decision; resolves once it is durable. */
   record(entry: AuditEntryInput): Promise<AuditEntry>;
   read(options?: ReadOptions): Promise<AuditEntry[]>;
@@ -64,11 +69,14 @@ export function summarizeOrder(order: Record<string, unknown>): AuditOrderSummar
 
 export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog> {
   const clock = options.clock ?? Date.now;
-  const log = await SegmentedLog.open<AuditEntry>({
+  const log = SqliteLog.open<AuditEntry>({
     dir: options.dir,
     prefix: 'audit',
+    label: 'audit log',
     sync: options.fsync ?? true,
-    maxSegmentBytes: options.maxSegmentBytes,
+    ...(options.fullIntegrityCheck === undefined ? {} : { fullIntegrityCheck: options.fullIntegrityCheck }),
+    ...(options.probeIntervalMs === undefined ? {} : { probeIntervalMs: options.probeIntervalMs }),
+    ...(options.identityIntervalMs === undefined ? {} : { identityIntervalMs: options.identityIntervalMs }),
   });
   return {
     record(entry) {
@@ -86,6 +94,9 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
     last: () => log.last(),
     subscribe: (listener, opts) => log.subscribe(listener, opts),
     openReport: log.openReport,
+    health: () => log.health(),
+    isWritable: () => log.isWritable(),
+    onHealthChange: (listener) => log.onHealthChange(listener),
     close: () => log.close(),
   };
 }

@@ -1,6 +1,15 @@
 export * from './order-journal.js';
-export { LogClosedError, LogUnavailableError, type ReadOptions, type SubscribeOptions, type OpenReport } from './segmented-log.js';
-export { DataDirLockedError } from './dir-lock.js';
+export type { ReadOptions, SubscribeOptions, OpenReport } from './sqlite-log.js';
+export type { MigrationReport } from './migrate-jsonl.js';
+export {
+  DataDirLockedError,
+  LogClosedError,
+  LogUnavailableError,
+  StorageCorruptError,
+  combineStorageHealth,
+  type StorageHealth,
+  type StorageHealthSource,
+} from './storage-file.js';
 export * from './idempotency-keys.js';
 export * from './idempotency-store.js';
 export * from './safety-policy.js';

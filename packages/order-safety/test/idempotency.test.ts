@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, readFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -8,7 +8,9 @@ import {
   IdempotencyKeyInvalidError,
   IdempotencyKeyNotInFlightError,
   IdempotencyKeyReleasedError,
+  IdempotencyAnswerNotFinalError,
   isValidIdempotencyKey,
+  parseIdempotencyKey,
   orderRefForKey,
   requestHash,
   type BeginResult,
@@ -24,6 +26,11 @@ function kind(r: BeginResult): string {
   return r.kind;
 }
 
+/** The replayed response, or the kind when it is not a replay. */
+function replayed(r: BeginResult): unknown {
+  return r.kind === 'replay' ? r.response : r.kind;
+}
+
 describe('idempotency keys', () => {
   test('idempotency keys – printable ASCII, 1 to 255 characters', () => {
     const table: [unknown, boolean][] = [
@@ -31,6 +38,9 @@ describe('idempotency keys', () => {
       ['order-2025-01-06T12:00:00Z#1 with spaces ~!', true],
       ['x'.repeat(255), true],
       ['', false],
+      [' leading', false],
+      ['trailing ', false],
+      ['   ', false],
       ['x'.repeat(256), false],
       ['line\nbreak', false],
       ['tab\t', false],
@@ -40,6 +50,34 @@ describe('idempotency keys', () => {
     for (const [key, valid] of table) assert.equal(isValidIdempotencyKey(key), valid, JSON.stringify(key));
     assert.throws(() => orderRefForKey(''), IdempotencyKeyInvalidError);
     assert.throws(() => orderRefForKey('x'.repeat(256)), (err: IdempotencyKeyInvalidError) => err.code === 'IDEMPOTENCY_KEY_INVALID' && err.status === 400);
+  });
+
+  test('idempotency keys – the header is trimmed, checked, and refused when sent twice', () => {
+    assert.equal(parseIdempotencyKey(['Host', 'x', 'Idempotency-Key', '  k-1 ']), 'k-1');
+    assert.equal(parseIdempotencyKey(['Host', 'x']), undefined);
+    assert.equal(parseIdempotencyKey({ 'idempotency-key': ['abc'] }), 'abc');
+    const invalid = (err: IdempotencyKeyInvalidError): boolean =>
+      err.status === 400 && err.code === 'IDEMPOTENCY_KEY_INVALID' && /Idempotency-Key/.test(err.message) &&
+      (err.details as { header?: string }).header === 'Idempotency-Key';
+    for (const value of ['', '   ', 'x'.repeat(256), 'caf\u00e9', 'a\u0001b']) {
+      assert.throws(() => parseIdempotencyKey(['idempotency-key', value]), invalid, JSON.stringify(value));
+    }
+    assert.throws(
+      () => parseIdempotencyKey(['Idempotency-Key', 'a', 'idempotency-key', 'a']),
+      (err: Error) => invalid(err as never) && /one Idempotency-Key header, got 2/.test(err.message),
+    );
+    assert.throws(() => parseIdempotencyKey({ 'idempotency-key': ['a', 'b'] }), invalid);
+  });
+
+  test('idempotency keys – the fingerprint covers the query (wait included, timeout not)', () => {
+    const base = requestHash('DELETE', '/order', null, new URLSearchParams('orderId=15'));
+    assert.notEqual(base, requestHash('DELETE', '/order', null, new URLSearchParams('orderId=16')));
+    assert.notEqual(requestHash('POST', '/order', body, { wait: 'filled' }), requestHash('POST', '/order', body, {}));
+    type Query = URLSearchParams | Record<string, string>;
+    const post = (query?: Query): string => requestHash('POST', '/order', body, query);
+    assert.equal(post({ wait: 'filled', timeout: '5' }), post({ wait: 'filled', timeout: '30' }));
+    assert.equal(post(new URLSearchParams('b=2&a=1')), post({ a: '1', b: '2' }));
+    assert.equal(post({}), post(), 'no query hashes as before');
   });
 
   test('idempotency keys – orderRef is short, prefixed and deterministic', () => {
@@ -66,16 +104,15 @@ describe('idempotency store', () => {
     const store = await createIdempotencyStore({ dir });
     const first = await store.begin('k-1', hash, { apiKeyName: 'algo', method: 'POST' });
     assert.deepEqual(first, { kind: 'new', orderRef: orderRefForKey('k-1') });
-    // Durable before 'new' resolves: the record is already in the file.
-    assert.match(await readFile(join(dir, 'idempotency.jsonl'), 'utf8'), /"key":"k-1"/);
+    assert.equal(store.get('k-1')?.orderRef, orderRefForKey('k-1'), 'stored before new resolves');
     await store.attachOrder('k-1', 42);
     await store.complete('k-1', created);
-    assert.deepEqual(await store.begin('k-1', hash), { kind: 'replay', response: created });
+    assert.deepEqual(replayed(await store.begin('k-1', hash)), created);
     assert.deepEqual(await store.begin('k-1', requestHash('POST', '/order', { ...body, order: { ...body.order, totalQuantity: 11 } })), { kind: 'conflict' });
     await store.close();
 
     const reopened = await createIdempotencyStore({ dir });
-    assert.deepEqual(await reopened.begin('k-1', hash), { kind: 'replay', response: created });
+    assert.deepEqual(replayed(await reopened.begin('k-1', hash)), created);
     const record = reopened.get('k-1');
     assert.equal(record?.orderId, 42);
     assert.deepEqual(record?.meta, { apiKeyName: 'algo', method: 'POST' });
@@ -105,14 +142,16 @@ describe('idempotency store', () => {
     const reopened = await createIdempotencyStore({ dir });
     assert.deepEqual(reopened.unresolved().map((r) => [r.key, r.orderId]), [['k-crash', 77]]);
     const [a, b] = await Promise.all([reopened.begin('k-crash', hash), reopened.begin('k-crash', hash)]);
-    assert.deepEqual(a, { kind: 'unknown-outcome', orderId: 77, orderRef: orderRefForKey('k-crash') });
+    assert.equal(a!.kind, 'unknown-outcome');
+    const outcome = a as Extract<BeginResult, { kind: 'unknown-outcome' }>;
+    assert.deepEqual([outcome.orderId, outcome.orderRef], [77, orderRefForKey('k-crash')]);
     assert.equal(b!.kind, 'in-flight');
     assert.deepEqual(reopened.unresolved(), []);
     const waited = (b as Extract<BeginResult, { kind: 'in-flight' }>).wait();
     const reconciled = { status: 200, body: { orderId: 77, status: 'Filled' } };
     await reopened.complete('k-crash', reconciled);
     assert.deepEqual(await waited, reconciled);
-    assert.deepEqual(await reopened.begin('k-crash', hash), { kind: 'replay', response: reconciled });
+    assert.deepEqual(replayed(await reopened.begin('k-crash', hash)), reconciled);
     assert.equal(kind(await reopened.begin('k-crash', 'other-hash')), 'conflict');
     await reopened.close();
   });
@@ -152,9 +191,8 @@ describe('idempotency store', () => {
     clock.advance(23 * HOUR);
     const reopened = await createIdempotencyStore({ dir, clock: clock.now });
     assert.equal(reopened.size, 1, 'only the re-begun key, which is still inside its TTL');
-    const text = await readFile(join(dir, 'idempotency.jsonl'), 'utf8');
-    assert.doesNotMatch(text, /"key":"young"/, 'expired keys are compacted out of the file');
-    assert.equal(text.trimEnd().split('\n').length, 1);
+    await reopened.compact();
+    assert.equal(reopened.get('young'), undefined, 'expired keys are deleted');
     await reopened.close();
   });
 
@@ -170,15 +208,54 @@ describe('idempotency store', () => {
     await store.close();
   });
 
-  test('idempotency store – a torn last line is ignored on open', async () => {
-    const dir = await tempDir('idem-torn');
+  test('idempotency store – idempotency.jsonl is migrated once; a torn last line is not', async () => {
+    const dir = await tempDir('idem-migrate');
+    const now = Date.now();
+    const ref = orderRefForKey;
+    const rec = (key: string, extra: object = {}): string =>
+      `${JSON.stringify({ op: 'put', record: { key, hash, orderRef: ref(key), beganAt: now, ...extra } })}\n`;
+    await writeFile(
+      join(dir, 'idempotency.jsonl'),
+      rec('a', { orderId: 1 }) + rec('b', { response: created, completedAt: now }) + rec('c') +
+        `${JSON.stringify({ op: 'delete', key: 'c' })}\n{"op":"put","record":{"key":"k","hash":"zz`,
+    );
     const store = await createIdempotencyStore({ dir });
-    await store.begin('k', hash);
-    await store.complete('k', created);
+    assert.equal(store.openReport.migrated?.records, 2);
+    assert.equal(kind(await store.begin('a', hash)), 'unknown-outcome');
+    assert.deepEqual(replayed(await store.begin('b', hash)), created);
+    assert.equal(kind(await store.begin('c', hash)), 'new');
     await store.close();
-    await appendFile(join(dir, 'idempotency.jsonl'), '{"op":"put","record":{"key":"k","hash":"zz');
+  });
+
+  test('idempotency store – a 5xx is never final: park() keeps the key open, settle/release decide', async () => {
+    const dir = await tempDir('idem-park');
+    const store = await createIdempotencyStore({ dir });
+    const timeout = { status: 504, body: { error: { code: 'DEADLINE_EXCEEDED' } } };
+    assert.equal(kind(await store.begin('p', hash)), 'new');
+    await store.attachOrder('p', 12, { clientId: 0 });
+    const dup = (await store.begin('p', hash)) as Extract<BeginResult, { kind: 'in-flight' }>;
+    const waited = dup.wait();
+    await assert.rejects(store.complete('p', timeout), IdempotencyAnswerNotFinalError);
+    store.park('p', timeout);
+    assert.deepEqual(await waited, timeout, 'the duplicate hears the transient answer');
+    assert.deepEqual(store.unresolved().map((r) => r.key), ['p'], 'parked keys wait for evidence');
+    // IB's evidence arrives later (permId, Submitted): the key follows its order.
+    await store.attachOrder('p', 12, { permId: 555 });
+    await store.settle('p', created);
+    assert.deepEqual(replayed(await store.begin('p', hash)), created);
+    assert.equal(store.get('p')?.permId, 555);
+    assert.equal(store.getByOrderRef(orderRefForKey('p'))?.key, 'p');
+    await assert.rejects(store.release('p'), IdempotencyKeyNotInFlightError, 'an answered key cannot be released');
+    await assert.rejects(store.settle('p', timeout), IdempotencyAnswerNotFinalError);
+
+    // A parked key whose order IB never saw is released, so the retry places it.
+    assert.equal(kind(await store.begin('q', hash)), 'new');
+    store.park('q');
+    await store.close();
     const reopened = await createIdempotencyStore({ dir });
-    assert.deepEqual(await reopened.begin('k', hash), { kind: 'replay', response: created });
+    assert.deepEqual(reopened.unresolved().map((r) => r.key), ['q']);
+    await reopened.release('q');
+    assert.equal(kind(await reopened.begin('q', hash)), 'new');
     await reopened.close();
   });
 
@@ -190,8 +267,8 @@ describe('idempotency store', () => {
     await store.close();
   });
 
-  test('idempotency store – the file is compacted automatically as records are overwritten', async () => {
-    const dir = await tempDir('idem-compact');
+  test('idempotency store – many keys at once share commits and survive a restart', async () => {
+    const dir = await tempDir('idem-many');
     const store = await createIdempotencyStore({ dir, fsync: false });
     await Promise.all(
       Array.from({ length: 700 }, async (_, i) => {
@@ -201,8 +278,6 @@ describe('idempotency store', () => {
       }),
     );
     await store.close();
-    const lines = (await readFile(join(dir, 'idempotency.jsonl'), 'utf8')).trimEnd().split('\n').length;
-    assert.ok(lines < 2100, `expected compaction below the 2100 lines written, got ${lines}`);
     const reopened = await createIdempotencyStore({ dir, fsync: false });
     assert.equal(reopened.size, 700);
     assert.equal(reopened.get('k699')?.orderId, 699);

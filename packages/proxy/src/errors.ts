@@ -101,7 +101,8 @@ export class MethodNotAllowedError extends ApiError {
     path: string,
     readonly allow: readonly string[],
   ) {
-    super(405, 'METHOD_NOT_ALLOWED', `${path} does not allow ${method}; allowed: ${allow.join(', ')}`, { details: { method, allow } });
+    const message = `${path} does not allow ${method}; allowed: ${allow.join(', ')}`;
+    super(405, 'METHOD_NOT_ALLOWED', message, { details: { method, allow } });
   }
 }
 

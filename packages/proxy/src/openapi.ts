@@ -29,8 +29,9 @@ export function buildProxyOpenApi(o: { metricsAuth: 'none' | 'key' }): Record<st
       title: 'ibrest',
       version: PROXY_VERSION,
       description:
-        'A synchronous REST API in front of Interactive Brokers TWS / IB Gateway: one entry point (this proxy) in front of ' +
-        'a pool of workers, each one IB connection. Orders and executions are served by the order worker (clientId 0, ' +
+        'A synchronous REST API in front of Interactive Brokers TWS / IB Gateway: one entry point (this proxy) ' +
+        'in front of a pool of workers, each one IB connection. Orders and executions are served by the order ' +
+        'worker (clientId 0, ' +
         "TWS's Master API client). A method a path does not declare answers 405 with `Allow` " +
         '(`#/components/responses/MethodNotAllowed`); an unknown path 404 `ROUTE_NOT_FOUND`.',
     },
@@ -46,14 +47,16 @@ export function buildProxyOpenApi(o: { metricsAuth: 'none' | 'key' }): Record<st
           in: 'header',
           required: false,
           schema: { type: 'string', minLength: 1, maxLength: 255 },
-          description: 'Names this order write: a retry with the same key answers the first outcome instead of acting twice',
+          description:
+            'Names this order write: a retry with the same key answers the first outcome instead of acting twice',
         },
       },
       headers: {
         ...components.headers,
         IdempotentReplayed: {
           schema: { type: 'string', enum: ['true'] },
-          description: 'Present when the answer is the stored outcome of an earlier request with the same Idempotency-Key',
+          description:
+            'Present when the answer is the stored outcome of an earlier request with the same Idempotency-Key',
         },
         Allow: { schema: { type: 'string' }, description: 'The methods the path allows' },
       },
@@ -65,7 +68,11 @@ export function buildProxyOpenApi(o: { metricsAuth: 'none' | 'key' }): Record<st
         },
       },
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer <key>`; each key has scopes read / trade / admin' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API key: `Authorization: Bearer <key>`; each key has scopes read / trade / admin',
+        },
       },
     },
   };
@@ -82,7 +89,8 @@ function proxyErrors(entry: RouteEntry): Record<number, string[]> {
   add(400, 'INVALID_REQUEST');
   add(413, 'PAYLOAD_TOO_LARGE');
   if (entry.pacing === 'historical') add(429, 'HISTORICAL_PACING');
-  if (entry.budget !== undefined) add(429, entry.budget.class === 'lines' ? 'MARKET_DATA_LINES_EXHAUSTED' : 'MARKET_DEPTH_BOOKS_EXHAUSTED');
+  if (entry.budget !== undefined)
+    add(429, entry.budget.class === 'lines' ? 'MARKET_DATA_LINES_EXHAUSTED' : 'MARKET_DEPTH_BOOKS_EXHAUSTED');
   add(502, 'UPSTREAM_ERROR');
   add(503, ...(entry.target === 'order' ? ['ORDER_WORKER_UNAVAILABLE'] : ['NO_HEALTHY_WORKER', 'WORKER_UNAVAILABLE']));
   if (entry.maintenance === 'blocked') add(503, 'IB_MAINTENANCE_WINDOW');
@@ -104,7 +112,9 @@ const STATUS_TEXT: Record<number, string> = {
 function errorResponse(status: number, codes: readonly string[]): Record<string, unknown> {
   return {
     description: `${STATUS_TEXT[status] ?? 'Error'}. Codes: ${codes.join(', ')}`,
-    ...(status === 429 || status === 503 ? { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } } : {}),
+    ...(status === 429 || status === 503
+      ? { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } }
+      : {}),
     content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
   };
 }
@@ -119,7 +129,8 @@ function proxiedOperation(op: Record<string, any>, entry: RouteEntry): Record<st
     }
     const have = /Codes: (.*)$/.exec(existing.description as string)?.[1]?.split(', ') ?? [];
     const merged = [...new Set([...have, ...codes])];
-    existing.description = `${(existing.description as string).replace(/\. Codes: .*$/, '')}. Codes: ${merged.join(', ')}`;
+    const text = (existing.description as string).replace(/\. Codes: .*$/, '');
+    existing.description = `${text}. Codes: ${merged.join(', ')}`;
     if ((status === '429' || status === '503') && existing.headers === undefined) {
       existing.headers = { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
     }
@@ -134,8 +145,12 @@ function proxiedOperation(op: Record<string, any>, entry: RouteEntry): Record<st
   }
   const notes = [
     entry.target === 'order' ? 'Served by the order worker (clientId 0).' : '',
-    entry.target === 'sticky' && entry.sticky === 'request' ? 'Identical requests are pinned to one worker and share its answer.' : '',
-    entry.pacing === 'historical' ? "Bars of 30 s or less follow IB's historical pacing, applied for the whole pool." : '',
+    entry.target === 'sticky' && entry.sticky === 'request'
+      ? 'Identical requests are pinned to one worker and share its answer.'
+      : '',
+    entry.pacing === 'historical'
+      ? "Bars of 30 s or less follow IB's historical pacing, applied for the whole pool."
+      : '',
     entry.idempotent === true ? `Accepts \`${IDEMPOTENCY_KEY_HEADER}\`.` : '',
   ].filter((n) => n !== '');
   return {
@@ -174,16 +189,29 @@ const CLIENTS_SCHEMA = {
   },
 };
 
-const LOCAL_DOC: Record<string, { summary: string; schema: Record<string, unknown>; type?: string; errors?: Record<number, string[]> }> = {
-  proxyLive: { summary: 'The proxy process is running', schema: { type: 'object', properties: { status: { type: 'string' } } } },
+const LOCAL_DOC: Record<
+  string,
+  { summary: string; schema: Record<string, unknown>; type?: string; errors?: Record<number, string[]> }
+> = {
+  proxyLive: {
+    summary: 'The proxy process is running',
+    schema: { type: 'object', properties: { status: { type: 'string' } } },
+  },
   proxyReady: {
     summary: 'Ready when the order worker and at least one other worker are up',
     schema: { type: 'object', properties: { status: { type: 'string' } } },
     errors: { 503: ['PROXY_NOT_READY'] },
   },
-  proxyMetrics: { summary: 'Prometheus metrics of the proxy (ibproxy_*)', schema: { type: 'string' }, type: 'text/plain' },
+  proxyMetrics: {
+    summary: 'Prometheus metrics of the proxy (ibproxy_*)',
+    schema: { type: 'string' },
+    type: 'text/plain',
+  },
   proxyOpenApi: { summary: 'This OpenAPI 3.1 document', schema: { type: 'object' } },
-  listClients: { summary: 'The pool: every worker, its state and role, budgets, maintenance', schema: { $ref: '#/components/schemas/Clients' } },
+  listClients: {
+    summary: 'The pool: every worker, its state and role, budgets, maintenance',
+    schema: { $ref: '#/components/schemas/Clients' },
+  },
 };
 
 function localOperation(r: RouteEntry, scope: RouteEntry['scope']): Record<string, unknown> {
@@ -195,7 +223,8 @@ function localOperation(r: RouteEntry, scope: RouteEntry['scope']): Record<strin
       content: { [d.type ?? 'application/json']: { schema: d.schema } },
     },
   };
-  for (const [status, codes] of Object.entries(d.errors ?? {})) responses[status] = errorResponse(Number(status), codes);
+  for (const [status, codes] of Object.entries(d.errors ?? {}))
+    responses[status] = errorResponse(Number(status), codes);
   if (scope !== null) {
     responses[401] = errorResponse(401, ['UNAUTHORIZED']);
     responses[403] = errorResponse(403, ['INSUFFICIENT_SCOPE', 'ADDRESS_NOT_ALLOWED']);

@@ -97,12 +97,14 @@ describe('health and failover', () => {
     const get = await request(s.url + '/contract?stub=reset');
     assert.equal(get.status, 502);
     assert.equal(get.json.error.code, 'UPSTREAM_ERROR');
-    const sawGet = s.stubs.filter((w) => w.requests.some((q) => q.url === '/contract?stub=reset' && q.method === 'GET')).length;
+    const saw = (url: string, method: string): number =>
+      s.stubs.filter((w) => w.requests.some((q) => q.url === url && q.method === method)).length;
+    const sawGet = saw('/contract?stub=reset', 'GET');
     assert.equal(sawGet, 2, 'first attempt plus exactly one retry');
     // A write the manifest marks `retry: false` (it may have reached IB) is never sent twice.
     const post = await request(s.url + '/financial?stub=reset', { method: 'PUT', body: '{}' });
     assert.equal(post.status, 502);
-    assert.equal(s.stubs.filter((w) => w.requests.some((q) => q.url === '/financial?stub=reset' && q.method === 'PUT')).length, 1);
+    assert.equal(saw('/financial?stub=reset', 'PUT'), 1);
     assert.ok(s.proxy.pool.all().every((w) => w.up), 'a reset does not take a worker out');
   });
 

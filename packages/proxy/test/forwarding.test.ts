@@ -38,7 +38,8 @@ describe('forwarder', () => {
     const seen = stub.requests.slice(start);
     assert.equal(seen.length, 20);
     // Every request rode one upstream connection (active probes open their own, so connections are not counted).
-    assert.equal(new Set(seen.map((q) => q.socketId)).size, 1, `upstream used ${stub.connections - before} connections`);
+    const used = stub.connections - before;
+    assert.equal(new Set(seen.map((q) => q.socketId)).size, 1, `upstream used ${used} connections`);
     for (const q of seen) {
       assert.notEqual(q.headers.connection, 'close');
       for (const h of ['x-hop', 'keep-alive', 'te', 'proxy-connection', 'trailer']) assert.equal(q.headers[h], undefined, h);
@@ -56,7 +57,8 @@ describe('forwarder', () => {
     const closedBefore = stub.closedEarly;
     const req = http.get(stack.url + '/contract?stub=slow&ms=10000', { agent: false });
     req.on('error', () => undefined);
-    await eventually(() => stub.requests.some((q) => q.url === '/contract?stub=slow&ms=10000'), 2000, 'worker got the slow request');
+    const arrived = (): boolean => stub.requests.some((q) => q.url === '/contract?stub=slow&ms=10000');
+    await eventually(arrived, 2000, 'worker got the slow request');
     assert.equal(stack.proxy.pool.get(1)!.inFlight, 1);
     req.destroy();
     await eventually(() => stub.closedEarly === closedBefore + 1, 2000, 'worker saw the close');
@@ -66,7 +68,8 @@ describe('forwarder', () => {
 
   it('streams arrive unbuffered: the first event comes long before the stream ends', async () => {
     const t0 = performance.now();
-    const { res } = await open(stack.url + '/contract?stub=stream&events=3&interval=400', { accept: 'text/event-stream' });
+    const sse = { accept: 'text/event-stream' };
+    const { res } = await open(stack.url + '/contract?stub=stream&events=3&interval=400', sse);
     assert.equal(res.headers['content-type'], 'text/event-stream');
     const first = await new Promise<string>((resolve) => res.once('data', (c: Buffer) => resolve(c.toString('utf8'))));
     const firstAt = performance.now() - t0;
@@ -83,7 +86,8 @@ describe('forwarder', () => {
   it('a client that leaves a stream cancels the upstream stream', async () => {
     const stub = stack.stubs[1]!;
     const closedBefore = stub.closedEarly;
-    const { req, res } = await open(stack.url + '/contract?stub=stream&events=100000&interval=10', { accept: 'text/event-stream' });
+    const sse = { accept: 'text/event-stream' };
+    const { req, res } = await open(stack.url + '/contract?stub=stream&events=100000&interval=10', sse);
     await new Promise((resolve) => res.once('data', resolve));
     assert.equal(stub.openStreams, 1);
     req.destroy();

@@ -15,7 +15,9 @@ describe('metrics', () => {
     await request(stack.url + '/order', { method: 'POST', body: '{}' });
     const aborted = http.get(stack.url + '/contract?stub=slow&ms=5000', { agent: false });
     aborted.on('error', () => undefined);
-    await eventually(() => stack.stubs.some((s) => s.requests.some((q) => q.url.startsWith('/contract?stub=slow'))), 2000, 'slow request reached a worker');
+    const slow = (q: { url: string }): boolean => q.url.startsWith('/contract?stub=slow');
+    const arrived = (): boolean => stack.stubs.some((s) => s.requests.some(slow));
+    await eventually(arrived, 2000, 'slow request reached a worker');
     aborted.destroy();
     await eventually(() => stack.proxy.pool.all().every((w) => w.inFlight === 0), 2000, 'in-flight 0');
   });

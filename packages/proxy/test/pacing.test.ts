@@ -12,7 +12,7 @@ function clock(): { now: () => number; advance(ms: number): void } {
 const q = (s: string): HistoricalRequest => historicalRequest('bars', new URLSearchParams(s));
 
 describe('historical pacing – IB rules across the pool', () => {
-  it('identical requests within 15 s share the first one\'s slot (and its answer at the worker): nothing booked', () => {
+  it("identical requests within 15 s share the first one's slot (and the worker's answer): nothing booked", () => {
     const c = clock();
     const p = new HistoricalPacer(c.now, 0);
     const first = p.reserve(q('symbol=AAPL&durationStr=1 D&barSizeSetting=30 secs'), 0);
@@ -80,14 +80,15 @@ describe('historical pacing – IB rules across the pool', () => {
     assert.ok(next.ok && next.delayMs === 2000, 'the next caller gets the freed slot, not one after it');
   });
 
-  it('through the proxy: 30-s bars — identical requests pinned to one worker, the 6th for a contract 429 HISTORICAL_PACING', async () => {
+  it('through the proxy: 30-s bars — identical requests pinned to one worker, the 6th for a contract 429', async () => {
     const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 0 } });
     try {
       const path = (d: number): string => `/historical?symbol=AAPL&durationStr=${d}%20D&barSizeSetting=30%20secs`;
       const a = await request(stack.url + path(1));
       const b = await request(stack.url + path(1));
       assert.deepEqual([a.status, b.status], [200, 200]);
-      assert.equal(a.headers['x-ib-client-id'], b.headers['x-ib-client-id'], 'identical requests reach the worker holding the answer');
+      const why = 'identical requests reach the worker holding the answer';
+      assert.equal(a.headers['x-ib-client-id'], b.headers['x-ib-client-id'], why);
       for (let d = 2; d <= 5; d++) assert.equal((await request(stack.url + path(d))).status, 200);
       const r = await request(stack.url + path(6));
       assert.equal(r.status, 429);
@@ -106,7 +107,8 @@ describe('historical pacing – IB rules across the pool', () => {
     const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 0 } });
     try {
       for (let i = 0; i < 80; i++) {
-        const r = await request(`${stack.url}/historical?symbol=AAPL&durationStr=${(i % 8) + 1}%20D&barSizeSetting=1%20day`);
+        const days = (i % 8) + 1;
+        const r = await request(`${stack.url}/historical?symbol=AAPL&durationStr=${days}%20D&barSizeSetting=1%20day`);
         assert.equal(r.status, 200, JSON.stringify(r.json));
       }
       assert.equal((await request(`${stack.url}/historical/head-timestamp?symbol=AAPL`)).status, 200);

@@ -52,17 +52,19 @@ describe('router – order operations are pinned to clientId 0', () => {
     assert.equal(r.headers['transfer-encoding'], undefined);
   });
 
-  it('every forwarded route of the manifest lands where its target says (order → worker 0, else a read worker)', async () => {
+  it('every forwarded manifest route lands where its target says (order → worker 0, else a read worker)', async () => {
     for (const e of ROUTES.filter((r) => r.owner === 'worker' && r.target !== 'local')) {
       const path = e.path.replace(/:(\w+)/g, '1');
-      const r = await request(stack.url + path, { method: e.method, body: e.method === 'GET' ? undefined : '{}', headers: { 'content-type': 'application/json' } });
+      const body = e.method === 'GET' ? undefined : '{}';
+      const headers = { 'content-type': 'application/json' };
+      const r = await request(stack.url + path, { method: e.method, body, headers });
       assert.equal(r.status, 200, `${e.id}: ${e.method} ${path}`);
       if (e.target === 'order') assert.equal(r.json.clientId, 0, `${e.id} is served by the order worker`);
       else assert.notEqual(r.json.clientId, 0, `${e.id} is not sent to the order worker`);
     }
   });
 
-  it('a method the path does not have → 405 with Allow from the manifest; an unknown path → 404, neither forwarded', async () => {
+  it('a method the path lacks → 405 with Allow (manifest); an unknown path → 404; neither forwarded', async () => {
     const before = stack.stubs.reduce((n, s) => n + s.requests.length, 0);
     const patch = await request(stack.url + '/order/17', { method: 'PATCH', body: '{}' });
     assert.equal(patch.status, 405);

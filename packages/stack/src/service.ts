@@ -42,7 +42,10 @@ export class ServiceExitedError extends Error {
   }
 }
 
-/** Children still running; killed when this process exits so a crashed parent leaves no orphans behind. */
+/**
+ * Children still running; killed when this process exits. A parent killed by SIGKILL runs no exit hook: the
+ * children's parent watch (fd 3) covers that case.
+ */
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -56,12 +59,18 @@ function track(child: ChildProcess): void {
   });
 }
 
+/** Preloaded into every child: it exits when this process dies, even by SIGKILL (see parent-watch.ts). */
+const PARENT_WATCH = new URL('./parent-watch.js', import.meta.url).href;
+
 export function startService(spec: ServiceSpec): RunningService {
-  const child = spawn(process.execPath, [spec.script, ...(spec.args ?? [])], {
-    env: { ...process.env, ...spec.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // fd 3 is a pipe this process never writes to: the child sees it close when this process is gone.
+  const child = spawn(process.execPath, ['--import', PARENT_WATCH, spec.script, ...(spec.args ?? [])], {
+    env: { ...process.env, ...spec.env, IBREST_PARENT_PIPE_FD: '3' },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
   track(child);
+  // This end only has to stay open; it must not keep this process alive.
+  (child.stdio[3] as { unref?: () => void } | null)?.unref?.();
   const tail: string[] = [];
   const remember = (line: string): void => {
     tail.push(line);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -57,4 +59,31 @@ test('Supervised – restarts a crashed child with backoff, and stop() ends it f
   assert.equal(await third.exited, 0);
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(sup.service, third, 'no restart after stop()');
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('startService – children exit by themselves when their parent is killed with SIGKILL', async () => {
+  const parentScript = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'parent.js');
+  const parent = spawn(process.execPath, [parentScript, '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pids = await new Promise<number[]>((resolve, reject) => {
+    const lines = createInterface({ input: parent.stdout! });
+    lines.on('line', (line) => resolve((JSON.parse(line) as { pids: number[] }).pids));
+    parent.once('exit', (code) => reject(new Error(`parent exited ${code}`)));
+  });
+  assert.equal(pids.length, 3);
+  assert.ok(pids.every(alive));
+  const exited = new Promise((r) => parent.once('exit', r));
+  parent.kill('SIGKILL');
+  await exited;
+  const deadline = Date.now() + 15_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(pids.filter(alive), [], 'no orphan outlives its parent by 15 s');
 });

@@ -86,6 +86,7 @@ export function createApp(o: AppOptions): Express {
         params,
         body: req.body,
         headers: req.headers,
+        rawHeaders: req.rawHeaders,
         reqId,
         deadline: deadlineIn(Math.min(timeoutMs, o.maxRequestTimeoutMs)),
         // Built on first use: most handlers never log, and a pino child per request is not free.

@@ -10,12 +10,19 @@ import { startWorker } from './worker.js';
 /**
  * The worker's OpenAPI document as every worker with the default settings serves it, without the `info`
  * block (version and clientId differ per process). The proxy publishes the workers' routes from a copy of
- * it kept in @ibrest/contract (`src/worker-openapi.json`, exported as `WORKER_OPENAPI`); a worker test fails when the copy is stale.
+ * it kept in @ibrest/contract (`src/worker-openapi.json`, exported as `WORKER_OPENAPI`); a worker test fails
+ * when the copy is stale.
  */
 export async function workerOpenApiPaths(): Promise<{ paths: unknown; components: unknown }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ibrest-openapi-'));
   // Nothing listens on port 1: the route table is built before the worker connects, and it never will.
-  const config = loadConfig({ DATA_DIR: dataDir, IB_PORT: '1', PORT: '0', IB_MAINTENANCE_WINDOWS: 'none', LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    IB_PORT: '1',
+    PORT: '0',
+    IB_MAINTENANCE_WINDOWS: 'none',
+    LOG_LEVEL: 'silent',
+  });
   const worker = await startWorker(config, { logger: createLogger('openapi', 'silent') });
   try {
     const doc = buildOpenApi(worker.routes, { version: '0', clientId: config.clientId });

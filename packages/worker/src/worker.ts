@@ -13,7 +13,7 @@ import { HistoricalService } from './ib/historical.js';
 import { MarketDataLines } from './ib/market-data-lines.js';
 import { MarketDataService } from './ib/market-data.js';
 import { OrderIds } from './ib/order-ids.js';
-import { OrderService, type OrderHooks } from './ib/order-service.js';
+import { OrderService } from './ib/order-service.js';
 import { Pacer } from './ib/pacer.js';
 import { Requests } from './ib/requests.js';
 import { SubscriptionRegistry } from './ib/subscriptions.js';
@@ -61,8 +61,6 @@ export interface WorkerHandle {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Extension points of the order path (run after the built-in policy, idempotency and journal steps). */
-  orderHooks?: OrderHooks;
   /** Time source of maintenance windows, the journal, the idempotency store and the audit log. @default Date.now */
   clock?: () => number;
 }
@@ -97,8 +95,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const sync = new Sync(conn, requests, mirror, orderIds, { syncTimeoutMs: config.syncTimeoutMs, log: log.child({ component: 'sync' }), metrics });
   const lines = new MarketDataLines(config.marketDataLines, metrics);
   const subscriptions = new SubscriptionRegistry(conn, requests, lines, log.child({ component: 'subscriptions' }));
-  const orderHooks: OrderHooks = {};
-  const orders = new OrderService(requests, mirror, orderIds, log.child({ component: 'orders' }), metrics, orderHooks);
+  const orders = new OrderService(requests, mirror, orderIds, log.child({ component: 'orders' }), metrics);
   const contracts = new ContractService(requests, metrics);
   const marketData = new MarketDataService(requests, lines, metrics);
   const historical = new HistoricalService(requests, config.historicalCacheMs, metrics);
@@ -114,11 +111,22 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   });
   const feeds = { hub: feedHub, ib: new FeedRequests(conn, requests, metrics), news: new NewsService(requests, metrics), settings: config.feeds, requests };
 
-  const { guard, routes: safetyRoutes } = safety.attach({ conn, requests, mirror, orderIds, sync, marketData, orderHooks, extraHooks: options.orderHooks });
+  const attached = safety.attach({ conn, requests, mirror, orderIds, sync, marketData, orders });
+  const orderPath = {
+    pipeline: attached.pipeline,
+    journalView: attached.journalView,
+    ownClientIds: () => [config.clientId, conn.clientId],
+  };
   let openapi: unknown;
   const routes = withTimeout(
     // The order-safety routes go first: /order/events and /order/whatif must win over /order/:orderId.
-    guard([...safetyRoutes, ...allRoutes({ conn, requests, mirror, orders, contracts, marketData, historical, account, registries, feeds, openapi: () => openapi })]),
+    attached.guard([
+      ...attached.routes,
+      ...allRoutes({
+        conn, requests, mirror, orderPath, contracts, marketData, historical, account, registries, feeds,
+        openapi: () => openapi,
+      }),
+    ]),
     config.maxRequestTimeoutMs,
     config.requestTimeoutMs,
   );

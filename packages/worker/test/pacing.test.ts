@@ -51,7 +51,7 @@ describe('pacing – the simulator never sees a violation', () => {
     assert.equal(s.sim.control.violations().byCode['162'] ?? 0, 0);
   });
 
-  it('hour bars: six requests for one contract within 2 s all reach IB and are served (IB lifts its limits above 30-s bars)', async () => {
+  it('hour bars: six for one contract within 2 s all reach IB and are served (no limits above 30 s)', async () => {
     const before = s.sim.control.received({ clientId: 3, msgId: REQ_HISTORICAL_DATA }).length;
     const answers = [];
     for (let d = 1; d <= 6; d++) answers.push(await http(`${s.url}/historical?symbol=TSLA&durationStr=${d}%20D&barSizeSetting=1%20hour&timeout=1`));

@@ -133,7 +133,9 @@ describe('routes – every read route against the simulator', () => {
     assert.deepEqual([...served].sort(), [...documented].sort());
     // The route manifest (@ibrest/contract) has exactly these routes: one entry per express route, by operationId.
     const manifest = workerRoutes().map((r) => `${r.id} ${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`).sort();
-    const table = s.worker.routes.map((r) => `${r.operationId} ${r.method.toUpperCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`).sort();
+    const table = s.worker.routes
+      .map((r) => `${r.operationId} ${r.method.toUpperCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+      .sort();
     assert.deepEqual(table, manifest, 'the worker route table and the route manifest list the same routes');
     assert.deepEqual([...served].sort(), [...new Set(manifest.map((m) => m.split(' ').slice(1).join(' ')))].sort());
     for (const seed of ['GET /order', 'POST /order', 'DELETE /order', 'PUT /order/{orderId}', 'DELETE /order/{orderId}', 'GET /account/summary', 'GET /executions']) {
@@ -145,6 +147,7 @@ describe('routes – every read route against the simulator', () => {
 
   it("the proxy's copy of the workers' OpenAPI paths (@ibrest/contract) is what the worker generates", async () => {
     const fresh = renderWorkerOpenApi(await workerOpenApiPaths());
-    assert.ok(readFileSync(WORKER_OPENAPI_FILE, 'utf8') === fresh, 'stale: run `npm run openapi -w @ibrest/worker` after a build');
+    const stale = 'stale: run `npm run openapi -w @ibrest/worker` after a build';
+    assert.ok(readFileSync(WORKER_OPENAPI_FILE, 'utf8') === fresh, stale);
   });
 });

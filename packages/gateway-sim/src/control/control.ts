@@ -1,25 +1,24 @@
 import type { EventEmitter } from 'node:events';
 import type { Quote } from '../engine/market.js';
 import type { Execution, SimOrder } from '../engine/orders.js';
-import type { FillSpec, RejectSpec } from '../engine/matching-engine.js';
+import type { FillSpec, OrderQuirks, RejectSpec } from '../engine/matching-engine.js';
 import type { WhatIfFigures } from '../engine/what-if.js';
 import type { RateMode } from '../limits/msg-rate.js';
 import type { Violation } from '../limits/violations.js';
 import type { GatewaySim, ReceivedMessage } from '../server.js';
 import { SUBSCRIPTION_KINDS, type SubscriptionKind } from '../subscriptions.js';
+import type { SessionOption, SessionProfile } from '../session-profile.js';
 import type { Bulletin } from '../engine/feed-state.js';
 import { FA_DATA_TYPE } from '../engine/fa-config.js';
 import { broadcastBulletin } from '../handlers/news.js';
 import { contractInfoProblem, setDisplayGroup } from '../handlers/display-groups.js';
 import { refreshScanners } from '../handlers/scanners.js';
+import { sendOrderEvent } from '../fanout.js';
+import { setOrderStreamQuirks, type OrderStreamQuirks } from './order-stream.js';
 
-/** IB's texts for the connectivity notices. */
-export const NOTICE_TEXT: Record<number, string> = {
-  1100: 'Connectivity between IB and Trader Workstation has been lost.',
-  1101: 'Connectivity between IB and Trader Workstation has been restored - data lost.',
-  1102: 'Connectivity between IB and Trader Workstation has been restored - data maintained.',
-  2110: 'Connectivity between Trader Workstation and server is broken. It will be restored automatically.',
-};
+import { NOTICE_TEXT } from '../notices.js';
+
+export { NOTICE_TEXT };
 
 /** A plain-JSON view of one order for tests and the HTTP control API. */
 export interface OrderView {
@@ -107,6 +106,14 @@ export class GatewayControl {
     this.sim.engine.orders.setRejectNext(spec);
   }
 
+  /**
+   * Order-stream timing on demand (status before openOrder, a silent IB); see control/order-stream.ts.
+   * Switching `silent` off sends what was held.
+   */
+  orderStream(quirks: OrderStreamQuirks): void {
+    for (const ev of setOrderStreamQuirks(this.sim, quirks)) sendOrderEvent(this.sim, ev);
+  }
+
   /** Fills a working order now; quantity defaults to all that remains. */
   fillOrder(ref: { permId?: number; orderId?: number; clientId?: number }, quantity?: number, price?: number): boolean {
     const o = this.sim.engine.orders.all().find((x) =>
@@ -124,9 +131,57 @@ export class GatewayControl {
     this.sim.setFragment(maxChunk ? { maxChunk } : undefined);
   }
 
-  /** Drops every connection and refuses new ones for `downMs` (IB's nightly restart). */
-  restart(opts: { downMs?: number } = {}): Promise<void> {
-    return this.sim.restart(opts.downMs ?? 1000);
+  /**
+   * Drops every connection and refuses new ones for `downMs` (IB's nightly restart). Finished orders are
+   * forgotten (cancel → 10147). `freshIds` also restarts the order-id sequence at 1, as TWS's "Reset API
+   * order ID sequence" does: earlier orders keep working but are no longer addressable by id.
+   */
+  restart(opts: { downMs?: number; freshIds?: boolean } = {}): Promise<void> {
+    return this.sim.restart(opts.downMs ?? 1000, { freshIds: opts.freshIds });
+  }
+
+  /**
+   * IB's untidy order stream, each switch independent: `duplicateStatuses` (every ORDER_STATUS twice),
+   * `fillWithoutFilledStatus` (a market order's completing fill has no Filled ORDER_STATUS) and
+   * `skipSubmittedStatus` (no Submitted/PreSubmitted ORDER_STATUS on transmit). Returns the switches now in force.
+   */
+  orderQuirks(set: Partial<OrderQuirks> = {}): OrderQuirks {
+    const q = this.sim.engine.orders.quirks;
+    for (const k of Object.keys(set) as Array<keyof OrderQuirks>) {
+      if (!(k in q)) {
+        throw new Error(`expected an order quirk (${Object.keys(q).join(', ')}), got ${JSON.stringify(k)}`);
+      }
+      if (typeof set[k] !== 'boolean') {
+        throw new Error(`expected ${k} to be true or false, got ${JSON.stringify(set[k])}`);
+      }
+      q[k] = set[k];
+    }
+    return { ...q };
+  }
+
+  /** TWS's "Master API client ID" (default 0): who sees every client's orders, executions and commissions. */
+  setMasterClientId(clientId: number): void {
+    if (!Number.isInteger(clientId)) throw new Error(`expected an integer client id, got ${JSON.stringify(clientId)}`);
+    this.sim.engine.orders.masterClientId = clientId;
+  }
+
+  masterClientId(): number {
+    return this.sim.engine.orders.masterClientId;
+  }
+
+  /** TWS's "Reset API order ID sequence" without a restart: next valid ids start at 1 again. */
+  resetOrderIds(): void {
+    this.sim.engine.orders.resetIdSequence();
+  }
+
+  /** Forgets finished orders (all orders with `all`): their ids answer 10147 on cancel. Returns how many. */
+  forgetOrders(opts: { all?: boolean } = {}): number {
+    return this.sim.engine.orders.forgetOrders(opts.all ?? false);
+  }
+
+  /** The next valid order id the simulator would give `clientId`. */
+  nextValidId(clientId: number): number {
+    return this.sim.engine.orders.nextValidId(clientId);
   }
 
   /** Sends 1100 / 1101 / 1102 (or another code) to every client. 1101 also drops their data subscriptions. */
@@ -139,7 +194,20 @@ export class GatewayControl {
     return this.sim.flapFarm(name, opts.downMs ?? 100);
   }
 
-  farms(): Array<{ name: string; kind: string; up: boolean }> {
+  /** The session's noise now in force (see `SessionProfile`). */
+  session(): SessionProfile {
+    return this.sim.session();
+  }
+
+  /**
+   * Switches the session's noise: `'clean'`, `'realistic'` or a profile. Farms apply to clients that connect
+   * afterwards; order quirks at once; schedules restart from now.
+   */
+  setSession(profile: SessionOption): SessionProfile {
+    return this.sim.setSession(profile);
+  }
+
+  farms(): Array<{ name: string; kind: string; up: boolean; inactive?: boolean }> {
     return this.sim.farms.map((f) => ({ ...f }));
   }
 

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { GatewayControl } from './control.js';
 import type { SubscriptionKind } from '../subscriptions.js';
+import type { OrderQuirks } from '../engine/matching-engine.js';
+import type { SessionOption } from '../session-profile.js';
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -41,6 +43,11 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['POST', /^\/prices$/, (c, b) => c.setPrice(typeof b.symbol === 'string' ? b.symbol : num(b.conId, 'conId')!, num(b.price, 'price')!)],
   ['GET', /^\/prices\/([^/]+)$/, (c, _b, _q, m) => c.quote(decodeURIComponent(m[1]!)) ?? (() => { throw new HttpError(404, 'unknown instrument'); })()],
   ['POST', /^\/orders\/fill-next$/, (c, b) => { c.fillNext({ price: num(b.price, 'price', true), quantities: Array.isArray(b.quantities) ? b.quantities.map((x) => num(x, 'quantities[]')!) : undefined }); return { ok: true }; }],
+  ['POST', /^\/orders\/stream$/, (c, b) => {
+    const flag = (v: unknown) => (v === undefined ? undefined : v === true);
+    c.orderStream({ statusFirst: flag(b.statusFirst), silent: flag(b.silent) });
+    return { ok: true };
+  }],
   ['POST', /^\/orders\/reject-next$/, (c, b) => { c.rejectNext({ code: num(b.code, 'code', true), text: typeof b.text === 'string' ? b.text : undefined, status: b.status === 'Inactive' ? 'Inactive' : undefined }); return { ok: true }; }],
   ['POST', /^\/orders\/fill$/, (c, b) => ({ ok: c.fillOrder({ permId: num(b.permId, 'permId', true), orderId: num(b.orderId, 'orderId', true), clientId: num(b.clientId, 'clientId', true) }, num(b.quantity, 'quantity', true), num(b.price, 'price', true)) })],
   ['GET', /^\/orders$/, (c) => c.orders()],
@@ -49,10 +56,25 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   ['GET', /^\/positions$/, (c) => c.positions()],
   ['POST', /^\/delay$/, (c, b) => { c.delayReplies(num(b.ms, 'ms')!); return { ok: true }; }],
   ['POST', /^\/fragment$/, (c, b) => { c.fragment(num(b.maxChunk, 'maxChunk', true)); return { ok: true }; }],
-  ['POST', /^\/restart$/, async (c, b) => { await c.restart({ downMs: num(b.downMs, 'downMs', true) }); return { ok: true }; }],
+  ['POST', /^\/restart$/, async (c, b) => {
+    await c.restart({ downMs: num(b.downMs, 'downMs', true), freshIds: b.freshIds === true });
+    return { ok: true };
+  }],
+  ['GET', /^\/orders\/quirks$/, (c) => c.orderQuirks()],
+  ['POST', /^\/orders\/quirks$/, (c, b) => c.orderQuirks(b as Partial<OrderQuirks>)],
+  ['GET', /^\/master-client-id$/, (c) => ({ clientId: c.masterClientId() })],
+  ['POST', /^\/master-client-id$/, (c, b) => {
+    c.setMasterClientId(num(b.clientId, 'clientId')!);
+    return { ok: true };
+  }],
+  ['POST', /^\/orders\/reset-ids$/, (c) => { c.resetOrderIds(); return { ok: true }; }],
+  ['POST', /^\/orders\/forget$/, (c, b) => ({ forgotten: c.forgetOrders({ all: b.all === true }) })],
+  ['GET', /^\/next-valid-id\/(-?\d+)$/, (c, _b, _q, m) => ({ orderId: c.nextValidId(Number(m[1])) })],
   ['POST', /^\/notices$/, (c, b) => { c.sendNotice(num(b.code, 'code')!, typeof b.text === 'string' ? b.text : undefined); return { ok: true }; }],
   ['POST', /^\/farms\/([^/]+)\/flap$/, async (c, b, _q, m) => { await c.flapFarm(decodeURIComponent(m[1]!), { downMs: num(b.downMs, 'downMs', true) }); return { ok: true }; }],
   ['GET', /^\/farms$/, (c) => c.farms()],
+  ['GET', /^\/session$/, (c) => c.session()],
+  ['POST', /^\/session$/, (c, b) => c.setSession((typeof b.profile === 'string' ? b.profile : b) as SessionOption)],
   ['POST', /^\/client-ids\/(\d+)\/hold$/, (c, b, _q, m) => { c.holdClientId(Number(m[1]), num(b.ms, 'ms')!); return { ok: true }; }],
   ['POST', /^\/message-rate$/, (c, b) => { c.setMessageRate(num(b.maxPerSecond, 'maxPerSecond')!, b.mode === 'combined' || b.mode === 'per-client' ? b.mode : undefined); return { ok: true }; }],
   ['GET', /^\/violations$/, (c) => c.violations()],

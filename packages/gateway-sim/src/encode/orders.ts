@@ -92,16 +92,16 @@ export function orderStatus(o: SimOrder): Field[] {
 export const openOrderEnd = (): Field[] => [OUT.OPEN_ORDER_END, 1];
 
 /**
- * COMPLETED_ORDER: no order id, no version. Follows @stoqey/ib 1.6.10's decodeMsg_COMPLETED_ORDER, which
- * never reads faProfile (it compares the message version, MAX_VALUE here, where IB's Java compares the
- * server version) — the client under test decides, documented in the README.
+ * COMPLETED_ORDER: no order id, no version, field for field in EDecoder.processCompletedOrderMsg. faProfile is
+ * present below `FA_PROFILE_DESUPPORT` 177 (EOrderDecoder.readFAParams compares the server version; unpatched
+ * @stoqey/ib 1.6.10 compares the message version, MAX_VALUE here, and misreads it).
  */
 export function completedOrder(sv: number, o: SimOrder): Field[] {
   const f: Field[] = [OUT.COMPLETED_ORDER, ...contractFields(o)];
   f.push(o.action, o.totalQuantity, o.orderType, lmt(o), aux(o), o.tif, o.ocaGroup, o.account, '', 0, o.orderRef,
     o.permId, o.outsideRth, 0, 0, '',
-    /* faGroup, faMethod, faPercentage */ '', '', '', /* modelCode */ '',
-    /* goodTillDate */ '', /* rule80A */ '', /* percentOffset */ D, /* settlingFirm */ '',
+    /* faGroup, faMethod, faPercentage */ '', '', '', ...(sv < V.FA_PROFILE_DESUPPORT ? [/* faProfile */ ''] : []),
+    /* modelCode */ '', /* goodTillDate */ '', /* rule80A */ '', /* percentOffset */ D, /* settlingFirm */ '',
     /* shortSaleSlot */ 0, /* designatedLocation */ '', /* exemptCode */ -1,
     /* startingPrice, stockRefPrice, delta */ D, D, D, /* stockRangeLower, Upper */ D, D,
     /* displaySize */ I, /* sweepToFill */ 0, /* allOrNone */ 0, /* minQty */ I, /* ocaType */ o.ocaType || 3,

@@ -21,6 +21,34 @@ export interface RejectSpec {
 
 export type PlaceResult = { ok: true; order: SimOrder } | { ok: false; code: number; text: string };
 
+/**
+ * How IB's real order stream departs from the tidy one (all off by default). IB documents that ORDER_STATUS
+ * is often sent more than once for one change and that a market order may be filled with no Filled status
+ * (execDetails only).
+ */
+export interface OrderQuirks {
+  /** Every ORDER_STATUS is sent twice. */
+  duplicateStatuses: boolean;
+  /** A market order's completing fill sends execDetails, openOrder and the commission report, no Filled status. */
+  fillWithoutFilledStatus: boolean;
+  /** The Submitted/PreSubmitted status of a newly transmitted order is not sent (openOrder carries it). */
+  skipSubmittedStatus: boolean;
+}
+
+/** Order-id state kept across simulator restarts (the state directory). */
+export interface OrderIdState {
+  /** clientId → the next id IB accepts (one above the highest id the client used). */
+  nextIds: Record<string, number>;
+  nextPermId: number;
+  execSeq: number;
+}
+
+/** IB's texts for order refusals this engine raises. */
+export const ORDER_TEXT = {
+  duplicateId: 'Duplicate order id',
+  offTick: 'The price does not conform to the minimum price variation for this contract.',
+} as const;
+
 const SUPPORTED_TYPES = new Set(['MKT', 'LMT', 'STP', 'STP LMT']);
 
 /**
@@ -29,8 +57,10 @@ const SUPPORTED_TYPES = new Set(['MKT', 'LMT', 'STP', 'STP LMT']);
  * deterministic (prices come from the seeded Market, time from the injected Clock).
  */
 export class MatchingEngine {
-  /** `${clientId}:${orderId}` → order */
+  /** `${clientId}:${orderId}` → order, for the current id sequence */
   private readonly orders = new Map<string, SimOrder>();
+  /** Orders the broker no longer addresses by id (earlier id sequences, forgotten finished orders). */
+  private readonly retired: SimOrder[] = [];
   private readonly executions: Execution[] = [];
   /** clientId → next order id to hand out */
   private readonly nextIds = new Map<number, number>();
@@ -39,6 +69,13 @@ export class MatchingEngine {
   private fillNextSpec: FillSpec | undefined;
   private rejectNextSpec: RejectSpec | undefined;
   private readonly execPrefix: string;
+  /** TWS's "Master API client ID": sees every client's orders, executions and commission reports. */
+  masterClientId = 0;
+  readonly quirks: OrderQuirks = {
+    duplicateStatuses: false, fillWithoutFilledStatus: false, skipSubmittedStatus: false,
+  };
+  /** Called after every change of the order-id state (persistence). */
+  onIdState: ((s: OrderIdState) => void) | undefined;
 
   constructor(
     private readonly accounts: Accounts,
@@ -55,7 +92,7 @@ export class MatchingEngine {
   // ── queries ──────────────────────────────────────────────────────────────────────────────────────
 
   all(): SimOrder[] {
-    return [...this.orders.values()];
+    return [...this.retired, ...this.orders.values()];
   }
 
   open(): SimOrder[] {
@@ -73,8 +110,8 @@ export class MatchingEngine {
   find(clientId: number, orderId: number): SimOrder | undefined {
     const own = this.orders.get(`${clientId}:${orderId}`);
     if (own || clientId !== 0) return own;
-    // clientId 0 (the master client) may address any client's order by id.
-    const matches = this.all().filter((o) => o.orderId === orderId);
+    // clientId 0 may address any client's order by id (it binds TWS and other clients' orders).
+    const matches = [...this.orders.values()].filter((o) => o.orderId === orderId);
     return matches.length === 1 ? matches[0] : undefined;
   }
 
@@ -90,12 +127,57 @@ export class MatchingEngine {
     this.rejectNextSpec = spec;
   }
 
+  idState(): OrderIdState {
+    return { nextIds: Object.fromEntries(this.nextIds), nextPermId: this.nextPermId, execSeq: this.execSeq };
+  }
+
+  /** Restores ids saved by an earlier run: ids keep increasing across restarts, as IB's do. */
+  loadIdState(st: OrderIdState): void {
+    this.nextIds.clear();
+    for (const [k, v] of Object.entries(st.nextIds)) this.nextIds.set(Number(k), v);
+    this.nextPermId = Math.max(this.nextPermId, st.nextPermId);
+    this.execSeq = Math.max(this.execSeq, st.execSeq);
+  }
+
+  /**
+   * TWS's "Reset API order ID sequence": every client's next valid id goes back to 1. Orders of the earlier
+   * sequence keep working and are still reported, but are no longer addressable by their order id
+   * (cancel → 10147).
+   */
+  resetIdSequence(): void {
+    this.nextIds.clear();
+    this.retire(() => true);
+    this.saveIds();
+  }
+
+  /** Forgets finished orders (or all when `all`): cancel/modify of their ids is answered as for unknown ids. */
+  forgetOrders(all = false): number {
+    return this.retire((o) => all || isDone(o));
+  }
+
+  private retire(which: (o: SimOrder) => boolean): number {
+    let n = 0;
+    for (const [k, o] of this.orders) {
+      if (!which(o)) continue;
+      this.orders.delete(k);
+      this.retired.push(o);
+      n++;
+    }
+    return n;
+  }
+
+  private saveIds(): void {
+    this.onIdState?.(this.idState());
+  }
+
   // ── commands ─────────────────────────────────────────────────────────────────────────────────────
 
   place(clientId: number, req: OrderRequest, contract: ContractDef): PlaceResult {
     const existing = this.find(clientId, req.orderId);
     if (existing) return this.modify(existing, req);
-    const invalid = this.validate(req);
+    // IB accepts a new order id only above every id the client used before (persisted across restarts).
+    if (req.orderId < this.nextValidId(clientId)) return { ok: false, code: 103, text: ORDER_TEXT.duplicateId };
+    const invalid = this.validate(req, contract);
     if (invalid) return invalid;
     this.nextIds.set(clientId, Math.max(this.nextValidId(clientId), req.orderId + 1));
     const now = this.clock.now();
@@ -118,6 +200,7 @@ export class MatchingEngine {
       createdAt: now,
     };
     this.orders.set(`${clientId}:${req.orderId}`, order);
+    this.saveIds();
 
     if (this.rejectNextSpec) {
       const r = this.rejectNextSpec;
@@ -125,14 +208,14 @@ export class MatchingEngine {
       this.emit({ type: 'orderError', order, code: r.code ?? 201, text: r.text ?? 'Order rejected - reason:Simulated rejection' });
       this.setStatus(order, r.status ?? 'Cancelled', 'Rejected');
       this.emit({ type: 'openOrder', order });
-      this.emit({ type: 'orderStatus', order });
+      this.emitStatus(order);
       return { ok: true, order };
     }
     if (!req.transmit) {
       // Held in the "not transmitted" state until a later order of its group is sent with transmit=true.
       this.setStatus(order, 'PendingSubmit');
       this.emit({ type: 'openOrder', order });
-      this.emit({ type: 'orderStatus', order });
+      this.emitStatus(order);
       return { ok: true, order };
     }
     for (const o of this.group(order)) this.transmit(o);
@@ -158,14 +241,14 @@ export class MatchingEngine {
     if (isDone(o) || !o.transmitted) return false;
     const q = this.market.quote(o.contract.conId);
     const px = price ?? (o.action === 'BUY' ? q?.ask : q?.bid) ?? o.contract.basePrice;
-    this.fill(o, Math.min(quantity ?? remaining(o), remaining(o)), px);
+    this.fill(o, Math.min(quantity ?? remaining(o), remaining(o)), this.withinLimit(o, px));
     return true;
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────────
 
   /** IB's checks a new order (or a what-if) must pass; the error to send when it does not. */
-  validate(req: OrderRequest): { ok: false; code: number; text: string } | undefined {
+  validate(req: OrderRequest, contract?: ContractDef): { ok: false; code: number; text: string } | undefined {
     const action = req.action.toUpperCase();
     const type = req.orderType.toUpperCase();
     if (action !== 'BUY' && action !== 'SELL') return { ok: false, code: 201, text: `Order rejected - reason:Invalid action ${req.action}` };
@@ -180,13 +263,18 @@ export class MatchingEngine {
     if (req.account && !this.accounts.get(req.account)) {
       return { ok: false, code: 201, text: `Order rejected - reason:Invalid account code ${req.account}` };
     }
+    if (contract && contract.minTick > 0) {
+      for (const p of [type === 'LMT' || type === 'STP LMT' ? req.lmtPrice : undefined, req.auxPrice]) {
+        if (p !== undefined && !onTick(p, contract.minTick)) return { ok: false, code: 110, text: ORDER_TEXT.offTick };
+      }
+    }
     return undefined;
   }
 
   private modify(o: SimOrder, req: OrderRequest): PlaceResult {
     if (o.status === 'Filled') return { ok: false, code: 104, text: "Can't modify a filled order." };
-    if (isDone(o)) return { ok: false, code: 103, text: 'Duplicate order id' };
-    const invalid = this.validate(req);
+    if (isDone(o)) return { ok: false, code: 103, text: ORDER_TEXT.duplicateId };
+    const invalid = this.validate(req, o.contract);
     if (invalid) return invalid;
     if (req.totalQuantity < o.filled) return { ok: false, code: 201, text: 'Order rejected - reason:Quantity below filled quantity' };
     o.totalQuantity = req.totalQuantity;
@@ -201,7 +289,7 @@ export class MatchingEngine {
       return { ok: true, order: o };
     }
     this.emit({ type: 'openOrder', order: o });
-    this.emit({ type: 'orderStatus', order: o });
+    this.emitStatus(o);
     this.tryMatch(o);
     return { ok: true, order: o };
   }
@@ -234,7 +322,7 @@ export class MatchingEngine {
     o.whyHeld = waiting ? 'child' : '';
     this.setStatus(o, status);
     this.emit({ type: 'openOrder', order: o });
-    this.emit({ type: 'orderStatus', order: o });
+    if (!this.quirks.skipSubmittedStatus) this.emitStatus(o);
     if (this.fillNextSpec && !waiting) {
       const spec = this.fillNextSpec;
       this.fillNextSpec = undefined;
@@ -246,13 +334,19 @@ export class MatchingEngine {
 
   private forceFill(o: SimOrder, spec: FillSpec): void {
     const q = this.market.quote(o.contract.conId);
-    const px = spec.price ?? (o.action === 'BUY' ? q?.ask : q?.bid) ?? o.contract.basePrice;
+    const px = this.withinLimit(o, spec.price ?? (o.action === 'BUY' ? q?.ask : q?.bid) ?? o.contract.basePrice);
     const parts = spec.quantities?.length ? spec.quantities : [remaining(o)];
     for (const part of parts) {
       const qty = Math.min(part, remaining(o));
       if (qty <= 0 || isDone(o)) break;
       this.fill(o, qty, px);
     }
+  }
+
+  /** A limit order never fills through its limit: a forced price beyond it fills at the limit. */
+  private withinLimit(o: SimOrder, px: number): number {
+    if ((o.orderType !== 'LMT' && o.orderType !== 'STP LMT') || o.lmtPrice === undefined) return px;
+    return o.action === 'BUY' ? Math.min(px, o.lmtPrice) : Math.max(px, o.lmtPrice);
   }
 
   private onQuote(q: Quote): void {
@@ -272,7 +366,7 @@ export class MatchingEngine {
       if (!(buy ? q.last >= stop : q.last <= stop)) return;
       o.triggered = true;
       this.setStatus(o, 'Submitted');
-      this.emit({ type: 'orderStatus', order: o });
+      this.emitStatus(o);
     }
     const type = o.orderType;
     let price: number | undefined;
@@ -314,11 +408,14 @@ export class MatchingEngine {
       realizedPnl: Math.abs(realized + commission) > 1e-9 ? realized : undefined,
     };
     this.executions.push(exec);
+    this.saveIds();
     if (remaining(o) <= 0) this.setStatus(o, 'Filled', 'Filled');
     else if (o.status !== 'Submitted') this.setStatus(o, 'Submitted');
     // IB's order after a fill: execDetails, orderStatus, openOrder, commissionReport, then position updates.
     this.emit({ type: 'execution', order: o, exec });
-    this.emit({ type: 'orderStatus', order: o });
+    const silentFill = this.quirks.fillWithoutFilledStatus && o.status === 'Filled' &&
+      (o.orderType === 'MKT' || o.orderType === 'STP');
+    if (!silentFill) this.emitStatus(o);
     this.emit({ type: 'openOrder', order: o });
     this.emit({ type: 'commission', order: o, exec });
     this.emit({ type: 'position', account: o.account, conId: o.contract.conId });
@@ -336,7 +433,7 @@ export class MatchingEngine {
       if (reduce && s.totalQuantity - qty > s.filled) {
         s.totalQuantity -= qty;
         this.emit({ type: 'openOrder', order: s });
-        this.emit({ type: 'orderStatus', order: s });
+        this.emitStatus(s);
       } else {
         this.cancelOrder(s, 'OCA group');
       }
@@ -347,7 +444,7 @@ export class MatchingEngine {
         const status: OrderStatus = this.isStop(child) && !child.triggered ? 'PreSubmitted' : 'Submitted';
         this.setStatus(child, status);
         this.emit({ type: 'openOrder', order: child });
-        this.emit({ type: 'orderStatus', order: child });
+        this.emitStatus(child);
         this.tryMatch(child);
       }
     }
@@ -355,12 +452,18 @@ export class MatchingEngine {
 
   private cancelOrder(o: SimOrder, reason: string): void {
     this.setStatus(o, 'Cancelled', reason);
-    this.emit({ type: 'orderStatus', order: o });
+    this.emitStatus(o);
     this.emit({ type: 'orderError', order: o, code: 202, text: 'Order Canceled - reason:' });
     // Children die with their parent.
     for (const child of this.open().filter((x) => x.parentId === o.orderId && x.clientId === o.clientId)) {
       this.cancelOrder(child, 'Parent cancelled');
     }
+  }
+
+  /** ORDER_STATUS out, twice when duplicate statuses are on (as IB often sends them). */
+  private emitStatus(o: SimOrder): void {
+    this.emit({ type: 'orderStatus', order: o });
+    if (this.quirks.duplicateStatuses) this.emit({ type: 'orderStatus', order: o });
   }
 
   private setStatus(o: SimOrder, status: OrderStatus, completedReason?: string): void {
@@ -372,4 +475,10 @@ export class MatchingEngine {
       o.completedReason = completedReason ?? status;
     }
   }
+}
+
+/** True when `price` is a whole multiple of `tick` (within floating-point noise). */
+export function onTick(price: number, tick: number): boolean {
+  const n = price / tick;
+  return Math.abs(n - Math.round(n)) < 1e-6 * Math.max(1, Math.abs(n));
 }

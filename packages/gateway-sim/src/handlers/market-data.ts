@@ -18,8 +18,8 @@ const SHORTABLE = 46;
 const typesFor = (dataType: number): typeof LIVE => (dataType >= 3 ? DELAYED : LIVE);
 
 /**
- * The top-of-book ticks for one request. BID_SIZE also goes out as an explicit TICK_SIZE: @stoqey/ib drops
- * the size derived from TICK_PRICE when its tick type is 0 (a falsy check).
+ * The top-of-book ticks for one request. Each size also goes out as an explicit TICK_SIZE after the TICK_PRICE
+ * that carries it, as TWS sends them (a client hears each size twice: derived, then explicit).
  */
 export function quoteTicks(reqId: number, q: Quote, dataType: number, full: boolean): Field[][] {
   const t = typesFor(dataType);

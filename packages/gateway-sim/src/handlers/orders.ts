@@ -32,7 +32,7 @@ function placeOrder(ctx: SimContext, s: Session, r: FieldReader): void {
  * client 0's auto-open stream. The order id stays free for a real order.
  */
 function answerWhatIf(ctx: SimContext, s: Session, order: OrderRequest, contract: ContractDef): void {
-  const invalid = ctx.engine.orders.validate(order);
+  const invalid = ctx.engine.orders.validate(order, contract);
   if (invalid) {
     s.sendError(order.orderId, invalid.code, invalid.text);
     return;
@@ -79,9 +79,9 @@ function parseFilterTime(t: string): number | undefined {
   return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
 }
 
-function matches(e: Execution, f: ExecFilter, requester: number): boolean {
-  // The master client (0) sees every client's executions; others only their own.
-  if (requester !== 0 && e.clientId !== requester) return false;
+function matches(e: Execution, f: ExecFilter, requester: number, master: number): boolean {
+  // The Master API client sees every client's executions; others only their own.
+  if (requester !== master && e.clientId !== requester) return false;
   if (f.clientId && e.clientId !== f.clientId) return false;
   if (f.account && e.account !== f.account) return false;
   if (f.symbol && e.contract.symbol !== f.symbol.toUpperCase()) return false;
@@ -109,7 +109,8 @@ function reqExecutions(ctx: SimContext, s: Session, r: FieldReader): void {
     exchange: r.readStr('exchange'),
     side: r.readStr('side'),
   };
-  const list = ctx.engine.orders.execs().filter((e) => matches(e, f, s.clientId ?? 0));
+  const master = ctx.engine.orders.masterClientId;
+  const list = ctx.engine.orders.execs().filter((e) => matches(e, f, s.clientId ?? 0, master));
   for (const e of list) s.send(executionData(s.serverVersion, reqId, e));
   for (const e of list) s.send(commissionReport(e));
   s.send(executionDataEnd(reqId));
@@ -132,8 +133,9 @@ export const ORDER_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.REQ_GLOBAL_CANCEL, { name: 'REQ_GLOBAL_CANCEL', handle: globalCancel }],
   [IN.REQ_OPEN_ORDERS, {
     name: 'REQ_OPEN_ORDERS',
-    // Client 0 sees every client's orders; the others see their own.
-    handle: (ctx, s) => sendOpenOrders(s, ctx.engine.orders.open().filter((o) => s.clientId === 0 || o.clientId === s.clientId)),
+    // The Master API client sees every client's orders; the others see their own.
+    handle: (ctx, s) => sendOpenOrders(s, ctx.engine.orders.open().filter(
+      (o) => s.clientId === ctx.engine.orders.masterClientId || o.clientId === s.clientId)),
   }],
   [IN.REQ_ALL_OPEN_ORDERS, { name: 'REQ_ALL_OPEN_ORDERS', handle: (ctx, s) => sendOpenOrders(s, ctx.engine.orders.open()) }],
   [IN.REQ_AUTO_OPEN_ORDERS, { name: 'REQ_AUTO_OPEN_ORDERS', handle: reqAutoOpenOrders }],

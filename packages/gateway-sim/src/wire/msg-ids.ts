@@ -120,3 +120,34 @@ const IN_NAMES = new Map<number, string>(Object.entries(IN).map(([k, v]) => [v, 
 export function inName(id: number): string {
   return IN_NAMES.get(id) ?? `UNKNOWN_${id}`;
 }
+
+/**
+ * IB requests (EClient message ids) the simulator does not serve, with the index of their reqId among the
+ * fields after the message id (undefined: the request carries none). They are answered with error 321 for that
+ * reqId, as TWS refuses a request it cannot serve, so a client's pending request ends at once.
+ */
+export const UNSERVED_REQUESTS: ReadonlyMap<number, { name: string; reqIdAt?: number }> = new Map([
+  [21, { name: 'EXERCISE_OPTIONS', reqIdAt: 1 }],
+  [54, { name: 'REQ_CALC_IMPLIED_VOLAT', reqIdAt: 1 }],
+  [55, { name: 'REQ_CALC_OPTION_PRICE', reqIdAt: 1 }],
+  [56, { name: 'CANCEL_CALC_IMPLIED_VOLAT', reqIdAt: 1 }],
+  [57, { name: 'CANCEL_CALC_OPTION_PRICE', reqIdAt: 1 }],
+  [74, { name: 'REQ_POSITIONS_MULTI', reqIdAt: 1 }],
+  [75, { name: 'CANCEL_POSITIONS_MULTI', reqIdAt: 1 }],
+  [76, { name: 'REQ_ACCOUNT_UPDATES_MULTI', reqIdAt: 1 }],
+  [77, { name: 'CANCEL_ACCOUNT_UPDATES_MULTI', reqIdAt: 1 }],
+  [79, { name: 'REQ_SOFT_DOLLAR_TIERS', reqIdAt: 0 }],
+  [80, { name: 'REQ_FAMILY_CODES' }],
+  [83, { name: 'REQ_SMART_COMPONENTS', reqIdAt: 0 }],
+  [88, { name: 'REQ_HISTOGRAM_DATA', reqIdAt: 0 }],
+  [89, { name: 'CANCEL_HISTOGRAM_DATA', reqIdAt: 0 }],
+  [91, { name: 'REQ_MARKET_RULE' }],
+  [96, { name: 'REQ_HISTORICAL_TICKS', reqIdAt: 0 }],
+  [97, { name: 'REQ_TICK_BY_TICK_DATA', reqIdAt: 0 }],
+  [98, { name: 'CANCEL_TICK_BY_TICK_DATA', reqIdAt: 0 }],
+  [100, { name: 'REQ_WSH_META_DATA', reqIdAt: 0 }],
+  [101, { name: 'CANCEL_WSH_META_DATA', reqIdAt: 0 }],
+  [102, { name: 'REQ_WSH_EVENT_DATA', reqIdAt: 0 }],
+  [103, { name: 'CANCEL_WSH_EVENT_DATA', reqIdAt: 0 }],
+  [104, { name: 'REQ_USER_INFO', reqIdAt: 0 }],
+]);

@@ -7,9 +7,9 @@ import type { HistoricalPacer } from '../pacing/historical.js';
 
 /**
  * Pool-wide historical pacing for routes the manifest marks `pacing: 'historical'`, for the requests IB
- * paces (bars of 30 s or less, by the shared request parser; larger bars pass untouched): waits for the granted slot when it
- * is within `maxWaitMs`, else 429 `HISTORICAL_PACING` with the exact `Retry-After`. A caller that leaves
- * while waiting gives its slot back, and so does a request the worker refused without asking IB (400
+ * paces (bars of 30 s or less, by the shared request parser; larger bars pass untouched): waits for the
+ * granted slot when it is within `maxWaitMs`, else 429 `HISTORICAL_PACING` with the exact `Retry-After`. A
+ * caller that leaves while waiting gives its slot back, and so does a request the worker refused without asking IB (400
  * invalid, 503 not ready or unreachable): otherwise one client's bad requests would lock everyone out of
  * historical data for ten minutes. A 429 keeps its slot: it may be IB's own pacing answer (162).
  */

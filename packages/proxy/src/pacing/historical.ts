@@ -18,7 +18,7 @@ import type { HistoricalRequestIdentity } from '@ibrest/contract';
 /** What the pacer needs of a request: the shared parser's identity, contract scope and weight. */
 export type HistoricalRequest = Pick<HistoricalRequestIdentity, 'identity' | 'contract' | 'weight'>;
 
-export type PacingKind = 'historical_identical' | 'historical_contract' | 'historical_10min';
+export type PacingKind = 'historical_contract' | 'historical_10min';
 
 export type Reservation =
   /** `shared`: an identical request holds a slot already; this one rides on its answer and books nothing. */
@@ -44,13 +44,18 @@ export class HistoricalPacer {
   /** Granted slots in ascending time (FIFO), pruned once older than the longest window. */
   private slots: Slot[] = [];
 
-  constructor(private readonly now: () => number = Date.now, private readonly marginMs = 50) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly marginMs = 50,
+  ) {}
 
   reserve(request: HistoricalRequest, maxWaitMs: number): Reservation {
     const now = this.now();
     const R = HISTORICAL_RULES;
     this.slots = this.slots.filter((s) => s.t > now - R.globalWindowMs - this.marginMs);
-    const identical = this.slots.filter((s) => s.identical === request.identity && s.t > now - R.identicalWindowMs).at(-1);
+    const identical = this.slots
+      .filter((s) => s.identical === request.identity && s.t > now - R.identicalWindowMs)
+      .at(-1);
     if (identical !== undefined) {
       const noop = (): void => undefined;
       return { ok: true, delayMs: Math.max(0, identical.t - now), shared: true, cancel: noop, refund: noop };
@@ -58,8 +63,19 @@ export class HistoricalPacer {
     const base = Math.max(now, this.slots.at(-1)?.t ?? now);
     const candidates: Array<{ t: number; kind: PacingKind | null }> = [
       { t: base, kind: null },
-      { t: this.earliest(this.slots.filter((s) => s.contract === request.contract), R.contractWindowMs, R.contractLimit - request.weight, base), kind: 'historical_contract' },
-      { t: this.earliest(this.slots, R.globalWindowMs, R.globalLimit - request.weight, base), kind: 'historical_10min' },
+      {
+        t: this.earliest(
+          this.slots.filter((s) => s.contract === request.contract),
+          R.contractWindowMs,
+          R.contractLimit - request.weight,
+          base,
+        ),
+        kind: 'historical_contract',
+      },
+      {
+        t: this.earliest(this.slots, R.globalWindowMs, R.globalLimit - request.weight, base),
+        kind: 'historical_10min',
+      },
     ];
     const binding = candidates.reduce((a, b) => (b.t > a.t ? b : a));
     const delayMs = Math.max(0, binding.t - now);
@@ -69,10 +85,21 @@ export class HistoricalPacer {
         ok: false,
         retryAfterMs: delayMs,
         kind: binding.kind ?? 'historical_10min',
-        details: { rule: binding.kind, retryAfterMs: delayMs, usedLast10Min: used, limit10Min: R.globalLimit, weight: request.weight },
+        details: {
+          rule: binding.kind,
+          retryAfterMs: delayMs,
+          usedLast10Min: used,
+          limit10Min: R.globalLimit,
+          weight: request.weight,
+        },
       };
     }
-    const slot: Slot = { t: Math.max(binding.t, base), weight: request.weight, identical: request.identity, contract: request.contract };
+    const slot: Slot = {
+      t: Math.max(binding.t, base),
+      weight: request.weight,
+      identical: request.identity,
+      contract: request.contract,
+    };
     this.slots.push(slot);
     return {
       ok: true,

@@ -1,5 +1,12 @@
 import {
-  isStreamRequest, ROUTES, RouteMatcher, subscriptionKey, type BudgetClass, type Capability, type RouteEntry, type Scope,
+  isStreamRequest,
+  ROUTES,
+  RouteMatcher,
+  subscriptionKey,
+  type BudgetClass,
+  type Capability,
+  type RouteEntry,
+  type Scope,
 } from '@ibrest/contract';
 
 /**
@@ -59,7 +66,15 @@ export function classify(input: RouteInput): Route {
   if (m.kind === 'none') return { name: 'not-found', ...LOCAL };
   if (m.kind === 'method') return { name: 'method-not-allowed', ...LOCAL, allow: m.allow };
   const e = m.entry;
-  const route: Route = { name: e.id, entry: e, target: e.target, needs: e.needs, scope: e.scope, retry: e.retry, maintenance: e.maintenance };
+  const route: Route = {
+    name: e.id,
+    entry: e,
+    target: e.target,
+    needs: e.needs,
+    scope: e.scope,
+    retry: e.retry,
+    maintenance: e.maintenance,
+  };
   if (e.id === 'proxyMetrics' && input.metricsAuth === 'none') route.scope = null;
   if (e.pacing !== undefined) route.pacing = e.pacing;
   if (e.sticky === 'request' && e.identity !== undefined) route.stickyKey = e.identity(input.query);

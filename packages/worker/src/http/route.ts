@@ -10,6 +10,8 @@ export interface RouteContext {
   params: Record<string, any>;
   body: any;
   headers: Record<string, string | string[] | undefined>;
+  /** The headers as received, repeats kept (a repeated Idempotency-Key is refused, not joined). */
+  rawHeaders?: string[];
   reqId: string;
   /** From `?timeout=` (seconds) or REQUEST_TIMEOUT_MS, capped by MAX_REQUEST_TIMEOUT_MS. */
   deadline: Deadline;

@@ -1,6 +1,7 @@
 /**
- * Next order id: never below IB's nextValidId of the current session and always past every id this
- * client has used or seen (ib_insync's updateReqId rule), so a reconnect can never reuse an id (IB 103).
+ * Next order id: `max(IB's nextValidId, highest id in the journal + 1, every id used or seen + 1)`, so
+ * neither a reconnect nor a gateway that restarted with a fresh id sequence makes the worker send an id
+ * it used before (IB 103, or worse: a new order under an old order's id).
  */
 export class OrderIds {
   private next = 1;

@@ -105,6 +105,9 @@ export class Sync {
       this.wait(EventName.execDetailsEnd, (args) => args[0] === execReqId),
     ];
     if (account !== undefined) waits.push(this.wait(EventName.accountDownloadEnd, (args) => args[0] === account));
+    // IB's nextValidId again (it came with the handshake): after a gateway restart with a fresh id
+    // sequence the answer may be lower than ids already used; OrderIds keeps the higher of the two.
+    await send('req_ids', (api) => api.reqIds(1));
     this.mirror.apply({ type: 'positionsBegin' });
     await send('positions', (api) => api.reqPositions());
     if (account !== undefined) await send('account_updates', (api) => api.reqAccountUpdates(true, account));

@@ -1,6 +1,6 @@
 import type { Logger } from '@ibrest/common';
 import type { OrderEvent as JournalEvent, OrderEventInput, OrderJournal, OrderProjection } from '@ibrest/order-safety';
-import { ORDER_REJECT_CODES } from '../ib/error-codes.js';
+import { classifyIbCode } from '../ib/error-codes.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Mirror } from '../state/mirror.js';
 import type { OrderEvent, OrderRecord } from '../state/types.js';
@@ -82,7 +82,8 @@ export function journalEventFor(e: OrderEvent, rec: OrderRecord): OrderEventInpu
         data: { commission: e.fill.commission, currency: e.fill.commissionCurrency, realizedPNL: e.fill.realizedPNL },
       };
     case 'error':
-      if (e.error === undefined || !ORDER_REJECT_CODES.has(e.error.code) || e.error.code === 202) return undefined;
+      // Every refusal IB sends for an order (classified once in ib/error-codes.ts); 202 is a cancel.
+      if (e.error === undefined || classifyIbCode(e.error.code) !== 'request' || e.error.code === 202) return undefined;
       return { ...ids, type: 'rejected', ibCode: e.error.code, data: { message: e.error.message } };
     default:
       return undefined;

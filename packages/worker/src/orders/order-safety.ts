@@ -4,11 +4,13 @@ import {
   createIdempotencyStore,
   createMaintenanceSchedule,
   createOrderJournal,
+  combineStorageHealth,
   projectJournal,
   type AuditLog,
   type IdempotencyStore,
   type MaintenanceSchedule,
   type OrderJournal,
+  type StorageHealthSource,
 } from '@ibrest/order-safety';
 import type { WorkerConfig } from '../config.js';
 import type { RouteDef } from '../http/route.js';
@@ -17,7 +19,7 @@ import { CompletedOrders } from '../ib/completed-orders.js';
 import type { IbConnection } from '../ib/connection.js';
 import type { MarketDataService } from '../ib/market-data.js';
 import type { OrderIds } from '../ib/order-ids.js';
-import type { OrderHooks } from '../ib/order-service.js';
+import type { OrderService } from '../ib/order-service.js';
 import type { Requests } from '../ib/requests.js';
 import type { Sync } from '../ib/sync.js';
 import { WhatIfService } from '../ib/what-if.js';
@@ -25,9 +27,9 @@ import type { WorkerMetrics } from '../metrics.js';
 import { orderAdminRoutes } from '../routes/order-admin.js';
 import { orderEventRoutes } from '../routes/order-events.js';
 import type { Mirror } from '../state/mirror.js';
-import { IdempotentOrders } from './idempotency.js';
 import { JournalSync } from './journal-sync.js';
-import { createOrderHooks } from './order-hooks.js';
+import { KeyLedger } from './key-ledger.js';
+import { orderPipeline, type Step } from './pipeline.js';
 import { PolicyGate } from './policy-gate.js';
 import { Reconciler } from './reconciler.js';
 import { guardRoutes, watchMaintenance } from './route-guards.js';
@@ -37,6 +39,8 @@ export interface OrderSafety {
   journal: OrderJournal;
   idempotency: IdempotencyStore;
   audit: AuditLog;
+  /** The three files together: writable or not (and why); the `orders` capability follows it. */
+  storage: StorageHealthSource;
   schedule: MaintenanceSchedule;
   lease: ClientIdLease;
   /** Present once attached to the IB side. */
@@ -44,11 +48,21 @@ export interface OrderSafety {
   journalSync?: JournalSync;
   /**
    * Wires the order path to the IB side: journal from the mirror, reconciliation on every session, the
-   * order hooks (policy → idempotency → journal), and returns the route guard plus the extra routes.
+   * order pipeline (orders/pipeline.ts), and returns the route guard plus the extra routes.
    * Call before the connection starts, so the first session is reconciled too.
    */
-  attach(deps: AttachDeps): { guard: (routes: RouteDef[]) => RouteDef[]; routes: RouteDef[] };
+  attach(deps: AttachDeps): AttachResult;
   close(): Promise<void>;
+}
+
+export interface AttachResult {
+  guard: (routes: RouteDef[]) => RouteDef[];
+  routes: RouteDef[];
+  /** The order write pipeline the order routes run. */
+  pipeline: Step[];
+  ledger: KeyLedger;
+  /** Journal view of an order that left the bounded mirror. */
+  journalView: (ids: { orderId?: number; permId?: number; clientId?: number }) => Record<string, unknown> | undefined;
 }
 
 export interface AttachDeps {
@@ -59,9 +73,7 @@ export interface AttachDeps {
   /** The mirror's sync: reconciliation also follows its re-sync after a 1101. */
   sync: Sync;
   marketData: MarketDataService;
-  /** The hooks object the OrderService was built with; filled in here. */
-  orderHooks: OrderHooks;
-  extraHooks?: OrderHooks | undefined;
+  orders: OrderService;
 }
 
 /**
@@ -77,6 +89,13 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
   const idempotency = await createIdempotencyStore({ ...common, ttlMs: cfg.idempotencyTtlMs });
   const audit = await createAuditLog(common);
   const projection = await projectJournal(journal);
+  // New ids start above every id the journal holds: a gateway with a fresh id sequence never gets one back.
+  const highestId = journal.highestOrderId([config.clientId, ...config.spareClientIds]);
+  const storage = combineStorageHealth([journal, idempotency, audit]);
+  const stopHealthLog = storage.onHealthChange((h) => {
+    if (h.ok) o.log.info({ dataDir: cfg.dataDir }, 'order storage writable again');
+    else o.log.error({ dataDir: cfg.dataDir, file: h.file, reason: h.reason }, 'order storage not writable');
+  });
   const schedule = createMaintenanceSchedule(cfg.maintenanceWindows, { clock });
   const stopWatch = watchMaintenance(schedule, o.metrics);
   const lease = new ClientIdLease({
@@ -93,6 +112,7 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
     journal,
     idempotency,
     audit,
+    storage,
     schedule,
     lease,
     attach(d) {
@@ -108,31 +128,48 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
         log: o.log,
       });
       const policy = new PolicyGate({ config: cfg.policy, audit, marketData: d.marketData, log: o.log, metrics: o.metrics });
-      const idempotent = new IdempotentOrders({
+      d.orderIds.floor(highestId + 1);
+      const ledger = new KeyLedger({
         store: idempotency,
-        mirror: d.mirror,
+        service: d.orders,
         reconciler,
         journal: journalSync,
-        clientId: () => d.conn.clientId,
-        retryAfterSeconds: () => d.conn.retryAfterSeconds(),
+        projection,
         connState: () => d.conn.state,
+        log: o.log,
+      });
+      const pipeline = orderPipeline({
+        service: d.orders,
+        store: idempotency,
+        journal: journalSync,
+        policy,
+        schedule,
+        ledger,
+        clientId: () => d.conn.clientId,
         log: o.log,
         metrics: o.metrics,
       });
-      Object.assign(d.orderHooks, createOrderHooks({ policy, store: idempotency, journal: journalSync, clientId: () => d.conn.clientId, extra: d.extraHooks }));
       safety.reconciler = reconciler;
       safety.journalSync = journalSync;
       const whatIf = new WhatIfService(d.conn, d.requests, d.orderIds);
       return {
-        guard: (routes) => guardRoutes(routes, { schedule, idempotent, metrics: o.metrics }),
+        guard: (routes) => guardRoutes(routes, { schedule, metrics: o.metrics }),
         routes: [...orderEventRoutes({ journal }), ...orderAdminRoutes({ whatIf, policy, requests: d.requests, mirror: d.mirror })],
+        pipeline,
+        ledger,
+        journalView: (ids) => {
+          const v = projection.get(ids);
+          return v === undefined ? undefined : { ...v, fromJournal: true };
+        },
       };
     },
     async close() {
       stopWatch();
+      stopHealthLog();
       const results = await Promise.allSettled([journal.close(), idempotency.close(), audit.close()]);
       for (const r of results) if (r.status === 'rejected') o.log.warn({ err: r.reason }, 'closing order safety storage failed');
     },
   };
   return safety;
 }
+

@@ -1,5 +1,7 @@
 import type { Logger } from '@ibrest/common';
-import { reconcileOrders, type IbExecutionSnapshot, type IbOrderSnapshot } from '@ibrest/order-safety';
+import {
+  ORDER_REF_PREFIX, reconcileOrders, type IbExecutionSnapshot, type IbOrderSnapshot,
+} from '@ibrest/order-safety';
 import type { CompletedOrder, CompletedOrders } from '../ib/completed-orders.js';
 import type { IbConnection, IbSession } from '../ib/connection.js';
 import type { Sync } from '../ib/sync.js';
@@ -33,13 +35,19 @@ export class Reconciler {
   private waiters: (() => void)[] = [];
   private readonly listeners: ((session: IbSession) => Promise<void> | void)[] = [];
   private lastRun: { at: string; appended: number; completedOrders: number; complete: boolean } | undefined;
+  /** The mirror epoch begun when the last session ended (undefined before the first session). */
+  private sessionEpoch: number | undefined;
+  /** The session's completed orders arrived whole (their end marker came). */
+  private completeView = false;
 
   constructor(private readonly o: ReconcilerOptions) {
     o.conn.onSession(async (session) => {
       o.journal.pause();
       this.reconciledSession = undefined;
+      this.sessionEpoch ??= o.mirror.orders.beginEpoch();
       const { orders, complete } = await o.completed.fetch(session, o.syncTimeoutMs);
       this.applyCompleted(orders);
+      this.completeView = complete;
       this.lastRun = { at: new Date().toISOString(), appended: 0, completedOrders: orders.length, complete };
       if (!complete) o.log.warn({ received: orders.length }, 'completed orders: end marker missing; reconciling with what arrived');
     });
@@ -69,6 +77,8 @@ export class Reconciler {
     o.conn.on('sessionEnd', () => {
       o.journal.pause();
       this.reconciledSession = undefined;
+      // Everything IB reports from the next session on is marked, so what it no longer reports shows.
+      this.sessionEpoch = o.mirror.orders.beginEpoch();
     });
   }
 
@@ -113,9 +123,12 @@ export class Reconciler {
     for (const c of orders) {
       const known = mirror.orders.getByPermId(c.permId);
       const journalled = journal.projection.get({ permId: c.permId });
-      if (known === undefined && journalled === undefined && this.o.configuredClientId !== 0) continue;
-      const orderId = known?.orderId ?? journalled?.orderId ?? 0;
-      const clientId = known?.clientId ?? journalled?.clientId;
+      const keyed = (c.orderRef ?? '').startsWith(ORDER_REF_PREFIX);
+      if (known === undefined && journalled === undefined && this.o.configuredClientId !== 0 && !keyed) continue;
+      // completedOrder carries no orderId: the mirror, then the journal (by permId, then by orderRef) know it.
+      const byRef = keyed ? journal.projection.byOrderRef(c.orderRef!) : undefined;
+      const orderId = known?.orderId ?? journalled?.orderId ?? byRef?.orderId ?? 0;
+      const clientId = known?.clientId ?? journalled?.clientId ?? byRef?.clientId;
       if (!this.isOwn(clientId) && known === undefined) continue;
       mirror.apply({ type: 'openOrder', orderId, contract: c.contract, order: { ...c.order, orderId, ...(clientId === undefined ? {} : { clientId }) }, orderState: c.orderState });
       mirror.apply({
@@ -151,6 +164,17 @@ export class Reconciler {
         data: { symbol: contract.symbol, secType: contract.secType, time: x.time, side: x.side, shares: x.shares, price: x.price, cumQty: x.cumQty, avgPrice: x.avgPrice },
         ...(c?.commission === undefined ? {} : { commission: { commission: c.commission, currency: c.currency, realizedPNL: c.realizedPNL } }),
       }));
+    // Orders the mirror holds open that IB no longer reports (open or completed) after a new session: a
+    // gateway that restarted with a fresh state. They end as Inactive, with the reason, instead of staying open.
+    const epoch = this.sessionEpoch;
+    if (epoch !== undefined && this.completeView && !this.afterDataLoss) {
+      for (const r of mirror.orders.notSeenSince(epoch)) {
+        if (!this.isOwn(r.clientId)) continue;
+        const message = 'IB no longer reports this order after the gateway restarted';
+        mirror.orders.finish(r, 'Inactive', { code: 0, message });
+        orders.push(orderSnapshot(r));
+      }
+    }
     const missing = reconcileOrders(journal.projection, { orders, executions });
     // Appends are ordered by call, and live appending resumes in the same tick: no event falls between.
     const appends = missing.map((e) => journal.append(e));

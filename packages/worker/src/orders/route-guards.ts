@@ -2,7 +2,6 @@ import { ROUTES, type RouteEntry } from '@ibrest/contract';
 import type { MaintenanceSchedule } from '@ibrest/order-safety';
 import type { RouteDef } from '../http/route.js';
 import type { WorkerMetrics } from '../metrics.js';
-import type { IdempotentOrders } from './idempotency.js';
 
 /** The worker's entries of the route manifest, by operationId. */
 const MANIFEST = new Map(ROUTES.filter((r) => r.owner === 'worker').map((r) => [r.id, r]));
@@ -11,18 +10,22 @@ const MANIFEST = new Map(ROUTES.filter((r) => r.owner === 'worker').map((r) => [
 export function manifestEntry(route: Pick<RouteDef, 'operationId' | 'method' | 'path'>): RouteEntry {
   const entry = MANIFEST.get(route.operationId);
   if (entry === undefined || entry.method !== route.method.toUpperCase() || entry.path !== route.path) {
-    throw new Error(`route ${route.method.toUpperCase()} ${route.path} (${route.operationId}) does not match the route manifest`);
+    const name = `${route.method.toUpperCase()} ${route.path} (${route.operationId})`;
+    throw new Error(`route ${name} does not match the route manifest`);
   }
   return entry;
 }
 
 /**
- * Wraps the route table, in this order (outermost first): maintenance window (so a request in a window
- * never claims an idempotency key) → idempotency (order writes only) → the route. Applied once, where the
- * table is built. Which routes get which guard is read from the route manifest (@ibrest/contract):
- * `maintenance: 'blocked'` and `idempotent: true`; the proxy reads the same fields.
+ * Wraps every route the manifest marks `maintenance: 'blocked'` with the maintenance-window check, except
+ * the order writes (`idempotent: true`): their window check is the first step of the order pipeline
+ * (orders/pipeline.ts), before any Idempotency-Key is claimed. Applied once, where the table is built; the
+ * proxy reads the same manifest fields.
  */
-export function guardRoutes(routes: RouteDef[], o: { schedule: MaintenanceSchedule; idempotent: IdempotentOrders; metrics?: WorkerMetrics }): RouteDef[] {
+export function guardRoutes(
+  routes: RouteDef[],
+  o: { schedule: MaintenanceSchedule; metrics?: WorkerMetrics },
+): RouteDef[] {
   const inWindow = (): boolean => {
     const s = o.schedule.currentWindow();
     o.metrics?.maintenanceWindow.set(s.inWindow ? 1 : 0);
@@ -30,19 +33,17 @@ export function guardRoutes(routes: RouteDef[], o: { schedule: MaintenanceSchedu
   };
   return routes.map((route) => {
     const entry = manifestEntry(route);
-    let r = entry.idempotent === true ? o.idempotent.wrap(route) : route;
-    if (entry.maintenance === 'blocked') {
-      const inner = r;
-      r = {
-        ...inner,
-        errors: { ...inner.errors, 503: [...(inner.errors[503] ?? []), 'IB_MAINTENANCE_WINDOW'] },
-        handle: (ctx) => {
-          if (inWindow()) o.schedule.assertAvailable();
-          return inner.handle(ctx);
-        },
-      };
-    }
-    return r;
+    if (entry.maintenance !== 'blocked') return route;
+    const errors = { ...route.errors, 503: [...(route.errors[503] ?? []), 'IB_MAINTENANCE_WINDOW'] };
+    if (entry.idempotent === true) return { ...route, errors };
+    return {
+      ...route,
+      errors,
+      handle: (ctx) => {
+        if (inWindow()) o.schedule.assertAvailable();
+        return route.handle(ctx);
+      },
+    };
   });
 }
 

@@ -4,17 +4,18 @@ import type { IbConnection } from '../ib/connection.js';
 import type { ContractService } from '../ib/contracts.js';
 import type { HistoricalService } from '../ib/historical.js';
 import type { MarketDataService } from '../ib/market-data.js';
-import type { OrderService } from '../ib/order-service.js';
 import type { Requests } from '../ib/requests.js';
 import type { Mirror } from '../state/mirror.js';
 import type { FeedRouteDeps } from './feeds-common.js';
+import type { OrderRouteDeps } from './orders.js';
 
 /** What the routes may use: services and read-only state, never the IB socket. */
 export interface RouteDeps {
   conn: Pick<IbConnection, 'health' | 'state' | 'serving' | 'retryAfterSeconds' | 'session' | 'clientId'>;
   requests: Pick<Requests, 'assertServing'>;
   mirror: Mirror;
-  orders: OrderService;
+  /** The order write pipeline and the order lookups the order routes need. */
+  orderPath: OrderRouteDeps;
   contracts: ContractService;
   marketData: MarketDataService;
   historical: HistoricalService;

@@ -79,6 +79,10 @@ export const ORDER_JSON_SCHEMA: Schema = {
   properties: {
     orderId: { type: 'integer' },
     permId: { type: 'integer' },
+    acknowledged: {
+      type: 'boolean',
+      description: 'IB reported this order (openOrder / orderStatus / an execution); false: only sent so far',
+    },
     clientId: { type: 'integer' },
     parentId: { type: 'integer' },
     status: { type: 'string', description: "IB's status name: PendingSubmit, PreSubmitted, Submitted, Filled, Cancelled, ApiCancelled, Inactive…" },
@@ -107,6 +111,7 @@ export function orderJson(r: OrderRecord) {
     orderId: r.orderId,
     permId: r.permId,
     clientId: r.clientId,
+    acknowledged: r.acknowledged,
     parentId: r.parentId,
     status: r.status,
     filled: r.filled,

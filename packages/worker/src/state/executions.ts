@@ -21,6 +21,9 @@ export interface ExecutionQuery {
 
 /** Executions and their commission reports since the worker connected (and the day's, from the sync). */
 export class ExecutionStore {
+  /** The newest executions kept (IB's own list is the day's; older ones are in the order journal). */
+  constructor(private readonly limit = 5_000) {}
+
   /** execId → entry, in arrival order */
   private readonly byExecId = new Map<string, ExecutionEntry>();
   /** execId → commission report that arrived before its execution */
@@ -35,6 +38,9 @@ export class ExecutionStore {
       this.earlyCommissions.delete(execution.execId);
     }
     this.byExecId.set(execution.execId, entry);
+    if (this.byExecId.size > this.limit) this.byExecId.delete(this.byExecId.keys().next().value as string);
+    const waiting = this.earlyCommissions;
+    if (waiting.size > this.limit) waiting.delete(waiting.keys().next().value as string);
     return true;
   }
 

@@ -37,6 +37,13 @@ export interface Fill {
 
 export interface OrderRecord {
   orderId: number;
+  /**
+   * True once IB said anything about this order (openOrder, orderStatus, an execution). A record the
+   * worker registered before sending stays false until then: our own bookkeeping is no evidence.
+   */
+  acknowledged: boolean;
+  /** How many openOrder / orderStatus / execution messages IB sent about it (a modify waits for a new one). */
+  ibMessages: number;
   permId?: number;
   clientId?: number;
   parentId?: number;
