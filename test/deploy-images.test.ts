@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname, join, relative } from 'node:path';
@@ -203,6 +203,71 @@ describe('container health probe (deploy/docker/healthcheck.mjs)', () => {
     const res = await healthcheck(['/health/live', '8080'], { PORT: 'http' });
     assert.equal(res.code, 1);
     assert.match(res.stderr, /expected PORT to be an integer from 1 to 65535, got "http"/);
+  });
+});
+
+describe('deploy/docker/apply-patches.mjs (patches/ in an image build)', () => {
+  const PATCH_PACKAGE = fromRoot('node_modules', 'patch-package');
+  const SCRIPT = fromRoot('deploy', 'docker', 'apply-patches.mjs');
+  const patch = (pkg: string) => [
+    `diff --git a/node_modules/${pkg}/index.js b/node_modules/${pkg}/index.js`,
+    'index 1111111..2222222 100644',
+    `--- a/node_modules/${pkg}/index.js`,
+    `+++ b/node_modules/${pkg}/index.js`,
+    '@@ -1 +1 @@',
+    '-module.exports = 1;',
+    '+module.exports = 2;',
+    '',
+  ].join('\n');
+
+  /** An app with node_modules/installed-pkg and patches for it and for a package the image does not install. */
+  function app(): { path: string; remove(): void } {
+    const dir = tempDir('ibrest-patches-');
+    writeFileSync(join(dir.path, 'package.json'), '{"name":"app","version":"1.0.0"}');
+    mkdirSync(join(dir.path, 'node_modules', 'installed-pkg'), { recursive: true });
+    const pkg = join(dir.path, 'node_modules', 'installed-pkg');
+    writeFileSync(join(pkg, 'package.json'), '{"name":"installed-pkg","version":"1.0.0"}');
+    writeFileSync(join(pkg, 'index.js'), 'module.exports = 1;\n');
+    mkdirSync(join(dir.path, 'patches'));
+    writeFileSync(join(dir.path, 'patches', 'installed-pkg+1.0.0.patch'), patch('installed-pkg'));
+    writeFileSync(join(dir.path, 'patches', 'absent-pkg+2.0.0.patch'), patch('absent-pkg'));
+    return dir;
+  }
+
+  it('applies the patches of installed packages, leaving out the others (patch-package alone refuses)', async () => {
+    const dir = app();
+    try {
+      const direct = [join(PATCH_PACKAGE, 'index.js'), '--error-on-fail'];
+      const alone = await run(process.execPath, direct, { cwd: dir.path });
+      assert.notEqual(alone.code, 0, 'patch-package accepted a patch for a package that is not installed');
+      writeFileSync(join(dir.path, 'node_modules', 'installed-pkg', 'index.js'), 'module.exports = 1;\n');
+      const res = await run(process.execPath, [SCRIPT, PATCH_PACKAGE], { cwd: dir.path });
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      const patched = readFileSync(join(dir.path, 'node_modules', 'installed-pkg', 'index.js'), 'utf8');
+      assert.equal(patched, 'module.exports = 2;\n');
+      assert.match(res.stdout, /absent-pkg is not installed here; absent-pkg\+2\.0\.0\.patch left out/);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('does nothing without a patches directory, and fails when a patch does not apply', async () => {
+    const dir = app();
+    try {
+      writeFileSync(join(dir.path, 'node_modules', 'installed-pkg', 'index.js'), 'module.exports = 3;\n');
+      const broken = await run(process.execPath, [SCRIPT, PATCH_PACKAGE], { cwd: dir.path });
+      assert.notEqual(broken.code, 0, 'a patch that does not apply passed');
+      const empty = tempDir('ibrest-patches-');
+      try {
+        const nowhere = join(empty.path, 'no-such-patch-package');
+        const none = await run(process.execPath, [SCRIPT, nowhere], { cwd: empty.path });
+        assert.equal(none.code, 0, none.stderr);
+      } finally {
+        empty.remove();
+      }
+    } finally {
+      dir.remove();
+    }
   });
 });
 

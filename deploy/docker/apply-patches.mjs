@@ -5,7 +5,7 @@
 //
 //   node apply-patches.mjs <path of the patch-package package>
 //
-// Without a patches/ directory it does nothing. Exit status: patch-package's.
+// Without a patches/ directory it does nothing. Exits non-zero when a patch does not apply.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +30,8 @@ for (const file of readdirSync('patches')) {
   if (existsSync(pkg.path)) cpSync(join('patches', file), join(dir, file));
   else process.stdout.write(`apply-patches: ${pkg.pathSpecifier} is not installed here; ${file} left out\n`);
 }
-const res = spawnSync(process.execPath, [join(resolve(patchPackage), 'index.js'), '--patch-dir', dir], { stdio: 'inherit' });
+// --error-on-fail: outside CI patch-package reports a patch that does not apply and still exits 0.
+const args = [join(resolve(patchPackage), 'index.js'), '--patch-dir', dir, '--error-on-fail'];
+const res = spawnSync(process.execPath, args, { stdio: 'inherit' });
 rmSync(dir, { recursive: true, force: true });
 process.exit(res.status ?? 1);
