@@ -130,9 +130,13 @@ describe('docker-compose.yml structure', () => {
     const image = services.worker0!.image;
     assert.ok(image, 'worker0 has no image name');
     assert.ok(services.worker0!.build, 'worker0 has no build');
+    // Compose pulls every service without a build before building anything: workers 1–7 must not try to pull
+    // the image worker0 is about to build (or pull).
+    assert.notEqual(services.worker0!.pull_policy, 'never', 'worker0 could not pull a registry image');
     for (let i = 1; i < 8; i++) {
       assert.equal(services[`worker${i}`]!.image, image, `worker${i} uses another image`);
       assert.equal(services[`worker${i}`]!.build, undefined, `worker${i} would build the same image again`);
+      assert.equal(services[`worker${i}`]!.pull_policy, 'never', `worker${i} would pull the image worker0 builds`);
     }
     const built = Object.entries(services).filter(([, s]) => s.build !== undefined).map(([name]) => name);
     assert.deepEqual(built.sort(), ['gateway-sim', 'proxy', 'worker0']);

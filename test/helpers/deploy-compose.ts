@@ -29,6 +29,7 @@ export interface Service {
   init?: boolean;
   command?: string[] | string;
   read_only?: boolean;
+  pull_policy?: string;
   tmpfs?: string[] | string;
   cap_drop?: string[];
   security_opt?: string[];
