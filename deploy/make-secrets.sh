@@ -6,8 +6,7 @@
 #   api-keys                    API_KEYS_FILE for the proxy: a `trader` key (read+trade) and a `prometheus`
 #                               key (read, for scraping /metrics). Only SHA-256 hashes are stored.
 #   metrics-key                 the `prometheus` key itself, for Prometheus' bearer token
-#   internal-token              IBREST_INTERNAL_TOKEN_FILE of the proxy and every worker: the proxy vouches for
-#                               each request with it; workers refuse requests without it
+#   internal-token              the shared secret the proxy sends to the workers (IBREST_INTERNAL_TOKEN_FILE)
 #   grafana-admin-password      random password of Grafana's admin user
 #   tws-password                IB password for the `gateway` profile, from $TWS_PASSWORD (empty otherwise)
 #
@@ -59,9 +58,9 @@ elif [ ! -s "$dir/metrics-key" ]; then
 fi
 
 if [ ! -s "$dir/internal-token" ]; then
-  openssl rand -base64 48 | tr -d '\n' >"$dir/internal-token"
+  openssl rand -hex 32 | tr -d '\n' >"$dir/internal-token"
   publish "$dir/internal-token"
-  echo "created $dir/internal-token (shared by the proxy and the workers)"
+  echo "created $dir/internal-token (proxy → workers)"
 fi
 
 if [ ! -s "$dir/grafana-admin-password" ]; then
