@@ -65,9 +65,11 @@ export class AccountRequests {
     });
   }
 
-  /** The account's PnL from the mirror (kept live by the follower), waiting for IB's first report. */
+  /**
+   * The account's PnL from the mirror (kept live by the follower; served from its last state while the IB link
+   * is down), waiting for IB's first report.
+   */
   getPnL(account: string, d: Deadline): Promise<AccountPnL> {
-    this.requests.assertServing();
     return this.follower.pnl(account, d);
   }
 }

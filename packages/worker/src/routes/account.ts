@@ -74,7 +74,7 @@ export class AccountRequiredError extends ApiError {
 }
 
 export function accountRoutes(deps: RouteDeps): RouteDef[] {
-  const managed = (): string[] => deps.conn.session?.accounts ?? deps.mirror.account.accounts();
+  const managed = (): string[] => [...deps.conn.accounts];
   /**
    * The account asked for (it must be one the login manages), or the default: the login's only trading
    * account; with several, `undefined` where the route aggregates the whole login, else 400 ACCOUNT_REQUIRED.
@@ -123,7 +123,7 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       errors: {},
       handle: () => {
         const all = managed();
-        if (all.length === 0) deps.requests.assertServing();
+        if (all.length === 0) deps.requests.assertMirror();
         const own = tradingAccounts(all);
         return {
           body: {
@@ -166,7 +166,7 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       produces: FEED_PRODUCES,
       errors: { 400: ['ACCOUNT_REQUIRED'], 404: ['ACCOUNT_NOT_FOUND'] },
       handle: (ctx) => {
-        deps.requests.assertServing();
+        deps.requests.assertMirror();
         const acct = account(ctx.query.account, feedFormat(ctx.query, ctx.headers) !== 'json');
         return answerAccount(
           deps.accountFeed,
@@ -292,7 +292,7 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       produces: FEED_PRODUCES,
       errors: { 404: ['ACCOUNT_NOT_FOUND'] },
       handle: (ctx) => {
-        deps.requests.assertServing();
+        deps.requests.assertMirror();
         const acct = ctx.query.account === undefined ? undefined : account(ctx.query.account, true);
         return answerAccount(
           deps.accountFeed,
@@ -331,7 +331,7 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       produces: FEED_PRODUCES,
       errors: { 400: ['ACCOUNT_REQUIRED'], 404: ['ACCOUNT_NOT_FOUND'], 504: ['DEADLINE_EXCEEDED'] },
       handle: (ctx) => {
-        deps.requests.assertServing();
+        deps.requests.assertMirror();
         const acct = account(ctx.query.account, feedFormat(ctx.query, ctx.headers) !== 'json');
         return answerAccount(
           deps.accountFeed,

@@ -41,7 +41,7 @@ export function executionRoutes(deps: RouteDeps): RouteDef[] {
       produces: FEED_PRODUCES,
       errors: {},
       handle: (ctx) => {
-        deps.requests.assertServing();
+        deps.requests.assertMirror();
         const { timeout: _t, format: _f, ...filter } = ctx.query;
         const account = typeof filter.acctCode === 'string' ? filter.acctCode : undefined;
         return answerAccount(
