@@ -6,6 +6,7 @@
 #   api-keys                    API_KEYS_FILE for the proxy: a `trader` key (read+trade) and a `prometheus`
 #                               key (read, for scraping /metrics). Only SHA-256 hashes are stored.
 #   metrics-key                 the `prometheus` key itself, for Prometheus' bearer token
+#   internal-token              the shared secret the proxy sends to the workers (IBREST_INTERNAL_TOKEN_FILE)
 #   grafana-admin-password      random password of Grafana's admin user
 #   tws-password                IB password for the `gateway` profile, from $TWS_PASSWORD (empty otherwise)
 #
@@ -54,6 +55,12 @@ if [ ! -s "$dir/api-keys" ]; then
   echo "  $trader"
 elif [ ! -s "$dir/metrics-key" ]; then
   echo "make-secrets: $dir/api-keys exists but $dir/metrics-key does not; add a read key for Prometheus by hand" >&2
+fi
+
+if [ ! -s "$dir/internal-token" ]; then
+  openssl rand -hex 32 | tr -d '\n' >"$dir/internal-token"
+  publish "$dir/internal-token"
+  echo "created $dir/internal-token (proxy → workers)"
 fi
 
 if [ ! -s "$dir/grafana-admin-password" ]; then

@@ -110,7 +110,7 @@ describe('docker-compose.yml structure', () => {
     for (const name of DEFAULT_SERVICES) assert.equal(services[name]!.init, true, name);
   });
 
-  it('defines every depends_on target, with valid conditions; the proxy waits for healthy workers', () => {
+  it('defines every depends_on target, with valid conditions; no worker can keep the proxy from starting', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, opts] of Object.entries(dependsOn(s))) {
         assert.ok(services[dep], `${name} depends on undefined service ${dep}`);
@@ -118,8 +118,64 @@ describe('docker-compose.yml structure', () => {
         if (isDefault(s)) assert.ok(isDefault(services[dep]!), `${name} depends on ${dep}, which only runs in a profile`);
       }
     }
+    // Compose never starts a service whose healthy-condition dependency turned unhealthy; the proxy routes
+    // around unready workers itself, so waiting for one slow worker would only keep the entry point down.
     const proxyDeps = dependsOn(services.proxy!);
-    for (let i = 0; i < 8; i++) assert.equal(proxyDeps[`worker${i}`]?.condition, 'service_healthy', `proxy → worker${i}`);
+    for (let i = 0; i < 8; i++) {
+      assert.equal(proxyDeps[`worker${i}`]?.condition, 'service_started', `proxy → worker${i}`);
+    }
+  });
+
+  it('builds the worker image once: worker0 builds it, workers 1–7 use the same image without a build', () => {
+    const image = services.worker0!.image;
+    assert.ok(image, 'worker0 has no image name');
+    assert.ok(services.worker0!.build, 'worker0 has no build');
+    // Compose pulls every service without a build before building anything: workers 1–7 must not try to pull
+    // the image worker0 is about to build (or pull).
+    assert.notEqual(services.worker0!.pull_policy, 'never', 'worker0 could not pull a registry image');
+    for (let i = 1; i < 8; i++) {
+      assert.equal(services[`worker${i}`]!.image, image, `worker${i} uses another image`);
+      assert.equal(services[`worker${i}`]!.build, undefined, `worker${i} would build the same image again`);
+      assert.equal(services[`worker${i}`]!.pull_policy, 'never', `worker${i} would pull the image worker0 builds`);
+    }
+    const built = Object.entries(services).filter(([, s]) => s.build !== undefined).map(([name]) => name);
+    assert.deepEqual(built.sort(), ['gateway-sim', 'proxy', 'worker0']);
+  });
+
+  it('gives health checks the time a cold start of everything needs on two cores', () => {
+    // A probe is a Node process too; ten of them starting together take seconds each on a small host.
+    const seconds = (d: string | undefined) => {
+      const m = /^(\d+)(s|m)$/.exec(d ?? '');
+      assert.ok(m, `duration ${d}`);
+      return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
+    };
+    for (const name of [...DEFAULT_SERVICES, 'gateway-sim']) {
+      const hc = services[name]!.healthcheck!;
+      assert.ok(seconds(hc.timeout) >= 10, `${name} timeout ${hc.timeout}`);
+      assert.ok(seconds(hc.start_period) >= 60, `${name} start_period ${hc.start_period}`);
+      assert.ok(seconds(hc.interval) >= seconds(hc.timeout), `${name} interval shorter than its timeout`);
+    }
+  });
+
+  it('hardens every service alike: read-only root, tmpfs /tmp, no capabilities, no privilege gain', () => {
+    // ib-gateway is the documented exception (IBC writes its settings; Xvfb, VNC and socat run inside).
+    for (const [name, s] of Object.entries(services)) {
+      if (name === 'ib-gateway') continue;
+      assert.equal(s.read_only, true, `${name} read_only`);
+      const tmpfs = typeof s.tmpfs === 'string' ? [s.tmpfs] : s.tmpfs ?? [];
+      assert.ok(tmpfs.includes('/tmp'), `${name} has no tmpfs on /tmp`);
+      assert.deepEqual(s.cap_drop, ['ALL'], `${name} cap_drop`);
+      assert.ok((s.security_opt ?? []).includes('no-new-privileges:true'), `${name} security_opt`);
+    }
+  });
+
+  it('gives the proxy and every worker the internal token as a file from one secret', () => {
+    for (const name of DEFAULT_SERVICES) {
+      assert.equal(env(services[name]!).IBREST_INTERNAL_TOKEN_FILE, '/run/secrets/internal_token', name);
+      assert.ok(secretNames(services[name]!).includes('internal_token'), `${name} does not mount internal_token`);
+      assert.equal(env(services[name]!).IBREST_INTERNAL_TOKEN, undefined, `${name}: the token must come from a file`);
+    }
+    assert.equal(compose.secrets?.internal_token?.file, './secrets/internal-token');
   });
 
   it('defines every secret a service uses, as a file, and the *_FILE variables point at mounted secrets', () => {
@@ -211,6 +267,10 @@ describe('docker-compose.yml structure', () => {
     const w0 = (services.worker0!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
     assert.ok(w0.some((v) => v.endsWith(`:${env(services.worker0!).DATA_DIR}`)), `worker0 DATA_DIR is not a volume: ${w0}`);
     assert.ok((services.proxy!.volumes ?? []).length > 0, 'proxy DATA_DIR is not a volume');
+    const sim = services['gateway-sim']!;
+    const simVolumes = (sim.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+    const stateDir = env(sim).GATEWAY_SIM_STATE_DIR;
+    assert.ok(simVolumes.some((v) => v.endsWith(`:${stateDir}`)), `simulator state is not a volume: ${simVolumes}`);
   });
 
   it('documents every variable in .env.example, and nothing it does not use', () => {
@@ -226,19 +286,26 @@ describe('docker-compose.yml structure', () => {
 });
 
 describe('docker-compose.yml validators', () => {
-  it('passes docker-compose config -q (v1, on a copy without the top-level name:)', async (t) => {
-    const binary = which('docker-compose');
-    if (binary === undefined) return t.skip('docker-compose is not installed (apt-get install docker-compose)');
+  it('passes docker compose config -q (Compose v2, the version the file needs)', async (t) => {
+    const docker = which('docker');
+    const v2 = docker === undefined ? undefined : await run(docker, ['compose', 'version', '--short']);
+    if (docker === undefined || v2?.code !== 0) return t.skip('Compose v2 is not installed (docker compose)');
+    const args = ['compose', '--project-directory', repoRoot, '-f', fromRoot('docker-compose.yml')];
+    const profiles = ['--profile', 'sim', '--profile', 'gateway', '--profile', 'monitoring'];
+    // Compose checks that secret files exist: give it an environment whose secrets are in a temp dir.
     const dir = tempDir('ibrest-compose-');
     try {
-      // docker-compose 1.x rejects the top-level `name:` of the Compose Specification.
-      const copy = join(dir.path, 'docker-compose.yml');
-      writeFileSync(copy, composeText().replace(/^name:.*\n/m, ''));
-      const args = ['--project-directory', repoRoot, '-f', copy];
-      const profiles = ['--profile', 'sim', '--profile', 'gateway', '--profile', 'monitoring'];
-      const plain = await run(binary, [...args, 'config', '-q']);
+      const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+      for (const v of composeVariables()) {
+        if (!v.endsWith('_PATH') || v === 'ORDER_POLICY_PATH') continue;
+        const file = join(dir.path, v);
+        writeFileSync(file, 'x');
+        env[v] = file;
+      }
+      const plain = await run(docker, [...args, 'config', '-q'], { env });
       assert.equal(plain.code, 0, plain.stderr);
-      const all = await run(binary, [...args, '--env-file', fromRoot('.env.example'), ...profiles, 'config', '--services']);
+      const example = ['--env-file', fromRoot('.env.example')];
+      const all = await run(docker, [...args, ...example, ...profiles, 'config', '--services'], { env });
       assert.equal(all.code, 0, all.stderr);
       assert.deepEqual(all.stdout.trim().split('\n').sort(), Object.keys(services).sort());
     } finally {

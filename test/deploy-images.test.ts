@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname, join, relative } from 'node:path';
@@ -9,7 +9,7 @@ import { all, dockerIgnored, dockerignoreRules, lineage, parseDockerfile, stage,
 import { fromRoot, run, tempDir, which } from './helpers/deploy-tools.js';
 
 const HEALTHCHECK_SCRIPT = fromRoot('deploy', 'docker', 'healthcheck.mjs');
-const NODE_IMAGE = /^node:20\.\d+\.\d+-bookworm-slim$/;
+const NODE_IMAGE = /^node:26\.\d+\.\d+-bookworm-slim$/;
 
 /** Each runnable image: Dockerfile, stage, the package whose bin it runs. */
 const IMAGES = [
@@ -43,11 +43,26 @@ describe('Dockerfiles', () => {
       assert.equal(res.code, 0, res.stdout + res.stderr);
     });
 
-    it(`${file} uses one pinned node:20 slim image in every stage`, () => {
+    it(`${file} uses one pinned node:26 slim image in every stage that pulls one`, () => {
       const stages = parseDockerfile(file);
       assert.ok(stages.length >= 3, 'expected a multi-stage build');
-      for (const s of stages) assert.match(s.image, NODE_IMAGE, `stage ${s.name}`);
-      assert.equal(new Set(stages.map((s) => s.image)).size, 1, 'stages use different base images');
+      const names = new Set(stages.map((s) => s.name));
+      const pulled = stages.filter((s) => s.image !== 'scratch' && !names.has(s.image));
+      for (const s of pulled) assert.match(s.image, NODE_IMAGE, `stage ${s.name}`);
+      assert.equal(new Set(pulled.map((s) => s.image)).size, 1, 'stages use different base images');
+    });
+
+    it(`${file} needs no BuildKit frontend from a registry (no # syntax= line)`, () => {
+      assert.doesNotMatch(readFileSync(fromRoot(file), 'utf8'), /^#\s*syntax\s*=/im);
+    });
+
+    it(`${file} installs for the build only what its images need, not every workspace`, () => {
+      const stages = parseDockerfile(file);
+      for (const s of stages) {
+        for (const r of all(s, 'RUN').filter((x) => /\bnpm ci\b/.test(x.args))) {
+          assert.match(r.args, /--workspace @ibrest\/\S+/, `${file}:${r.line} installs every workspace`);
+        }
+      }
     });
   }
 
@@ -66,6 +81,19 @@ describe('Dockerfiles', () => {
         assert.match(all(depsStage, 'RUN').map((r) => r.args).join('\n'), new RegExp(`--workspace @ibrest/${image.pkg}\\b`));
         // The runtime stage itself never installs dev dependencies or runs the compiler.
         for (const r of all(final, 'RUN')) assert.doesNotMatch(r.args, /npm (ci|install)|tsc/);
+      });
+
+      it('runs from a root with node and its libraries only: no shell, npm or package manager', () => {
+        // The final stage descends (FROM) from a stage built on scratch that copies only the runtime root.
+        let base: Stage = final;
+        while (base.image !== 'scratch') base = stage(stages, base.image);
+        const copies = all(base, 'COPY').map((c) => c.args);
+        assert.equal(copies.length, 1, `${base.name} copies more than the runtime root`);
+        const root = stage(stages, /--from=(\S+)/.exec(copies[0]!)![1]!);
+        const build = all(root, 'RUN').map((r) => r.args).join('\n');
+        assert.match(build, /strip -o \/rootfs\/usr\/local\/bin\/node/);
+        assert.match(build, /ldd \/usr\/local\/bin\/node/);
+        assert.doesNotMatch(build, /cp[^&]*\/bin\/(ba)?sh|npm[^&]*\/rootfs/);
       });
 
       it('runs as a non-root user with SIGTERM as stop signal', () => {
@@ -111,7 +139,8 @@ describe('Dockerfiles', () => {
     for (const p of ['node_modules', 'packages/worker/node_modules', 'packages/proxy/dist', '.git', '.env', 'secrets/api-keys', '.data/x']) {
       assert.ok(dockerIgnored(p, rules), `${p} would be sent to the Docker daemon`);
     }
-    for (const p of ['package.json', 'package-lock.json', 'packages/worker/src/main.ts', 'tsconfig.base.json', 'deploy/docker/healthcheck.mjs']) {
+    const needed = ['package.json', 'package-lock.json', 'packages/worker/src/main.ts', 'tsconfig.base.json'];
+    for (const p of [...needed, 'deploy/docker/healthcheck.mjs', 'deploy/docker/apply-patches.mjs']) {
       assert.ok(!dockerIgnored(p, rules), `${p} is needed by the build but excluded`);
     }
   });
@@ -177,6 +206,71 @@ describe('container health probe (deploy/docker/healthcheck.mjs)', () => {
   });
 });
 
+describe('deploy/docker/apply-patches.mjs (patches/ in an image build)', () => {
+  const PATCH_PACKAGE = fromRoot('node_modules', 'patch-package');
+  const SCRIPT = fromRoot('deploy', 'docker', 'apply-patches.mjs');
+  const patch = (pkg: string) => [
+    `diff --git a/node_modules/${pkg}/index.js b/node_modules/${pkg}/index.js`,
+    'index 1111111..2222222 100644',
+    `--- a/node_modules/${pkg}/index.js`,
+    `+++ b/node_modules/${pkg}/index.js`,
+    '@@ -1 +1 @@',
+    '-module.exports = 1;',
+    '+module.exports = 2;',
+    '',
+  ].join('\n');
+
+  /** An app with node_modules/installed-pkg and patches for it and for a package the image does not install. */
+  function app(): { path: string; remove(): void } {
+    const dir = tempDir('ibrest-patches-');
+    writeFileSync(join(dir.path, 'package.json'), '{"name":"app","version":"1.0.0"}');
+    mkdirSync(join(dir.path, 'node_modules', 'installed-pkg'), { recursive: true });
+    const pkg = join(dir.path, 'node_modules', 'installed-pkg');
+    writeFileSync(join(pkg, 'package.json'), '{"name":"installed-pkg","version":"1.0.0"}');
+    writeFileSync(join(pkg, 'index.js'), 'module.exports = 1;\n');
+    mkdirSync(join(dir.path, 'patches'));
+    writeFileSync(join(dir.path, 'patches', 'installed-pkg+1.0.0.patch'), patch('installed-pkg'));
+    writeFileSync(join(dir.path, 'patches', 'absent-pkg+2.0.0.patch'), patch('absent-pkg'));
+    return dir;
+  }
+
+  it('applies the patches of installed packages, leaving out the others (patch-package alone refuses)', async () => {
+    const dir = app();
+    try {
+      const direct = [join(PATCH_PACKAGE, 'index.js'), '--error-on-fail'];
+      const alone = await run(process.execPath, direct, { cwd: dir.path });
+      assert.notEqual(alone.code, 0, 'patch-package accepted a patch for a package that is not installed');
+      writeFileSync(join(dir.path, 'node_modules', 'installed-pkg', 'index.js'), 'module.exports = 1;\n');
+      const res = await run(process.execPath, [SCRIPT, PATCH_PACKAGE], { cwd: dir.path });
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      const patched = readFileSync(join(dir.path, 'node_modules', 'installed-pkg', 'index.js'), 'utf8');
+      assert.equal(patched, 'module.exports = 2;\n');
+      assert.match(res.stdout, /absent-pkg is not installed here; absent-pkg\+2\.0\.0\.patch left out/);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('does nothing without a patches directory, and fails when a patch does not apply', async () => {
+    const dir = app();
+    try {
+      writeFileSync(join(dir.path, 'node_modules', 'installed-pkg', 'index.js'), 'module.exports = 3;\n');
+      const broken = await run(process.execPath, [SCRIPT, PATCH_PACKAGE], { cwd: dir.path });
+      assert.notEqual(broken.code, 0, 'a patch that does not apply passed');
+      const empty = tempDir('ibrest-patches-');
+      try {
+        const nowhere = join(empty.path, 'no-such-patch-package');
+        const none = await run(process.execPath, [SCRIPT, nowhere], { cwd: empty.path });
+        assert.equal(none.code, 0, none.stderr);
+      } finally {
+        empty.remove();
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+});
+
 describe('deploy/make-secrets.sh', () => {
   it('creates a matching certificate pair, hashed API keys the proxy accepts, and keeps files on a rerun', async (t) => {
     if (which('openssl') === undefined) return t.skip('openssl is not installed');
@@ -205,6 +299,11 @@ describe('deploy/make-secrets.sh', () => {
       assert.equal(byName.get('prometheus')?.hash, hashApiKey(metricsKey));
       assert.deepEqual([...byName.get('prometheus')!.scopes], ['read']);
       assert.ok(!readFileSync(join(out, 'api-keys'), 'utf8').includes(trader), 'the clear key is stored');
+      // The proxy↔worker token: random, readable by the containers' non-root user, not a key the API accepts.
+      const token = readFileSync(join(out, 'internal-token'), 'utf8');
+      assert.match(token, /^[0-9a-f]{64}$/);
+      assert.equal(statSync(join(out, 'internal-token')).mode & 0o777, 0o644);
+      assert.ok(!keys.some((k) => k.hash === hashApiKey(token)), 'the internal token is also an API key');
 
       assert.equal(statSync(out).mode & 0o777, 0o700);
       assert.equal(statSync(join(out, 'api-keys')).mode & 0o777, 0o644);

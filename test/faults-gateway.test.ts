@@ -175,11 +175,19 @@ describe('faults – the gateway restarts, loses data, keeps clientIds', () => {
       sim.control.sendNotice(1100);
       const degraded = await stream.waitFor((e) => e.event === 'status' && e.data?.state === 'degraded', 5_000);
       const outage = await eventually(async () => {
-        const r = await get('/account/positions');
+        const r = await get('/contract?symbol=AAPL&secType=STK&exchange=SMART&currency=USD');
         assert.equal(r.status, 503);
         return r;
       }, 5_000, 20);
       assert.ok(Number(outage.headers['retry-after']) >= 1, 'Retry-After during 1100');
+      // Mirror reads go on from the last state, saying how old it is.
+      const stale = await eventually(async () => {
+        const r = await get('/account/positions');
+        assert.equal(r.status, 200);
+        assert.notEqual(r.headers['x-ibrest-mirror-age'], undefined);
+        return r;
+      }, 5_000, 20);
+      assert.ok(Number(stale.headers['x-ibrest-mirror-age']) >= 0);
 
       const from = stream.events.length;
       const restoredAt = Date.now();
@@ -193,7 +201,8 @@ describe('faults – the gateway restarts, loses data, keeps clientIds', () => {
       const afterRestored = stream.events.indexOf(restored) + 1;
       sim.control.setPrice('AAPL', (sim.control.quote('AAPL')!.last ?? 190) + 1);
       const tick = await stream.waitFor((e) => e.event === 'tick', 10_000, afterRestored);
-      await timeUntil(async () => (await get('/account/positions')).status === 200, 15_000, 'reads resume', 20);
+      const contract = '/contract?symbol=AAPL&secType=STK&exchange=SMART&currency=USD';
+      await timeUntil(async () => (await get(contract)).status === 200, 15_000, 'reads resume', 20);
       const readsResumeMs = Date.now() - restoredAt;
       const pnlAgain = await get('/account/pnl');
       assert.equal(pnlAgain.status, 200, pnlAgain.text);

@@ -117,14 +117,23 @@ describe('pool – proxy in front of eight workers', () => {
   });
 
   test('gateway restart: 503 with Retry-After during the outage, then recovery without restarting anything', async () => {
+    const CONTRACT = `${stack.proxyUrl}/contract?symbol=AAPL&secType=STK&exchange=SMART&currency=USD`;
     const restart = stack.sim.control.restart({ downMs: 3_000 });
     const during = await eventually(async () => {
-      const res = await http(`${stack.proxyUrl}/account/positions`);
+      const res = await http(CONTRACT);
       assert.equal(res.status, 503);
       return res;
     }, 5_000, 20);
     assert.ok(Number(during.headers.get('retry-after')) >= 1, 'Retry-After on the 503');
     assert.ok(typeof during.body.error.code === 'string');
+    // Mirror reads keep answering from the last state, and say how old it is.
+    const stale = await eventually(async () => {
+      const res = await http(`${stack.proxyUrl}/account/positions`);
+      assert.equal(res.status, 200);
+      assert.ok(res.headers.get('x-ibrest-mirror-age') !== null, 'served while the link is down');
+      return res;
+    }, 5_000, 20);
+    assert.ok(Number(stale.headers.get('x-ibrest-mirror-age')) >= 0);
     await restart;
     await eventually(async () => {
       const res = await http(`${stack.proxyUrl}/account/positions`);

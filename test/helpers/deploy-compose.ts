@@ -28,6 +28,11 @@ export interface Service {
   extra_hosts?: string[] | Record<string, string>;
   init?: boolean;
   command?: string[] | string;
+  read_only?: boolean;
+  pull_policy?: string;
+  tmpfs?: string[] | string;
+  cap_drop?: string[];
+  security_opt?: string[];
 }
 
 export interface ComposeFile {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ export interface Stack {
   proxy: RunningService;
   workers: WorkerHandle[];
   dataDir: string;
+  /** Headers a direct call to a worker needs (the proxy token when `internalToken` is on). */
+  workerHeaders: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -36,6 +39,11 @@ export interface StackOptions {
   proxyEnv?: Record<string, string>;
   /** Wait for every worker and the proxy to report ready (default true). */
   waitReady?: boolean;
+  /**
+   * Run with a shared proxy token (as `npm start` does): workers then refuse requests that do not carry it.
+   * Direct calls to a worker add `stack.workerHeaders`. @default false
+   */
+  internalToken?: boolean;
   /** Log level of the children (default 'warn': keeps test output readable). */
   logLevel?: string;
 }
@@ -60,6 +68,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (verbose) process.stderr.write(`[${name}] ${line}\n`);
   };
   const sim = await startGatewaySim({ port: 0, session: SIM_SESSION, ...options.sim });
+  const token = options.internalToken === true ? randomBytes(32).toString('base64url') : undefined;
+  const tokenEnv: Record<string, string> = token === undefined ? {} : { IBREST_INTERNAL_TOKEN: token };
 
   const spawnWorker = (clientId: number, port: number): RunningService =>
     startService({
@@ -68,7 +78,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env: {
         IB_HOST: '127.0.0.1', IB_PORT: String(sim.port), IB_CLIENT_ID: String(clientId), HOST: '127.0.0.1',
         PORT: String(port), LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, `worker${clientId}`),
-        IB_MAINTENANCE_WINDOWS: 'none', ...options.workerEnv,
+        IB_MAINTENANCE_WINDOWS: 'none', ...tokenEnv, ...options.workerEnv,
       },
       onLine: onLine(`worker${clientId}`),
     });
@@ -105,7 +115,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env: {
         HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, 'proxy'),
         WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','),
-        IB_MAINTENANCE_WINDOWS: 'none', ...options.proxyEnv,
+        IB_MAINTENANCE_WINDOWS: 'none', ...tokenEnv, ...options.proxyEnv,
       },
       onLine: onLine('proxy'),
     });
@@ -119,6 +129,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     registerProxy(proxyUrl);
     return {
       sim, proxyUrl, proxy, workers, dataDir,
+      workerHeaders: token === undefined ? {} : { 'x-ibrest-proxy-token': token },
       async stop(this: Stack) {
         unregisterProxy(proxyUrl);
         await Promise.all([proxy.stop(5_000), ...workers.map((w) => w.service.stop(5_000))]);

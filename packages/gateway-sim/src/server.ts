@@ -1,3 +1,4 @@
+import { Refusals } from './control/refusals.js';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,6 +67,8 @@ export class GatewaySim implements SimContext, SessionHost {
   readonly engine: Engine;
   readonly log: Logger;
   readonly violations = new Violations();
+  /** IB errors armed to answer the next requests (tests: the caller's request refused by IB). */
+  readonly refusals = new Refusals();
   readonly rate: MessageRateLimiter;
   readonly pacer: HistoricalPacer;
   readonly mdLines: MarketDataLines;
@@ -283,7 +286,8 @@ export class GatewaySim implements SimContext, SessionHost {
       return;
     }
     try {
-      entry.handle(this, s, new FieldReader(fields));
+      const refused = this.refusals.run(entry.name, fields, (r) => entry.handle(this, s, r));
+      if (refused !== undefined) s.sendError(refused.id, refused.code, refused.text);
     } catch (err) {
       const e = err as Error;
       if (e.name !== 'UnderrunError' && e.name !== 'BadFieldError') throw err;

@@ -1,7 +1,10 @@
 import type { Logger } from '@ibrest/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestState, type RequestContext, type Middleware } from './context.js';
-import { readBody } from './http/body.js';
+import { readBody, type BodyBudget } from './http/body.js';
+import { boundary } from './middlewares/boundary.js';
+import { streamLimits, type StreamLimitOptions } from './middlewares/stream-limits.js';
+import { isStream } from './router/streams.js';
 import { normalizeTarget } from './http/normalize.js';
 import { sendError } from './http/respond.js';
 import { allowlist } from './middlewares/allowlist.js';
@@ -34,6 +37,9 @@ export interface ChainDeps {
   budgets: MarketDataBudgets;
   budgetRetryAfterSeconds: number;
   maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  bodyBudget: BodyBudget;
+  streams: StreamLimitOptions;
   local(ctx: RequestContext): Promise<void>;
   dispatch(ctx: RequestContext): void;
 }
@@ -47,6 +53,8 @@ function compose(middlewares: readonly Middleware[], last: (ctx: RequestContext)
 
 /**
  * The whole request path, composed here and nowhere else. Order and why:
+ * 0. boundary     – hop-by-hop handling, then every client-sent `x-ibrest-*` header dropped: before anything
+ *                   reads a header, so no later step can see (or lose) an internal header a client made up;
  * 1. request id   – first, so every later log line and every refusal carries it;
  * 2. observe      – before any refusal, so 401/403/429/503 are logged and counted like answers;
  * 3. normalize    – one canonical path (case, encoding, dot segments) for routing and forwarding alike;
@@ -59,8 +67,9 @@ function compose(middlewares: readonly Middleware[], last: (ctx: RequestContext)
  *                   and budgets so a request that cannot be served spends neither;
  * 8. pacing       – pool-wide historical budget; after auth so strangers cannot spend it;
  * 9. budgets      – pool-wide market-data lines / depth books for streams, held until the response closes;
- * 10. body        – buffered only for authorised callers, bounded; needed to re-send a refused connection;
- * 11. local routes or dispatch (balancer → forwarder, with retry beside the forward call).
+ * 10. streams     – per-key and total limits on open streams; after auth (counts the known caller);
+ * 11. body        – buffered only for authorised callers, bounded in size, time and proxy-wide bytes;
+ * 12. local routes or dispatch (balancer → forwarder, with retry beside the forward call).
  */
 export function createChain(deps: ChainDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const route: Middleware = async (ctx, next) => {
@@ -80,14 +89,27 @@ export function createChain(deps: ChainDeps): (req: IncomingMessage, res: Server
     ctx.req.url = target.forwardUrl;
     await next();
   };
-  const middlewares: Middleware[] = [requestId, observe(deps.metrics), normalize, route];
+  const middlewares: Middleware[] = [boundary, requestId, observe(deps.metrics), normalize, route];
   if (deps.allowlist !== undefined) middlewares.push(allowlist(deps.allowlist, deps.metrics));
   if (deps.keys !== undefined) middlewares.push(auth(deps.keys, deps.metrics));
   if (deps.maintenance !== undefined) middlewares.push(maintenance(deps.maintenance, deps.metrics));
   if (deps.pacer !== undefined) middlewares.push(historicalPacing(deps.pacer, deps.historicalMaxWaitMs, deps.metrics));
   middlewares.push(marketDataBudget(deps.budgets, deps.budgetRetryAfterSeconds, deps.metrics));
+  middlewares.push(streamLimits(deps.streams, isStream, deps.metrics));
   middlewares.push(async (ctx, next) => {
-    ctx.body = await readBody(ctx.req, deps.maxBodyBytes);
+    try {
+      ctx.body = await readBody(ctx.req, {
+        maxBytes: deps.maxBodyBytes,
+        timeoutMs: deps.bodyTimeoutMs,
+        budget: deps.bodyBudget,
+        hold: (bytes) => ctx.res.once('close', () => deps.bodyBudget.give(bytes)),
+      });
+    } catch (err) {
+      // The rest of the upload is not read: close the connection once the refusal is sent.
+      ctx.res.setHeader('connection', 'close');
+      deps.metrics.bodyRefusals.inc({ reason: (err as { code?: string }).code ?? 'aborted' });
+      throw err;
+    }
     await next();
   });
   const handler = compose(middlewares, async (ctx) => {

@@ -54,8 +54,14 @@ export interface ProxyConfig {
     timeoutMs: number;
     /** @default 2000 */
     connectTimeoutMs: number;
-    /** Keep-alive sockets per worker. @default 64 */
+    /** Keep-alive sockets per worker for request/response traffic (not orders, not streams). @default 64 */
     maxSockets: number;
+    /** Connections per worker for order operations (`target: order`), a fresh one per request. @default 32 */
+    orderSockets: number;
+    /** Connections per worker for long-lived streams; never shared with the two pools above. @default 4096 */
+    streamSockets: number;
+    /** Longest wait for a free upstream connection before 503 UPSTREAM_BUSY + Retry-After. @default 5000 */
+    queueTimeoutMs: number;
     /** Idle pooled sockets are retired before the worker's 5 s keepAliveTimeout can race them. @default 4000 */
     freeSocketTimeoutMs: number;
   };
@@ -66,7 +72,19 @@ export interface ProxyConfig {
     keepAliveTimeoutMs: number;
     /** Request bodies are buffered (so a refused connection can be retried) up to this size. @default 1048576 */
     maxBodyBytes: number;
+    /** A body must arrive within this time once the headers are in (408 BODY_TIMEOUT). @default 10000 */
+    bodyTimeoutMs: number;
+    /** Request-body bytes held at once over all connections (503 BODY_BUDGET_EXHAUSTED beyond). @default 33554432 */
+    maxBodyBytesInFlight: number;
   };
+  streams: {
+    /** Open streams per API key (per client address without keys); 429 STREAM_LIMIT beyond. @default 500 */
+    perKey: number;
+    /** Open streams in total; 503 STREAMS_EXHAUSTED beyond. @default 4000 */
+    total: number;
+  };
+  /** Shared secret sent to workers in `x-ibrest-proxy-token` (IBREST_INTERNAL_TOKEN[_FILE]). Never logged. */
+  internalToken?: string;
   historicalPacing: {
     /** @default true */
     enabled: boolean;
@@ -155,12 +173,22 @@ export function loadConfig(env: Env, argv: readonly string[] = []): ProxyConfig 
       connectTimeoutMs: envInt(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 2000, { min: 10, max: 60_000 }),
       maxSockets: envInt(env, 'UPSTREAM_MAX_SOCKETS', 64, { min: 1, max: 10_000 }),
       freeSocketTimeoutMs: envInt(env, 'UPSTREAM_FREE_SOCKET_TIMEOUT_MS', 4000, { min: 100, max: 600_000 }),
+      orderSockets: envInt(env, 'UPSTREAM_ORDER_SOCKETS', 32, { min: 1, max: 10_000 }),
+      streamSockets: envInt(env, 'UPSTREAM_STREAM_SOCKETS', 4096, { min: 1, max: 100_000 }),
+      queueTimeoutMs: envInt(env, 'UPSTREAM_QUEUE_TIMEOUT_MS', 5000, { min: 10, max: 600_000 }),
     },
     client: {
       requestTimeoutMs: envInt(env, 'CLIENT_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 600_000 }),
       keepAliveTimeoutMs: envInt(env, 'CLIENT_KEEP_ALIVE_TIMEOUT_MS', 5000, { min: 100, max: 600_000 }),
       maxBodyBytes: envInt(env, 'MAX_BODY_BYTES', 1_048_576, { min: 0, max: 100 * 1_048_576 }),
+      bodyTimeoutMs: envInt(env, 'CLIENT_BODY_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+      maxBodyBytesInFlight: envInt(env, 'MAX_BODY_BYTES_IN_FLIGHT', 32 * 1_048_576, { min: 0, max: 4096 * 1_048_576 }),
     },
+    streams: {
+      perKey: envInt(env, 'MAX_STREAMS_PER_KEY', 500, { min: 1, max: 1_000_000 }),
+      total: envInt(env, 'MAX_STREAMS', 4000, { min: 1, max: 1_000_000 }),
+    },
+    ...internalToken(env),
     historicalPacing: {
       enabled: envBool(env, 'HISTORICAL_PACING', true),
       maxWaitMs: envInt(env, 'HISTORICAL_MAX_WAIT_MS', 2500, { min: 0, max: 60_000 }),
@@ -191,9 +219,20 @@ export function configWithDefaults(overrides: Partial<ProxyConfig> & Pick<ProxyC
     health: { ...base.health, ...overrides.health },
     upstream: { ...base.upstream, ...overrides.upstream },
     client: { ...base.client, ...overrides.client },
+    streams: { ...base.streams, ...overrides.streams },
     historicalPacing: { ...base.historicalPacing, ...overrides.historicalPacing },
     budgets: { ...base.budgets, ...overrides.budgets },
     passiveHealth: { ...base.passiveHealth, ...overrides.passiveHealth },
     metricsAuth: overrides.metricsAuth ?? ((overrides.apiKeys?.length ?? 0) > 0 ? 'key' : 'none'),
   };
+}
+
+/** The token workers check; at least 16 characters so it cannot be guessed in a few tries. */
+function internalToken(env: Env): { internalToken?: string } {
+  const token = envSecret(env, 'IBREST_INTERNAL_TOKEN');
+  if (token === undefined) return {};
+  if (token.length < 16) {
+    throw new ConfigError(`Expected IBREST_INTERNAL_TOKEN to have at least 16 characters, got ${token.length}`);
+  }
+  return { internalToken: token };
 }

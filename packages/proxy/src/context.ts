@@ -26,6 +26,8 @@ export interface RequestContext {
   /** The worker currently (or last) serving the request. */
   backend?: Worker;
   retried: boolean;
+  /** The client asked for `Connection: close` (read by the trust boundary before the header is removed). */
+  clientWantsClose: boolean;
   /** Reason of the last upstream failure, for the access log. */
   upstreamError?: string;
 }
@@ -44,6 +46,7 @@ export class RequestState implements RequestContext {
   body?: Buffer;
   backend?: Worker;
   retried = false;
+  clientWantsClose = false;
   upstreamError?: string;
   private childLog?: Logger;
 

@@ -1,4 +1,5 @@
 import { ApiError, PacingError, UnavailableError } from '@ibrest/common';
+import type { Capability } from '@ibrest/contract';
 
 /**
  * Every refusal the proxy itself produces. Each has a stable code; `http/respond.ts` alone turns them into
@@ -15,6 +16,22 @@ export class OrderWorkerUnavailableError extends UnavailableError {
       details,
     );
   }
+}
+
+/**
+ * 503: workers are reachable but none can serve what this route needs now (a market-data farm down, the IB
+ * link down, order storage failing); the code names the capability (`MARKET_DATA_UNAVAILABLE`, …).
+ */
+export class CapabilityUnavailableError extends UnavailableError {
+  constructor(capability: Capability, retryAfter: number, details?: Record<string, unknown>) {
+    const message = `No worker can serve "${capability}" now`;
+    super(capabilityUnavailableCode(capability), message, retryAfter, { capability, ...details });
+  }
+}
+
+/** The stable code of "no worker can serve capability X" (`marketData` → `MARKET_DATA_UNAVAILABLE`). */
+export function capabilityUnavailableCode(capability: Capability): string {
+  return `${capability.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_UNAVAILABLE`;
 }
 
 /** 503: no worker in rotation can take a balanced request. */

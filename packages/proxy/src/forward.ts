@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { createProxyServer, type ServerOptions } from 'http-proxy-3';
+import type { UpstreamPool } from './upstream-slots.js';
 
 /**
  * The only module that imports the proxy library (http-proxy-3, see docs: it cancels upstream requests when
@@ -22,8 +23,11 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trail
 const CONNECT_FAILURE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ECONNECT_TIMEOUT']);
 
 export interface ForwarderOptions {
-  /** Max sockets per worker. */
+  /** Max keep-alive sockets per worker for request/response traffic. */
   maxSockets: number;
+  /** Max sockets per worker for order operations (fresh connection each) and for streams. */
+  orderSockets: number;
+  streamSockets: number;
   /** Idle pooled sockets are closed after this, below the worker's keepAliveTimeout. */
   freeSocketTimeoutMs: number;
   /** No byte from the worker for this long → 504. */
@@ -50,6 +54,16 @@ export interface ForwardRequest {
   res: ServerResponse;
   target: URL;
   body: Buffer;
+  /**
+   * Which connection pool carries the request: `requests` (keep-alive), `orders` (a fresh connection per
+   * request: a reset is then never the keep-alive race, and a refused connection proves nothing was sent) or
+   * `streams` (one long-lived connection each, never taking the others' sockets). @default 'requests'
+   */
+  pool?: UpstreamPool;
+  /** The client asked for `Connection: close` (read before hop-by-hop fields were removed). */
+  clientWantsClose?: boolean;
+  /** Set on the request after every other header change: the proxy's identity and vouching headers. */
+  requestHeaders?: Record<string, string>;
   /** Header overrides for the worker's answer (e.g. which worker served it). */
   responseHeaders?: Record<string, string>;
   /** The worker's status line and headers arrived (before they are passed on), for passive health. */
@@ -126,7 +140,15 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     scheduling: 'lifo' as const,
     timeout: options.freeSocketTimeoutMs,
   };
-  const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const fresh = (maxSockets: number) => ({ keepAlive: false, maxSockets });
+  const agents: Record<UpstreamPool, { http: http.Agent; https: https.Agent }> = {
+    requests: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },
+    orders: { http: new http.Agent(fresh(options.orderSockets)), https: new https.Agent(fresh(options.orderSockets)) },
+    streams: {
+      http: new http.Agent(fresh(options.streamSockets)),
+      https: new https.Agent(fresh(options.streamSockets)),
+    },
+  };
   const proxy = createProxyServer({ xfwd: true });
   // Clients that asked for `Connection: close`: remembered past the header's removal, for a retried attempt.
   const closers = new WeakSet<IncomingMessage>();
@@ -161,9 +183,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   });
 
   return {
-    forward({ req, res, target, body, responseHeaders, onResponse, onFailure }) {
+    forward(call) {
+      const { req, res, target, body, responseHeaders, onResponse, onFailure } = call;
+      const { pool = 'requests', clientWantsClose: told, requestHeaders } = call;
       const connection = req.headers['connection'];
-      let clientWantsClose = closers.has(req);
+      let clientWantsClose = told === true || closers.has(req);
       if (!clientWantsClose && connection !== undefined && CLOSE_TOKEN.test(connection)) {
         clientWantsClose = true;
         closers.add(req);
@@ -175,11 +199,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         proxyReq: undefined,
       };
       stripHopByHop(req.headers);
+      // Last: nothing after this point may remove or rename what the proxy vouches for.
+      if (requestHeaders !== undefined) Object.assign(req.headers, requestHeaders);
       // The body was buffered: send it with an exact length (chunked framing was hop-by-hop).
       if (body.length > 0 || !bodylessByDefault(req.method)) req.headers['content-length'] = String(body.length);
       const callOptions: ServerOptions & WithState = {
         target,
-        agent: target.protocol === 'https:' ? agents.https : agents.http,
+        agent: target.protocol === 'https:' ? agents[pool].https : agents[pool].http,
         [STATE]: state,
       };
       // Without a buffer the library pipes `req`, which is already drained: the pipe just ends the upstream
@@ -201,8 +227,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       );
     },
     close() {
-      agents.http.destroy();
-      agents.https.destroy();
+      for (const a of Object.values(agents)) {
+        a.http.destroy();
+        a.https.destroy();
+      }
     },
   };
 }

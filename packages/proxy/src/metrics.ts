@@ -28,6 +28,12 @@ export interface ProxyMetrics {
   maintenanceWindow: Gauge;
   maintenanceRejections: Counter;
   passiveDown: Counter<'backend' | 'reason'>;
+  openStreams: Gauge;
+  streamRefusals: Counter<'reason'>;
+  upstreamBusy: Counter<'pool'>;
+  bodyBytesInFlight: Gauge;
+  bodyRefusals: Counter<'reason'>;
+  backendCapability: Gauge<'backend' | 'capability'>;
   /** Set by the composition root: whether a maintenance window is running now. */
   maintenanceProbe: () => boolean;
   /** `requests` + `duration` for one answered request, through label children made once per combination. */
@@ -94,6 +100,40 @@ export function createProxyMetrics(): ProxyMetrics {
     }),
     maintenanceRejections: new Counter({ name: 'ibproxy_maintenance_rejections_total', help: 'Requests answered 503 IB_MAINTENANCE_WINDOW without reaching a worker', registers }),
     passiveDown: new Counter({ name: 'ibproxy_passive_health_down_total', help: 'Workers taken out of rotation by passive health, by reason', labelNames: ['backend', 'reason'], registers }),
+    openStreams: new Gauge({
+      name: 'ibproxy_open_streams',
+      help: 'Open long-lived streams (SSE / Atom feeds, order events)',
+      registers,
+    }),
+    streamRefusals: new Counter({
+      name: 'ibproxy_stream_refusals_total',
+      help: 'Streams refused by the per-key or total stream limit',
+      labelNames: ['reason'],
+      registers,
+    }),
+    upstreamBusy: new Counter({
+      name: 'ibproxy_upstream_busy_total',
+      help: 'Requests answered 503 UPSTREAM_BUSY: no upstream connection freed up in time',
+      labelNames: ['pool'],
+      registers,
+    }),
+    bodyBytesInFlight: new Gauge({
+      name: 'ibproxy_body_bytes_in_flight',
+      help: 'Request body bytes buffered by the proxy now',
+      registers,
+    }),
+    bodyRefusals: new Counter({
+      name: 'ibproxy_body_refusals_total',
+      help: 'Requests refused while receiving their body, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    backendCapability: new Gauge({
+      name: 'ibproxy_backend_capability',
+      help: '1 while the worker reports the capability ok',
+      labelNames: ['backend', 'capability'],
+      registers,
+    }),
     maintenanceProbe: () => false,
     observeRequest(backend, method, code, seconds) {
       requestsChild(backend, method, String(code)).inc();

@@ -1,4 +1,5 @@
-import { IDEMPOTENCY_KEY_HEADER, ROUTES, WORKER_OPENAPI, type RouteEntry } from '@ibrest/contract';
+import { IDEMPOTENCY_KEY_HEADER, ROUTES, WORKER_OPENAPI, type Capability, type RouteEntry } from '@ibrest/contract';
+import { capabilityUnavailableCode } from './errors.js';
 import { PROXY_VERSION } from './version.js';
 
 /**
@@ -87,12 +88,19 @@ function proxyErrors(entry: RouteEntry): Record<number, string[]> {
     add(403, 'INSUFFICIENT_SCOPE', 'ADDRESS_NOT_ALLOWED');
   }
   add(400, 'INVALID_REQUEST');
+  add(408, 'BODY_TIMEOUT');
   add(413, 'PAYLOAD_TOO_LARGE');
+  const stream = entry.sticky === 'subscription' || entry.id === 'listOrderEvents';
+  if (stream) add(429, 'STREAM_LIMIT');
   if (entry.pacing === 'historical') add(429, 'HISTORICAL_PACING');
   if (entry.budget !== undefined)
     add(429, entry.budget.class === 'lines' ? 'MARKET_DATA_LINES_EXHAUSTED' : 'MARKET_DEPTH_BOOKS_EXHAUSTED');
   add(502, 'UPSTREAM_ERROR');
   add(503, ...(entry.target === 'order' ? ['ORDER_WORKER_UNAVAILABLE'] : ['NO_HEALTHY_WORKER', 'WORKER_UNAVAILABLE']));
+  // No worker has what the route needs now (every need but the mirror stands on the IB link).
+  const needs = new Set<Capability>(entry.needs.some((n) => n !== 'mirror') ? ['link', ...entry.needs] : entry.needs);
+  add(503, ...[...needs].map((n) => capabilityUnavailableCode(n)), 'UPSTREAM_BUSY', 'BODY_BUDGET_EXHAUSTED');
+  if (stream) add(503, 'STREAMS_EXHAUSTED');
   if (entry.maintenance === 'blocked') add(503, 'IB_MAINTENANCE_WINDOW');
   add(504, 'UPSTREAM_TIMEOUT');
   return out;
@@ -100,6 +108,7 @@ function proxyErrors(entry: RouteEntry): Record<number, string[]> {
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Invalid request (nothing was sent to IB)',
+  408: 'The request body did not arrive in time',
   401: 'API key missing or not valid',
   403: 'The key lacks the scope, or the address is not allowed',
   413: 'Request body too large',

@@ -1,4 +1,5 @@
 import { createLogger, logListening, type Logger } from '@ibrest/common';
+import { CAPABILITIES } from '@ibrest/contract';
 import { createMaintenanceSchedule } from '@ibrest/order-safety';
 import { MarketDataBudgets } from './budgets/market-data.js';
 import type { ProxyConfig } from './config.js';
@@ -6,6 +7,8 @@ import { createChain } from './chain.js';
 import { createDispatcher } from './dispatch.js';
 import { createEntrypoint, listen, prepareTls } from './entrypoint.js';
 import { createForwarder } from './forward.js';
+import { BodyBudget } from './http/body.js';
+import { UpstreamSlots } from './upstream-slots.js';
 import { ActiveHealth } from './health/active.js';
 import { BurstDetector } from './health/burst.js';
 import { PassiveHealth } from './health/passive.js';
@@ -50,6 +53,11 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   const metrics = createProxyMetrics();
   const pool = new Pool(config.workers, {
     onStatusChange: ({ worker, up }) => metrics.backendUp.set({ backend: worker.name }, up ? 1 : 0),
+    onCapabilities: (w) => {
+      for (const c of CAPABILITIES) {
+        metrics.backendCapability.set({ backend: w.name, capability: c }, w.capabilities.has(c) ? 1 : 0);
+      }
+    },
     onInFlight: (w) => metrics.setInFlight(w.name, w.inFlight),
   });
   for (const w of pool.all()) {
@@ -58,6 +66,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   }
   const forwarder = createForwarder({
     maxSockets: config.upstream.maxSockets,
+    orderSockets: config.upstream.orderSockets,
+    streamSockets: config.upstream.streamSockets,
     freeSocketTimeoutMs: config.upstream.freeSocketTimeoutMs,
     upstreamTimeoutMs: config.upstream.timeoutMs,
     connectTimeoutMs: config.upstream.connectTimeoutMs,
@@ -93,6 +103,15 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     log: root.child({ component: 'dispatch' }),
     upstreamTimeoutMs: config.upstream.timeoutMs,
     retryAfterSeconds,
+    slots: new UpstreamSlots(
+      {
+        requests: config.upstream.maxSockets,
+        orders: config.upstream.orderSockets,
+        streams: config.upstream.streamSockets,
+      },
+      config.upstream.queueTimeoutMs,
+    ),
+    ...(config.internalToken === undefined ? {} : { internalToken: config.internalToken }),
   });
   const handler = createChain({
     log: root.child({ component: 'access' }),
@@ -106,6 +125,9 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     budgets,
     budgetRetryAfterSeconds: config.budgets.retryAfterSeconds,
     maxBodyBytes: config.client.maxBodyBytes,
+    bodyTimeoutMs: config.client.bodyTimeoutMs,
+    bodyBudget: new BodyBudget(config.client.maxBodyBytesInFlight, (used) => metrics.bodyBytesInFlight.set(used)),
+    streams: config.streams,
     local: createLocalRoutes(pool, metrics, budgets, schedule, buildProxyOpenApi({ metricsAuth: config.metricsAuth })),
     dispatch,
   });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { eventually, request, startStack, type Stack } from './helpers.js';
+import { configWithDefaults } from '../src/index.js';
 
 /** Opens a request through the proxy and hands back the live objects, for tests that abort mid-way. */
 function open(url: string, headers: Record<string, string> = {}): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
@@ -97,7 +98,8 @@ describe('forwarder', () => {
   });
 
   it('answers a too-large body with 413 without contacting a worker', async () => {
-    const small = await startStack(2, { client: { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000, maxBodyBytes: 16 } });
+    const client = { ...configWithDefaults({ workers: [] }).client, maxBodyBytes: 16 };
+    const small = await startStack(2, { client });
     try {
       const r = await request(small.url + '/order', { method: 'POST', body: JSON.stringify({ much: 'x'.repeat(100) }) });
       assert.equal(r.status, 413);
@@ -109,7 +111,8 @@ describe('forwarder', () => {
   });
 
   it('answers 504 UPSTREAM_TIMEOUT when a worker stays silent, and 503 when nothing is up', async () => {
-    const slow = await startStack(2, { upstream: { timeoutMs: 150, connectTimeoutMs: 1000, maxSockets: 8, freeSocketTimeoutMs: 4000 } });
+    const upstream = { timeoutMs: 150, connectTimeoutMs: 1000, maxSockets: 8, orderSockets: 8, streamSockets: 8 };
+    const slow = await startStack(2, { upstream: { ...upstream, queueTimeoutMs: 5000, freeSocketTimeoutMs: 4000 } });
     try {
       const r = await request(slow.url + '/contract?stub=slow&ms=3000');
       assert.equal(r.status, 504);

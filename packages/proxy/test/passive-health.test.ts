@@ -4,15 +4,15 @@ import { BurstDetector, classifyAnswer } from '../src/index.js';
 import { eventually, metricValue, request, startStack, type Stack } from './helpers.js';
 
 describe('passive health – burst rule', () => {
-  it('classifies answers: 502 and 503 without Retry-After are bad, 503 with Retry-After, 500 and 504 neutral', () => {
+  it('classifies answers: only 500 is bad; 4xx and 429 are good; 502, 503, 504 neutral', () => {
     assert.equal(classifyAnswer(200, {}), 'good');
     assert.equal(classifyAnswer(404, {}), 'good');
+    assert.equal(classifyAnswer(422, {}), 'good');
     assert.equal(classifyAnswer(429, { 'retry-after': '1' }), 'good');
-    assert.equal(classifyAnswer(502, {}), 'bad');
-    assert.equal(classifyAnswer(502, { 'retry-after': '1' }), 'bad');
-    assert.equal(classifyAnswer(503, {}), 'bad');
+    assert.equal(classifyAnswer(500, {}), 'bad');
+    assert.equal(classifyAnswer(502, {}), 'neutral');
+    assert.equal(classifyAnswer(503, {}), 'neutral');
     assert.equal(classifyAnswer(503, { 'retry-after': '2' }), 'neutral');
-    assert.equal(classifyAnswer(500, {}), 'neutral');
     assert.equal(classifyAnswer(504, {}), 'neutral');
   });
 
@@ -52,16 +52,16 @@ describe('passive health – through the proxy', () => {
     return out;
   };
 
-  it('five 502 in a row take the worker out; traffic moves on and the worker waits for the probe', async () => {
+  it('five 500 in a row take the worker out; traffic moves on and the worker waits for the probe', async () => {
     stack = await start();
     const s = stack;
     const w1 = s.proxy.pool.get(1)!;
-    s.stubs[1]!.failWith = { status: 502 };
-    assert.deepEqual(await get(s, 4), [502, 502, 502, 502], 'the worker answers are passed on');
+    s.stubs[1]!.failWith = { status: 500 };
+    assert.deepEqual(await get(s, 4), [500, 500, 500, 500], 'the worker answers are passed on');
     assert.equal(w1.up, true);
-    assert.deepEqual(await get(s, 1), [502]);
+    assert.deepEqual(await get(s, 1), [500]);
     assert.equal(w1.up, false);
-    assert.match(w1.lastError!.reason, /^5xx_burst:status_502$/);
+    assert.match(w1.lastError!.reason, /^5xx_burst:status_500$/);
     assert.equal(await metricValue(s.proxy, 'ibproxy_passive_health_down_total', { backend: 'worker1', reason: '5xx_burst' }), 1);
     assert.equal(await metricValue(s.proxy, 'ibproxy_backend_up', { backend: 'worker1' }), 0);
     const served = await request(s.url + '/contract?symbol=AAPL');
@@ -72,15 +72,19 @@ describe('passive health – through the proxy', () => {
     assert.equal(s.stubs[1]!.requests.length, seen, 'nothing more reaches the failing worker');
   });
 
-  it('503 with Retry-After (IB not ready) never takes a worker out; 503 without it does', async () => {
+  it('IB refusals and IB trouble (4xx, 429, 502, 503) never take a worker out; 500s do', async () => {
     stack = await start();
     const s = stack;
     const w1 = s.proxy.pool.get(1)!;
     s.stubs[1]!.failWith = { status: 503, retryAfter: 3 };
     const replies = await Promise.all(Array.from({ length: 12 }, () => request(s.url + '/contract')));
     assert.ok(replies.every((r) => r.status === 503 && r.headers['retry-after'] === '3' && r.json.error.code === 'IB_NOT_READY'));
-    assert.equal(w1.up, true);
-    s.stubs[1]!.failWith = { status: 503 };
+    for (const status of [400, 403, 404, 422, 429, 502, 503]) {
+      s.stubs[1]!.failWith = { status };
+      await get(s, 6);
+      assert.equal(w1.up, true, `six ${status} leave the worker in rotation`);
+    }
+    s.stubs[1]!.failWith = { status: 500 };
     await get(s, 5);
     assert.equal(w1.up, false);
   });
@@ -90,11 +94,11 @@ describe('passive health – through the proxy', () => {
     const s = stack;
     const w1 = s.proxy.pool.get(1)!;
     const stub = s.stubs[1]!;
-    stub.failWith = { status: 502 };
+    stub.failWith = { status: 500 };
     await get(s, 4);
     stub.failWith = undefined;
     assert.deepEqual(await get(s, 1), [200]);
-    stub.failWith = { status: 502 };
+    stub.failWith = { status: 500 };
     await get(s, 4);
     assert.equal(w1.up, true);
     now += 11_000;
@@ -109,7 +113,7 @@ describe('passive health – through the proxy', () => {
     const s = stack;
     const w1 = s.proxy.pool.get(1)!;
     s.stubs[1]!.ready = false;
-    s.stubs[1]!.failWith = { status: 502 };
+    s.stubs[1]!.failWith = { status: 500 };
     await get(s, 2);
     assert.equal(w1.up, false);
     s.stubs[1]!.failWith = undefined;

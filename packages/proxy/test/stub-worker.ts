@@ -48,6 +48,12 @@ export class StubWorker {
    * worker whose IB link is down (503 + Retry-After) or one that is broken (502, 503 without Retry-After).
    */
   failWith: { status: number; retryAfter?: number } | undefined;
+  /**
+   * When set, a request arriving on a connection that already carried one is cut without an answer: the worker
+   * closed that idle keep-alive connection just as the proxy reused it (the race a worker's death opens).
+   */
+  cutReusedConnections = false;
+  private readonly served = new WeakMap<Socket, number>();
   /** Responses of `POST /order` by `Idempotency-Key`, replayed like the real worker does. */
   private readonly idempotent = new Map<string, string>();
   private orderSeq = 100;
@@ -144,6 +150,12 @@ export class StubWorker {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const n = (this.served.get(req.socket) ?? 0) + 1;
+    this.served.set(req.socket, n);
+    if (this.cutReusedConnections && n > 1 && !req.url?.startsWith('/health/')) {
+      req.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://stub');
@@ -250,4 +262,4 @@ export class StubWorker {
   }
 }
 
-const FEEDS = ['/market/', '/bars', '/news', '/fundamental', '/displaygroups'];
+const FEEDS = ['/market/', '/bars', '/news', '/fundamental', '/displaygroups', '/order/events'];

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '@ibrest/common';
@@ -108,6 +109,11 @@ async function main(): Promise<void> {
   // IB's daily/weekly maintenance windows mean nothing to the simulator: switch them off unless set.
   const maintenance: Record<string, string> = config.gateway === undefined && process.env.IB_MAINTENANCE_WINDOWS === undefined ? { IB_MAINTENANCE_WINDOWS: 'none' } : {};
   const rate = workerMsgRate(config);
+  // One shared secret per run: workers refuse what the proxy did not vouch for. An operator's own token wins.
+  const token: Record<string, string> =
+    process.env.IBREST_INTERNAL_TOKEN === undefined && process.env.IBREST_INTERNAL_TOKEN_FILE === undefined
+      ? { IBREST_INTERNAL_TOKEN: randomBytes(32).toString('base64url') }
+      : {};
   const workers = Array.from({ length: config.workers }, (_, clientId) => {
     const port = config.workerBasePort === 0 ? 0 : config.workerBasePort + clientId;
     const w = supervise(config, {
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
       env: {
         IB_HOST: ib.host, IB_PORT: String(ib.port), IB_CLIENT_ID: String(clientId),
         HOST: '127.0.0.1', PORT: String(port), IB_MSG_RATE: String(rate), LOG_LEVEL: config.logLevel,
-        DATA_DIR: resolve(config.dataDir, `worker${clientId}`), ...maintenance,
+        DATA_DIR: resolve(config.dataDir, `worker${clientId}`), ...maintenance, ...token,
       },
     });
     all.push(w);
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
     env: {
       HOST: config.host, PORT: String(config.proxyPort), LOG_LEVEL: config.logLevel,
       WORKERS: urls.map((url, clientId) => `${clientId}=${url}`).join(','),
-      DATA_DIR: resolve(config.dataDir, 'proxy'), ...maintenance,
+      DATA_DIR: resolve(config.dataDir, 'proxy'), ...maintenance, ...token,
       // The operator's own NODE_OPTIONS come last, so any of their V8 flags wins over ours.
       NODE_OPTIONS: [PROXY_NODE_OPTIONS, process.env.NODE_OPTIONS].filter((o) => o !== undefined && o !== '').join(' '),
     },

@@ -5,6 +5,9 @@ import { deadlineIn } from './ib/deadline.js';
 import { errorHandler } from './http/error-handler.js';
 import { rejectBadQueryEncoding } from './http/query-encoding.js';
 import { requestId } from './http/request-id.js';
+import { requireProxyToken } from './http/proxy-token.js';
+import { MIRROR_AGE_HEADER } from '@ibrest/contract';
+import { MIRROR_READS } from './http/mirror-reads.js';
 import type { RouteDef } from './http/route.js';
 import { coerceQuery, validate, type FieldError, type Schema } from './http/schema.js';
 
@@ -16,6 +19,13 @@ export interface AppOptions {
   requestTimeoutMs: number;
   maxRequestTimeoutMs: number;
   bodyLimitBytes: number;
+  /** Seconds the mirror has not been live, or undefined while it is (see http/mirror-reads.ts). */
+  mirrorAgeSeconds?: () => number | undefined;
+  /**
+   * The proxy's shared secret: when set, every request but `/health/live`, `/health/ready` and `/metrics` must
+   * carry it in `x-ibrest-proxy-token` (401 `PROXY_TOKEN_REQUIRED` otherwise).
+   */
+  proxyToken?: string;
 }
 
 /** The `timeout` query parameter every IB-bound route accepts. */
@@ -65,6 +75,7 @@ export function createApp(o: AppOptions): Express {
     });
     next();
   });
+  if (o.proxyToken !== undefined) app.use(requireProxyToken(o.proxyToken));
   app.use(rejectBadQueryEncoding);
   app.use(express.json({ limit: o.bodyLimitBytes, strict: false }));
 
@@ -95,6 +106,10 @@ export function createApp(o: AppOptions): Express {
         },
       });
       for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+      if (MIRROR_READS.has(route.operationId)) {
+        const age = o.mirrorAgeSeconds?.();
+        if (age !== undefined) res.setHeader(MIRROR_AGE_HEADER, String(age));
+      }
       if (result.respond !== undefined) {
         result.respond(req, res);
         return;

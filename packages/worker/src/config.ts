@@ -3,6 +3,7 @@ import {
   envBool,
   envEnum,
   envInt,
+  envSecret,
   envString,
   isLoopback,
   LOG_LEVELS,
@@ -47,6 +48,11 @@ export interface WorkerConfig {
   /** Grace period for in-flight HTTP requests on SIGTERM/SIGINT. @default 5000 */
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
+  /**
+   * The proxy's shared secret (`IBREST_INTERNAL_TOKEN` or `IBREST_INTERNAL_TOKEN_FILE`): when set, requests without
+   * it in `x-ibrest-proxy-token` are refused with 401 (health and metrics excepted). Never logged. @default unset
+   */
+  proxyToken?: string;
   /** Streaming feeds (FEED_*, IB_MARKET_DEPTH_BOOKS). */
   feeds: FeedConfig;
   /** Spare clientIds (8–31) to fall back to after repeated 326; never used by clientId 0. @default [] */
@@ -90,6 +96,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 65_536, { min: 1024, max: 10_485_760 }),
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, { min: 0, max: 600_000 }),
     logLevel: envEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    ...optionalToken(env),
     feeds: loadFeedConfig(env),
     spareClientIds: parseSpareClientIds(env.IB_SPARE_CLIENT_IDS, clientId),
     clientIdRefusalsBeforeFallback: envInt(env, 'IB_CLIENT_ID_FALLBACK_AFTER', 3, { min: 1, max: 1000 }),
@@ -139,4 +146,14 @@ function listenHost(env: Env): string {
     );
   }
   return host;
+}
+
+/** The proxy token, from the environment or a secret file; absent when neither is set. */
+function optionalToken(env: Env): { proxyToken?: string } {
+  const token = envSecret(env, 'IBREST_INTERNAL_TOKEN');
+  if (token === undefined) return {};
+  if (token.length < 16) {
+    throw new ConfigError(`Expected IBREST_INTERNAL_TOKEN to have at least 16 characters, got ${token.length}`);
+  }
+  return { proxyToken: token };
 }

@@ -39,15 +39,17 @@ export class OrderRejectedError extends ApiError {
 
 /** Unknown order id (in the mirror, or IB 10147/135). */
 export class OrderNotFoundError extends ApiError {
-  constructor(orderId: number, ibCode?: number) {
-    super(404, 'ORDER_NOT_FOUND', `Order ${orderId} is not known`, { ibCode, details: { orderId } });
+  constructor(orderId: number, ibCode?: number, ibText?: string) {
+    const ib = ibText === undefined ? '' : ` (IB: ${ibText})`;
+    super(404, 'ORDER_NOT_FOUND', `Order ${orderId} is not known${ib}`, { ibCode, details: { orderId } });
   }
 }
 
 /** The order is already final (filled, cancelled, inactive) and cannot be changed any more. */
 export class OrderNotModifiableError extends ApiError {
-  constructor(orderId: number, status: string, ibCode?: number) {
-    super(409, 'ORDER_NOT_MODIFIABLE', `Order ${orderId} is ${status} and can no longer be changed`, {
+  constructor(orderId: number, status: string, ibCode?: number, ibText?: string) {
+    const ib = ibText === undefined ? '' : ` (IB: ${ibText})`;
+    super(409, 'ORDER_NOT_MODIFIABLE', `Order ${orderId} is ${status} and can no longer be changed${ib}`, {
       ibCode,
       details: { orderId, status },
     });
@@ -58,6 +60,14 @@ export class OrderNotModifiableError extends ApiError {
 export class IbNotReadyError extends UnavailableError {
   constructor(state: string, retryAfterSeconds: number, details?: Record<string, unknown>) {
     super('IB_NOT_READY', `The IB connection is ${state}`, Math.max(1, Math.ceil(retryAfterSeconds)), { state, ...details });
+  }
+}
+
+/** A mirror read while the mirror has never been synced: there is no state, stale or not, to answer from. */
+export class MirrorNotSyncedError extends UnavailableError {
+  constructor(state: string, retryAfterSeconds: number) {
+    const message = `The IB connection is ${state} and has not been synced yet`;
+    super('MIRROR_NOT_SYNCED', message, Math.max(1, Math.ceil(retryAfterSeconds)), { state });
   }
 }
 
@@ -84,10 +94,24 @@ export class IbInvalidRequestError extends ApiError {
   }
 }
 
-/** Any other IB error returned for a request. */
-export class IbRequestError extends ApiError {
+/** IB or its link is in trouble (1100, 502, 504, 2110…): not the caller's fault, not the worker's defect. */
+export class IbUnavailableError extends ApiError {
+  constructor(message: string, ibCode: number, retryAfterSeconds: number, details?: Record<string, unknown>) {
+    super(503, 'IB_UNAVAILABLE', message, { ibCode, retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)), details });
+  }
+}
+
+/** IB could not read what the worker sent (320, 505): a defect of ours. */
+export class IbProtocolError extends ApiError {
   constructor(message: string, ibCode: number, details?: Record<string, unknown>) {
-    super(502, 'IB_ERROR', message, { ibCode, details });
+    super(500, 'IB_PROTOCOL_ERROR', message, { ibCode, details });
+  }
+}
+
+/** The account lacks the market-data subscription or permission the request needs (10089, 10167…). */
+export class NoPermissionError extends ApiError {
+  constructor(message: string, ibCode: number, details?: Record<string, unknown>) {
+    super(403, 'IB_NO_PERMISSION', message, { ibCode, details });
   }
 }
 

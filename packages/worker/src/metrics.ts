@@ -17,6 +17,12 @@ export function createWorkerMetrics(registry: Registry, info: { clientId: number
     reconnects: new Counter({ name: 'ibworker_ib_reconnects_total', help: 'Reconnect attempts after a lost connection', registers }),
     ibErrors: new Counter({ name: 'ibworker_ib_errors_total', help: 'IB error and notice messages by IB code', labelNames: ['code'], registers }),
     clientIdInUse: new Counter({ name: 'ibworker_ib_client_id_in_use_total', help: 'Connections refused with IB 326 (clientId in use)', registers }),
+    capabilityUp: new Gauge({
+      name: 'ibworker_capability_up',
+      help: '1 while the worker can serve the capability (link, mirror, orders, marketData, historical, secDef)',
+      labelNames: ['capability'],
+      registers,
+    }),
     farmUp: new Gauge({ name: 'ibworker_ib_farm_up', help: '1 while a data farm reports OK', labelNames: ['farm'], registers }),
     ibRequestDuration: new Histogram({
       name: 'ibworker_ib_request_duration_seconds',

@@ -8,6 +8,7 @@ import { buildOpenApi } from './http/openapi.js';
 import type { RouteDef } from './http/route.js';
 import { AccountRequests } from './ib/account-requests.js';
 import { IbConnection } from './ib/connection.js';
+import type { CapabilityTracker } from './ib/capabilities.js';
 import { ContractService } from './ib/contracts.js';
 import { HistoricalService } from './ib/historical.js';
 import { MarketDataLines } from './ib/market-data-lines.js';
@@ -42,6 +43,11 @@ export interface WorkerHandle {
   url: string;
   config: WorkerConfig;
   connection: IbConnection;
+  /**
+   * What the worker can serve now; `capabilities.reportOrderStorage(writable, reason)` is how the order store
+   * takes `orders` out of readiness after a failed write and brings it back after a good one.
+   */
+  capabilities: CapabilityTracker;
   mirror: Mirror;
   orders: OrderService;
   subscriptions: SubscriptionRegistry;
@@ -87,6 +93,13 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     log: log.child({ component: 'ib' }),
     metrics,
   });
+  const publishCapabilities = () => {
+    for (const [name, s] of Object.entries(conn.capabilities.snapshot())) {
+      metrics.capabilityUp.set({ capability: name }, s.ok ? 1 : 0);
+    }
+  };
+  publishCapabilities();
+  conn.capabilities.on('change', publishCapabilities);
   const pacer = new Pacer({ rate: config.msgRate, metrics });
   const requests = new Requests(conn, pacer, log.child({ component: 'requests' }), metrics);
   const mirror = new Mirror(config.clientId);
@@ -139,6 +152,8 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     requestTimeoutMs: config.requestTimeoutMs,
     maxRequestTimeoutMs: config.maxRequestTimeoutMs,
     bodyLimitBytes: config.bodyLimitBytes,
+    mirrorAgeSeconds: () => conn.mirrorAgeSeconds(),
+    ...(config.proxyToken === undefined ? {} : { proxyToken: config.proxyToken }),
   });
 
   conn.start();
@@ -191,5 +206,8 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       log.info('worker stopped');
     })());
 
-  return { port: address.port, host, url, config, connection: conn, mirror, orders, subscriptions, feeds: feedHub, safety, metrics, registries, routes, log, whenReady, close };
+  return {
+    port: address.port, host, url, config, connection: conn, capabilities: conn.capabilities, mirror, orders,
+    subscriptions, feeds: feedHub, safety, metrics, registries, routes, log, whenReady, close,
+  };
 }

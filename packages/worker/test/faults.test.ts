@@ -16,23 +16,41 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
   });
   after(() => s.close());
 
-  it('1100 → degraded and 503; 1102 → ready again; a farm flap degrades only while it lasts', async () => {
+  it('1100: link down, stale mirror reads with their age; 1102: back; a farm flap: its capability only', async () => {
     s.sim.control.sendNotice(1100);
     await eventually(async () => (await http(`${s.url}/health/ready`)).status === 503, 3000, '503 after 1100');
     const ready = await http(`${s.url}/health/ready`);
     assert.equal(ready.body.status, 'degraded');
     assert.equal(ready.body.ib.ibServerLink, false);
+    assert.equal(ready.body.capabilities.link.ok, false);
+    assert.match(ready.body.capabilities.link.reason, /1100/);
+    assert.equal(ready.body.capabilities.mirror.ok, true);
+    assert.equal(ready.body.capabilities.orders.ok, false);
     assert.ok(Number(ready.headers.get('retry-after')) >= 1);
     const r = await http(`${s.url}/account/positions`);
-    assert.equal(r.status, 503);
-    assert.equal(r.body.error.code, 'IB_NOT_READY');
-    assert.ok(Number(r.headers.get('retry-after')) >= 1);
+    assert.equal(r.status, 200, 'mirror reads are served from the last state');
+    assert.ok(Number(r.headers.get('x-ibrest-mirror-age')) >= 0, 'with the age of that state');
+    const c = await http(`${s.url}/contract?symbol=AAPL&secType=STK&exchange=SMART&currency=USD`);
+    assert.equal(c.status, 503);
+    assert.equal(c.body.error.code, 'IB_NOT_READY');
+    assert.ok(Number(c.headers.get('retry-after')) >= 1);
     s.sim.control.sendNotice(1102);
     await eventually(async () => (await http(`${s.url}/health/ready`)).status === 200, 3000, 'ready after 1102');
+    const live = await http(`${s.url}/account/positions`);
+    assert.equal(live.headers.get('x-ibrest-mirror-age'), null, 'a live mirror carries no age');
     const flap = s.sim.control.flapFarm('usfarm', { downMs: 300 });
-    await eventually(async () => (await http(`${s.url}/health/ready`)).body.farms.usfarm === 'down', 3000, 'farm down');
+    const down = await eventually(async () => {
+      const h = await http(`${s.url}/health/ready`);
+      return h.body.farms.usfarm === 'down' ? h : undefined;
+    }, 3000, 'farm down');
+    assert.equal(down!.status, 200, 'a farm down leaves the link, and readiness, up');
+    assert.equal(down!.body.capabilities.marketData.ok, false);
+    assert.match(down!.body.capabilities.marketData.reason, /usfarm \(2103\)/);
+    assert.equal(down!.body.capabilities.historical.ok, true);
+    assert.equal(down!.body.capabilities.orders.ok, true);
     await flap;
-    await eventually(async () => (await http(`${s.url}/health/ready`)).status === 200, 3000, 'ready after the flap');
+    const marketData = async () => (await http(`${s.url}/health/ready`)).body.capabilities.marketData.ok === true;
+    await eventually(marketData, 3000, 'marketData back');
   });
 
   it('1101 → the mirror re-syncs and live subscriptions are re-established', async () => {

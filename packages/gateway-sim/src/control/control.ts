@@ -5,6 +5,7 @@ import type { FillSpec, OrderQuirks, RejectSpec } from '../engine/matching-engin
 import type { WhatIfFigures } from '../engine/what-if.js';
 import type { RateMode } from '../limits/msg-rate.js';
 import type { Violation } from '../limits/violations.js';
+import type { RefusalSpec } from './refusals.js';
 import type { GatewaySim, ReceivedMessage } from '../server.js';
 import { SUBSCRIPTION_KINDS, type SubscriptionKind } from '../subscriptions.js';
 import type { SessionOption, SessionProfile } from '../session-profile.js';
@@ -104,6 +105,21 @@ export class GatewayControl {
   /** The next placed order is rejected with `code` (default 201) and `text`. */
   rejectNext(spec: RejectSpec = {}): void {
     this.sim.engine.orders.setRejectNext(spec);
+  }
+
+  /**
+   * The next `count` requests of message `name` (any request with an id when omitted) are answered with IB
+   * error `code` for their id instead of being served, as IB refuses a request (200, 162, 354, 430, 10092…).
+   */
+  refuseNext(spec: RefusalSpec): void {
+    this.sim.refusals.arm(spec);
+  }
+
+  /** Drops every armed refusal; returns how many requests were still to be refused. */
+  clearRefusals(): number {
+    const n = this.sim.refusals.pending();
+    this.sim.refusals.clear();
+    return n;
   }
 
   /**

@@ -50,6 +50,20 @@ const ROUTES: Array<[string, RegExp, Route]> = [
   }],
   ['POST', /^\/orders\/reject-next$/, (c, b) => { c.rejectNext({ code: num(b.code, 'code', true), text: typeof b.text === 'string' ? b.text : undefined, status: b.status === 'Inactive' ? 'Inactive' : undefined }); return { ok: true }; }],
   ['POST', /^\/orders\/fill$/, (c, b) => ({ ok: c.fillOrder({ permId: num(b.permId, 'permId', true), orderId: num(b.orderId, 'orderId', true), clientId: num(b.clientId, 'clientId', true) }, num(b.quantity, 'quantity', true), num(b.price, 'price', true)) })],
+  ['POST', /^\/refusals$/, (c, b) => {
+    try {
+      c.refuseNext({
+        code: num(b.code, 'code')!,
+        count: num(b.count, 'count', true),
+        name: typeof b.name === 'string' ? b.name : undefined,
+        text: typeof b.text === 'string' ? b.text : undefined,
+      });
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    return { ok: true };
+  }],
+  ['DELETE', /^\/refusals$/, (c) => ({ cleared: c.clearRefusals() })],
   ['GET', /^\/orders$/, (c) => c.orders()],
   ['GET', /^\/what-ifs$/, (c) => c.whatIfs()],
   ['GET', /^\/executions$/, (c) => c.executions()],

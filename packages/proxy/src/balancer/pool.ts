@@ -1,3 +1,4 @@
+import { CAPABILITIES, type Capability } from '@ibrest/contract';
 import type { WorkerTarget } from '../config.js';
 
 /** A worker as the rest of the proxy sees it: read-only, mutated only through {@link Pool}. */
@@ -6,7 +7,13 @@ export interface Worker {
   /** Metric/log name, `worker<clientId>`. */
   readonly name: string;
   readonly url: URL;
+  /** In rotation: the worker's IB link is up (its readiness answered 200). */
   readonly up: boolean;
+  /**
+   * What the worker can serve now, from its last readiness answer; empty while it is unreachable or taken out
+   * by passive health. A worker whose link is down may still serve `mirror` reads.
+   */
+  readonly capabilities: ReadonlySet<Capability>;
   /** Last readiness state the worker reported (`ready`, `degraded`, `connecting`, …) or `unknown`/`unreachable`. */
   readonly state: string;
   readonly inFlight: number;
@@ -25,7 +32,11 @@ export interface WorkerReport {
   ibClientId: number | null;
   lease: string | null;
   code: string | null;
+  /** Capabilities the worker reported ok; undefined when its body had none (then: all when up, none when down). */
+  capabilities?: Capability[];
 }
+
+const ALL_CAPABILITIES: readonly Capability[] = CAPABILITIES;
 
 type MutableWorker = { -readonly [K in keyof Worker]: Worker[K] };
 
@@ -41,6 +52,8 @@ export type Lease = () => void;
 export interface PoolHooks {
   onStatusChange?(change: StatusChange): void;
   onInFlight?(worker: Worker): void;
+  /** The worker's capabilities were set (every readiness answer, and when it is taken out). */
+  onCapabilities?(worker: Worker): void;
 }
 
 /**
@@ -58,7 +71,10 @@ export class Pool {
     const since = new Date(this.now()).toISOString();
     this.list = [...targets]
       .sort((a, b) => a.clientId - b.clientId)
-      .map((t) => ({ clientId: t.clientId, name: `worker${t.clientId}`, url: t.url, up: false, state: 'unknown', inFlight: 0, lastError: null, since, ibClientId: null, lease: null, code: null }));
+      .map((t) => ({
+        clientId: t.clientId, name: `worker${t.clientId}`, url: t.url, up: false, capabilities: new Set<Capability>(),
+        state: 'unknown', inFlight: 0, lastError: null, since, ibClientId: null, lease: null, code: null,
+      }));
     for (const w of this.list) this.byId.set(w.clientId, w);
   }
 
@@ -87,6 +103,21 @@ export class Pool {
   }
 
   /**
+   * Workers that can serve a route needing `needs`: every need among the worker's capabilities. Worker 0 (whose
+   * pacing budget is kept for orders) serves balanced requests only when no other worker can.
+   */
+  candidates(needs: readonly Capability[]): Worker[] {
+    const able = this.list.filter((w) => w.capabilities.size > 0 && needs.every((n) => w.capabilities.has(n)));
+    const others = able.filter((w) => w.clientId !== 0);
+    return others.length > 0 ? others : able;
+  }
+
+  /** Whether `worker` can serve a route needing `needs` now. */
+  covers(worker: Worker, needs: readonly Capability[]): boolean {
+    return worker.capabilities.size > 0 && needs.every((n) => worker.capabilities.has(n));
+  }
+
+  /**
    * The one way to change a worker's health. `state` is what the worker itself reported (readiness body);
    * `reason` says why (probe result, connect error code). Returns true when `up` changed.
    */
@@ -94,7 +125,16 @@ export class Pool {
     const w = this.byId.get(worker.clientId);
     if (w === undefined) return false;
     if (state !== undefined) w.state = state;
-    if (report !== undefined) Object.assign(w, report);
+    if (report !== undefined) {
+      const { capabilities, ...rest } = report;
+      Object.assign(w, rest);
+      w.capabilities = new Set(capabilities ?? (up ? ALL_CAPABILITIES : []));
+      this.hooks.onCapabilities?.(w);
+    } else if (!up) {
+      // Taken out without a readiness answer (refused connection, burst of failures): nothing is routed to it.
+      w.capabilities = new Set();
+      this.hooks.onCapabilities?.(w);
+    }
     if (!up) w.lastError = { reason, at: new Date(this.now()).toISOString() };
     if (w.up === up) return false;
     w.up = up;

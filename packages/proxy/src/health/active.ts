@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '@ibrest/common';
+import { isCapability, type Capability } from '@ibrest/contract';
 import type { Pool, Worker, WorkerReport } from '../balancer/pool.js';
 
 export interface ProbeResult {
@@ -17,6 +18,15 @@ export interface ActiveHealthOptions {
   downIntervalMs: number;
   timeoutMs: number;
   onProbe?(worker: Worker, result: ProbeResult): void;
+}
+
+/** The capabilities a readiness body reports ok (`{ link: { ok: true }, … }`); nothing when it has none. */
+function capabilitiesOf(raw: unknown): { capabilities?: Capability[] } {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const ok = Object.entries(raw as Record<string, unknown>)
+    .filter(([name, s]) => isCapability(name) && (s as { ok?: unknown } | null)?.ok === true)
+    .map(([name]) => name as Capability);
+  return { capabilities: ok };
 }
 
 /** One GET of `<worker>/health/ready`: 200 = up; anything else (503, error, timeout) = down. */
@@ -49,6 +59,7 @@ export function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
             ibClientId: typeof body.clientId === 'number' ? body.clientId : null,
             lease: typeof body.lease === 'string' ? body.lease : null,
             code: typeof body.code === 'string' ? body.code : null,
+            ...capabilitiesOf(body.capabilities),
           };
         } catch {
           // A non-JSON readiness body still has a meaningful status code.

@@ -2,23 +2,20 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * Passive detection of a worker that answers but does not serve: N consecutive bad answers within a time
- * window. What counts:
- * - bad: a 502 or 503 from the worker, and a broken exchange (reset after the connection came up, which the
- *   proxy answers with 502 itself);
- * - neutral (neither counts nor breaks the run): a 503 with `Retry-After`. That is the worker's deliberate
- *   "IB is not ready / connection lost / maintenance" answer; the readiness probe reports the same IB state,
- *   so a worker whose IB link is down leaves rotation through the probe anyway, while counting these answers
- *   would take out a worker the next probe puts straight back (flapping) whenever the 503 concerns one
- *   operation rather than the whole worker. 500 and 504 (a slow IB round trip) are neutral too;
- * - good (ends the run): any answer below 500, streams included.
+ * window. Only what says the *worker* is unwell counts (the worker classifies every IB error by blame):
+ * - bad: a 500 (the worker's own defect), and a broken exchange (reset after the connection came up, or no
+ *   byte within the hop timeout), which the proxy reports through `failure`;
+ * - neutral (neither counts nor breaks the run): every other 5xx. A 503 is IB or its link in trouble (the
+ *   readiness probe reports the same state, and only the probe decides what the worker can serve), a 502/504
+ *   is IB's slowness or an answer relayed from further away — none says this worker is broken;
+ * - good (ends the run): any answer below 500, streams included. A 4xx or a 429 blames the caller or IB's
+ *   pacing, never the worker: no caller can take a worker out of rotation by asking for what IB refuses.
  */
 export type AnswerClass = 'bad' | 'neutral' | 'good';
 
-export function classifyAnswer(status: number, headers: IncomingHttpHeaders): AnswerClass {
+export function classifyAnswer(status: number, _headers: IncomingHttpHeaders): AnswerClass {
   if (status < 500) return 'good';
-  if (status === 502) return 'bad';
-  if (status === 503) return headers['retry-after'] === undefined ? 'bad' : 'neutral';
-  return 'neutral';
+  return status === 500 ? 'bad' : 'neutral';
 }
 
 export interface BurstOptions {

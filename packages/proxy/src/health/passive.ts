@@ -10,7 +10,7 @@ import { classifyAnswer, type BurstDetector } from './burst.js';
  * which also checks the worker's IB readiness, not just its socket. Two signals:
  * - a refused connection (or connect timeout) takes the worker out at once, so the next requests do not hit it;
  * - a burst of bad answers (see health/burst.ts): the worker is up but not serving.
- * Resets and timeouts are recorded in `lastError`; resets also count toward a burst.
+ * Resets and hop timeouts are recorded in `lastError` and count toward a burst.
  */
 export class PassiveHealth {
   constructor(
@@ -30,7 +30,9 @@ export class PassiveHealth {
       return;
     }
     this.pool.noteError(worker, failure.reason);
-    if (!failure.timeout && this.burst.record(worker.clientId, 'bad')) this.takeOut(worker, failure.reason, '5xx_burst', undefined, 'worker down (burst of failed answers)');
+    if (this.burst.record(worker.clientId, 'bad')) {
+      this.takeOut(worker, failure.reason, '5xx_burst', undefined, 'worker down (burst of failed answers)');
+    }
   }
 
   answer(worker: Worker, status: number, headers: IncomingHttpHeaders): void {

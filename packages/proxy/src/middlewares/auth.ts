@@ -6,15 +6,11 @@ import type { ApiKeyStore } from '../security/api-keys.js';
 /**
  * API keys (`Authorization: Bearer <key>`), checked against SHA-256 hashes. The route decides the scope
  * (read / trade / admin); open routes (health probes) pass without a key. The key's name, never the key,
- * becomes `ctx.principal` for logs and for later per-key policy on the order path.
+ * becomes `ctx.principal` for logs and for per-key policy on the order path; the dispatcher tells the worker
+ * (`x-ibrest-key`, `x-ibrest-scopes`), after every other header change.
  */
-/** Tells the worker which key made the request (audit logs, per-key order policy), by name only. */
-export const KEY_NAME_HEADER = 'x-ibrest-key';
-
 export function auth(keys: ApiKeyStore, metrics: ProxyMetrics): Middleware {
   return async (ctx, next) => {
-    // Only the proxy may name the caller to a worker: a client-supplied value is never trusted.
-    delete ctx.req.headers[KEY_NAME_HEADER];
     const scope = ctx.route?.scope ?? null;
     if (scope === null) return next();
     const header = ctx.req.headers.authorization;
@@ -33,7 +29,6 @@ export function auth(keys: ApiKeyStore, metrics: ProxyMetrics): Middleware {
       metrics.authFailures.inc({ reason: 'scope' });
       throw new ForbiddenError('INSUFFICIENT_SCOPE', `This operation needs the "${scope}" scope`, { required: scope, key: record.name, scopes: [...record.scopes] });
     }
-    ctx.req.headers[KEY_NAME_HEADER] = record.name;
     // The worker has no use for the caller's key; keeping it off the internal hop keeps it out of worker logs.
     delete ctx.req.headers.authorization;
     return next();

@@ -49,6 +49,7 @@ export function createLocalRoutes(
             url: w.url.origin,
             up: w.up,
             state: w.state,
+            capabilities: [...w.capabilities].sort(),
             ibClientId: w.ibClientId,
             lease: w.lease,
             code: w.code,

@@ -1,3 +1,5 @@
+import { MIRROR_READS } from './mirror-reads.js';
+import { OPEN_PATHS } from './proxy-token.js';
 import type { RouteDef } from './route.js';
 import type { Schema } from './schema.js';
 
@@ -19,15 +21,16 @@ const ERROR_SCHEMA: Schema = {
 };
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Invalid request (nothing was sent to IB)',
+  400: 'Invalid request (nothing was sent to IB), or IB refused its parameters (ibCode)',
+  401: 'The request did not come through the proxy (x-ibrest-proxy-token)',
+  403: 'Refused: the account lacks a permission or subscription (ibCode), or the key\'s order policy',
   404: 'Not found',
   409: 'Conflict with the current state',
   413: 'Request body too large',
   422: 'Refused by IB',
   429: 'Pacing budget exhausted; retry after Retry-After seconds',
-  500: 'Internal error',
-  502: 'IB answered with an error',
-  503: 'IB connection not ready; retry after Retry-After seconds',
+  500: 'Internal error (ours, never the caller\'s or IB\'s)',
+  503: 'IB connection not ready, or IB in trouble; retry after Retry-After seconds',
   504: 'Deadline exceeded (the IB-side request was cancelled where possible)',
 };
 
@@ -39,9 +42,19 @@ export function routeErrors(route: RouteDef): Record<number, string[]> {
   if (route.query !== undefined || route.params !== undefined || route.body !== undefined || route.usesIb) add(400, 'INVALID_REQUEST');
   if (route.body !== undefined) add(413, 'PAYLOAD_TOO_LARGE');
   if (route.usesIb) {
+    // What IB may answer any request it is sent (the classification in ib/error-codes.ts).
+    add(400, 'IB_INVALID_REQUEST');
+    add(403, 'IB_NO_PERMISSION');
+    add(404, 'NO_DATA');
+    add(404, 'CONTRACT_NOT_FOUND');
+    add(429, 'IB_PACING_VIOLATION');
+    add(500, 'IB_PROTOCOL_ERROR');
     add(503, 'IB_NOT_READY');
     add(503, 'IB_CONNECTION_LOST');
+    add(503, 'IB_UNAVAILABLE');
   }
+  if (MIRROR_READS.has(route.operationId)) add(503, 'MIRROR_NOT_SYNCED');
+  if (!OPEN_PATHS.has(route.path)) add(401, 'PROXY_TOKEN_REQUIRED');
   add(500, 'INTERNAL_ERROR');
   return Object.fromEntries(Object.entries(out).map(([s, set]) => [s, [...set]]));
 }

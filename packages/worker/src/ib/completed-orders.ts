@@ -23,7 +23,7 @@ export interface CompletedOrder {
  * list it. One request at a time; completedOrder messages carry no reqId.
  */
 export class CompletedOrders {
-  private collecting: { list: CompletedOrder[]; done: () => void } | undefined;
+  private collecting: { list: CompletedOrder[]; done: () => void; abandon: () => void } | undefined;
 
   constructor(
     conn: IbConnection,
@@ -63,12 +63,20 @@ export class CompletedOrders {
           clearTimeout(timer);
           resolve();
         },
+        abandon: () => {
+          clearTimeout(timer);
+          resolve();
+        },
       };
     });
+    // A session that ends mid-wait never sends the end marker: stop waiting at once, or the next session's
+    // reconciliation (and worker 0's readiness) would wait out the rest of `timeoutMs` first.
+    const stopOnEnd = this.requests.onSessionEnd(() => this.collecting?.abandon());
     try {
       await this.requests.sendInSession(session.id, 'completed_orders', (api) => api.reqCompletedOrders(false), { priority: PRIORITY.background });
       await ended;
     } finally {
+      stopOnEnd();
       this.collecting = undefined;
     }
     return { orders: list, complete };

@@ -4,7 +4,8 @@ import type { Logger } from '@ibrest/common';
 import type { WorkerMetrics } from '../metrics.js';
 import { firstResolvable, parseHostCandidates } from './host-candidates.js';
 import type { ClientIdLease } from './client-id-lease.js';
-import { classifyIbCode, farmName } from './error-codes.js';
+import { classifyIbCode, FARM_NOTICES, farmName } from './error-codes.js';
+import { CapabilityTracker } from './capabilities.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'ready' | 'degraded';
 
@@ -43,6 +44,7 @@ export interface RequestErrorEvent {
 }
 
 type FarmStatus = 'ok' | 'down' | 'inactive';
+type FarmCapability = 'marketData' | 'historical' | 'secDef';
 type Listener = (...args: any[]) => void;
 
 /**
@@ -70,7 +72,15 @@ export class IbConnection extends EventEmitter {
   private socketUp = false;
   private synced = false;
   private linkUp = true;
-  private readonly farms = new Map<string, FarmStatus>();
+  /** farm name (`usfarm`) → the capability it serves and its last notice. */
+  private readonly farms = new Map<string, { capability: FarmCapability; status: FarmStatus; code: number }>();
+  /** What this worker can serve now, derived from the state below on every change. */
+  readonly capabilities = new CapabilityTracker();
+  /** The initial sync completed at least once in this process: the mirror has something to serve. */
+  private everSynced = false;
+  private lastAccounts: string[] = [];
+  /** When the mirror stopped being live (link or socket lost); undefined while it is live. */
+  private mirrorFrozenAt: number | undefined;
   private readonly hooks: ((s: IbSession) => Promise<void>)[] = [];
   /** (event, listener) pairs attached to every IBApi this connection creates. */
   private readonly apiListeners: [string, Listener][] = [];
@@ -156,7 +166,7 @@ export class IbConnection extends EventEmitter {
       reconnects: this.reconnects,
       readySince: this.readySince,
       lastError: this.lastError,
-      farms: Object.fromEntries(this.farms),
+      farms: Object.fromEntries([...this.farms].map(([name, f]) => [name, f.status])),
       ...(this.options.lease === undefined ? {} : { lease: this.options.lease.health() }),
     };
   }
@@ -218,6 +228,7 @@ export class IbConnection extends EventEmitter {
     clearTimeout(this.connectTimer);
     const session: IbSession = { id: p.id, api, serverVersion: p.serverVersion ?? 0, accounts: p.accounts, nextValidId: p.nextValidId };
     this.current = session;
+    this.lastAccounts = session.accounts;
     this.clientIdInUseSince = undefined;
     this.options.lease?.accepted();
     this.linkUp = true;
@@ -227,6 +238,7 @@ export class IbConnection extends EventEmitter {
       if (this.current !== session) return;
       for (const r of results) if (r.status === 'rejected') this.options.log.warn({ err: r.reason }, 'initial sync incomplete');
       this.synced = true;
+      this.everSynced = true;
       this.attempt = 0;
       this.readySince = new Date().toISOString();
       this.update();
@@ -248,8 +260,9 @@ export class IbConnection extends EventEmitter {
       case 'farm-down':
       case 'farm-inactive': {
         const farm = farmName(message);
+        const notice = FARM_NOTICES[code];
         const status: FarmStatus = kind === 'farm-ok' ? 'ok' : kind === 'farm-down' ? 'down' : 'inactive';
-        this.farms.set(farm, status);
+        if (notice !== undefined) this.farms.set(farm, { capability: notice.capability, status, code });
         metrics?.farmUp.set({ farm }, status === 'down' ? 0 : 1);
         (status === 'down' ? log.warn : log.info).call(log, { ...fields, farm }, message);
         this.update();
@@ -324,11 +337,46 @@ export class IbConnection extends EventEmitter {
     this.update();
   }
 
+  /** Seconds the mirror has not been live (link or socket down), or undefined while it is live. */
+  mirrorAgeSeconds(): number | undefined {
+    if (this.mirrorFrozenAt === undefined) return undefined;
+    return Math.max(0, Math.floor((Date.now() - this.mirrorFrozenAt) / 1000));
+  }
+
+  /** The managed accounts of the current or, while disconnected, the last session. */
+  get accounts(): string[] {
+    return this.current?.accounts ?? this.lastAccounts;
+  }
+
+  /** The mirror was synced at least once in this process (it may be stale: see {@link mirrorAgeSeconds}). */
+  get mirrorSynced(): boolean {
+    return this.everSynced;
+  }
+
   private update(): void {
+    const live = this.serving;
+    if (live) this.mirrorFrozenAt = undefined;
+    else if (this.everSynced) this.mirrorFrozenAt ??= Date.now();
+    const farmsDown = (capability: FarmCapability) =>
+      [...this.farms]
+        .filter(([, f]) => f.capability === capability && f.status === 'down')
+        .map(([name, f]) => `${name} (${f.code})`);
+    this.capabilities.derive({
+      socket: this.socketUp,
+      session: this.current !== undefined,
+      synced: this.synced,
+      linkUp: this.linkUp,
+      everSynced: this.everSynced,
+      farmsDown: {
+        marketData: farmsDown('marketData'),
+        historical: farmsDown('historical'),
+        secDef: farmsDown('secDef'),
+      },
+    });
     let next: ConnectionState;
     if (!this.socketUp) next = this.api !== undefined ? 'connecting' : 'disconnected';
     else if (this.current === undefined || !this.synced) next = 'connected';
-    else if (!this.linkUp || [...this.farms.values()].includes('down')) next = 'degraded';
+    else if (!this.linkUp || [...this.farms.values()].some((f) => f.status === 'down')) next = 'degraded';
     else next = 'ready';
     this.setState(next);
   }

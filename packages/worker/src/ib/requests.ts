@@ -1,6 +1,6 @@
 import { EventName, type IBApi } from '@stoqey/ib';
 import type { ApiError, Logger } from '@ibrest/common';
-import { DeadlineExceededError, IbConnectionLostError, IbNotReadyError } from '../errors.js';
+import { DeadlineExceededError, IbConnectionLostError, IbNotReadyError, MirrorNotSyncedError } from '../errors.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { IbConnection, RequestErrorEvent } from './connection.js';
 import { ibErrorToApiError } from './error-codes.js';
@@ -113,6 +113,15 @@ export class Requests {
 
   retryAfterSeconds(): number {
     return this.conn.retryAfterSeconds();
+  }
+
+  /**
+   * Throws 503 unless the mirror can be read: live while the connection serves, or its last state while the
+   * link is down once it has been synced (the app then adds `X-IBRest-Mirror-Age`).
+   */
+  assertMirror(): void {
+    if (this.conn.serving || this.conn.mirrorSynced) return;
+    throw new MirrorNotSyncedError(this.conn.state, this.conn.retryAfterSeconds());
   }
 
   /** Throws 503 unless the connection can serve requests now. */

@@ -11,10 +11,11 @@ const ACCOUNT_QUERY = {
 
 export function accountRoutes(deps: RouteDeps): RouteDef[] {
   /** The account asked for, which must be one this login manages. */
-  const account = (given: unknown): string => {
-    deps.requests.assertServing();
+  const account = (given: unknown, fromMirror = false): string => {
+    if (fromMirror) deps.requests.assertMirror();
+    else deps.requests.assertServing();
     const a = defaultAccount(deps, given);
-    const managed = deps.conn.session?.accounts ?? [];
+    const managed = deps.conn.accounts;
     if (a === undefined || !managed.includes(a)) {
       throw new NotFoundError('ACCOUNT_NOT_FOUND', `Account ${JSON.stringify(given)} is not managed by this login`, { managed });
     }
@@ -31,7 +32,7 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       query: ACCOUNT_QUERY,
       response: { type: 'object', properties: { account: { type: 'string' }, updateTime: { type: 'string' }, values: { type: 'object' }, portfolio: { type: 'array' } } },
       errors: { 404: ['ACCOUNT_NOT_FOUND'] },
-      handle: ({ query }) => ({ body: deps.mirror.account.snapshot(account(query.account)) }),
+      handle: ({ query }) => ({ body: deps.mirror.account.snapshot(account(query.account, true)) }),
     },
     {
       method: 'get',
@@ -75,7 +76,7 @@ export function accountRoutes(deps: RouteDeps): RouteDef[] {
       response: { type: 'object', properties: { positions: { type: 'array', items: { type: 'object', properties: { account: { type: 'string' }, contract: { type: 'object' }, pos: { type: 'number' }, avgCost: { type: 'number' } } } } } },
       errors: {},
       handle: ({ query }) => {
-        deps.requests.assertServing();
+        deps.requests.assertMirror();
         return { body: { positions: deps.mirror.positions.all(query.account) } };
       },
     },

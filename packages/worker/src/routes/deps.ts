@@ -11,8 +11,11 @@ import type { OrderRouteDeps } from './orders.js';
 
 /** What the routes may use: services and read-only state, never the IB socket. */
 export interface RouteDeps {
-  conn: Pick<IbConnection, 'health' | 'state' | 'serving' | 'retryAfterSeconds' | 'session' | 'clientId'>;
-  requests: Pick<Requests, 'assertServing'>;
+  conn: Pick<
+    IbConnection,
+    'health' | 'state' | 'serving' | 'retryAfterSeconds' | 'session' | 'clientId' | 'capabilities' | 'accounts'
+  >;
+  requests: Pick<Requests, 'assertServing' | 'assertMirror'>;
   mirror: Mirror;
   /** The order write pipeline and the order lookups the order routes need. */
   orderPath: OrderRouteDeps;
@@ -29,5 +32,5 @@ export interface RouteDeps {
 /** The managed account to use when the caller names none (the first of the session). */
 export function defaultAccount(deps: RouteDeps, given: unknown): string | undefined {
   if (typeof given === 'string') return given;
-  return deps.conn.session?.accounts[0];
+  return deps.conn.accounts[0];
 }

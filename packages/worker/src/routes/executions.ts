@@ -31,7 +31,7 @@ export function executionRoutes(deps: RouteDeps): RouteDef[] {
       },
       errors: {},
       handle: ({ query }) => {
-        deps.requests.assertServing();
+        deps.requests.assertMirror();
         const { timeout: _t, ...filter } = query;
         return { body: { executions: deps.mirror.executions.query(filter) } };
       },

@@ -1,5 +1,16 @@
+import { CAPABILITIES } from '@ibrest/contract';
 import type { RouteDef } from '../http/route.js';
 import type { RouteDeps } from './deps.js';
+
+/** Schema of one capability's status in the readiness body. */
+const CAPABILITY_STATUS = {
+  type: 'object' as const,
+  properties: {
+    ok: { type: 'boolean' as const },
+    reason: { type: 'string' as const },
+    since: { type: 'string' as const },
+  },
+};
 
 export function healthRoutes(deps: RouteDeps): RouteDef[] {
   return [
@@ -18,7 +29,11 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
       method: 'get',
       path: '/health/ready',
       operationId: 'ready',
-      summary: 'Readiness: 200 when the IB connection is ready; else 503 with Retry-After (socket, IB server link, farms, 326)',
+      summary: 'Readiness per capability: 200 while the IB link is up (else 503 with Retry-After)',
+      description:
+        'The body says what the worker can serve now. Capabilities: link (socket, handshake, sync, no 1100), ' +
+        'mirror (synced once: mirror reads are served, stale while the link is down), orders (link + order ' +
+        'storage writable), marketData / historical / secDef (link and no farm of that kind down).',
       tag: 'operations',
       usesIb: false,
       response: {
@@ -31,12 +46,20 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
           lease: { type: 'string', enum: ['configured', 'spare'] },
           ib: { type: 'object' },
           farms: { type: 'object' },
+          capabilities: {
+            type: 'object',
+            description: 'capability → { ok, reason?, since? }',
+            properties: Object.fromEntries(
+              CAPABILITIES.map((c) => [c, CAPABILITY_STATUS]),
+            ),
+          },
         },
       },
       errors: {},
       handle: () => {
         const { farms, lease, ...ib } = deps.conn.health();
-        const ready = deps.conn.state === 'ready';
+        const capabilities = deps.conn.capabilities.snapshot();
+        const ready = capabilities.link.ok;
         // clientId 0 refused with 326 again and again cannot fall back to a spare: say so explicitly.
         const stuck = lease?.stuck === true ? { code: 'CLIENT_ID_STUCK' } : {};
         return {
@@ -49,6 +72,7 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
             ...(lease === undefined ? {} : { configuredClientId: lease.configuredClientId, lease: lease.lease }),
             ib: lease === undefined ? ib : { ...ib, lease },
             farms,
+            capabilities,
           },
         };
       },

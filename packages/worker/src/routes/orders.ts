@@ -199,7 +199,7 @@ export function orderRoutes(deps: RouteDeps): RouteDef[] {
       response: ORDER_LIST,
       errors: {},
       handle: ({ query }) => {
-        deps.requests.assertServing();
+        deps.requests.assertMirror();
         const list = query.all === true ? deps.mirror.orders.all() : deps.mirror.orders.open();
         return { body: { orders: list.map(orderJson) } };
       },

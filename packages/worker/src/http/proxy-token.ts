@@ -1,0 +1,31 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { ApiError } from '@ibrest/common';
+import { INTERNAL_HEADERS } from '@ibrest/contract';
+
+
+/** Probes and scrapes come from the orchestrator and Prometheus, not through the proxy. */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready', '/metrics']);
+
+export class ProxyTokenRequiredError extends ApiError {
+  constructor() {
+    super(401, 'PROXY_TOKEN_REQUIRED', 'This worker serves requests that come through the ibrest proxy only');
+  }
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Refuses every request the proxy did not vouch for, so a local process cannot place orders or cancel them all
+ * on a worker port. Both sides are hashed first: equal lengths for `timingSafeEqual`, and the comparison time
+ * says nothing about the secret.
+ */
+export function requireProxyToken(token: string) {
+  const expected = digest(token);
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    if (OPEN_PATHS.has(req.path)) return next();
+    const given = req.headers[INTERNAL_HEADERS.proxyToken];
+    const vouched = typeof given === 'string' && timingSafeEqual(digest(given), expected);
+    next(vouched ? undefined : new ProxyTokenRequiredError());
+  };
+}
