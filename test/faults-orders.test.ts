@@ -165,8 +165,13 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
   test('short gateway restarts under 8 lanes of keyed orders', async () => {
     await run('gateway-restarts', async (done) => {
       let restarts = 0;
+      const w0 = stack.workers[0]!;
       while (!done()) {
-        await sleep(400 + Math.random() * 400);
+        // The next short restart comes once orders flow again (worker 0 ready, then 0.3–1 s of orders).
+        const ready = async () =>
+          (await rawRequest(w0.url, { path: '/health/ready', timeoutMs: 2_000 })).status === 200;
+        await timeUntil(ready, 60_000, 'worker 0 ready');
+        await sleep(300 + Math.random() * 700);
         if (done()) break;
         await stack.sim.control.restart({ downMs: 100 + Math.floor(Math.random() * 300) });
         restarts++;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { EventName, IBApi, OrderAction, OrderType, SecType } from '@stoqey/ib';
 import { eventually, http, type JsonResponse } from './helpers/eventually.js';
 import { freshGateway, startStack, type Stack } from './helpers/stack.js';
 
@@ -296,7 +297,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await agree();
   });
 
-  test('TWS resets the API order id sequence: new ids stay above every used id, earlier orders keep working', async () => {
+  test('TWS resets the API order id sequence: new ids stay above every used id, earlier orders work', async () => {
     const resting = (await post(lmt({ lmtPrice: 34 }))).body;
     const highest = Math.max(...(await journal()).filter((e) => e.orderId !== undefined).map((e) => e.orderId!));
     await stack.sim.control.restart({ downMs: 300, freshIds: true });
@@ -378,20 +379,34 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     assert.equal(del.status, 200, JSON.stringify(del.body));
     const none = await http(`${stack.proxyUrl}/order/perm/999999999`);
     assert.equal(none.status, 404);
-    // Another client's order (worker 1 places it directly with its own clientId): worker 0 sees it by permId.
-    const theirs = await http(`${stack.workers[1]!.url}/order`, { method: 'POST',
-      body: JSON.stringify(lmt({ lmtPrice: 32 })) });
-    assert.equal(theirs.status, 201, JSON.stringify(theirs.body));
-    assert.equal(theirs.body.clientId, 1);
-    const seen = await eventually(async () => {
-      const g = await http(`${stack.proxyUrl}/order/perm/${theirs.body.permId}`);
-      assert.equal(g.status, 200);
-      return g.body;
+    // Another API client's order (clientId 11 on its own IB connection): worker 0, the master client, sees it.
+    const api = new IBApi({ host: '127.0.0.1', port: stack.sim.port });
+    const otherId = await new Promise<number>((resolve) => {
+      api.once(EventName.nextValidId, (id: number) => resolve(id));
+      api.connect(11);
     });
-    assert.equal(seen.clientId, 1);
-    const notMine = await http(`${stack.proxyUrl}/order/perm/${theirs.body.permId}`, { method: 'DELETE' });
-    assert.equal(notMine.status, 409);
-    assert.equal(notMine.body.error.code, 'ORDER_NOT_OWN');
-    await http(`${stack.workers[1]!.url}/order/${theirs.body.orderId}`, { method: 'DELETE' });
+    try {
+      const contract = { symbol: 'AAPL', secType: SecType.STK, exchange: 'SMART', currency: 'USD' };
+      const order = { action: OrderAction.BUY, orderType: OrderType.LMT, lmtPrice: 32, totalQuantity: 1 };
+      api.placeOrder(otherId, contract, order);
+      const theirs = await eventually(() => {
+        const o = stack.sim.control.orders().find((x) => x.clientId === 11 && x.orderId === otherId);
+        assert.ok(o && o.permId > 0);
+        return o;
+      });
+      const seen = await eventually(async () => {
+        const g = await http(`${stack.proxyUrl}/order/perm/${theirs.permId}`);
+        assert.equal(g.status, 200);
+        return g.body;
+      });
+      assert.equal(seen.clientId, 11);
+      assert.equal(seen.orderId, otherId);
+      const notMine = await http(`${stack.proxyUrl}/order/perm/${theirs.permId}`, { method: 'DELETE' });
+      assert.equal(notMine.status, 409);
+      assert.equal(notMine.body.error.code, 'ORDER_NOT_OWN');
+      api.cancelOrder(otherId);
+    } finally {
+      api.disconnect();
+    }
   });
 });
