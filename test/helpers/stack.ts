@@ -36,6 +36,8 @@ export interface StackOptions {
   workers?: number;
   sim?: SimOptions;
   workerEnv?: Record<string, string>;
+  /** Environment of one worker on top of `workerEnv` (e.g. its own DATA_DIR). */
+  workerEnvFor?: (clientId: number) => Record<string, string>;
   proxyEnv?: Record<string, string>;
   /** Wait for every worker and the proxy to report ready (default true). */
   waitReady?: boolean;
@@ -78,7 +80,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env: {
         IB_HOST: '127.0.0.1', IB_PORT: String(sim.port), IB_CLIENT_ID: String(clientId), HOST: '127.0.0.1',
         PORT: String(port), LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, `worker${clientId}`),
-        IB_MAINTENANCE_WINDOWS: 'none', ...tokenEnv, ...options.workerEnv,
+        IB_MAINTENANCE_WINDOWS: 'none', ...tokenEnv, ...options.workerEnv, ...options.workerEnvFor?.(clientId),
       },
       onLine: onLine(`worker${clientId}`),
     });

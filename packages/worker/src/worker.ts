@@ -102,6 +102,11 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   };
   publishCapabilities();
   conn.capabilities.on('change', publishCapabilities);
+  // A failed write takes `orders` out of readiness (the proxy then refuses order operations, reads go on); the
+  // storage's own probe brings it back once a write commits again.
+  const reportStorage = (h: { ok: boolean; reason?: string }) => conn.capabilities.reportOrderStorage(h.ok, h.reason);
+  reportStorage(safety.storage.health());
+  const stopStorageReport = safety.storage.onHealthChange(reportStorage);
   const pacer = new Pacer({ rate: config.msgRate, metrics });
   const requests = new Requests(conn, pacer, log.child({ component: 'requests' }), metrics);
   const mirror = new Mirror(config.clientId);
@@ -221,6 +226,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
         server.closeIdleConnections();
       });
       await conn.stop();
+      stopStorageReport();
       await safety.close();
       log.info('worker stopped');
     })());

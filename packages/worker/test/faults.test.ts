@@ -67,7 +67,9 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
   });
 
   it('duplicate clientId → 326 reported on /health/ready and in metrics; connects with the same id once free', async () => {
-    s.sim.control.holdClientId(4, 700);
+    // Held until the worker has seen the refusal, then freed: a fixed hold raced the worker's start-up on a
+    // loaded machine (the hold could end before the worker's first connect, and no 326 ever came).
+    s.sim.control.holdClientId(4, 120_000);
     const w = await startWorker(
       loadConfig({ IB_PORT: String(s.sim.port), IB_CLIENT_ID: '4', PORT: '0', IB_RECONNECT_MIN_MS: '100', IB_RECONNECT_MAX_MS: '300', IB_SYNC_TIMEOUT_MS: '2000', DATA_DIR: tempDataDir(), IB_MAINTENANCE_WINDOWS: 'none' }),
       { logger: createLogger('test', 'silent') },
@@ -76,17 +78,19 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
       const r = await eventually(async () => {
         const h = await http(`${w.url}/health/ready`);
         return h.body.ib?.clientIdInUse === true ? h : undefined;
-      }, 3000, '326 reported');
+      }, 30_000, '326 reported');
       assert.equal(r!.status, 503);
       assert.equal(r!.body.ib.lastError.code, 326);
       assert.match((await http(`${w.url}/metrics`)).body, /^ibworker_ib_client_id_in_use_total [1-9]/m);
-      await w.whenReady(5000);
+      s.sim.control.holdClientId(4, 0);
+      await w.whenReady(30_000);
       const h = await http(`${w.url}/health/ready`);
       assert.equal(h.status, 200);
       assert.equal(h.body.ib.clientIdInUse, false);
       assert.ok(s.sim.control.connections().some((c) => c.clientId === 4));
       assert.deepEqual([...new Set(s.sim.control.received({ msgId: START_API }).map((m) => m.fields[1]))].sort(), ['3', '4']);
     } finally {
+      s.sim.control.holdClientId(4, 0);
       await w.close();
     }
   });
