@@ -100,6 +100,11 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   };
   publishCapabilities();
   conn.capabilities.on('change', publishCapabilities);
+  // A failed write to the journal, idempotency store or audit log takes `orders` out of readiness (the proxy then
+  // sends no order here); the next good write or probe brings it back.
+  const reportStorage = (h = safety.storage.health()): void => conn.capabilities.reportOrderStorage(h.ok, h.reason);
+  reportStorage();
+  const stopStorageHealth = safety.storage.onHealthChange(reportStorage);
   const pacer = new Pacer({ rate: config.msgRate, metrics });
   const requests = new Requests(conn, pacer, log.child({ component: 'requests' }), metrics);
   const mirror = new Mirror(config.clientId);
@@ -202,6 +207,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
         server.closeIdleConnections();
       });
       await conn.stop();
+      stopStorageHealth();
       await safety.close();
       log.info('worker stopped');
     })());

@@ -84,9 +84,11 @@ export class PolicyGate {
       this.o.log.info({ reqId: c.reqId, apiKeyName: c.apiKeyName, code, orderId: c.orderId }, 'order refused by policy');
       throw new PolicyRefusedError(decision);
     }
-    // Awaited later by the caller; a failure before then must not count as an unhandled rejection.
-    recorded.catch(() => undefined);
-    return { recorded: recorded.then(() => undefined) };
+    // Awaited later by the caller, who may fail first and never await it: a failure of the promise handed out
+    // (not only of `recorded`) must not count as an unhandled rejection.
+    const done = recorded.then(() => undefined);
+    done.catch(() => undefined);
+    return { recorded: done };
   }
 
   private async lastPrice(contract: ContractData, deadline?: Deadline): Promise<number | undefined> {
