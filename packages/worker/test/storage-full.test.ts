@@ -60,6 +60,10 @@ test('order storage – a full disk fails closed and recovers by itself', async 
   assert.equal(s.worker.safety.storage.isWritable(), false);
   assert.match(s.worker.safety.storage.health().reason ?? '', /full|disk/i);
   assert.equal((await http(`${s.url}/health/live`)).status, 200, 'the worker is alive');
+  const ready = await http(`${s.url}/health/ready`);
+  assert.equal(ready.status, 200, 'the link is up: the worker stays in rotation for reads');
+  assert.equal(ready.body.capabilities.orders.ok, false, 'orders are out of readiness');
+  assert.match(ready.body.capabilities.orders.reason, /full|disk/i);
   assert.equal((await http(`${s.url}/order`)).status, 200, 'reads keep working');
   const replay = await order('before-full');
   assert.equal(replay.status, 201, 'a stored answer is still replayed');
@@ -67,6 +71,8 @@ test('order storage – a full disk fails closed and recovers by itself', async 
 
   rmSync(filler);
   await eventually(() => s.worker.safety.storage.isWritable(), 5000, 'the storage to recover by itself');
+  const back = async () => (await http(`${s.url}/health/ready`)).body.capabilities.orders.ok === true;
+  await eventually(back, 5000, 'orders back in readiness');
   const after = await order('while-full');
   assert.equal(after.status, 201, JSON.stringify(after.body));
   const placed = s.sim.control.received({ clientId: 3, msgId: PLACE_ORDER }).length;
