@@ -8,14 +8,14 @@ import { startStack, type Stack } from './helpers/stack.js';
 
 /**
  * "Never placed twice, never lost, never a false success" under faults the order path was not written
- * around, each over FAULT_ORDERS keyed orders (default 120 in `npm test`; `npm run test:faults` runs 2,000):
+ * around, each over FAULT_ORDERS keyed orders (default 60 in `npm test`; `npm run test:faults` runs 2,000):
  * short gateway restarts under 8 lanes, kill -9 of worker 0 while orders fill, the idempotency store
  * deleted. A careful client (one key per order, the same request repeated until it gets a final answer)
  * is simulated; the assertions are what a user would check: every 201's order exists at the simulator,
  * one simulator order per key, every fill and final status in the journal, cursors gap-free and
  * strictly increasing across restarts, and the stack serving again without a manual restart.
  */
-const ORDERS = Number(process.env.FAULT_ORDERS ?? 120);
+const ORDERS = Number(process.env.FAULT_ORDERS ?? 60);
 const LANES = 8;
 const AAPL = { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' };
 const FINAL = new Set(['Filled', 'Cancelled', 'ApiCancelled', 'Inactive']);
