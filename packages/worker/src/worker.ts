@@ -88,7 +88,10 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     host: config.ibHost,
     port: config.ibPort,
     clientId: config.clientId,
-    libraryRate: config.msgRate,
+    // Our pacer is the one limiter. @stoqey/ib's own (a bucket of rate/10 per 100 ms) only delays: at the same rate
+    // it held back part of every burst the pacer had already counted, so those messages left in the pacer's next
+    // window and IB saw up to 8 in one second from a 6/s pacer. Ten times the rate never queues a burst.
+    libraryRate: config.msgRate * 10,
     reconnectMinMs: config.reconnectMinMs,
     reconnectMaxMs: config.reconnectMaxMs,
     connectTimeoutMs: config.connectTimeoutMs,

@@ -15,7 +15,7 @@ export interface ConnectionOptions {
   host: string;
   port: number;
   clientId: number;
-  /** @stoqey/ib's own limiter (messages/s), kept underneath our pacer as the last guard. */
+  /** @stoqey/ib's own limiter (messages/s); set well above the pacer's rate so it never delays a counted message. */
   libraryRate: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;

@@ -33,7 +33,9 @@ export class Pacer {
     this.windowMs = options.windowMs ?? 1000;
     this.now = options.now ?? Date.now;
     this.metrics = options.metrics;
-    this.queue = new PQueue({ interval: this.windowMs, intervalCap: this.rate, strict: true });
+    // p-queue orders by priority, one message at a time; the window is ours. p-queue's own `strict` interval
+    // mode let a message start a few ms (under load, hundreds of ms) before the window allowed it.
+    this.queue = new PQueue({ concurrency: 1 });
     this.metrics?.pacerBudget.set(this.rate * (1000 / this.windowMs));
   }
 
@@ -45,12 +47,12 @@ export class Pacer {
    * When the n-th message from now (n = 1 for the next) would leave, replaying the sliding window over
    * the messages already queued.
    */
-  estimateSendAt(n: number = this.queue.size + 1): number {
+  estimateSendAt(n: number = this.depth + 1): number {
     const now = this.now();
     const times = this.sent.filter((t) => t > now - this.windowMs);
     let at = now;
     for (let i = 0; i < n; i++) {
-      at = times.length < this.rate ? now : Math.max(now, times[times.length - this.rate]! + this.windowMs);
+      at = Math.max(now, this.earliest(times));
       times.push(at);
     }
     return at;
@@ -63,7 +65,7 @@ export class Pacer {
    */
   async send<T>(kind: string, fn: () => T, options: { deadlineAt?: number; priority?: number } = {}): Promise<T> {
     if (options.deadlineAt !== undefined) {
-      const at = this.estimateSendAt(this.queue.size + 1);
+      const at = this.estimateSendAt(this.depth + 1);
       if (at > options.deadlineAt) {
         this.metrics?.pacingRejections.inc({ kind: 'messages' });
         throw new PacingLimitError(
@@ -78,17 +80,40 @@ export class Pacer {
     const enqueued = this.now();
     this.metrics?.pacerQueueDepth.set(this.depth + 1);
     try {
-      return await this.queue.add(
-        () => {
+      const sent = await this.queue.add(
+        async () => {
+          for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) {
+            await new Promise((resolve) => setTimeout(resolve, wait));
+          }
           this.mark();
           this.metrics?.pacerWait.observe((this.now() - enqueued) / 1000);
-          return fn();
+          // Wrapped: the queue moves on once the message is sent, not once `fn`'s answer arrives.
+          return { value: fn() };
         },
         { priority: options.priority ?? PRIORITY.request },
       );
+      return await sent.value;
     } finally {
       this.metrics?.pacerQueueDepth.set(this.depth);
     }
+  }
+
+  /** Milliseconds until one more message may leave (0 or less: now). */
+  private waitMs(): number {
+    return this.earliest(this.sent) - this.now();
+  }
+
+  /**
+   * The earliest time the next message may leave after `times` (send times, oldest first): at most `rate` in
+   * any window, and spread at least window/rate apart. IB counts arrivals: a burst sent at the window's edge
+   * arrives spread by the network and the receiver, and its last messages land in the next burst's window; evenly
+   * spaced messages need a delay of a whole gap to do that. The sustained rate is the same.
+   */
+  private earliest(times: readonly number[]): number {
+    const last = times.at(-1);
+    const gapAt = last === undefined ? -Infinity : last + this.windowMs / this.rate;
+    const windowAt = times.length < this.rate ? -Infinity : times[times.length - this.rate]! + this.windowMs;
+    return Math.max(gapAt, windowAt);
   }
 
   private mark(): void {
