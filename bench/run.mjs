@@ -27,9 +27,13 @@ function parseArgs(argv) {
     if (a === '--quick') opts.quick = true;
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a.includes('=') ? a.slice(7) : argv[++i];
-      opts.only = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      opts.only = (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const bad = opts.only.filter((s) => !ALL.includes(s));
-      if (bad.length || opts.only.length === 0) throw new Error(`Expected --only to list some of ${ALL.join(', ')}, got ${JSON.stringify(v)}`);
+      if (bad.length || opts.only.length === 0)
+        throw new Error(`Expected --only to list some of ${ALL.join(', ')}, got ${JSON.stringify(v)}`);
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(`usage: node bench/run.mjs [--quick] [--only ${ALL.join(',')}]\n`);
       process.exit(0);
@@ -50,7 +54,9 @@ async function main() {
   const machine = machineInfo({ wrkPath, haproxyPath });
   const started = new Date();
   const meta = { command, quick: opts.quick, startedAt: started.toISOString(), machine };
-  log(`ibrest benchmarks (${opts.quick ? 'quick' : 'full'}): ${opts.only.join(', ')} on ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}`);
+  log(
+    `ibrest benchmarks (${opts.quick ? 'quick' : 'full'}): ${opts.only.join(', ')} on ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}`,
+  );
   const ctx = { quick: opts.quick, log, wrkPath, haproxyPath };
   const t0 = Date.now();
 
@@ -65,21 +71,41 @@ async function main() {
       for (const c of [1, 16, 64, 256]) {
         const p = '/account/positions';
         compare[c] = {
-          rpsVsHaproxy: m.targets.includes('haproxy') ? paired(m.runs, 'ibrest', 'haproxy', p, c, (a, b) => a.rps / b.rps) : undefined,
-          rpsNologVsHaproxy: m.targets.includes('haproxy') ? paired(m.runs, 'ibrest-nolog', 'haproxy', p, c, (a, b) => a.rps / b.rps) : undefined,
+          rpsVsHaproxy: m.targets.includes('haproxy')
+            ? paired(m.runs, 'ibrest', 'haproxy', p, c, (a, b) => a.rps / b.rps)
+            : undefined,
+          rpsNologVsHaproxy: m.targets.includes('haproxy')
+            ? paired(m.runs, 'ibrest-nolog', 'haproxy', p, c, (a, b) => a.rps / b.rps)
+            : undefined,
           p50AddedOverDirectMs: paired(m.runs, 'ibrest', 'direct', p, c, (a, b) => a.p50Ms - b.p50Ms),
           p50AddedNologOverDirectMs: paired(m.runs, 'ibrest-nolog', 'direct', p, c, (a, b) => a.p50Ms - b.p50Ms),
-          haproxyP50AddedOverDirectMs: m.targets.includes('haproxy') ? paired(m.runs, 'haproxy', 'direct', p, c, (a, b) => a.p50Ms - b.p50Ms) : undefined,
+          haproxyP50AddedOverDirectMs: m.targets.includes('haproxy')
+            ? paired(m.runs, 'haproxy', 'direct', p, c, (a, b) => a.p50Ms - b.p50Ms)
+            : undefined,
         };
       }
       const series = m.targets.map((name) => ({
         name,
-        points: summary.filter((s) => s.target === name && s.path === '/account/positions' && s.connections >= 16)
+        points: summary
+          .filter((s) => s.target === name && s.path === '/account/positions' && s.connections >= 16)
           .sort((a, b) => a.connections - b.connections)
           .map((s) => ({ x: s.connections, rps: s.rps.median, p99Ms: s.p99Ms.median })),
       }));
-      writeFileSync(join(RESULTS, 'load.svg'), plotSvg(series, 'GET /account/positions: ibrest proxy vs HAProxy vs one worker directly'));
-      save('load', { ...meta, reps: m.reps, durationS: m.durationS, bodyBytes: m.bodyBytes, direct: m.direct, targets: m.targets, summary, compare, runs: m.runs });
+      writeFileSync(
+        join(RESULTS, 'load.svg'),
+        plotSvg(series, 'GET /account/positions: ibrest proxy vs HAProxy vs one worker directly'),
+      );
+      save('load', {
+        ...meta,
+        reps: m.reps,
+        durationS: m.durationS,
+        bodyBytes: m.bodyBytes,
+        direct: m.direct,
+        targets: m.targets,
+        summary,
+        compare,
+        runs: m.runs,
+      });
     }
   }
   if (opts.only.includes('budget')) {
@@ -103,6 +129,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`${/^(Expected|Unknown argument)/.test(err.message ?? '') ? err.message : (err.stack ?? err)}\n`);
+  process.stderr.write(
+    `${/^(Expected|Unknown argument)/.test(err.message ?? '') ? err.message : (err.stack ?? err)}\n`,
+  );
   process.exit(1);
 });

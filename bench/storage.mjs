@@ -72,9 +72,11 @@ async function sequential(store) {
 async function lanes(store, count) {
   const per = Math.floor(N / count);
   const t = performance.now();
-  await Promise.all(Array.from({ length: count }, async (_, lane) => {
-    for (let i = 0; i < per; i++) await store.append(event(lane * per + i));
-  }));
+  await Promise.all(
+    Array.from({ length: count }, async (_, lane) => {
+      for (let i = 0; i < per; i++) await store.append(event(lane * per + i));
+    }),
+  );
   return (per * count) / ((performance.now() - t) / 1000);
 }
 

@@ -36,9 +36,17 @@ const dir = mkdtempSync(join(tmpdir(), 'ibrest-uploads-'));
 const port = await freePort();
 const proxy = spawn(process.execPath, [mainScript('@ibrest/proxy')], {
   env: {
-    ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', DATA_DIR: join(dir, 'proxy'),
-    WORKERS: '0=http://127.0.0.1:9', IB_MAINTENANCE_WINDOWS: 'none', MAX_BODY_BYTES_IN_FLIGHT: String(budget),
-    CLIENT_BODY_TIMEOUT_MS: '60000', CLIENT_REQUEST_TIMEOUT_MS: '120000', NODE_OPTIONS: PROXY_NODE_OPTIONS,
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    DATA_DIR: join(dir, 'proxy'),
+    WORKERS: '0=http://127.0.0.1:9',
+    IB_MAINTENANCE_WINDOWS: 'none',
+    MAX_BODY_BYTES_IN_FLIGHT: String(budget),
+    CLIENT_BODY_TIMEOUT_MS: '60000',
+    CLIENT_REQUEST_TIMEOUT_MS: '120000',
+    NODE_OPTIONS: PROXY_NODE_OPTIONS,
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
@@ -53,29 +61,31 @@ try {
   const reqs = [];
   const chunk = Buffer.alloc(declared - 1024, 0x20);
   await Promise.all(
-    Array.from({ length: connections }, () =>
-      new Promise((resolve) => {
-        const headers = { 'content-type': 'application/json', 'content-length': String(declared) };
-        const req = http.request(`${url}/order`, { method: 'POST', agent: false, headers });
-        reqs.push(req);
-        const timer = setTimeout(() => {
-          outcomes.stalled++;
-          resolve();
-        }, 15_000);
-        req.on('response', (res) => {
-          clearTimeout(timer);
-          if (res.statusCode === 503) outcomes.refused++;
-          else outcomes.other++;
-          res.resume();
-          resolve();
-        });
-        req.on('error', () => {
-          clearTimeout(timer);
-          outcomes.other++;
-          resolve();
-        });
-        req.write(chunk);
-      }),
+    Array.from(
+      { length: connections },
+      () =>
+        new Promise((resolve) => {
+          const headers = { 'content-type': 'application/json', 'content-length': String(declared) };
+          const req = http.request(`${url}/order`, { method: 'POST', agent: false, headers });
+          reqs.push(req);
+          const timer = setTimeout(() => {
+            outcomes.stalled++;
+            resolve();
+          }, 15_000);
+          req.on('response', (res) => {
+            clearTimeout(timer);
+            if (res.statusCode === 503) outcomes.refused++;
+            else outcomes.other++;
+            res.resume();
+            resolve();
+          });
+          req.on('error', () => {
+            clearTimeout(timer);
+            outcomes.other++;
+            resolve();
+          });
+          req.write(chunk);
+        }),
     ),
   );
   clearInterval(sampler);
@@ -83,8 +93,13 @@ try {
   for (const r of reqs) r.destroy();
   const bound = rest + budget + connections * PER_CONNECTION;
   const result = {
-    connections, declaredBytes: declared, sentBytes: declared - 1024, budgetBytes: budget,
-    restRssMB: +(rest / MB).toFixed(1), peakRssMB: +(peak / MB).toFixed(1), boundMB: +(bound / MB).toFixed(1),
+    connections,
+    declaredBytes: declared,
+    sentBytes: declared - 1024,
+    budgetBytes: budget,
+    restRssMB: +(rest / MB).toFixed(1),
+    peakRssMB: +(peak / MB).toFixed(1),
+    boundMB: +(bound / MB).toFixed(1),
     peakOverRest: +(peak / rest).toFixed(2),
     withoutBudgetWouldHoldMB: +((connections * (declared - 1024)) / MB).toFixed(0),
     outcomes,

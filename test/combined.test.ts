@@ -35,9 +35,14 @@ describe('combined message budget – eight workers share 50 msg/s', () => {
     );
     const statuses = answers.map((r) => r.status);
     // The realistic session flaps farms: a market-data request during a flap is answered 503 + Retry-After.
-    const unexpected = answers.filter((r) => r.status !== 200 && r.status !== 429 &&
-      !(r.status === 503 && Number(r.headers.get('retry-after')) >= 1));
-    assert.deepEqual(unexpected.map((r) => [r.status, r.body]), [], 'only 200, 429, or 503 + Retry-After');
+    const unexpected = answers.filter(
+      (r) => r.status !== 200 && r.status !== 429 && !(r.status === 503 && Number(r.headers.get('retry-after')) >= 1),
+    );
+    assert.deepEqual(
+      unexpected.map((r) => [r.status, r.body]),
+      [],
+      'only 200, 429, or 503 + Retry-After',
+    );
     assert.ok(statuses.filter((s) => s === 200).length >= 120, 'most requests served within their deadline');
     assert.deepEqual(stack.sim.control.violations().byCode, {}, 'no error 100 with the combined budget');
     assert.equal(stack.sim.control.connections().length, 8, 'no worker was disconnected for pacing');

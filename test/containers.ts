@@ -273,9 +273,7 @@ describe('containers: images and the compose stack on a Docker engine', () => {
   it('runs with read-only roots, no capabilities and non-root users', async () => {
     for (const s of SIM_SERVICES) {
       const id = (await compose(['ps', '-q', s], 60_000)).trim();
-      const [readOnly, capDrop, user] = (
-        await must('docker', ['inspect', '-f', INSPECT_HARDENING, id], env, 30_000)
-      )
+      const [readOnly, capDrop, user] = (await must('docker', ['inspect', '-f', INSPECT_HARDENING, id], env, 30_000))
         .trim()
         .split(' ');
       assert.equal(readOnly, 'true', `${s} root is writable`);

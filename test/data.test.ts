@@ -208,12 +208,12 @@ describe('data – a normal login, contracts and books through the proxy', () =>
     assert.equal(pnl.account, 'DU1234567');
   });
 
-  test('historical: trading days only, ISO times beside IB\'s, ticks of each kind, bars kept up to date', async () => {
+  test("historical: trading days only, ISO times beside IB's, ticks of each kind, bars kept up to date", async () => {
     const daily = await http(`${stack.proxyUrl}/historical?symbol=IBM&durationStr=10%20D&barSizeSetting=1%20day`);
     assert.equal(daily.status, 200, JSON.stringify(daily.body));
     assert.equal(daily.body.bars.length, 10, 'ten trading days');
     for (const bar of daily.body.bars as Array<{ time: string; ibTime: string }>) {
-      assert.equal(bar.time.replace(/-/g, ''), bar.ibTime, 'the ISO date beside IB\'s yyyyMMdd');
+      assert.equal(bar.time.replace(/-/g, ''), bar.ibTime, "the ISO date beside IB's yyyyMMdd");
       assert.ok(![0, 6].includes(new Date(`${bar.time}T12:00:00Z`).getUTCDay()), `${bar.time} is a weekday`);
     }
     const iso = new Date(Date.now() - 60_000).toISOString();

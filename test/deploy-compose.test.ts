@@ -3,7 +3,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  composeText,
   composeVariables,
   dependsOn,
   interpolate,
@@ -28,7 +27,9 @@ const isDefault = (s: Service): boolean => (s.profiles ?? []).length === 0;
 
 describe('docker-compose.yml structure', () => {
   it('starts exactly proxy and worker0…worker7 without a profile', () => {
-    const defaults = Object.entries(services).filter(([, s]) => isDefault(s)).map(([name]) => name);
+    const defaults = Object.entries(services)
+      .filter(([, s]) => isDefault(s))
+      .map(([name]) => name);
     assert.deepEqual(defaults.sort(), [...DEFAULT_SERVICES].sort());
   });
 
@@ -76,7 +77,9 @@ describe('docker-compose.yml structure', () => {
       const s = services[`worker${i}`]!;
       assert.equal(env(s).IB_HOST, 'gateway-sim,host.docker.internal');
       assert.equal(env(s).IB_PORT, '4002');
-      const hosts = Array.isArray(s.extra_hosts) ? s.extra_hosts : Object.entries(s.extra_hosts ?? {}).map(([k, v]) => `${k}:${v}`);
+      const hosts = Array.isArray(s.extra_hosts)
+        ? s.extra_hosts
+        : Object.entries(s.extra_hosts ?? {}).map(([k, v]) => `${k}:${v}`);
       assert.ok(hosts.includes('host.docker.internal:host-gateway'), `worker${i} extra_hosts ${JSON.stringify(hosts)}`);
     }
     const sim = interpolate(loadCompose(), { IB_HOST: 'gateway-sim', IB_PORT: '4002' });
@@ -84,7 +87,10 @@ describe('docker-compose.yml structure', () => {
   });
 
   it('routes the proxy to every worker by clientId, worker 0 included', () => {
-    const workers = env(services.proxy!).WORKERS!.split(',').map((s) => s.trim()).filter(Boolean);
+    const workers = env(services.proxy!)
+      .WORKERS!.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     assert.equal(workers.length, 8);
     for (const entry of workers) {
       const m = /^(\d+)=http:\/\/([a-z0-9-]+):(\d+)$/.exec(entry);
@@ -114,8 +120,12 @@ describe('docker-compose.yml structure', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, opts] of Object.entries(dependsOn(s))) {
         assert.ok(services[dep], `${name} depends on undefined service ${dep}`);
-        assert.ok(opts.condition === undefined || CONDITIONS.has(opts.condition), `${name} → ${dep}: ${opts.condition}`);
-        if (isDefault(s)) assert.ok(isDefault(services[dep]!), `${name} depends on ${dep}, which only runs in a profile`);
+        assert.ok(
+          opts.condition === undefined || CONDITIONS.has(opts.condition),
+          `${name} → ${dep}: ${opts.condition}`,
+        );
+        if (isDefault(s))
+          assert.ok(isDefault(services[dep]!), `${name} depends on ${dep}, which only runs in a profile`);
       }
     }
     // Compose never starts a service whose healthy-condition dependency turned unhealthy; the proxy routes
@@ -138,7 +148,9 @@ describe('docker-compose.yml structure', () => {
       assert.equal(services[`worker${i}`]!.build, undefined, `worker${i} would build the same image again`);
       assert.equal(services[`worker${i}`]!.pull_policy, 'never', `worker${i} would pull the image worker0 builds`);
     }
-    const built = Object.entries(services).filter(([, s]) => s.build !== undefined).map(([name]) => name);
+    const built = Object.entries(services)
+      .filter(([, s]) => s.build !== undefined)
+      .map(([name]) => name);
     assert.deepEqual(built.sort(), ['gateway-sim', 'proxy', 'worker0']);
   });
 
@@ -162,7 +174,7 @@ describe('docker-compose.yml structure', () => {
     for (const [name, s] of Object.entries(services)) {
       if (name === 'ib-gateway') continue;
       assert.equal(s.read_only, true, `${name} read_only`);
-      const tmpfs = typeof s.tmpfs === 'string' ? [s.tmpfs] : s.tmpfs ?? [];
+      const tmpfs = typeof s.tmpfs === 'string' ? [s.tmpfs] : (s.tmpfs ?? []);
       assert.ok(tmpfs.includes('/tmp'), `${name} has no tmpfs on /tmp`);
       assert.deepEqual(s.cap_drop, ['ALL'], `${name} cap_drop`);
       assert.ok((s.security_opt ?? []).includes('no-new-privileges:true'), `${name} security_opt`);
@@ -212,15 +224,19 @@ describe('docker-compose.yml structure', () => {
     assert.deepEqual(ports, [{ hostIp: '127.0.0.1', published: '8080', target: '8080' }]);
     // Everything published in any profile stays on loopback by default.
     for (const [name, s] of Object.entries(services)) {
-      for (const p of (s.ports ?? []).map(parsePort)) assert.equal(p.hostIp, '127.0.0.1', `${name} publishes on "${p.hostIp}"`);
+      for (const p of (s.ports ?? []).map(parsePort))
+        assert.equal(p.hostIp, '127.0.0.1', `${name} publishes on "${p.hostIp}"`);
     }
     const exposed = interpolate(loadCompose(), { PROXY_BIND: '0.0.0.0', PROXY_PORT: '443' });
-    assert.deepEqual((exposed.services.proxy!.ports ?? []).map(parsePort), [{ hostIp: '0.0.0.0', published: '443', target: '8080' }]);
+    assert.deepEqual((exposed.services.proxy!.ports ?? []).map(parsePort), [
+      { hostIp: '0.0.0.0', published: '443', target: '8080' },
+    ]);
   });
 
   it('has the sim, gateway and monitoring profiles', () => {
     const byProfile = new Map<string, string[]>();
-    for (const [name, s] of Object.entries(services)) for (const p of s.profiles ?? []) byProfile.set(p, [...(byProfile.get(p) ?? []), name]);
+    for (const [name, s] of Object.entries(services))
+      for (const p of s.profiles ?? []) byProfile.set(p, [...(byProfile.get(p) ?? []), name]);
     assert.deepEqual(byProfile.get('sim'), ['gateway-sim']);
     assert.deepEqual(byProfile.get('gateway'), ['ib-gateway']);
     assert.deepEqual(byProfile.get('monitoring')?.sort(), ['grafana', 'prometheus']);
@@ -256,7 +272,7 @@ describe('docker-compose.yml structure', () => {
     const named = new Set(Object.keys(compose.volumes ?? {}));
     for (const [name, s] of Object.entries(services)) {
       for (const v of s.volumes ?? []) {
-        const source = typeof v === 'string' ? v.split(':')[0]! : v.source ?? '';
+        const source = typeof v === 'string' ? v.split(':')[0]! : (v.source ?? '');
         if (source.startsWith('.') || source.startsWith('/')) {
           assert.ok(existsSync(join(repoRoot, source)), `${name} mounts missing ${source}`);
         } else {
@@ -265,20 +281,30 @@ describe('docker-compose.yml structure', () => {
       }
     }
     const w0 = (services.worker0!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
-    assert.ok(w0.some((v) => v.endsWith(`:${env(services.worker0!).DATA_DIR}`)), `worker0 DATA_DIR is not a volume: ${w0}`);
+    assert.ok(
+      w0.some((v) => v.endsWith(`:${env(services.worker0!).DATA_DIR}`)),
+      `worker0 DATA_DIR is not a volume: ${w0}`,
+    );
     assert.ok((services.proxy!.volumes ?? []).length > 0, 'proxy DATA_DIR is not a volume');
     const sim = services['gateway-sim']!;
     const simVolumes = (sim.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
     const stateDir = env(sim).GATEWAY_SIM_STATE_DIR;
-    assert.ok(simVolumes.some((v) => v.endsWith(`:${stateDir}`)), `simulator state is not a volume: ${simVolumes}`);
+    assert.ok(
+      simVolumes.some((v) => v.endsWith(`:${stateDir}`)),
+      `simulator state is not a volume: ${simVolumes}`,
+    );
   });
 
   it('documents every variable in .env.example, and nothing it does not use', () => {
     const used = composeVariables();
     const documented = parseEnvFile(readFileSync(fromRoot('.env.example'), 'utf8'));
-    const commentedOut = new Set([...readFileSync(fromRoot('.env.example'), 'utf8').matchAll(/^#\s*([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
-    for (const v of used) assert.ok(documented.has(v) || commentedOut.has(v), `${v} is used in docker-compose.yml but not in .env.example`);
-    for (const v of documented.keys()) assert.ok(used.has(v), `.env.example sets ${v}, which docker-compose.yml does not use`);
+    const commentedOut = new Set(
+      [...readFileSync(fromRoot('.env.example'), 'utf8').matchAll(/^#\s*([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]!),
+    );
+    for (const v of used)
+      assert.ok(documented.has(v) || commentedOut.has(v), `${v} is used in docker-compose.yml but not in .env.example`);
+    for (const v of documented.keys())
+      assert.ok(used.has(v), `.env.example sets ${v}, which docker-compose.yml does not use`);
     // The documented values are the defaults: copying the file changes nothing.
     const withExample = interpolate(loadCompose(), Object.fromEntries(documented));
     assert.deepEqual(withExample, compose);
@@ -316,14 +342,29 @@ describe('docker-compose.yml validators', () => {
   it('passes dclint with the project rules', async () => {
     const dclint = which('dclint');
     assert.ok(dclint, 'node_modules/.bin/dclint missing (npm ci)');
-    const res = await run(dclint, ['-c', fromRoot('.dclintrc.yml'), '--max-warnings', '0', '--color', 'false', 'docker-compose.yml']);
+    const res = await run(dclint, [
+      '-c',
+      fromRoot('.dclintrc.yml'),
+      '--max-warnings',
+      '0',
+      '--color',
+      'false',
+      'docker-compose.yml',
+    ]);
     assert.equal(res.code, 0, res.stdout + res.stderr);
   });
 
   it('passes yamllint', async (t) => {
     const yamllint = which('yamllint');
     if (yamllint === undefined) return t.skip('yamllint is not installed (apt-get install yamllint)');
-    const res = await run(yamllint, ['-c', fromRoot('.yamllint'), '--strict', 'docker-compose.yml', '.dclintrc.yml', 'deploy']);
+    const res = await run(yamllint, [
+      '-c',
+      fromRoot('.yamllint'),
+      '--strict',
+      'docker-compose.yml',
+      '.dclintrc.yml',
+      'deploy',
+    ]);
     assert.equal(res.code, 0, res.stdout + res.stderr);
   });
 });

@@ -5,7 +5,15 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { all, dockerIgnored, dockerignoreRules, lineage, parseDockerfile, stage, type Stage } from './helpers/deploy-dockerfile.js';
+import {
+  all,
+  dockerIgnored,
+  dockerignoreRules,
+  lineage,
+  parseDockerfile,
+  stage,
+  type Stage,
+} from './helpers/deploy-dockerfile.js';
 import { fromRoot, run, tempDir, which } from './helpers/deploy-tools.js';
 
 const HEALTHCHECK_SCRIPT = fromRoot('deploy', 'docker', 'healthcheck.mjs');
@@ -19,7 +27,9 @@ const IMAGES = [
 ] as const;
 
 function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
 }
 
 function close(server: Server): Promise<void> {
@@ -30,7 +40,9 @@ function close(server: Server): Promise<void> {
 }
 
 function healthcheck(args: string[], env: Record<string, string>) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['PORT', 'HOST', 'IB_CLIENT_ID'].includes(k)));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !['PORT', 'HOST', 'IB_CLIENT_ID'].includes(k)),
+  );
   return run(process.execPath, [HEALTHCHECK_SCRIPT, ...args], { env: { ...clean, ...env }, timeoutMs: 10_000 });
 }
 
@@ -74,11 +86,22 @@ describe('Dockerfiles', () => {
       const runs = ancestry.flatMap((s) => all(s, 'RUN').map((r) => r.args));
 
       it('compiles with the dev dependencies and ships production dependencies only', () => {
-        assert.ok(runs.some((r) => /\bnpm ci\b(?![^&]*--omit=dev)/.test(r)), 'no build stage with a full npm ci');
-        assert.ok(runs.some((r) => new RegExp(`tsc --build [^&]*packages/${image.pkg}\\b`).test(r)), `packages/${image.pkg} is not compiled`);
+        assert.ok(
+          runs.some((r) => /\bnpm ci\b(?![^&]*--omit=dev)/.test(r)),
+          'no build stage with a full npm ci',
+        );
+        assert.ok(
+          runs.some((r) => new RegExp(`tsc --build [^&]*packages/${image.pkg}\\b`).test(r)),
+          `packages/${image.pkg} is not compiled`,
+        );
         const depsStage = ancestry.find((s) => all(s, 'RUN').some((r) => /npm ci --omit=dev/.test(r.args)));
         assert.ok(depsStage, 'no stage installs production dependencies');
-        assert.match(all(depsStage, 'RUN').map((r) => r.args).join('\n'), new RegExp(`--workspace @ibrest/${image.pkg}\\b`));
+        assert.match(
+          all(depsStage, 'RUN')
+            .map((r) => r.args)
+            .join('\n'),
+          new RegExp(`--workspace @ibrest/${image.pkg}\\b`),
+        );
         // The runtime stage itself never installs dev dependencies or runs the compiler.
         for (const r of all(final, 'RUN')) assert.doesNotMatch(r.args, /npm (ci|install)|tsc/);
       });
@@ -90,7 +113,9 @@ describe('Dockerfiles', () => {
         const copies = all(base, 'COPY').map((c) => c.args);
         assert.equal(copies.length, 1, `${base.name} copies more than the runtime root`);
         const root = stage(stages, /--from=(\S+)/.exec(copies[0]!)![1]!);
-        const build = all(root, 'RUN').map((r) => r.args).join('\n');
+        const build = all(root, 'RUN')
+          .map((r) => r.args)
+          .join('\n');
         assert.match(build, /strip -o \/rootfs\/usr\/local\/bin\/node/);
         assert.match(build, /ldd \/usr\/local\/bin\/node/);
         assert.doesNotMatch(build, /cp[^&]*\/bin\/(ba)?sh|npm[^&]*\/rootfs/);
@@ -100,23 +125,34 @@ describe('Dockerfiles', () => {
         const users = all(final, 'USER').map((u) => u.args);
         assert.ok(users.length > 0, 'no USER');
         assert.doesNotMatch(users.at(-1)!, /^(root|0)(:|$)/);
-        assert.deepEqual(all(final, 'STOPSIGNAL').map((s) => s.args), ['SIGTERM']);
+        assert.deepEqual(
+          all(final, 'STOPSIGNAL').map((s) => s.args),
+          ['SIGTERM'],
+        );
       });
 
       it('starts the package entry point and has a HEALTHCHECK that needs only node', () => {
-        const pkg = JSON.parse(readFileSync(fromRoot('packages', image.pkg, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+        const pkg = JSON.parse(readFileSync(fromRoot('packages', image.pkg, 'package.json'), 'utf8')) as {
+          bin: Record<string, string>;
+        };
         const cmd = JSON.parse(all(final, 'CMD').at(-1)!.args) as string[];
         assert.deepEqual(cmd.slice(0, 2), ['node', `packages/${image.pkg}/dist/src/main.js`]);
         // The image runs what the package's bin runs: the bin is that file, or a wrapper importing it.
         const runsMain = (bin: string) =>
           bin.replace(/^\.\//, '') === 'dist/src/main.js' ||
-          readFileSync(fromRoot('packages', image.pkg, bin), 'utf8').includes(`'${relative(dirname(bin), 'dist/src/main.js')}'`);
-        assert.ok(Object.values(pkg.bin).some(runsMain), `CMD ${cmd.join(' ')} is not what the bin of ${image.pkg} runs`);
+          readFileSync(fromRoot('packages', image.pkg, bin), 'utf8').includes(
+            `'${relative(dirname(bin), 'dist/src/main.js')}'`,
+          );
+        assert.ok(
+          Object.values(pkg.bin).some(runsMain),
+          `CMD ${cmd.join(' ')} is not what the bin of ${image.pkg} runs`,
+        );
         const hc = all(final, 'HEALTHCHECK').at(-1);
         assert.ok(hc, 'no HEALTHCHECK');
         const test = JSON.parse(hc.args.replace(/^(--\S+\s+)*CMD\s+/, '')) as string[];
         assert.equal(test[0], 'node', 'slim images have no curl/wget; the probe must be node');
-        if (image.health) assert.ok(test.includes(image.health), `probe does not ask ${image.health}: ${test.join(' ')}`);
+        if (image.health)
+          assert.ok(test.includes(image.health), `probe does not ask ${image.health}: ${test.join(' ')}`);
       });
 
       it('copies only files the build context keeps', () => {
@@ -126,7 +162,10 @@ describe('Dockerfiles', () => {
             const parts = copy.args.split(/\s+/).filter((p) => !p.startsWith('--'));
             for (const src of parts.slice(0, -1)) {
               if (src === '.') continue;
-              assert.ok(!dockerIgnored(src.replace(/\/$/, ''), rules), `${image.file}:${copy.line} copies ${src}, which .dockerignore excludes`);
+              assert.ok(
+                !dockerIgnored(src.replace(/\/$/, ''), rules),
+                `${image.file}:${copy.line} copies ${src}, which .dockerignore excludes`,
+              );
             }
           }
         }
@@ -136,7 +175,15 @@ describe('Dockerfiles', () => {
 
   it('.dockerignore keeps build output, dependencies and secrets out of the context', () => {
     const rules = dockerignoreRules();
-    for (const p of ['node_modules', 'packages/worker/node_modules', 'packages/proxy/dist', '.git', '.env', 'secrets/api-keys', '.data/x']) {
+    for (const p of [
+      'node_modules',
+      'packages/worker/node_modules',
+      'packages/proxy/dist',
+      '.git',
+      '.env',
+      'secrets/api-keys',
+      '.data/x',
+    ]) {
       assert.ok(dockerIgnored(p, rules), `${p} would be sent to the Docker daemon`);
     }
     const needed = ['package.json', 'package-lock.json', 'packages/worker/src/main.ts', 'tsconfig.base.json'];
@@ -154,7 +201,9 @@ describe('container health probe (deploy/docker/healthcheck.mjs)', () => {
     secrets = tempDir('ibrest-secrets-');
     hasOpenssl = which('openssl') !== undefined;
     if (hasOpenssl) {
-      const res = await run('sh', [fromRoot('deploy', 'make-secrets.sh')], { env: { ...process.env, SECRETS_DIR: join(secrets.path, 's') } });
+      const res = await run('sh', [fromRoot('deploy', 'make-secrets.sh')], {
+        env: { ...process.env, SECRETS_DIR: join(secrets.path, 's') },
+      });
       assert.equal(res.code, 0, res.stderr);
     }
   });
@@ -209,16 +258,17 @@ describe('container health probe (deploy/docker/healthcheck.mjs)', () => {
 describe('deploy/docker/apply-patches.mjs (patches/ in an image build)', () => {
   const PATCH_PACKAGE = fromRoot('node_modules', 'patch-package');
   const SCRIPT = fromRoot('deploy', 'docker', 'apply-patches.mjs');
-  const patch = (pkg: string) => [
-    `diff --git a/node_modules/${pkg}/index.js b/node_modules/${pkg}/index.js`,
-    'index 1111111..2222222 100644',
-    `--- a/node_modules/${pkg}/index.js`,
-    `+++ b/node_modules/${pkg}/index.js`,
-    '@@ -1 +1 @@',
-    '-module.exports = 1;',
-    '+module.exports = 2;',
-    '',
-  ].join('\n');
+  const patch = (pkg: string) =>
+    [
+      `diff --git a/node_modules/${pkg}/index.js b/node_modules/${pkg}/index.js`,
+      'index 1111111..2222222 100644',
+      `--- a/node_modules/${pkg}/index.js`,
+      `+++ b/node_modules/${pkg}/index.js`,
+      '@@ -1 +1 @@',
+      '-module.exports = 1;',
+      '+module.exports = 2;',
+      '',
+    ].join('\n');
 
   /** An app with node_modules/installed-pkg and patches for it and for a package the image does not install. */
   function app(): { path: string; remove(): void } {
@@ -284,7 +334,10 @@ describe('deploy/make-secrets.sh', () => {
       assert.equal(first.code, 0, first.stderr);
 
       const cert = new X509Certificate(readFileSync(join(out, 'tls-cert.pem')));
-      assert.ok(cert.checkPrivateKey(createPrivateKey(readFileSync(join(out, 'tls-key.pem')))), 'key does not match certificate');
+      assert.ok(
+        cert.checkPrivateKey(createPrivateKey(readFileSync(join(out, 'tls-key.pem')))),
+        'key does not match certificate',
+      );
       for (const san of ['DNS:localhost', 'DNS:proxy', 'IP Address:127.0.0.1', 'DNS:api.example.com']) {
         assert.ok(cert.subjectAltName?.includes(san), `SAN ${san} missing: ${cert.subjectAltName}`);
       }
@@ -309,10 +362,15 @@ describe('deploy/make-secrets.sh', () => {
       assert.equal(statSync(join(out, 'api-keys')).mode & 0o777, 0o644);
 
       const before = readFileSync(join(out, 'api-keys'), 'utf8') + readFileSync(join(out, 'tls-cert.pem'), 'utf8');
-      const second = await run('sh', [fromRoot('deploy', 'make-secrets.sh')], { env: { ...process.env, SECRETS_DIR: out } });
+      const second = await run('sh', [fromRoot('deploy', 'make-secrets.sh')], {
+        env: { ...process.env, SECRETS_DIR: out },
+      });
       assert.equal(second.code, 0, second.stderr);
       assert.equal(second.stdout, '');
-      assert.equal(readFileSync(join(out, 'api-keys'), 'utf8') + readFileSync(join(out, 'tls-cert.pem'), 'utf8'), before);
+      assert.equal(
+        readFileSync(join(out, 'api-keys'), 'utf8') + readFileSync(join(out, 'tls-cert.pem'), 'utf8'),
+        before,
+      );
     } finally {
       dir.remove();
     }

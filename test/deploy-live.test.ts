@@ -108,10 +108,16 @@ describe('dashboards on a scraped stack', () => {
     // Prometheus adds targets a few seconds after start. Counters must be seen before the traffic moves
     // them, as on a long-running Prometheus, or increase() has nothing to compare with.
     const targets = stack.workers.length + 1;
-    await eventually(async () => {
-      const res = await prom!.query(`count(count_over_time(up[1m]) >= 2) == ${targets} and count(up == 1) == ${targets}`);
-      assert.equal((res.data?.result ?? []).length, 1, 'not every target scraped twice yet');
-    }, 30_000, 200);
+    await eventually(
+      async () => {
+        const res = await prom!.query(
+          `count(count_over_time(up[1m]) >= 2) == ${targets} and count(up == 1) == ${targets}`,
+        );
+        assert.equal((res.data?.result ?? []).length, 1, 'not every target scraped twice yet');
+      },
+      30_000,
+      200,
+    );
   });
 
   after(async () => {
@@ -120,13 +126,15 @@ describe('dashboards on a scraped stack', () => {
   });
 
   it('returns data for every panel query once the stack has served traffic', async (t) => {
-    if (stack === undefined || prom === undefined) return t.skip('prometheus is not installed (apt-get install prometheus)');
+    if (stack === undefined || prom === undefined)
+      return t.skip('prometheus is not installed (apt-get install prometheus)');
     const { proxyUrl, sim } = stack;
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
       http(`${proxyUrl}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { ...auth, ...headers } });
 
     // Reads over the pool, and one refused for lack of a key.
-    for (let i = 0; i < 20; i++) assert.equal((await http(`${proxyUrl}/account/positions`, { headers: auth })).status, 200);
+    for (let i = 0; i < 20; i++)
+      assert.equal((await http(`${proxyUrl}/account/positions`, { headers: auth })).status, 200);
     assert.equal((await http(`${proxyUrl}/account/positions`)).status, 401);
 
     // An order that fills, and one IB rejects.
@@ -144,7 +152,11 @@ describe('dashboards on a scraped stack', () => {
     const retry = await post('/order', order, { 'idempotency-key': key });
     assert.equal(retry.status, 201, JSON.stringify(retry.body));
     assert.equal(retry.body.orderId, first.body.orderId, 'the retry answers the original order');
-    const reused = await post('/order', { ...order, order: { ...order.order, totalQuantity: 2 } }, { 'idempotency-key': key });
+    const reused = await post(
+      '/order',
+      { ...order, order: { ...order.order, totalQuantity: 2 } },
+      { 'idempotency-key': key },
+    );
     assert.equal(reused.status, 409, JSON.stringify(reused.body));
     assert.equal(reused.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
 
@@ -173,7 +185,10 @@ describe('dashboards on a scraped stack', () => {
       await eventually(() => assert.ok(sent() > before, 'no snapshot request reached the simulator yet'), 5_000, 20);
       const msft = await http(`${worker}/market/data?${query({ ...AAPL, symbol: 'MSFT' })}`);
       assert.equal(msft.status, 429, JSON.stringify(msft.body));
-      assert.deepEqual((await Promise.all(aapl)).map((s) => s.status), [200, 200, 200, 200]);
+      assert.deepEqual(
+        (await Promise.all(aapl)).map((s) => s.status),
+        [200, 200, 200, 200],
+      );
     } finally {
       sim.control.delayReplies(0);
     }
@@ -182,36 +197,63 @@ describe('dashboards on a scraped stack', () => {
     // Gateway restart with a fill during the outage (worker 0 recovers it by reconciliation), while the
     // simulator holds clientId 3, so worker 3 is refused with 326 and moves to its spare clientId, and
     // clientId 0 for a few seconds, which has no spare: worker 0 reports it stuck and the alert engages.
-    const resting = await post('/order', { contract: AAPL, order: { action: 'BUY', orderType: 'LMT', lmtPrice: 1, totalQuantity: 1 } });
+    const resting = await post('/order', {
+      contract: AAPL,
+      order: { action: 'BUY', orderType: 'LMT', lmtPrice: 1, totalQuantity: 1 },
+    });
     assert.equal(resting.status, 201, JSON.stringify(resting.body));
     sim.control.holdClientId(FALLBACK_WORKER, 6_000);
     sim.control.holdClientId(0, 4_500);
     const restarted = sim.control.restart({ downMs: 300 });
     await eventually(() => assert.equal(sim.control.connections().length, 0), 5_000, 10);
-    assert.ok(sim.control.fillOrder({ permId: resting.body.permId }), 'the simulator filled the resting order during the outage');
+    assert.ok(
+      sim.control.fillOrder({ permId: resting.body.permId }),
+      'the simulator filled the resting order during the outage',
+    );
     await restarted;
     // `for: 1m` keeps it pending in a run this short; pending proves the expression matched the live data.
-    await eventually(async () => {
-      const res = await prom!.query('max_over_time(ALERTS{alertname="IbOrderClientIdStuck", alertstate="pending", worker="worker0"}[1m])');
-      assert.equal((res.data?.result ?? []).length, 1, 'IbOrderClientIdStuck never became pending');
-    }, 10_000, 200);
-    await eventually(async () => {
-      const h = await http(`${stack!.workers[FALLBACK_WORKER]!.url}/health/ready`);
-      assert.equal(h.status, 200, JSON.stringify(h.body));
-      assert.equal(h.body.clientId, SPARE_CLIENT_ID, JSON.stringify(h.body));
-    }, 15_000, 100);
+    await eventually(
+      async () => {
+        const res = await prom!.query(
+          'max_over_time(ALERTS{alertname="IbOrderClientIdStuck", alertstate="pending", worker="worker0"}[1m])',
+        );
+        assert.equal((res.data?.result ?? []).length, 1, 'IbOrderClientIdStuck never became pending');
+      },
+      10_000,
+      200,
+    );
+    await eventually(
+      async () => {
+        const h = await http(`${stack!.workers[FALLBACK_WORKER]!.url}/health/ready`);
+        assert.equal(h.status, 200, JSON.stringify(h.body));
+        assert.equal(h.body.clientId, SPARE_CLIENT_ID, JSON.stringify(h.body));
+      },
+      15_000,
+      100,
+    );
     await waitForSample(stack.workers[0]!.url, 'ibworker_reconciled_events_total', 'type="fill"', 0, 15_000);
 
     // A worker killed under traffic: the proxy's passive health takes it out on the refused connection and
     // retries elsewhere. The active probe may see it first (then nothing is counted): kill it again.
     const proxyMetrics = { authorization: `Bearer ${metricsKey}` };
     const victim = stack.workers[KILLED_WORKER]!;
-    const passiveDowns = async () => sampleSum(await metricsText(proxyUrl, proxyMetrics), 'ibproxy_passive_health_down_total', `backend="worker${KILLED_WORKER}"`);
+    const passiveDowns = async () =>
+      sampleSum(
+        await metricsText(proxyUrl, proxyMetrics),
+        'ibproxy_passive_health_down_total',
+        `backend="worker${KILLED_WORKER}"`,
+      );
     for (let attempt = 0; attempt < 3 && (await passiveDowns()) === 0; attempt++) {
       await poolUp(stack, auth);
       await victim.kill();
-      const reads = await Promise.all(Array.from({ length: 24 }, () => http(`${proxyUrl}/account/positions`, { headers: auth })));
-      assert.deepEqual(reads.filter((r) => r.status !== 200).map((r) => r.status), [], 'reads were retried on live workers');
+      const reads = await Promise.all(
+        Array.from({ length: 24 }, () => http(`${proxyUrl}/account/positions`, { headers: auth })),
+      );
+      assert.deepEqual(
+        reads.filter((r) => r.status !== 200).map((r) => r.status),
+        [],
+        'reads were retried on live workers',
+      );
       await victim.restart();
     }
     assert.ok((await passiveDowns()) > 0, 'the proxy took the killed worker out by passive health');
@@ -225,14 +267,22 @@ describe('dashboards on a scraped stack', () => {
     const depth = await openStream(feed('/market/depth', { ...AAPL, numRows: '5' }), auth);
     try {
       assert.equal(depth.status, 200);
-      const over = await http(feed('/market/data', { ...AAPL, symbol: 'MSFT' }), { headers: { ...auth, accept: 'text/event-stream' } });
+      const over = await http(feed('/market/data', { ...AAPL, symbol: 'MSFT' }), {
+        headers: { ...auth, accept: 'text/event-stream' },
+      });
       assert.equal(over.status, 429, JSON.stringify(over.body));
       assert.equal(over.body.error.code, 'MARKET_DATA_LINES_EXHAUSTED');
       // Gauges of open streams are scraped while the streams are open.
-      await eventually(async () => {
-        const res = await prom!.query('sum(ibworker_feed_subscribers) >= 2 and max(ibproxy_market_data_lines_in_use) >= 1 and max(ibproxy_depth_books_in_use) >= 1');
-        assert.equal((res.data?.result ?? []).length, 1, 'open streams not scraped yet');
-      }, 10_000, 200);
+      await eventually(
+        async () => {
+          const res = await prom!.query(
+            'sum(ibworker_feed_subscribers) >= 2 and max(ibproxy_market_data_lines_in_use) >= 1 and max(ibproxy_depth_books_in_use) >= 1',
+          );
+          assert.equal((res.data?.result ?? []).length, 1, 'open streams not scraped yet');
+        },
+        10_000,
+        200,
+      );
     } finally {
       quotes.close();
       depth.close();
@@ -248,14 +298,18 @@ describe('dashboards on a scraped stack', () => {
       let dropped = 0;
       for (let i = 0; i < 400 && dropped === 0; i++) {
         sim.control.pushNewsBulletin({ message: `${i} ${bulletin}` });
-        if (i % 20 === 19) dropped = sampleSum(await metricsText(newsWorker), 'ibworker_feed_dropped_events_total', 'kind="news"');
+        if (i % 20 === 19)
+          dropped = sampleSum(await metricsText(newsWorker), 'ibworker_feed_dropped_events_total', 'kind="news"');
       }
       await waitForSample(newsWorker, 'ibworker_feed_dropped_events_total', 'kind="news"', 0, 5_000);
     } finally {
       stalled.destroy();
     }
 
-    const queries = panelQueries().map((q) => ({ where: `${q.dashboard} / ${q.panel} ${q.refId}`, expr: grafanaToPromql(q.expr, DURATIONS) }));
+    const queries = panelQueries().map((q) => ({
+      where: `${q.dashboard} / ${q.panel} ${q.refId}`,
+      expr: grafanaToPromql(q.expr, DURATIONS),
+    }));
     const empty = async () => {
       const missing: string[] = [];
       for (const q of queries) {
@@ -279,19 +333,24 @@ describe('dashboards on a scraped stack', () => {
       .filter((q) => NONZERO_STATS.includes(q.panel))
       .map((q) => ({ where: `${q.dashboard} / ${q.panel}`, expr: grafanaToPromql(q.expr, DURATIONS) }));
     assert.equal(counted.length, NONZERO_STATS.length, `stat panels found: ${counted.map((q) => q.where).join(', ')}`);
-    await eventually(async () => {
-      const zero: string[] = [];
-      for (const q of counted) {
-        const res = await prom!.query(q.expr);
-        const value = Number((res.data?.result as Array<{ value: [number, string] }> | undefined)?.[0]?.value[1]);
-        if (!(value > 0)) zero.push(`${q.where} = ${value}`);
-      }
-      assert.deepEqual(zero, [], 'stat panels that missed the events');
-    }, 10_000, 500);
+    await eventually(
+      async () => {
+        const zero: string[] = [];
+        for (const q of counted) {
+          const res = await prom!.query(q.expr);
+          const value = Number((res.data?.result as Array<{ value: [number, string] }> | undefined)?.[0]?.value[1]);
+          if (!(value > 0)) zero.push(`${q.where} = ${value}`);
+        }
+        assert.deepEqual(zero, [], 'stat panels that missed the events');
+      },
+      10_000,
+      500,
+    );
   });
 
   it('evaluates every alert expression on the live data; exactly the alerts the faults call for fire', async (t) => {
-    if (stack === undefined || prom === undefined) return t.skip('prometheus is not installed (apt-get install prometheus)');
+    if (stack === undefined || prom === undefined)
+      return t.skip('prometheus is not installed (apt-get install prometheus)');
     for (const rule of loadAlertRules()) {
       const res = await prom.query(rule.expr);
       assert.equal(res.status, 'success', `${rule.alert}: ${res.error}`);
@@ -302,22 +361,33 @@ describe('dashboards on a scraped stack', () => {
       return [...new Set(series.map((s) => s.metric.alertname!))].sort();
     };
     // Prometheus evaluates the rules every second; give it a few rounds to see the last scrapes.
-    const seen = await eventually(async () => {
-      const names = await firing();
-      assert.deepEqual(names, EXPECTED_FIRING);
-      return names;
-    }, 15_000, 500).catch(async () => firing());
+    const seen = await eventually(
+      async () => {
+        const names = await firing();
+        assert.deepEqual(names, EXPECTED_FIRING);
+        return names;
+      },
+      15_000,
+      500,
+    ).catch(async () => firing());
     assert.deepEqual(seen, EXPECTED_FIRING, 'firing alerts');
   });
 });
 
 /** Every worker ready, and up in the proxy's pool view. */
 async function poolUp(stack: Stack, auth: Record<string, string>): Promise<void> {
-  await eventually(async () => {
-    for (const w of stack.workers) assert.equal((await http(`${w.url}/health/ready`)).status, 200, `worker${w.clientId} not ready`);
-    const res = await http(`${stack.proxyUrl}/clients`, { headers: auth });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    const down = (res.body.clients as Array<{ clientId: number; up: boolean }>).filter((c) => !c.up).map((c) => c.clientId);
-    assert.deepEqual(down, [], 'workers out of the proxy\'s rotation');
-  }, 20_000, 100);
+  await eventually(
+    async () => {
+      for (const w of stack.workers)
+        assert.equal((await http(`${w.url}/health/ready`)).status, 200, `worker${w.clientId} not ready`);
+      const res = await http(`${stack.proxyUrl}/clients`, { headers: auth });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const down = (res.body.clients as Array<{ clientId: number; up: boolean }>)
+        .filter((c) => !c.up)
+        .map((c) => c.clientId);
+      assert.deepEqual(down, [], "workers out of the proxy's rotation");
+    },
+    20_000,
+    100,
+  );
 }

@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from './helpers/eventually.js';
-import { fdCount, metricSum, NO_WINDOWS, printFigures, rawRequest, runLanes, sleep, SYMBOLS, Tally } from './helpers/faults-kit.js';
+import {
+  fdCount,
+  metricSum,
+  NO_WINDOWS,
+  printFigures,
+  rawRequest,
+  runLanes,
+  sleep,
+  SYMBOLS,
+  Tally,
+} from './helpers/faults-kit.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const WORKERS = 3;
@@ -18,7 +28,12 @@ const FD_SLACK = 6;
  * Opens a request and destroys it after `abortAfterMs`, wherever it is by then (connecting, waiting for
  * headers, or reading a stream). Resolves with how far it got.
  */
-function abortedRequest(base: string, path: string, headers: Record<string, string>, abortAfterMs: number): Promise<string> {
+function abortedRequest(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+  abortAfterMs: number,
+): Promise<string> {
   const url = new URL(base);
   return new Promise((resolve) => {
     let stage = 'sent';
@@ -55,7 +70,10 @@ describe('faults – a client aborts 1,000 slow requests', () => {
   before(async () => {
     // Clean session: after a farm flap (2103 → 2104) the proxy's readiness still answers 503 for a while.
     stack = await startStack({
-      workers: WORKERS, sim: { session: 'clean' }, workerEnv: { ...NO_WINDOWS }, proxyEnv: NO_WINDOWS,
+      workers: WORKERS,
+      sim: { session: 'clean' },
+      workerEnv: { ...NO_WINDOWS },
+      proxyEnv: NO_WINDOWS,
     });
   });
   after(async () => {
@@ -63,7 +81,10 @@ describe('faults – a client aborts 1,000 slow requests', () => {
     await stack?.stop();
   });
 
-  const pids = () => ({ proxy: stack.proxy.pid, ...Object.fromEntries(stack.workers.map((w) => [`worker${w.clientId}`, w.service.pid])) });
+  const pids = () => ({
+    proxy: stack.proxy.pid,
+    ...Object.fromEntries(stack.workers.map((w) => [`worker${w.clientId}`, w.service.pid])),
+  });
   const fds = () => Object.fromEntries(Object.entries(pids()).map(([name, pid]) => [name, fdCount(pid)]));
 
   test('no leaked sockets, nothing in flight, no IB request left open', async () => {
@@ -75,12 +96,16 @@ describe('faults – a client aborts 1,000 slow requests', () => {
     }
     // The baseline is taken once descriptor counts stop moving (pooled sockets opened by the warm-up stay).
     let baseline: Record<string, number> = fds();
-    await eventually(async () => {
-      const previous = baseline;
-      await sleep(300);
-      baseline = fds();
-      assert.deepEqual(baseline, previous, 'descriptor counts stable');
-    }, 10_000, 0);
+    await eventually(
+      async () => {
+        const previous = baseline;
+        await sleep(300);
+        baseline = fds();
+        assert.deepEqual(baseline, previous, 'descriptor counts stable');
+      },
+      10_000,
+      0,
+    );
 
     const streamed = { req: 0, cancel: 0 };
     const onMessage = (m: { name: string; fields: string[] }) => {
@@ -89,69 +114,116 @@ describe('faults – a client aborts 1,000 slow requests', () => {
     };
     sim.control.events.on('message', onMessage);
     const outcomes = new Tally();
-    const abortedCount = () => Object.entries(outcomes.counts).filter(([k]) => k.includes('aborted')).reduce((a, [, v]) => a + v, 0);
+    const abortedCount = () =>
+      Object.entries(outcomes.counts)
+        .filter(([k]) => k.includes('aborted'))
+        .reduce((a, [, v]) => a + v, 0);
     const started = Date.now();
     try {
       // 500 streams: each caller leaves at a random moment, before or after the stream started.
       let n = 0;
-      await runLanes(CONCURRENCY, async () => {
-        const i = n++;
-        if (i >= STREAMS) return;
-        const symbol = SYMBOLS[i % SYMBOLS.length];
-        outcomes.add(`stream ${await abortedRequest(stack.proxyUrl, `/market/data?symbol=${symbol}`, { accept: 'text/event-stream' }, 5 + (i * 37) % 150)}`);
-      }, { stop: () => n >= STREAMS, maxIterations: STREAMS });
+      await runLanes(
+        CONCURRENCY,
+        async () => {
+          const i = n++;
+          if (i >= STREAMS) return;
+          const symbol = SYMBOLS[i % SYMBOLS.length];
+          outcomes.add(
+            `stream ${await abortedRequest(stack.proxyUrl, `/market/data?symbol=${symbol}`, { accept: 'text/event-stream' }, 5 + ((i * 37) % 150))}`,
+          );
+        },
+        { stop: () => n >= STREAMS, maxIterations: STREAMS },
+      );
 
       // Then requests that wait on a slow IB (snapshots, contract details, account summaries) until 1,000
       // requests in all were aborted: one that joined an identical request already in flight may be answered
       // before its caller leaves, and does not count.
       sim.control.delayReplies(REPLY_DELAY_MS);
       let m = 0;
-      await runLanes(CONCURRENCY, async () => {
-        const i = m++;
-        const symbol = SYMBOLS[i % SYMBOLS.length];
-        const path = [`/market/data?symbol=${symbol}`, `/contract?symbol=${symbol}`, `/account/summary?tags=NetLiquidation`][i % 3]!;
-        outcomes.add(`slow ${await abortedRequest(stack.proxyUrl, path, {}, 20 + (i * 53) % 200)}`);
-      }, { stop: () => abortedCount() >= STREAMS + SLOW, maxIterations: SLOW });
+      await runLanes(
+        CONCURRENCY,
+        async () => {
+          const i = m++;
+          const symbol = SYMBOLS[i % SYMBOLS.length];
+          const path = [
+            `/market/data?symbol=${symbol}`,
+            `/contract?symbol=${symbol}`,
+            `/account/summary?tags=NetLiquidation`,
+          ][i % 3]!;
+          outcomes.add(`slow ${await abortedRequest(stack.proxyUrl, path, {}, 20 + ((i * 53) % 200))}`);
+        },
+        { stop: () => abortedCount() >= STREAMS + SLOW, maxIterations: SLOW },
+      );
     } finally {
       sim.control.delayReplies(0);
     }
     const abortedMs = Date.now() - started;
-    assert.ok(abortedCount() >= STREAMS + SLOW, `1,000 requests aborted while still running: ${JSON.stringify(outcomes.counts)}`);
+    assert.ok(
+      abortedCount() >= STREAMS + SLOW,
+      `1,000 requests aborted while still running: ${JSON.stringify(outcomes.counts)}`,
+    );
 
     // Everything is released once the delayed IB answers have drained.
     const settleStart = Date.now();
     let proxyMetrics = '';
-    await eventually(async () => {
-      proxyMetrics = (await rawRequest(stack.proxyUrl, { path: '/metrics' })).text;
-      assert.equal(metricSum(proxyMetrics, 'ibproxy_requests_in_flight'), 0, 'ibproxy_requests_in_flight back to 0');
-    }, 10_000, 100);
+    await eventually(
+      async () => {
+        proxyMetrics = (await rawRequest(stack.proxyUrl, { path: '/metrics' })).text;
+        assert.equal(metricSum(proxyMetrics, 'ibproxy_requests_in_flight'), 0, 'ibproxy_requests_in_flight back to 0');
+      },
+      10_000,
+      100,
+    );
     const inFlightZeroMs = Date.now() - settleStart;
-    await eventually(() => {
-      const subs = sim.control.activeSubscriptions();
-      assert.equal(subs.marketData, 0, 'no market-data subscription left at IB');
-      assert.equal(sim.control.activeMarketDataLines(), 0, 'no market-data line held at IB');
-    }, 10_000, 100);
+    await eventually(
+      () => {
+        const subs = sim.control.activeSubscriptions();
+        assert.equal(subs.marketData, 0, 'no market-data subscription left at IB');
+        assert.equal(sim.control.activeMarketDataLines(), 0, 'no market-data line held at IB');
+      },
+      10_000,
+      100,
+    );
     const ibClearMs = Date.now() - settleStart;
     const workerGauges: Record<string, { lines: number; ibSubscriptions: number }> = {};
-    await eventually(async () => {
-      for (const w of stack.workers) {
-        const text = (await rawRequest(w.url, { path: '/metrics' })).text;
-        workerGauges[`worker${w.clientId}`] = { lines: metricSum(text, 'ibworker_market_data_lines_in_use'), ibSubscriptions: metricSum(text, 'ibworker_feed_ib_subscriptions') };
-        assert.equal(metricSum(text, 'ibworker_market_data_lines_in_use'), 0, `worker${w.clientId} holds no line`);
-        assert.equal(metricSum(text, 'ibworker_feed_ib_subscriptions'), 0, `worker${w.clientId} holds no feed subscription`);
-      }
-    }, 10_000, 200);
+    await eventually(
+      async () => {
+        for (const w of stack.workers) {
+          const text = (await rawRequest(w.url, { path: '/metrics' })).text;
+          workerGauges[`worker${w.clientId}`] = {
+            lines: metricSum(text, 'ibworker_market_data_lines_in_use'),
+            ibSubscriptions: metricSum(text, 'ibworker_feed_ib_subscriptions'),
+          };
+          assert.equal(metricSum(text, 'ibworker_market_data_lines_in_use'), 0, `worker${w.clientId} holds no line`);
+          assert.equal(
+            metricSum(text, 'ibworker_feed_ib_subscriptions'),
+            0,
+            `worker${w.clientId} holds no feed subscription`,
+          );
+        }
+      },
+      10_000,
+      200,
+    );
     const budgets = (await rawRequest(stack.proxyUrl, { path: '/clients' })).json.budgets;
     assert.equal(budgets.marketDataLines.inUse, 0, 'the proxy’s pool-wide line budget is free again');
     assert.equal(budgets.marketDataLines.streams, 0);
     let after: Record<string, number> = {};
-    await eventually(() => {
-      after = fds();
-      for (const [name, count] of Object.entries(after)) assert.ok(count <= baseline[name]! + FD_SLACK, `${name}: ${count} descriptors, baseline ${baseline[name]}`);
-    }, 15_000, 250);
+    await eventually(
+      () => {
+        after = fds();
+        for (const [name, count] of Object.entries(after))
+          assert.ok(count <= baseline[name]! + FD_SLACK, `${name}: ${count} descriptors, baseline ${baseline[name]}`);
+      },
+      15_000,
+      250,
+    );
     const fdSettledMs = Date.now() - settleStart;
     sim.control.events.off('message', onMessage);
-    assert.ok(streamed.req > 0 && streamed.cancel >= streamed.req, `every streaming request cancelled at IB (${streamed.req} requests, ${streamed.cancel} cancels)`);
+    assert.ok(
+      streamed.req > 0 && streamed.cancel >= streamed.req,
+      `every streaming request cancelled at IB (${streamed.req} requests, ${streamed.cancel} cancels)`,
+    );
 
     // Still serving normally afterwards.
     assert.equal((await rawRequest(stack.proxyUrl, { path: '/market/data?symbol=AAPL' })).status, 200);

@@ -2,8 +2,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RunningService } from '@ibrest/stack';
 import {
-  classify, metricSum, mktOrder, NO_WINDOWS, orderRefForKey, percentile, poolFullyUp, printFigures, rawRequest, restartProxy,
-  runLanes, sleep, SYMBOLS, Tally, timeUntil,
+  classify,
+  metricSum,
+  mktOrder,
+  NO_WINDOWS,
+  orderRefForKey,
+  percentile,
+  poolFullyUp,
+  printFigures,
+  rawRequest,
+  restartProxy,
+  runLanes,
+  sleep,
+  SYMBOLS,
+  Tally,
+  timeUntil,
 } from './helpers/faults-kit.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -39,7 +52,10 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
   before(async () => {
     // Clean session: a farm-down notice (2103) still takes every worker out of rotation, reads included.
     stack = await startStack({
-      workers: WORKERS, sim: { session: 'clean' }, workerEnv: { ...NO_WINDOWS }, proxyEnv: NO_WINDOWS,
+      workers: WORKERS,
+      sim: { session: 'clean' },
+      workerEnv: { ...NO_WINDOWS },
+      proxyEnv: NO_WINDOWS,
     });
     proxyPort = Number(new URL(stack.proxyUrl).port);
   });
@@ -58,18 +74,33 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
     for (let attempts = 1; ; attempts++) {
       let r;
       try {
-        r = await rawRequest(stack.proxyUrl, { method: 'POST', path: '/order', headers: { ...json, 'idempotency-key': key }, body: JSON.stringify(mktOrder(1)), timeoutMs: 20_000 });
+        r = await rawRequest(stack.proxyUrl, {
+          method: 'POST',
+          path: '/order',
+          headers: { ...json, 'idempotency-key': key },
+          body: JSON.stringify(mktOrder(1)),
+          timeoutMs: 20_000,
+        });
       } catch (err) {
         statuses.add('network', (err as Error).message);
       }
       if (r !== undefined) {
         if (r.status === 201) {
-          const res: KeyedResult = { key, attempts, ms: Date.now() - started, status: 201, orderId: r.json.orderId, permId: r.json.permId, replayed: r.headers['idempotent-replayed'] === 'true' };
+          const res: KeyedResult = {
+            key,
+            attempts,
+            ms: Date.now() - started,
+            status: 201,
+            orderId: r.json.orderId,
+            permId: r.json.permId,
+            replayed: r.headers['idempotent-replayed'] === 'true',
+          };
           results.push(res);
           return res;
         }
         const code = r.json?.error?.code as string | undefined;
-        const retryable = r.status === 503 || r.status === 502 || r.status === 504 || code === 'IDEMPOTENCY_KEY_RELEASED';
+        const retryable =
+          r.status === 503 || r.status === 502 || r.status === 504 || code === 'IDEMPOTENCY_KEY_RELEASED';
         statuses.add(`${r.status}${code ? ` ${code}` : ''}`, r.text.slice(0, 200));
         if (!retryable) {
           const res: KeyedResult = { key, attempts, ms: Date.now() - started, status: r.status, replayed: false };
@@ -89,19 +120,27 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
     const keyed: KeyedResult[] = [];
     let stop = false;
     const load = Promise.all([
-      runLanes(2, async (lane, i) => {
-        const path = (lane + i) % 2 === 0 ? '/account/positions' : `/contract?symbol=${SYMBOLS[i % SYMBOLS.length]}`;
-        try {
-          const r = await rawRequest(stack.proxyUrl, { path, timeoutMs: 15_000 });
-          reads.add(classify(r), `${r.status} ${r.text.slice(0, 200)}`);
-        } catch (err) {
-          reads.add('network', (err as Error).message);
-          await sleep(50);
-        }
-      }, { stop: () => stop, maxIterations: 20_000, pauseMs: 10 }),
-      runLanes(2, async () => {
-        keyed.push(await placeWithRetries(orderStatuses));
-      }, { stop: () => stop, maxIterations: 1_000, pauseMs: 20 }),
+      runLanes(
+        2,
+        async (lane, i) => {
+          const path = (lane + i) % 2 === 0 ? '/account/positions' : `/contract?symbol=${SYMBOLS[i % SYMBOLS.length]}`;
+          try {
+            const r = await rawRequest(stack.proxyUrl, { path, timeoutMs: 15_000 });
+            reads.add(classify(r), `${r.status} ${r.text.slice(0, 200)}`);
+          } catch (err) {
+            reads.add('network', (err as Error).message);
+            await sleep(50);
+          }
+        },
+        { stop: () => stop, maxIterations: 20_000, pauseMs: 10 },
+      ),
+      runLanes(
+        2,
+        async () => {
+          keyed.push(await placeWithRetries(orderStatuses));
+        },
+        { stop: () => stop, maxIterations: 1_000, pauseMs: 20 },
+      ),
     ]);
     try {
       await timeUntil(() => reads.get('ok') >= 10 && keyed.length >= 4, 10_000, `${name}: steady state`);
@@ -128,7 +167,10 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
       attempts: keyed.reduce((a, k) => a + k.attempts, 0),
       answeredByReplay: keyed.filter((k) => k.replayed).length,
       retryAnswers: statuses.counts,
-      timeToSuccessMsP50: percentile(keyed.map((k) => k.ms), 50),
+      timeToSuccessMsP50: percentile(
+        keyed.map((k) => k.ms),
+        50,
+      ),
       timeToSuccessMsMax: Math.max(0, ...keyed.map((k) => k.ms)),
     };
   }
@@ -147,19 +189,37 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
         stack.sim.control.events.on('message', onMessage);
       });
       await victim.service.exited;
-      await timeUntil(async () => {
-        const clients = (await rawRequest(stack.proxyUrl, { path: '/clients' })).json.clients as Array<{ clientId: number; up: boolean }>;
-        return clients.find((c) => c.clientId === 2)?.up === false;
-      }, 10_000, 'worker 2 out of rotation');
+      await timeUntil(
+        async () => {
+          const clients = (await rawRequest(stack.proxyUrl, { path: '/clients' })).json.clients as Array<{
+            clientId: number;
+            up: boolean;
+          }>;
+          return clients.find((c) => c.clientId === 2)?.up === false;
+        },
+        10_000,
+        'worker 2 out of rotation',
+      );
       await victim.restart();
     });
-    assert.deepEqual(Object.keys(reads.counts), ['ok'], `reads never failed: ${JSON.stringify(reads.counts)} ${JSON.stringify(reads.examples)}`);
-    assert.ok(keyed.every((k) => k.status === 201), 'every order placed');
+    assert.deepEqual(
+      Object.keys(reads.counts),
+      ['ok'],
+      `reads never failed: ${JSON.stringify(reads.counts)} ${JSON.stringify(reads.examples)}`,
+    );
+    assert.ok(
+      keyed.every((k) => k.status === 201),
+      'every order placed',
+    );
     const proxyMetrics = (await rawRequest(stack.proxyUrl, { path: '/metrics' })).text;
     printFigures('kill-read-worker', {
-      workers: WORKERS, victim: 'worker2', killedAfter: 'REQ_CONTRACT_DATA reached the simulator', reads: reads.counts,
+      workers: WORKERS,
+      victim: 'worker2',
+      killedAfter: 'REQ_CONTRACT_DATA reached the simulator',
+      reads: reads.counts,
       proxyRetriesOnAnotherWorker: metricSum(proxyMetrics, 'ibproxy_retries_total', 'backend="worker2"'),
-      orders: orderFigures(keyed, orderStatuses), backInRotationMs: recoveredMs,
+      orders: orderFigures(keyed, orderStatuses),
+      backInRotationMs: recoveredMs,
     });
   });
 
@@ -180,10 +240,27 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
       await sleep(300);
       await w0.restart();
     });
-    assert.deepEqual(Object.keys(reads.counts), ['ok'], `reads never failed: ${JSON.stringify(reads.counts)} ${JSON.stringify(reads.examples)}`);
-    assert.ok(keyed.every((k) => k.status === 201), `every order placed in the end: ${JSON.stringify(orderStatuses.examples)}`);
-    assert.ok(keyed.some((k) => k.attempts > 1), 'some orders had to be retried');
-    printFigures('kill-worker0', { workers: WORKERS, victim: 'worker0', killedAfter: 'PLACE_ORDER reached the simulator', reads: reads.counts, orders: orderFigures(keyed, orderStatuses), backInRotationMs: recoveredMs });
+    assert.deepEqual(
+      Object.keys(reads.counts),
+      ['ok'],
+      `reads never failed: ${JSON.stringify(reads.counts)} ${JSON.stringify(reads.examples)}`,
+    );
+    assert.ok(
+      keyed.every((k) => k.status === 201),
+      `every order placed in the end: ${JSON.stringify(orderStatuses.examples)}`,
+    );
+    assert.ok(
+      keyed.some((k) => k.attempts > 1),
+      'some orders had to be retried',
+    );
+    printFigures('kill-worker0', {
+      workers: WORKERS,
+      victim: 'worker0',
+      killedAfter: 'PLACE_ORDER reached the simulator',
+      reads: reads.counts,
+      orders: orderFigures(keyed, orderStatuses),
+      backInRotationMs: recoveredMs,
+    });
   });
 
   test('kill -9 of the proxy with an order in flight: clients retry through the restarted proxy, keys placed once', async () => {
@@ -202,9 +279,23 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
       proxy = await restartProxy(stack, proxyPort, NO_WINDOWS);
     });
     assert.ok(reads.get('network') > 0, 'reads failed while no proxy was listening');
-    assert.deepEqual(Object.keys(reads.counts).filter((k) => k !== 'ok' && k !== 'network'), [], `only connection errors while the proxy was gone: ${JSON.stringify(reads.examples)}`);
-    assert.ok(keyed.every((k) => k.status === 201), `every order placed in the end: ${JSON.stringify(orderStatuses.examples)}`);
-    printFigures('kill-proxy', { workers: WORKERS, victim: 'proxy', killedAfter: 'PLACE_ORDER reached the simulator', reads: reads.counts, orders: orderFigures(keyed, orderStatuses), backInRotationMs: recoveredMs });
+    assert.deepEqual(
+      Object.keys(reads.counts).filter((k) => k !== 'ok' && k !== 'network'),
+      [],
+      `only connection errors while the proxy was gone: ${JSON.stringify(reads.examples)}`,
+    );
+    assert.ok(
+      keyed.every((k) => k.status === 201),
+      `every order placed in the end: ${JSON.stringify(orderStatuses.examples)}`,
+    );
+    printFigures('kill-proxy', {
+      workers: WORKERS,
+      victim: 'proxy',
+      killedAfter: 'PLACE_ORDER reached the simulator',
+      reads: reads.counts,
+      orders: orderFigures(keyed, orderStatuses),
+      backInRotationMs: recoveredMs,
+    });
   });
 
   test('duplicates at the simulator = 0: one order per Idempotency-Key; a retry replays, another body is refused', async () => {
@@ -222,19 +313,45 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
       answersNotMatchingTheSimOrder: mismatched.length,
       retriedKeys: results.filter((r) => r.attempts > 1).length,
     });
-    assert.deepEqual(duplicates.map((d) => d.map((o) => o.orderId)), [], 'no key placed twice');
-    assert.deepEqual(missing.map((r) => r.key), [], 'every key that got 201 has its order at the simulator');
-    assert.deepEqual(mismatched.map((r) => r.key), [], 'every answer names the order the simulator holds for its key');
+    assert.deepEqual(
+      duplicates.map((d) => d.map((o) => o.orderId)),
+      [],
+      'no key placed twice',
+    );
+    assert.deepEqual(
+      missing.map((r) => r.key),
+      [],
+      'every key that got 201 has its order at the simulator',
+    );
+    assert.deepEqual(
+      mismatched.map((r) => r.key),
+      [],
+      'every answer names the order the simulator holds for its key',
+    );
     assert.equal(ours.length, results.length);
 
     const sample = results.find((r) => r.attempts > 1) ?? results[0]!;
-    const replay = await rawRequest(stack.proxyUrl, { method: 'POST', path: '/order', headers: { ...json, 'idempotency-key': sample.key }, body: JSON.stringify(mktOrder(1)) });
+    const replay = await rawRequest(stack.proxyUrl, {
+      method: 'POST',
+      path: '/order',
+      headers: { ...json, 'idempotency-key': sample.key },
+      body: JSON.stringify(mktOrder(1)),
+    });
     assert.equal(replay.status, 201);
     assert.equal(replay.headers['idempotent-replayed'], 'true');
     assert.equal(replay.json.orderId, sample.orderId);
-    const reused = await rawRequest(stack.proxyUrl, { method: 'POST', path: '/order', headers: { ...json, 'idempotency-key': sample.key }, body: JSON.stringify(mktOrder(2)) });
+    const reused = await rawRequest(stack.proxyUrl, {
+      method: 'POST',
+      path: '/order',
+      headers: { ...json, 'idempotency-key': sample.key },
+      body: JSON.stringify(mktOrder(2)),
+    });
     assert.equal(reused.status, 409);
     assert.equal(reused.json.error.code, 'IDEMPOTENCY_KEY_REUSED');
-    assert.equal(stack.sim.control.orders().filter((o) => o.orderRef.startsWith('ik1-')).length, ours.length, 'neither reached IB');
+    assert.equal(
+      stack.sim.control.orders().filter((o) => o.orderRef.startsWith('ik1-')).length,
+      ours.length,
+      'neither reached IB',
+    );
   });
 });

@@ -2,8 +2,16 @@ import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { NO_WINDOWS, orderRefForKey, printFigures, rawRequest, runLanes, sleep, Tally,
-  timeUntil } from './helpers/faults-kit.js';
+import {
+  NO_WINDOWS,
+  orderRefForKey,
+  printFigures,
+  rawRequest,
+  runLanes,
+  sleep,
+  Tally,
+  timeUntil,
+} from './helpers/faults-kit.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 /**
@@ -29,8 +37,7 @@ interface Placed {
   replayed: boolean;
 }
 
-describe(`faults – keyed orders under gateway restarts, kill -9 and a lost idempotency store (${ORDERS} per fault)`,
-  () => {
+describe(`faults – keyed orders under gateway restarts, kill -9 and a lost idempotency store (${ORDERS} per fault)`, () => {
   let stack: Stack;
   const runId = `faults-orders-${process.pid}-${Date.now()}`;
   before(async () => {
@@ -47,8 +54,12 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
   const bodyFor = (key: string) => {
     // Every third order rests (a limit far from the market), the others fill at once: open, completed and executed.
     const rest = Number.parseInt(orderRefForKey(key).slice(-2), 16) % 3 === 0;
-    return JSON.stringify({ contract: AAPL, order: rest ? { action: 'BUY', orderType: 'LMT', lmtPrice: 1,
-      totalQuantity: 1 } : { action: 'BUY', orderType: 'MKT', totalQuantity: 1 } });
+    return JSON.stringify({
+      contract: AAPL,
+      order: rest
+        ? { action: 'BUY', orderType: 'LMT', lmtPrice: 1, totalQuantity: 1 }
+        : { action: 'BUY', orderType: 'MKT', totalQuantity: 1 },
+    });
   };
 
   /** One key, the same request repeated until a final answer (201 or a 4xx refusal); the retry budget is generous. */
@@ -56,11 +67,22 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
     const started = Date.now();
     for (let attempts = 1; ; attempts++) {
       try {
-        const r = await rawRequest(stack.proxyUrl, { method: 'POST', path: '/order?timeout=3', headers: { ...json,
-          'idempotency-key': key }, body: bodyFor(key), timeoutMs: 15_000 });
+        const r = await rawRequest(stack.proxyUrl, {
+          method: 'POST',
+          path: '/order?timeout=3',
+          headers: { ...json, 'idempotency-key': key },
+          body: bodyFor(key),
+          timeoutMs: 15_000,
+        });
         statuses.add(String(r.status) + (r.json?.error?.code ? ` ${r.json.error.code}` : ''), r.text.slice(0, 300));
-        if (r.status === 201) return { key, orderId: r.json.orderId, permId: r.json.permId, attempts,
-          replayed: r.headers['idempotent-replayed'] === 'true' };
+        if (r.status === 201)
+          return {
+            key,
+            orderId: r.json.orderId,
+            permId: r.json.permId,
+            attempts,
+            replayed: r.headers['idempotent-replayed'] === 'true',
+          };
         if (r.status < 500 && r.status !== 409 && r.status !== 429) return undefined;
       } catch (err) {
         statuses.add('network', (err as Error).message);
@@ -77,9 +99,11 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
   type Journalled = JournalEvent & { status?: string };
   async function journal(): Promise<Journalled[]> {
     const out = [];
-    for (let since = 0; ; ) {
-      const page = await rawRequest(stack.proxyUrl, { path: `/order/events?since=${since}&limit=1000`,
-        timeoutMs: 30_000 });
+    for (let since = 0; ;) {
+      const page = await rawRequest(stack.proxyUrl, {
+        path: `/order/events?since=${since}&limit=1000`,
+        timeoutMs: 30_000,
+      });
       assert.equal(page.status, 200, page.text);
       const events = page.json.events as Array<{ cursor: number }>;
       if (events.length === 0) return out as never;
@@ -89,8 +113,14 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
   }
 
   /** The user's checks after a fault run. */
-  async function verify(scenario: string, keys: string[], placed: Placed[], statuses: Tally, started: number,
-    extra: Record<string, unknown> = {}) {
+  async function verify(
+    scenario: string,
+    keys: string[],
+    placed: Placed[],
+    statuses: Tally,
+    started: number,
+    extra: Record<string, unknown> = {},
+  ) {
     // Recovery without a manual restart: the order path serves again.
     const probeKey = `${runId}-${scenario}-probe`;
     const probe = await placeUntilFinal(probeKey, statuses);
@@ -108,9 +138,9 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
     // Zero lost journal events: every simulator execution and every final status of our orders is journalled.
     const ours = new Set(keys.map(orderRefForKey));
     const execs = stack.sim.control.executions().filter((e) => e.clientId === 0 && ours.has(e.orderRef));
-    let lostFills: string[] = [];
-    let lostFinals: number[] = [];
-    let gaps = 0;
+    let lostFills: string[];
+    let lostFinals: number[];
+    let gaps: number;
     const deadline = Date.now() + 30_000;
     for (;;) {
       const events = await journal();
@@ -120,19 +150,29 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
       const finalMissing = (o: (typeof sims)[number]) =>
         ours.has(o.orderRef) && FINAL.has(o.status) && !finals.has(o.permId);
       lostFinals = sims.filter(finalMissing).map((o) => o.permId);
-      gaps = events.filter((e,
-        i) => i > 0 && e.cursor !== events[i - 1]!.cursor + 1).length + (events[0]?.cursor === 1 ? 0 : 1);
+      gaps =
+        events.filter((e, i) => i > 0 && e.cursor !== events[i - 1]!.cursor + 1).length +
+        (events[0]?.cursor === 1 ? 0 : 1);
       if ((lostFills.length === 0 && lostFinals.length === 0) || Date.now() > deadline) break;
       await sleep(500);
     }
     const attempts = placed.map((p) => p.attempts);
     const figures = {
-      keys: keys.length, answered201: placed.length, unanswered, false201: false201.length,
+      keys: keys.length,
+      answered201: placed.length,
+      unanswered,
+      false201: false201.length,
       duplicates: duplicates.length,
-      lostFills: lostFills.length, lostFinalStatuses: lostFinals.length, cursorGaps: gaps, simOrders: sims.length,
-      executions: execs.length, replayed201: placed.filter((p) => p.replayed).length, maxAttempts: Math.max(0,
-        ...attempts),
-      seconds: Math.round((Date.now() - started) / 1000), statuses: statuses.counts, ...extra,
+      lostFills: lostFills.length,
+      lostFinalStatuses: lostFinals.length,
+      cursorGaps: gaps,
+      simOrders: sims.length,
+      executions: execs.length,
+      replayed201: placed.filter((p) => p.replayed).length,
+      maxAttempts: Math.max(0, ...attempts),
+      seconds: Math.round((Date.now() - started) / 1000),
+      statuses: statuses.counts,
+      ...extra,
     };
     printFigures(`orders-${scenario}`, figures);
     assert.equal(false201.length, 0, `false 201s: ${JSON.stringify(false201.slice(0, 3))}`);
@@ -151,12 +191,16 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
     let next = 0;
     let finished = false;
     const faults = fault(() => finished);
-    await runLanes(LANES, async () => {
-      const key = keys[next++];
-      if (key === undefined) return;
-      const p = await placeUntilFinal(key, statuses);
-      if (p) placed.push(p);
-    }, { stop: () => next >= keys.length, maxIterations: ORDERS });
+    await runLanes(
+      LANES,
+      async () => {
+        const key = keys[next++];
+        if (key === undefined) return;
+        const p = await placeUntilFinal(key, statuses);
+        if (p) placed.push(p);
+      },
+      { stop: () => next >= keys.length, maxIterations: ORDERS },
+    );
     finished = true;
     const extra = await faults;
     await verify(scenario, keys, placed, statuses, started, extra);
@@ -186,8 +230,11 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
       const w0 = stack.workers[0]!;
       while (!done()) {
         // Killed at a random moment once orders flow again (ready, then 0.5–2 s of fills).
-        await timeUntil(async () => (await rawRequest(w0.url, { path: '/health/ready',
-          timeoutMs: 2_000 })).status === 200, 60_000, 'worker 0 ready');
+        await timeUntil(
+          async () => (await rawRequest(w0.url, { path: '/health/ready', timeoutMs: 2_000 })).status === 200,
+          60_000,
+          'worker 0 ready',
+        );
         await sleep(500 + Math.random() * 1_500);
         if (done()) break;
         await w0.kill();
@@ -205,12 +252,16 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
     const started = Date.now();
     const first: Placed[] = [];
     let next = 0;
-    await runLanes(LANES, async () => {
-      const key = keys[next++];
-      if (key === undefined) return;
-      const p = await placeUntilFinal(key, statuses);
-      if (p) first.push(p);
-    }, { stop: () => next >= keys.length, maxIterations: ORDERS });
+    await runLanes(
+      LANES,
+      async () => {
+        const key = keys[next++];
+        if (key === undefined) return;
+        const p = await placeUntilFinal(key, statuses);
+        if (p) first.push(p);
+      },
+      { stop: () => next >= keys.length, maxIterations: ORDERS },
+    );
     const simBefore = stack.sim.control.orders().length;
     await stack.workers[0]!.kill();
     const dir = join(stack.dataDir, 'worker0');
@@ -220,17 +271,23 @@ describe(`faults – keyed orders under gateway restarts, kill -9 and a lost ide
     await stack.workers[0]!.restart();
     const again: Placed[] = [];
     next = 0;
-    await runLanes(LANES, async () => {
-      const key = keys[next++];
-      if (key === undefined) return;
-      const p = await placeUntilFinal(key, statuses);
-      if (p) again.push(p);
-    }, { stop: () => next >= keys.length, maxIterations: ORDERS });
+    await runLanes(
+      LANES,
+      async () => {
+        const key = keys[next++];
+        if (key === undefined) return;
+        const p = await placeUntilFinal(key, statuses);
+        if (p) again.push(p);
+      },
+      { stop: () => next >= keys.length, maxIterations: ORDERS },
+    );
     const firstById = new Map(first.map((p) => [p.key, p.orderId]));
     const changed = again.filter((p) => firstById.get(p.key) !== p.orderId);
     assert.equal(stack.sim.control.orders().length, simBefore, 'no order placed again after the store was lost');
     assert.equal(changed.length, 0, `retries answered with another order: ${JSON.stringify(changed.slice(0, 3))}`);
-    await verify(scenario, keys, again, statuses, started, { removedFiles: removed.length,
-      newOrdersAfterLoss: stack.sim.control.orders().length - simBefore });
+    await verify(scenario, keys, again, statuses, started, {
+      removedFiles: removed.length,
+      newOrdersAfterLoss: stack.sim.control.orders().length - simBefore,
+    });
   });
 });

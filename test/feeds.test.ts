@@ -29,9 +29,17 @@ describe('feeds – SSE and Atom through the proxy', () => {
     );
     try {
       for (const c of callers) assert.equal(c.status, 200);
-      await Promise.all(callers.map((c) => c.next((e) => e.event === 'tick' || e.event === 'ticks' || e.event === 'snapshot' || e.event === 'state')));
+      await Promise.all(
+        callers.map((c) =>
+          c.next((e) => e.event === 'tick' || e.event === 'ticks' || e.event === 'snapshot' || e.event === 'state'),
+        ),
+      );
       assert.equal(reqMktData('MSFT').length - before, 1, 'one reqMktData for fifty callers');
-      assert.equal(new Set(callers.map((c) => c.headers.get('x-ib-client-id'))).size, 1, 'all callers of one subscription on one worker');
+      assert.equal(
+        new Set(callers.map((c) => c.headers.get('x-ib-client-id'))).size,
+        1,
+        'all callers of one subscription on one worker',
+      );
       assert.equal(stack.sim.control.activeMarketDataLines(), 1);
     } finally {
       for (const c of callers) c.close();
@@ -42,7 +50,9 @@ describe('feeds – SSE and Atom through the proxy', () => {
 
   test('line budget exhausted → 429 MARKET_DATA_LINES_EXHAUSTED before IB, zero error 101', async () => {
     stack.sim.control.resetViolations();
-    const open = await Promise.all(['AAPL', 'SPY', 'TSLA'].map((s) => openSse(`${stack.proxyUrl}/market/data?symbol=${s}&secType=STK`)));
+    const open = await Promise.all(
+      ['AAPL', 'SPY', 'TSLA'].map((s) => openSse(`${stack.proxyUrl}/market/data?symbol=${s}&secType=STK`)),
+    );
     try {
       for (const c of open) assert.equal(c.status, 200);
       const refused = await http(`${stack.proxyUrl}/market/data?symbol=IBM&secType=STK&format=sse`);
@@ -57,7 +67,10 @@ describe('feeds – SSE and Atom through the proxy', () => {
       for (const c of open) c.close();
     }
     assert.equal(stack.sim.control.violations().byCode['101'] ?? 0, 0);
-    await eventually(async () => assert.equal((await http(`${stack.proxyUrl}/clients`)).body.budgets.marketDataLines.inUse, 0), 10_000);
+    await eventually(
+      async () => assert.equal((await http(`${stack.proxyUrl}/clients`)).body.budgets.marketDataLines.inUse, 0),
+      10_000,
+    );
   });
 
   test('gateway restart mid-stream: status events, then data resumes on the same stream', async () => {
@@ -76,10 +89,17 @@ describe('feeds – SSE and Atom through the proxy', () => {
       stream.close();
     }
     // Leave every worker back in rotation for the tests that follow.
-    await eventually(async () => {
-      const { body } = await http(`${stack.proxyUrl}/clients`);
-      assert.ok(body.clients.every((c: { up: boolean }) => c.up), JSON.stringify(body.clients.map((c: { state: string }) => c.state)));
-    }, 30_000, 200);
+    await eventually(
+      async () => {
+        const { body } = await http(`${stack.proxyUrl}/clients`);
+        assert.ok(
+          body.clients.every((c: { up: boolean }) => c.up),
+          JSON.stringify(body.clients.map((c: { state: string }) => c.state)),
+        );
+      },
+      30_000,
+      200,
+    );
   });
 
   const groups: Array<[string, string]> = [
@@ -95,11 +115,15 @@ describe('feeds – SSE and Atom through the proxy', () => {
 
   for (const [name, path] of groups) {
     test(`${name} – data as SSE and as an Atom document`, async () => {
-      if (name === 'news bulletins') stack.sim.control.pushNewsBulletin({ message: 'Exchange notice for the test' } as never);
+      if (name === 'news bulletins')
+        stack.sim.control.pushNewsBulletin({ message: 'Exchange notice for the test' } as never);
       if (name === 'real-time bars') setTimeout(() => stack.sim.control.emitRealTimeBars(), 200);
       const stream = await openSse(`${stack.proxyUrl}${path}`);
       try {
-        if (stream.status !== 200) assert.fail(`${path} as SSE answered ${stream.status}: ${JSON.stringify(await http(`${stack.proxyUrl}${path}`).then((r) => r.body))}`);
+        if (stream.status !== 200)
+          assert.fail(
+            `${path} as SSE answered ${stream.status}: ${JSON.stringify(await http(`${stack.proxyUrl}${path}`).then((r) => r.body))}`,
+          );
         assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
         const first = await stream.next((e) => e.event !== 'status', 15_000);
         assert.ok(first.data.length > 0);

@@ -7,8 +7,10 @@ import { freshGateway, startStack, type Stack } from './helpers/stack.js';
 
 const AAPL = { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' };
 const FINAL = new Set(['Filled', 'Cancelled', 'ApiCancelled', 'Inactive']);
-const lmt = (extra: Record<string, unknown> = {}) => ({ contract: AAPL, order: { action: 'BUY', orderType: 'LMT',
-  lmtPrice: 50, totalQuantity: 1, ...extra } });
+const lmt = (extra: Record<string, unknown> = {}) => ({
+  contract: AAPL,
+  order: { action: 'BUY', orderType: 'LMT', lmtPrice: 50, totalQuantity: 1, ...extra },
+});
 const mkt = (qty = 1) => ({ contract: AAPL, order: { action: 'BUY', orderType: 'MKT', totalQuantity: qty } });
 
 interface Timed extends JsonResponse {
@@ -32,8 +34,11 @@ describe('orders – every IB answer handled at once, identity across restarts, 
   const post = async (body: unknown, o: { key?: string; query?: string } = {}): Promise<Timed> => {
     const started = Date.now();
     const headers: Record<string, string> = o.key === undefined ? {} : { 'idempotency-key': o.key };
-    const r = await http(`${stack.proxyUrl}/order${o.query ? `?${o.query}` : ''}`, { method: 'POST',
-      body: JSON.stringify(body), headers });
+    const r = await http(`${stack.proxyUrl}/order${o.query ? `?${o.query}` : ''}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers,
+    });
     return { ...r, ms: Date.now() - started };
   };
   type Listed = { orderId: number; permId?: number; status: string };
@@ -41,7 +46,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
   const journal = async () => {
     type Event = { cursor: number; type: string; orderId?: number; permId?: number; ibCode?: number; status?: string };
     const out: Event[] = [];
-    for (let since = 0; ; ) {
+    for (let since = 0; ;) {
       const page = await http(`${stack.proxyUrl}/order/events?since=${since}&limit=1000`);
       assert.equal(page.status, 200);
       if (page.body.events.length === 0) return out;
@@ -57,8 +62,11 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     eventually(async () => {
       const ours = await openList();
       const sims = stack.sim.control.orders().filter((o) => o.clientId === 0 && !FINAL.has(o.status));
-      assert.deepEqual(ours.map((o) => o.permId).sort(), sims.map((o) => o.permId).sort(),
-        'open list = the simulator’s working orders');
+      assert.deepEqual(
+        ours.map((o) => o.permId).sort(),
+        sims.map((o) => o.permId).sort(),
+        'open list = the simulator’s working orders',
+      );
       const ids = (await journal()).filter((e) => e.type === 'accepted').map((e) => e.orderId);
       assert.equal(new Set(ids).size, ids.length, `no order id accepted twice: ${ids.join(',')}`);
     }, 5_000);
@@ -76,39 +84,50 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     assert.ok(!(await openList()).some((o) => o.orderId === orderId), 'not in the open list');
     await eventually(async () => {
       const j = (await journal()).filter((e) => e.orderId === orderId);
-      assert.ok(j.some((e) => e.type === 'rejected' && e.ibCode === ibCode), JSON.stringify(j));
-      assert.ok(j.some((e) => e.status !== undefined && FINAL.has(e.status)),
-        `journal has the final status: ${JSON.stringify(j)}`);
+      assert.ok(
+        j.some((e) => e.type === 'rejected' && e.ibCode === ibCode),
+        JSON.stringify(j),
+      );
+      assert.ok(
+        j.some((e) => e.status !== undefined && FINAL.has(e.status)),
+        `journal has the final status: ${JSON.stringify(j)}`,
+      );
     });
     for (const s of simOf(orderId)) assert.ok(FINAL.has(s.status), `simulator: ${s.status}`);
     await agree();
     return orderId;
   };
 
-  test('unknown contract → 404 CONTRACT_NOT_FOUND with ibCode 200 at once; never open, journal and GET agree',
-    async () => {
-    const r = await post({ contract: { symbol: 'NOSUCHSYM', secType: 'STK', exchange: 'SMART', currency: 'USD' },
-      order: { action: 'BUY', orderType: 'MKT', totalQuantity: 1 } });
+  test('unknown contract → 404 CONTRACT_NOT_FOUND with ibCode 200 at once; never open, journal and GET agree', async () => {
+    const r = await post({
+      contract: { symbol: 'NOSUCHSYM', secType: 'STK', exchange: 'SMART', currency: 'USD' },
+      order: { action: 'BUY', orderType: 'MKT', totalQuantity: 1 },
+    });
     const orderId = await assertRefused(r, 404, 200, /security definition/i);
     assert.equal(simOf(orderId).length, 0, 'the simulator has no such order');
   });
 
-  test('each refusal class answers at once with IB’s code and text (201 account, 387 type, 201 after ack, 110, 103)',
-    async () => {
+  test('each refusal class answers at once with IB’s code and text (201 account, 387 type, 201 after ack, 110, 103)', async () => {
     await assertRefused(await post(lmt({ account: 'U9999999' })), 422, 201, /account/i);
-    await assertRefused(await post({ contract: AAPL, order: { action: 'BUY', orderType: 'TRAIL', auxPrice: 1,
-      totalQuantity: 1 } }), 422, 387, /Unsupported order type/);
+    await assertRefused(
+      await post({ contract: AAPL, order: { action: 'BUY', orderType: 'TRAIL', auxPrice: 1, totalQuantity: 1 } }),
+      422,
+      387,
+      /Unsupported order type/,
+    );
     stack.sim.control.rejectNext({ code: 201, text: 'Order rejected - reason:Insufficient margin' });
     await assertRefused(await post(mkt()), 422, 201, /margin/);
-    stack.sim.control.rejectNext({ code: 110,
-      text: 'The price does not conform to the minimum price variation for this contract.', status: 'Inactive' });
+    stack.sim.control.rejectNext({
+      code: 110,
+      text: 'The price does not conform to the minimum price variation for this contract.',
+      status: 'Inactive',
+    });
     await assertRefused(await post(lmt({ lmtPrice: 50.001 })), 422, 110, /minimum price variation/);
     stack.sim.control.rejectNext({ code: 103, text: 'Duplicate order id' });
     await assertRefused(await post(lmt()), 422, 103, /Duplicate order id/);
   });
 
-  test('a rejected bracket child → 4xx with its IB code; the legs IB took are cancelled, nothing stays open',
-    async () => {
+  test('a rejected bracket child → 4xx with its IB code; the legs IB took are cancelled, nothing stays open', async () => {
     const r = await post({
       bracket: {
         parent: lmt({ lmtPrice: 40, totalQuantity: 2 }),
@@ -122,32 +141,37 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     assert.equal(r.body.error.details.orders.length, 3);
     const ids = r.body.error.details.orders.map((o: { orderId: number }) => o.orderId);
     await eventually(() => {
-      for (const id of ids) for (const s of simOf(id)) assert.ok(FINAL.has(s.status),
-        `simulator leg ${id}: ${s.status}`);
+      for (const id of ids)
+        for (const s of simOf(id)) assert.ok(FINAL.has(s.status), `simulator leg ${id}: ${s.status}`);
     });
     await agree();
   });
 
-  test('a plain array is refused (400), never an implicit bracket; validation lists every offending field',
-    async () => {
+  test('a plain array is refused (400), never an implicit bracket; validation lists every offending field', async () => {
     const list = await post([lmt(), lmt()]);
     assert.equal(list.status, 400);
-    const bad = await post({ contract: { secType: 'STK' }, order: { action: 'HOLD', orderType: 'LMT',
-      totalQuantity: -1 } });
+    const bad = await post({
+      contract: { secType: 'STK' },
+      order: { action: 'HOLD', orderType: 'LMT', totalQuantity: -1 },
+    });
     assert.equal(bad.status, 400);
     const fields = bad.body.error.details.fields.map((f: { field: string }) => f.field);
-    for (const f of ['body.order.action', 'body.order.totalQuantity']) assert.ok(fields.includes(f),
-      `${f} in ${fields.join(', ')}`);
+    for (const f of ['body.order.action', 'body.order.totalQuantity'])
+      assert.ok(fields.includes(f), `${f} in ${fields.join(', ')}`);
     const shape = await post({ contract: { secType: 'STK' }, order: { orderType: 'LMT' } });
     const named = shape.body.error.details.fields.map((f: { field: string }) => f.field);
-    for (const f of ['body.contract.symbol', 'body.contract.exchange', 'body.order.lmtPrice', 'body.order.action',
-      'body.order.totalQuantity']) {
+    for (const f of [
+      'body.contract.symbol',
+      'body.contract.exchange',
+      'body.order.lmtPrice',
+      'body.order.action',
+      'body.order.totalQuantity',
+    ]) {
       assert.ok(named.includes(f), `${f} in ${named.join(', ')}`);
     }
   });
 
-  test('duplicate statuses and status-before-openOrder: one history entry and one journal event per change',
-    async () => {
+  test('duplicate statuses and status-before-openOrder: one history entry and one journal event per change', async () => {
     stack.sim.control.orderQuirks({ duplicateStatuses: true });
     stack.sim.control.orderStream({ statusFirst: true });
     try {
@@ -174,8 +198,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await agree();
   });
 
-  test('a fill reported by execDetails without a Filled status ends wait=filled at once; partial fills in order',
-    async () => {
+  test('a fill reported by execDetails without a Filled status ends wait=filled at once; partial fills in order', async () => {
     stack.sim.control.orderQuirks({ fillWithoutFilledStatus: true });
     try {
       stack.sim.control.fillNext({ quantities: [3, 7] });
@@ -184,7 +207,10 @@ describe('orders – every IB answer handled at once, identity across restarts, 
       assert.equal(r.body.status, 'Filled');
       assert.equal(r.body.filled, 10);
       assert.ok(r.ms < 1000, `${r.ms} ms`);
-      assert.ok(r.body.history.some((h: { filled: number }) => h.filled === 3), JSON.stringify(r.body.history));
+      assert.ok(
+        r.body.history.some((h: { filled: number }) => h.filled === 3),
+        JSON.stringify(r.body.history),
+      );
       assert.equal(simOf(r.body.orderId)[0]!.status, 'Filled');
       assert.ok(!(await openList()).some((o) => o.orderId === r.body.orderId));
     } finally {
@@ -195,42 +221,45 @@ describe('orders – every IB answer handled at once, identity across restarts, 
 
   test(
     'transmit:false → 201 with the staged order; PUT changes the price, refuses a side change; a cancel ends ' +
-    'wait=filled distinctly',
+      'wait=filled distinctly',
     async () => {
-    const staged = await post(lmt({ transmit: false, lmtPrice: 41 }));
-    assert.equal(staged.status, 201, JSON.stringify(staged.body));
-    assert.equal(staged.body.acknowledged, true);
-    const id = staged.body.orderId;
-    const side = await http(`${stack.proxyUrl}/order/${id}`, { method: 'PUT',
-      body: JSON.stringify({ order: { action: 'SELL', orderType: 'MKT' } }) });
-    assert.equal(side.status, 400);
-    const named = side.body.error.details.fields.map((f: { field: string }) => f.field);
-    assert.deepEqual(named.sort(), ['body.order.action', 'body.order.orderType']);
-    assert.equal(simOf(id)[0]!.action, 'BUY', 'IB kept the side; nothing was sent');
-    const price = await http(`${stack.proxyUrl}/order/${id}`, { method: 'PUT',
-      body: JSON.stringify({ order: { lmtPrice: 42, transmit: true } }) });
-    assert.equal(price.status, 200, JSON.stringify(price.body));
-    await eventually(() => assert.equal(simOf(id)[0]!.lmtPrice, 42));
+      const staged = await post(lmt({ transmit: false, lmtPrice: 41 }));
+      assert.equal(staged.status, 201, JSON.stringify(staged.body));
+      assert.equal(staged.body.acknowledged, true);
+      const id = staged.body.orderId;
+      const side = await http(`${stack.proxyUrl}/order/${id}`, {
+        method: 'PUT',
+        body: JSON.stringify({ order: { action: 'SELL', orderType: 'MKT' } }),
+      });
+      assert.equal(side.status, 400);
+      const named = side.body.error.details.fields.map((f: { field: string }) => f.field);
+      assert.deepEqual(named.sort(), ['body.order.action', 'body.order.orderType']);
+      assert.equal(simOf(id)[0]!.action, 'BUY', 'IB kept the side; nothing was sent');
+      const price = await http(`${stack.proxyUrl}/order/${id}`, {
+        method: 'PUT',
+        body: JSON.stringify({ order: { lmtPrice: 42, transmit: true } }),
+      });
+      assert.equal(price.status, 200, JSON.stringify(price.body));
+      await eventually(() => assert.equal(simOf(id)[0]!.lmtPrice, 42));
 
-    const waiting = post(lmt({ lmtPrice: 39 }), { query: 'wait=filled&timeout=8' });
-    const live = await eventually(async () => {
-      const working = (x: Listed) => x.status === 'Submitted' || x.status === 'PreSubmitted';
-      const o = (await openList()).find((x) => x.orderId !== id && working(x));
-      assert.ok(o);
-      return o;
-    });
-    const cancel = await http(`${stack.proxyUrl}/order/${live.orderId}`, { method: 'DELETE' });
-    assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
-    const ended = await waiting;
-    assert.equal(ended.status, 409, JSON.stringify(ended.body));
-    assert.equal(ended.body.error.code, 'ORDER_CANCELLED');
-    await http(`${stack.proxyUrl}/order/${id}`, { method: 'DELETE' });
-    await agree();
-  });
+      const waiting = post(lmt({ lmtPrice: 39 }), { query: 'wait=filled&timeout=8' });
+      const live = await eventually(async () => {
+        const working = (x: Listed) => x.status === 'Submitted' || x.status === 'PreSubmitted';
+        const o = (await openList()).find((x) => x.orderId !== id && working(x));
+        assert.ok(o);
+        return o;
+      });
+      const cancel = await http(`${stack.proxyUrl}/order/${live.orderId}`, { method: 'DELETE' });
+      assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+      const ended = await waiting;
+      assert.equal(ended.status, 409, JSON.stringify(ended.body));
+      assert.equal(ended.body.error.code, 'ORDER_CANCELLED');
+      await http(`${stack.proxyUrl}/order/${id}`, { method: 'DELETE' });
+      await agree();
+    },
+  );
 
-  test(
-    'a silent IB → 504; the key follows the order: a retry answers 201 once IB acknowledged it, never a frozen 504',
-    async () => {
+  test('a silent IB → 504; the key follows the order: a retry answers 201 once IB acknowledged it, never a frozen 504', async () => {
     const key = randomUUID();
     stack.sim.control.orderStream({ silent: true });
     let first: Timed;
@@ -238,8 +267,10 @@ describe('orders – every IB answer handled at once, identity across restarts, 
       first = await post(lmt({ lmtPrice: 44 }), { key, query: 'timeout=0.4' });
       assert.equal(first.status, 504, JSON.stringify(first.body));
       assert.equal(first.body.error.details.acknowledged, false);
-      assert.ok(!(await openList()).some((o) => o.orderId === first.body.error.details.orderId),
-        'a silent order is not listed');
+      assert.ok(
+        !(await openList()).some((o) => o.orderId === first.body.error.details.orderId),
+        'a silent order is not listed',
+      );
       const again = await post(lmt({ lmtPrice: 44 }), { key, query: 'timeout=0.3' });
       assert.equal(again.status, 504, 'still silent: still 504');
     } finally {
@@ -272,8 +303,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await agree();
   });
 
-  test('gateway restart with a fresh id sequence: old orders leave the open list, new ids stay above every used id',
-    async () => {
+  test('gateway restart with a fresh id sequence: old orders leave the open list, new ids stay above every used id', async () => {
     const placed: Array<{ orderId: number; permId: number }> = [];
     for (let i = 0; i < 3; i++) placed.push((await post(lmt({ lmtPrice: 30 + i }))).body);
     const highest = Math.max(...(await journal()).filter((e) => e.orderId !== undefined).map((e) => e.orderId!));
@@ -289,8 +319,8 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     assert.equal(simOf(r.body.orderId).length, 1);
     await eventually(async () => {
       const open = await openList();
-      for (const p of placed) assert.ok(!open.some((o) => o.permId === p.permId),
-        'orders the fresh gateway does not have are not open');
+      for (const p of placed)
+        assert.ok(!open.some((o) => o.permId === p.permId), 'orders the fresh gateway does not have are not open');
       const old = await http(`${stack.proxyUrl}/order/perm/${placed[0].permId}`);
       assert.equal(old.body.status, 'Inactive');
     }, 10_000);
@@ -314,38 +344,41 @@ describe('orders – every IB answer handled at once, identity across restarts, 
 
   test(
     'worker 0 killed and restarted, then the gateway restarted: orders answer 201 with fresh ids, events land on ' +
-    'the right order',
+      'the right order',
     async () => {
-    const before = (await post(lmt({ lmtPrice: 35 }))).body;
-    await stack.workers[0]!.kill();
-    await stack.workers[0]!.restart();
-    const afterWorker = await eventually(async () => {
-      const x = await post(lmt({ lmtPrice: 36 }));
-      assert.equal(x.status, 201, JSON.stringify(x.body));
-      return x.body;
-    }, 20_000);
-    assert.ok(afterWorker.orderId > before.orderId, `${afterWorker.orderId} > ${before.orderId}`);
-    await freshGateway(stack, { seed: 202 });
-    const afterGateway = await eventually(async () => {
-      const x = await post(lmt({ lmtPrice: 37 }));
-      assert.equal(x.status, 201, JSON.stringify(x.body));
-      return x;
-    }, 20_000);
-    assert.ok(afterGateway.ms < 2000, `answered in ${afterGateway.ms} ms, not at the deadline`);
-    assert.ok(afterGateway.body.orderId > afterWorker.orderId);
-    const cancelled = await http(`${stack.proxyUrl}/order/${afterGateway.body.orderId}`, { method: 'DELETE' });
-    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
-    await eventually(async () => {
-      const j = (await journal()).filter((e) => e.type === 'cancelled' && e.permId === afterGateway.body.permId);
-      assert.equal(j.length, 1);
-      assert.equal(j[0]!.orderId, afterGateway.body.orderId,
-        'the cancel is journalled under the new order, not an older one with the same id');
-    });
-    await agree();
-  });
+      const before = (await post(lmt({ lmtPrice: 35 }))).body;
+      await stack.workers[0]!.kill();
+      await stack.workers[0]!.restart();
+      const afterWorker = await eventually(async () => {
+        const x = await post(lmt({ lmtPrice: 36 }));
+        assert.equal(x.status, 201, JSON.stringify(x.body));
+        return x.body;
+      }, 20_000);
+      assert.ok(afterWorker.orderId > before.orderId, `${afterWorker.orderId} > ${before.orderId}`);
+      await freshGateway(stack, { seed: 202 });
+      const afterGateway = await eventually(async () => {
+        const x = await post(lmt({ lmtPrice: 37 }));
+        assert.equal(x.status, 201, JSON.stringify(x.body));
+        return x;
+      }, 20_000);
+      assert.ok(afterGateway.ms < 2000, `answered in ${afterGateway.ms} ms, not at the deadline`);
+      assert.ok(afterGateway.body.orderId > afterWorker.orderId);
+      const cancelled = await http(`${stack.proxyUrl}/order/${afterGateway.body.orderId}`, { method: 'DELETE' });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      await eventually(async () => {
+        const j = (await journal()).filter((e) => e.type === 'cancelled' && e.permId === afterGateway.body.permId);
+        assert.equal(j.length, 1);
+        assert.equal(
+          j[0]!.orderId,
+          afterGateway.body.orderId,
+          'the cancel is journalled under the new order, not an older one with the same id',
+        );
+      });
+      await agree();
+    },
+  );
 
-  test('kill -9 of worker 0 after a 504: the retry with the same key answers 201 with the order IB took, placed once',
-    async () => {
+  test('kill -9 of worker 0 after a 504: the retry with the same key answers 201 with the order IB took, placed once', async () => {
     const key = randomUUID();
     stack.sim.control.orderStream({ silent: true });
     let first: Timed;
@@ -368,8 +401,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await agree();
   });
 
-  test('identity: /order/perm/{permId} addresses any order, another client’s too (read-only); unknown permId → 404',
-    async () => {
+  test('identity: /order/perm/{permId} addresses any order, another client’s too (read-only); unknown permId → 404', async () => {
     const mine = (await post(lmt({ lmtPrice: 31 }))).body;
     const byPerm = await http(`${stack.proxyUrl}/order/perm/${mine.permId}`);
     assert.equal(byPerm.status, 200);

@@ -68,7 +68,10 @@ describe('orders – idempotency, events and previews through the proxy', () => 
     try {
       const want = journal.map((e) => e.cursor);
       await resumed.next((e) => Number(e.id) === want[want.length - 1]);
-      const got = resumed.events.filter((e) => e.id !== undefined).map((e) => Number(e.id)).slice(0, want.length);
+      const got = resumed.events
+        .filter((e) => e.id !== undefined)
+        .map((e) => Number(e.id))
+        .slice(0, want.length);
       assert.deepEqual(got, want);
       assert.equal(got[0], lastId + 1, 'nothing lost between the two connections');
     } finally {
@@ -81,7 +84,10 @@ describe('orders – idempotency, events and previews through the proxy', () => 
 
   test('POST /order/whatif previews margin and commission, and nothing is placed', async () => {
     const before = stack.sim.control.orders().length;
-    const res = await http(`${stack.proxyUrl}/order/whatif`, { method: 'POST', body: body(100, { orderType: 'LMT', lmtPrice: 150 }) });
+    const res = await http(`${stack.proxyUrl}/order/whatif`, {
+      method: 'POST',
+      body: body(100, { orderType: 'LMT', lmtPrice: 150 }),
+    });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.headers.get('x-ib-client-id'), '0');
     const text = JSON.stringify(res.body);

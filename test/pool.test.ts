@@ -20,15 +20,22 @@ describe('pool – proxy in front of eight workers', () => {
     await stack?.stop();
   });
 
-  const clients = async () => (await http<{ clients: Array<{ clientId: number; up: boolean }> }>(`${stack.proxyUrl}/clients`)).body;
-  const upIds = async () => (await clients()).clients.filter((w) => w.up).map((w) => w.clientId).sort();
+  const clients = async () =>
+    (await http<{ clients: Array<{ clientId: number; up: boolean }> }>(`${stack.proxyUrl}/clients`)).body;
+  const upIds = async () =>
+    (await clients()).clients
+      .filter((w) => w.up)
+      .map((w) => w.clientId)
+      .sort();
 
   test('orders land on clientId 0: the simulator confirms the placing clientId', async () => {
     const res = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: JSON.stringify(mktOrder(5)) });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.headers.get('x-ib-client-id'), '0');
     assert.equal(res.body.clientId, 0);
-    const simOrder = stack.sim.control.orders().find((o) => o.orderId === res.body.orderId && o.permId === res.body.permId);
+    const simOrder = stack.sim.control
+      .orders()
+      .find((o) => o.orderId === res.body.orderId && o.permId === res.body.permId);
     assert.ok(simOrder, 'the simulator holds the order');
     assert.equal(simOrder.clientId, 0);
     // Reads of orders are order operations too: pinned to worker 0.
@@ -53,13 +60,19 @@ describe('pool – proxy in front of eight workers', () => {
   test('a killed worker leaves rotation with no failed idempotent read, and returns after restart', async () => {
     const victim = stack.workers[3]!;
     await victim.kill();
-    const statuses = await Promise.all(Array.from({ length: 60 }, () => http(`${stack.proxyUrl}/account/positions`).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, () => http(`${stack.proxyUrl}/account/positions`).then((r) => r.status)),
+    );
     assert.deepEqual([...new Set(statuses)], [200], 'every read succeeded while worker 3 died');
     await eventually(async () => assert.ok(!(await upIds()).includes(3)), 10_000);
     await victim.restart();
     await eventually(async () => assert.ok((await upIds()).includes(3)), 20_000);
     await eventually(async () => {
-      const ids = await Promise.all(Array.from({ length: 40 }, () => http(`${stack.proxyUrl}/account/positions`).then((r) => r.headers.get('x-ib-client-id'))));
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          http(`${stack.proxyUrl}/account/positions`).then((r) => r.headers.get('x-ib-client-id')),
+        ),
+      );
       assert.ok(ids.includes('3'), 'worker 3 serves again');
     }, 10_000);
   });
@@ -80,7 +93,11 @@ describe('pool – proxy in front of eight workers', () => {
     await eventually(async () => assert.ok((await upIds()).includes(0)), 20_000);
     const again = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: JSON.stringify(mktOrder(1)) });
     assert.equal(again.status, 201, JSON.stringify(again.body));
-    assert.equal(stack.sim.control.orders().length, before + 1, 'the refused order never reached IB; the later one did once');
+    assert.equal(
+      stack.sim.control.orders().length,
+      before + 1,
+      'the refused order never reached IB; the later one did once',
+    );
   });
 
   test('eight workers driven hard together cause zero pacing violations at the simulator', async () => {
@@ -93,7 +110,10 @@ describe('pool – proxy in front of eight workers', () => {
     });
     const statuses = await Promise.all(requests.map((url) => http(url).then((r) => r.status)));
     const ok = statuses.filter((s) => s === 200).length;
-    assert.ok(statuses.every((s) => s === 200 || s === 429), `only 200 or 429, got ${[...new Set(statuses)].join(',')}`);
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 429),
+      `only 200 or 429, got ${[...new Set(statuses)].join(',')}`,
+    );
     assert.ok(ok >= 200, `most requests served, got ${ok}`);
     assert.deepEqual(stack.sim.control.violations().byCode, {}, 'no error 100/101/162 at the simulator');
   });
@@ -106,11 +126,19 @@ describe('pool – proxy in front of eight workers', () => {
       t.skip('promtool is not installed (Debian package prometheus)');
       return;
     }
-    for (const [url, prefix] of [[`${stack.proxyUrl}/metrics`, 'ibproxy_'], [`${stack.workers[1]!.url}/metrics`, 'ibworker_']] as const) {
+    for (const [url, prefix] of [
+      [`${stack.proxyUrl}/metrics`, 'ibproxy_'],
+      [`${stack.workers[1]!.url}/metrics`, 'ibworker_'],
+    ] as const) {
       const text = (await http<string>(url)).body;
       assert.match(text, new RegExp(`^# TYPE ${prefix}`, 'm'));
-      // Lint only our own families: prom-client's defaults carry three gauges named *_total (a known promtool complaint).
-      const own = text.split('\n').filter((l) => l.includes(prefix)).join('\n') + '\n';
+      // Lint only our own families: prom-client's defaults carry three gauges named *_total (a known promtool
+      // complaint).
+      const own =
+        text
+          .split('\n')
+          .filter((l) => l.includes(prefix))
+          .join('\n') + '\n';
       const lint = spawnSync('promtool', ['check', 'metrics'], { input: own, encoding: 'utf8' });
       assert.equal(lint.status, 0, `${prefix}: ${lint.stdout}${lint.stderr}`);
     }
@@ -119,26 +147,38 @@ describe('pool – proxy in front of eight workers', () => {
   test('gateway restart: 503 with Retry-After during the outage, then recovery without restarting anything', async () => {
     const CONTRACT = `${stack.proxyUrl}/contract?symbol=AAPL&secType=STK&exchange=SMART&currency=USD`;
     const restart = stack.sim.control.restart({ downMs: 3_000 });
-    const during = await eventually(async () => {
-      const res = await http(CONTRACT);
-      assert.equal(res.status, 503);
-      return res;
-    }, 5_000, 20);
+    const during = await eventually(
+      async () => {
+        const res = await http(CONTRACT);
+        assert.equal(res.status, 503);
+        return res;
+      },
+      5_000,
+      20,
+    );
     assert.ok(Number(during.headers.get('retry-after')) >= 1, 'Retry-After on the 503');
     assert.ok(typeof during.body.error.code === 'string');
     // Mirror reads keep answering from the last state, and say how old it is.
-    const stale = await eventually(async () => {
-      const res = await http(`${stack.proxyUrl}/account/positions`);
-      assert.equal(res.status, 200);
-      assert.ok(res.headers.get('x-ibrest-mirror-age') !== null, 'served while the link is down');
-      return res;
-    }, 5_000, 20);
+    const stale = await eventually(
+      async () => {
+        const res = await http(`${stack.proxyUrl}/account/positions`);
+        assert.equal(res.status, 200);
+        assert.ok(res.headers.get('x-ibrest-mirror-age') !== null, 'served while the link is down');
+        return res;
+      },
+      5_000,
+      20,
+    );
     assert.ok(Number(stale.headers.get('x-ibrest-mirror-age')) >= 0);
     await restart;
-    await eventually(async () => {
-      const res = await http(`${stack.proxyUrl}/account/positions`);
-      assert.equal(res.status, 200);
-    }, 30_000, 200);
+    await eventually(
+      async () => {
+        const res = await http(`${stack.proxyUrl}/account/positions`);
+        assert.equal(res.status, 200);
+      },
+      30_000,
+      200,
+    );
     await eventually(async () => assert.deepEqual(await upIds(), [0, 1, 2, 3, 4, 5, 6, 7]), 30_000, 200);
     const order = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: JSON.stringify(mktOrder(2)) });
     assert.equal(order.status, 201, JSON.stringify(order.body));

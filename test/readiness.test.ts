@@ -26,14 +26,23 @@ const ROUTES: Array<{ method: string; path: string; body?: string; msg: string; 
   { method: 'GET', path: '/contract/search?pattern=AA', msg: 'REQ_MATCHING_SYMBOLS', codes: DATA_REFUSALS },
   { method: 'GET', path: '/contract/options?symbol=AAPL', msg: 'REQ_SEC_DEF_OPT_PARAMS', codes: DATA_REFUSALS },
   {
-    method: 'GET', path: `/historical?symbol=MSFT&${STK}&durationStr=1%20D&barSizeSetting=1%20hour`,
-    msg: 'REQ_HISTORICAL_DATA', codes: DATA_REFUSALS,
+    method: 'GET',
+    path: `/historical?symbol=MSFT&${STK}&durationStr=1%20D&barSizeSetting=1%20hour`,
+    msg: 'REQ_HISTORICAL_DATA',
+    codes: DATA_REFUSALS,
   },
-  { method: 'GET', path: `/historical/head-timestamp?symbol=IBM&${STK}`, msg: 'REQ_HEAD_TIMESTAMP', codes: DATA_REFUSALS },
+  {
+    method: 'GET',
+    path: `/historical/head-timestamp?symbol=IBM&${STK}`,
+    msg: 'REQ_HEAD_TIMESTAMP',
+    codes: DATA_REFUSALS,
+  },
   { method: 'GET', path: `/market/data?symbol=AAPL&${STK}`, msg: 'REQ_MKT_DATA', codes: DATA_REFUSALS },
   {
-    method: 'GET', path: `/fundamental?symbol=SPY&${STK}&reportType=ReportSnapshot`,
-    msg: 'REQ_FUNDAMENTAL_DATA', codes: DATA_REFUSALS,
+    method: 'GET',
+    path: `/fundamental?symbol=SPY&${STK}&reportType=ReportSnapshot`,
+    msg: 'REQ_FUNDAMENTAL_DATA',
+    codes: DATA_REFUSALS,
   },
   { method: 'GET', path: '/account/summary', msg: 'REQ_ACCOUNT_SUMMARY', codes: DATA_REFUSALS },
   { method: 'GET', path: '/account/pnl', msg: 'REQ_PNL', codes: DATA_REFUSALS },
@@ -91,7 +100,10 @@ describe('readiness – capabilities and blame through the proxy', () => {
 
   test('a market-data farm down: orders, positions, executions, contracts work; market data 503 names it', async () => {
     const flap = stack.sim.control.flapFarm('usfarm', { downMs: 8_000 });
-    await eventually(everyWorker((w) => !w.capabilities.includes('marketData')), 5_000);
+    await eventually(
+      everyWorker((w) => !w.capabilities.includes('marketData')),
+      5_000,
+    );
     await allUp();
     const before = stack.sim.control.orders().length;
     const order = await fetchJson(`${stack.proxyUrl}/order`, { method: 'POST', body: LIMIT_ORDER });
@@ -107,7 +119,10 @@ describe('readiness – capabilities and blame through the proxy', () => {
     assert.equal(md.body.error.details.capability, 'marketData');
     assert.ok(Number(md.headers.get('retry-after')) >= 1);
     await flap;
-    await eventually(everyWorker((w) => w.capabilities.includes('marketData')), 5_000);
+    await eventually(
+      everyWorker((w) => w.capabilities.includes('marketData')),
+      5_000,
+    );
     assert.equal((await fetchJson(`${stack.proxyUrl}/market/data?symbol=AAPL&${STK}`)).status, 200);
   });
 
@@ -150,30 +165,27 @@ describe('readiness – capabilities and blame through the proxy', () => {
     let sent = 0;
     try {
       await fc.assert(
-        fc.asyncProperty(
-          fc.array(REQUEST, { minLength: 50, maxLength: 50 }),
-          async (batch) => {
-            for (const b of batch) stack.sim.control.refuseNext({ name: ROUTES[b.route]!.msg, code: b.code });
-            const answers = await Promise.all(
-              batch.map(async (b) => {
-                const r = ROUTES[b.route]!;
-                const init: RequestInit = { method: r.method, ...(r.body === undefined ? {} : { body: r.body }) };
-                return { route: r, res: await fetchJson(`${stack.proxyUrl}${withTimeout(r.path)}`, init) };
-              }),
-            );
-            sent += batch.length;
-            for (const { route, res } of answers) {
-              const what = `${route.method} ${route.path} → ${res.status} ${JSON.stringify(res.body)}`;
-              assert.ok(res.status < 500 || res.status === 503 || res.status === 504, what);
-              if (res.status === 429 || res.status === 503) assert.ok(Number(res.headers.get('retry-after')) >= 1, what);
-              if (res.status >= 400) assert.equal(typeof res.body.error.code, 'string', what);
-              if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.body.error.ibCode !== undefined) {
-                assert.ok(REFUSALS.includes(res.body.error.ibCode), what);
-              }
+        fc.asyncProperty(fc.array(REQUEST, { minLength: 50, maxLength: 50 }), async (batch) => {
+          for (const b of batch) stack.sim.control.refuseNext({ name: ROUTES[b.route]!.msg, code: b.code });
+          const answers = await Promise.all(
+            batch.map(async (b) => {
+              const r = ROUTES[b.route]!;
+              const init: RequestInit = { method: r.method, ...(r.body === undefined ? {} : { body: r.body }) };
+              return { route: r, res: await fetchJson(`${stack.proxyUrl}${withTimeout(r.path)}`, init) };
+            }),
+          );
+          sent += batch.length;
+          for (const { route, res } of answers) {
+            const what = `${route.method} ${route.path} → ${res.status} ${JSON.stringify(res.body)}`;
+            assert.ok(res.status < 500 || res.status === 503 || res.status === 504, what);
+            if (res.status === 429 || res.status === 503) assert.ok(Number(res.headers.get('retry-after')) >= 1, what);
+            if (res.status >= 400) assert.equal(typeof res.body.error.code, 'string', what);
+            if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.body.error.ibCode !== undefined) {
+              assert.ok(REFUSALS.includes(res.body.error.ibCode), what);
             }
-            await allUp();
-          },
-        ),
+          }
+          await allUp();
+        }),
         { numRuns: 20, seed: 17 },
       );
     } finally {

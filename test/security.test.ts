@@ -24,7 +24,15 @@ describe('security – keys, scopes and allowlist through the stack', () => {
     const svc = startService({
       name: 'proxy-secured',
       script: mainScript('@ibrest/proxy'),
-      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', WORKERS: workers(), DATA_DIR: `${stack.dataDir}/proxy-secured`, IB_MAINTENANCE_WINDOWS: 'none', ...env },
+      env: {
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+        WORKERS: workers(),
+        DATA_DIR: `${stack.dataDir}/proxy-secured`,
+        IB_MAINTENANCE_WINDOWS: 'none',
+        ...env,
+      },
     });
     const { port } = await svc.listening;
     return [svc, `http://127.0.0.1:${port}`];

@@ -15,7 +15,15 @@ test('npm start – brings up simulator, eight workers and the proxy, and the pr
   // Port 0 everywhere so the test never collides with a developer's running stack.
   const child = spawn(process.execPath, [join(root, 'packages/stack/dist/src/main.js')], {
     cwd: root,
-    env: { ...process.env, SIM_PORT: '0', WORKER_BASE_PORT: '0', PORT: '0', LOG_LEVEL: 'warn', LOG_DIR: join(dir, 'logs'), DATA_DIR: dir },
+    env: {
+      ...process.env,
+      SIM_PORT: '0',
+      WORKER_BASE_PORT: '0',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      LOG_DIR: join(dir, 'logs'),
+      DATA_DIR: dir,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -36,7 +44,10 @@ test('npm start – brings up simulator, eight workers and the proxy, and the pr
     const ready = lines.filter((l) => l.startsWith('✓'));
     assert.equal(ready.length, 10, `one ready line per component:\n${lines.join('\n')}`);
     for (const name of ['gateway-sim', 'proxy', ...Array.from({ length: 8 }, (_, i) => `worker${i}`)]) {
-      assert.ok(ready.some((l) => l.includes(` ${name} `)), `${name} announced`);
+      assert.ok(
+        ready.some((l) => l.includes(` ${name} `)),
+        `${name} announced`,
+      );
     }
     const positions = await http(`${proxyUrl}/account/positions`);
     assert.equal(positions.status, 200);
@@ -44,7 +55,10 @@ test('npm start – brings up simulator, eight workers and the proxy, and the pr
     assert.equal(contract.status, 200, JSON.stringify(contract.body));
     const order = await http(`${proxyUrl}/order`, {
       method: 'POST',
-      body: JSON.stringify({ contract: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' }, order: { action: 'BUY', orderType: 'MKT', totalQuantity: 10 } }),
+      body: JSON.stringify({
+        contract: { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' },
+        order: { action: 'BUY', orderType: 'MKT', totalQuantity: 10 },
+      }),
     });
     assert.equal(order.status, 201, JSON.stringify(order.body));
     assert.equal(order.headers.get('x-ib-client-id'), '0');

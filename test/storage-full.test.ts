@@ -58,7 +58,9 @@ test('order worker disk full – orders refused at the proxy, reads served, reco
   const ready0 = () => http(`${worker0.url}/health/ready`, { headers: stack.workerHeaders });
   const order = (key: string) =>
     http(`${stack.proxyUrl}/order`, {
-      method: 'POST', headers: { 'Idempotency-Key': key }, body: JSON.stringify(ORDER),
+      method: 'POST',
+      headers: { 'Idempotency-Key': key },
+      body: JSON.stringify(ORDER),
     });
   const placed = () => stack.sim.control.received({ clientId: 0, msgId: PLACE_ORDER }).length;
   const atSim = (key: string) => stack.sim.control.orders().filter((o) => o.orderRef === orderRefForKey(key));

@@ -49,9 +49,13 @@ describe('trust boundary – identity and vouching through the stack', () => {
       name: 'proxy-keyed',
       script: mainScript('@ibrest/proxy'),
       env: {
-        HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', IB_MAINTENANCE_WINDOWS: 'none',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+        IB_MAINTENANCE_WINDOWS: 'none',
         WORKERS: stack.workers.map((w) => `${w.clientId}=${w.url}`).join(','),
-        DATA_DIR: `${stack.dataDir}/proxy-keyed`, API_KEYS: `trader:read+trade:${hash(TRADER)}`,
+        DATA_DIR: `${stack.dataDir}/proxy-keyed`,
+        API_KEYS: `trader:read+trade:${hash(TRADER)}`,
         IBREST_INTERNAL_TOKEN: stack.workerHeaders['x-ibrest-proxy-token']!,
       },
     });

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import { startBenchStack } from './stack.mjs';
-import { request } from './http.mjs';
 import { sleep } from './stats.mjs';
 
 const SIM_MSG_RATE = 50;
@@ -28,7 +27,13 @@ function fire(url) {
         } catch {
           code = undefined;
         }
-        resolve({ status: res.statusCode, code, retryAfter: Number(res.headers['retry-after'] ?? NaN), start, end: performance.now() });
+        resolve({
+          status: res.statusCode,
+          code,
+          retryAfter: Number(res.headers['retry-after'] ?? NaN),
+          start,
+          end: performance.now(),
+        });
       });
     });
     req.on('error', (err) => resolve({ status: 0, code: err.code, start, end: performance.now() }));
@@ -44,7 +49,8 @@ async function runMode(ctx, mode) {
   const { quick, log } = ctx;
   const nFast = quick ? 300 : 1000;
   const nHist = quick ? 60 : 200;
-  const workerRate = mode === 'combined' ? Math.floor(WORKER_RATE_PER_CONNECTION / WORKERS) : WORKER_RATE_PER_CONNECTION;
+  const workerRate =
+    mode === 'combined' ? Math.floor(WORKER_RATE_PER_CONNECTION / WORKERS) : WORKER_RATE_PER_CONNECTION;
   const stack = await startBenchStack({
     sim: { msgRate: SIM_MSG_RATE, rateMode: mode === 'combined' ? 'combined' : 'per-client' },
     workerEnv: { IB_MSG_RATE: String(workerRate) },
@@ -52,7 +58,6 @@ async function runMode(ctx, mode) {
   });
   try {
     const contracts = stack.sim.sim.engine.catalogue.all.map((c) => c.conId);
-    const portToClient = new Map(stack.workers.map((w) => [w.url, w.clientId]));
     await sleep(500);
     stack.sim.control.resetViolations();
     const messages = [];
@@ -62,13 +67,18 @@ async function runMode(ctx, mode) {
     const base = stack.proxy.url;
     const fast = Array.from({ length: nFast }, (_, i) => {
       const conId = contracts[i % contracts.length];
-      return i % 2 === 0 ? `${base}/market/data?conId=${conId}&timeout=60` : `${base}/contract?conId=${conId}&timeout=60`;
+      return i % 2 === 0
+        ? `${base}/market/data?conId=${conId}&timeout=60`
+        : `${base}/contract?conId=${conId}&timeout=60`;
     });
     // Distinct contract keys (conId × whatToShow), so only the 60-per-10-minutes rule binds; 30-s bars, the
     // bar size IB paces (larger bars are not paced).
-    const hist = Array.from({ length: nHist }, (_, i) =>
-      `${base}/historical?conId=${contracts[i % contracts.length]}&whatToShow=${WHAT[Math.floor(i / contracts.length) % WHAT.length]}` +
-      `&durationStr=1800%20S&barSizeSetting=30%20secs&timeout=60`);
+    const hist = Array.from(
+      { length: nHist },
+      (_, i) =>
+        `${base}/historical?conId=${contracts[i % contracts.length]}&whatToShow=${WHAT[Math.floor(i / contracts.length) % WHAT.length]}` +
+        `&durationStr=1800%20S&barSizeSetting=30%20secs&timeout=60`,
+    );
 
     const t0 = performance.now();
     const [fastRes, histRes] = await Promise.all([Promise.all(fast.map(fire)), Promise.all(hist.map(fire))]);
@@ -123,15 +133,19 @@ async function runMode(ctx, mode) {
         servedCompletionS: histServed.length ? (Math.max(...histServed.map((r) => r.end)) - t0) / 1000 : NaN,
         ibRequestMessages: histMsgs.length,
         refused429: hist429.length,
-        retryAfterS: hist429.length ? { min: Math.min(...hist429.map((r) => r.retryAfter)), max: Math.max(...hist429.map((r) => r.retryAfter)) } : undefined,
+        retryAfterS: hist429.length
+          ? { min: Math.min(...hist429.map((r) => r.retryAfter)), max: Math.max(...hist429.map((r) => r.retryAfter)) }
+          : undefined,
         theoreticalMinimumAllS: historicalMinimumS(nHist),
         servedWithinFirstWindow: Math.min(nHist, HIST.totalMax),
       },
       violations: { total: violations.total, byCode: violations.byCode, recent: violations.recent.slice(0, 5) },
     };
-    log(`  ${mode}: ${nFast} snapshot/contract + ${histServed.length} historical served in ${result.completionS.toFixed(2)} s (min ${minimumS.toFixed(2)} s from ${sentMsgs} msgs at ${configuredRate}/s → ` +
-      `${result.budgetUsedPct.toFixed(1)} % of budget), statuses ${JSON.stringify(result.fast.statuses)}; historical ${JSON.stringify(result.historical.statuses)}; ` +
-      `violations ${JSON.stringify(violations.byCode)}`);
+    log(
+      `  ${mode}: ${nFast} snapshot/contract + ${histServed.length} historical served in ${result.completionS.toFixed(2)} s (min ${minimumS.toFixed(2)} s from ${sentMsgs} msgs at ${configuredRate}/s → ` +
+        `${result.budgetUsedPct.toFixed(1)} % of budget), statuses ${JSON.stringify(result.fast.statuses)}; historical ${JSON.stringify(result.historical.statuses)}; ` +
+        `violations ${JSON.stringify(violations.byCode)}`,
+    );
     return result;
   } finally {
     await stack.stop();

@@ -24,7 +24,11 @@ export async function runLoadMatrix(ctx, { paths, connections, lightConnections 
     // Open orders in the mirror, so GET /order lists something.
     const agent = keepAliveAgent(4);
     for (let i = 0; i < 20; i++) {
-      const r = await request(`${stack.proxy.url}/order`, { method: 'POST', body: { ...RESTING_ORDER, order: { ...RESTING_ORDER.order, lmtPrice: 100 + i } }, agent });
+      const r = await request(`${stack.proxy.url}/order`, {
+        method: 'POST',
+        body: { ...RESTING_ORDER, order: { ...RESTING_ORDER.order, lmtPrice: 100 + i } },
+        agent,
+      });
       if (r.status !== 201) throw new Error(`seeding orders failed: ${r.status} ${r.text}`);
     }
     agent.destroy();
@@ -45,7 +49,8 @@ export async function runLoadMatrix(ctx, { paths, connections, lightConnections 
       const r = await request(`${stack.proxy.url}${path}`);
       if (r.status !== 200) throw new Error(`GET ${path} via proxy answered ${r.status}: ${r.text.slice(0, 200)}`);
       bodyBytes[path] = Buffer.byteLength(r.text);
-      for (const t of targets.filter((x) => !x.only || x.only === path)) await runWrk(wrkPath, { url: `${t.base(path)}${path}`, connections: 16, durationS: 1 });
+      for (const t of targets.filter((x) => !x.only || x.only === path))
+        await runWrk(wrkPath, { url: `${t.base(path)}${path}`, connections: 16, durationS: 1 });
     }
 
     const runs = [];
@@ -63,8 +68,10 @@ export async function runLoadMatrix(ctx, { paths, connections, lightConnections 
         const r = await runWrk(wrkPath, { url, connections: c, durationS });
         runs.push({ target: t.name, path, rep, url, ...r });
         const errs = Object.values(r.errors).reduce((a, b) => a + b, 0);
-        log(`  [${++i}] ${t.name.padEnd(12)} ${path.padEnd(18)} c=${String(c).padEnd(3)} ` +
-          `${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms${errs ? `  errors ${JSON.stringify(r.errors)}` : ''}`);
+        log(
+          `  [${++i}] ${t.name.padEnd(12)} ${path.padEnd(18)} c=${String(c).padEnd(3)} ` +
+            `${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms${errs ? `  errors ${JSON.stringify(r.errors)}` : ''}`,
+        );
         await sleep(200);
       }
     }
@@ -87,7 +94,9 @@ export function summarise(runs) {
   for (const [k, list] of keys) {
     const [target, path, c] = k.split('|');
     out.push({
-      target, path, connections: Number(c),
+      target,
+      path,
+      connections: Number(c),
       rps: spread(list.map((r) => r.rps)),
       p50Ms: spread(list.map((r) => r.p50Ms)),
       p99Ms: spread(list.map((r) => r.p99Ms)),
@@ -99,7 +108,8 @@ export function summarise(runs) {
 
 /** Per-repetition ratio or difference of a figure between two targets at the same path and connections. */
 export function paired(runs, a, b, path, c, fn) {
-  const byRep = (t) => new Map(runs.filter((r) => r.target === t && r.path === path && r.connections === c).map((r) => [r.rep, r]));
+  const byRep = (t) =>
+    new Map(runs.filter((r) => r.target === t && r.path === path && r.connections === c).map((r) => [r.rep, r]));
   const A = byRep(a);
   const B = byRep(b);
   return spread([...A.keys()].filter((rep) => B.has(rep)).map((rep) => fn(A.get(rep), B.get(rep))));

@@ -16,7 +16,9 @@ async function directClient(port) {
   const api = new IBApi({ host: '127.0.0.1', port });
   let nextId;
   const waiting = new Map();
-  api.on(EventName.nextValidId, (id) => { nextId ??= id; });
+  api.on(EventName.nextValidId, (id) => {
+    nextId ??= id;
+  });
   api.on(EventName.orderStatus, (orderId, status) => {
     const w = waiting.get(orderId);
     if (w && ACK.has(status)) {
@@ -60,7 +62,8 @@ export async function benchOrders(ctx) {
     const failures = { ibrest: 0, worker: 0, direct: 0 };
     const post = (base) => async () => {
       const r = await request(`${base}/order`, { method: 'POST', body: RESTING_ORDER, agent });
-      if (r.status !== 201 || !ACK.has(r.json?.status)) throw new Error(`POST /order → ${r.status} ${r.text.slice(0, 200)}`);
+      if (r.status !== 201 || !ACK.has(r.json?.status))
+        throw new Error(`POST /order → ${r.status} ${r.text.slice(0, 200)}`);
       return r.ms;
     };
     const ours = post(stack.proxy.url);
@@ -89,9 +92,18 @@ export async function benchOrders(ctx) {
         }
       }
     }
-    const summary = (v) => ({ n: v.length, p50Ms: percentile(v, 50), p90Ms: percentile(v, 90), p99Ms: percentile(v, 99), maxMs: Math.max(...v) });
+    const summary = (v) => ({
+      n: v.length,
+      p50Ms: percentile(v, 50),
+      p90Ms: percentile(v, 90),
+      p99Ms: percentile(v, 99),
+      maxMs: Math.max(...v),
+    });
     // Per-block medians give the spread of the p50 difference across the interleaved blocks.
-    const blocks = (v) => Array.from({ length: Math.ceil(v.length / BLOCK) }, (_, b) => percentile(v.slice(b * BLOCK, (b + 1) * BLOCK), 50));
+    const blocks = (v) =>
+      Array.from({ length: Math.ceil(v.length / BLOCK) }, (_, b) =>
+        percentile(v.slice(b * BLOCK, (b + 1) * BLOCK), 50),
+      );
     const ob = blocks(lat.ibrest);
     const db = blocks(lat.direct);
     const result = {
@@ -107,8 +119,10 @@ export async function benchOrders(ctx) {
       p50DiffPerBlockMs: spread(ob.map((x, i) => x - (db[i] ?? NaN))),
       violations: stack.sim.control.violations().byCode,
     };
-    log(`  ibrest p50 ${result.ibrest.p50Ms.toFixed(2)} ms p99 ${result.ibrest.p99Ms.toFixed(2)} ms; worker direct p50 ${result.worker.p50Ms.toFixed(2)} ms; @stoqey/ib p50 ${result.direct.p50Ms.toFixed(2)} ms ` +
-      `p99 ${result.direct.p99Ms.toFixed(2)} ms; difference ${result.p50DiffMs.toFixed(2)} ms; failures ${JSON.stringify(failures)}`);
+    log(
+      `  ibrest p50 ${result.ibrest.p50Ms.toFixed(2)} ms p99 ${result.ibrest.p99Ms.toFixed(2)} ms; worker direct p50 ${result.worker.p50Ms.toFixed(2)} ms; @stoqey/ib p50 ${result.direct.p50Ms.toFixed(2)} ms ` +
+        `p99 ${result.direct.p99Ms.toFixed(2)} ms; difference ${result.p50DiffMs.toFixed(2)} ms; failures ${JSON.stringify(failures)}`,
+    );
     return result;
   } finally {
     direct.close();

@@ -52,7 +52,9 @@ export async function startHaproxy(haproxyPath, workers) {
   writeFileSync(cfg, haproxyConfig(port, workers));
   const child = spawn(haproxyPath, ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise((r) => child.once('exit', r));
   const url = `http://127.0.0.1:${port}`;
   const status = await waitForOk(`${url}/health/ready`, 10_000);
@@ -79,7 +81,9 @@ export function haproxyVersion(haproxyPath) {
   return new Promise((resolve) => {
     const c = spawn(haproxyPath, ['-v'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
-    c.stdout.on('data', (d) => { out += d; });
+    c.stdout.on('data', (d) => {
+      out += d;
+    });
     c.once('exit', () => resolve((/version (\S+)/.exec(out) ?? [])[1] ?? 'unknown'));
     c.once('error', () => resolve('unknown'));
   });

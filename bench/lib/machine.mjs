@@ -22,7 +22,9 @@ function pkgVersion(name) {
 function toolVersion(path, args, re) {
   if (!path) return 'not installed';
   try {
-    return (re.exec(execFileSync(path, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) ?? [])[1] ?? 'unknown';
+    return (
+      (re.exec(execFileSync(path, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) ?? [])[1] ?? 'unknown'
+    );
   } catch (err) {
     return (re.exec(`${err.stdout ?? ''}${err.stderr ?? ''}`) ?? [])[1] ?? 'unknown';
   }

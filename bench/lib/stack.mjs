@@ -41,7 +41,10 @@ export async function freePort() {
 function spawnChild(name, pkg, env, dir) {
   const logFile = join(dir, `${name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [mainScript(pkg)], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [mainScript(pkg)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', fd, fd],
+  });
   closeSync(fd);
   const exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal)));
   const tail = () => {
@@ -52,7 +55,12 @@ function spawnChild(name, pkg, env, dir) {
     }
   };
   return {
-    name, child, pid: child.pid, logFile, exited, tail,
+    name,
+    child,
+    pid: child.pid,
+    logFile,
+    exited,
+    tail,
     async stop(graceMs = 5_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -64,13 +72,17 @@ function spawnChild(name, pkg, env, dir) {
 }
 
 async function inspectorUrlOf(svc) {
-  return pollUntil(() => {
-    try {
-      return (INSPECTOR_LINE.exec(readFileSync(svc.logFile, 'utf8')) ?? [])[1];
-    } catch {
-      return undefined;
-    }
-  }, 10_000, 50);
+  return pollUntil(
+    () => {
+      try {
+        return (INSPECTOR_LINE.exec(readFileSync(svc.logFile, 'utf8')) ?? [])[1];
+      } catch {
+        return undefined;
+      }
+    },
+    10_000,
+    50,
+  );
 }
 
 /**
@@ -85,8 +97,9 @@ export async function startBenchStack(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ibrest-bench-'));
   // Children get what production gives them (the proxy's V8 heap flags, as `npm start` and the image set them),
   // plus the inspector when a benchmark reads heap-after-GC through it.
-  const envFor = (name, production = '') =>
-    ({ NODE_OPTIONS: [production, inspect.has(name) ? '--inspect=127.0.0.1:0' : ''].filter(Boolean).join(' ') });
+  const envFor = (name, production = '') => ({
+    NODE_OPTIONS: [production, inspect.has(name) ? '--inspect=127.0.0.1:0' : ''].filter(Boolean).join(' '),
+  });
   const sim = await startGatewaySim({ port: 0, accounts: BENCH_ACCOUNTS, ...options.sim });
   const services = [];
   const stopAll = async () => {
@@ -96,33 +109,68 @@ export async function startBenchStack(options = {}) {
   };
   const startProxy = async (name, env) => {
     const port = await freePort();
-    const svc = spawnChild(name, '@ibrest/proxy', {
-      HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: options.proxyLogLevel ?? 'info', DATA_DIR: join(dir, name),
-      WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','), ...envFor(name, PROXY_NODE_OPTIONS), ...options.proxyEnv, ...env,
-    }, dir);
+    const svc = spawnChild(
+      name,
+      '@ibrest/proxy',
+      {
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: options.proxyLogLevel ?? 'info',
+        DATA_DIR: join(dir, name),
+        WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','),
+        ...envFor(name, PROXY_NODE_OPTIONS),
+        ...options.proxyEnv,
+        ...env,
+      },
+      dir,
+    );
     services.push(svc);
     const url = `http://127.0.0.1:${port}`;
     const status = await waitForOk(`${url}/health/ready`, 30_000);
     if (status !== 200) throw new Error(`${name} not ready after 30 s (last status ${status}):\n${svc.tail()}`);
-    return { name, url, port, pid: svc.pid, service: svc, inspectorUrl: inspect.has(name) ? await inspectorUrlOf(svc) : undefined };
+    return {
+      name,
+      url,
+      port,
+      pid: svc.pid,
+      service: svc,
+      inspectorUrl: inspect.has(name) ? await inspectorUrlOf(svc) : undefined,
+    };
   };
   let workers = [];
   try {
-    workers = await Promise.all(Array.from({ length: count }, async (_, clientId) => {
-      const name = `worker${clientId}`;
-      const port = await freePort();
-      const svc = spawnChild(name, '@ibrest/worker', {
-        IB_HOST: '127.0.0.1', IB_PORT: String(sim.port), IB_CLIENT_ID: String(clientId), HOST: '127.0.0.1', PORT: String(port),
-        LOG_LEVEL: options.workerLogLevel ?? 'warn', DATA_DIR: join(dir, name), ...envFor(name), ...options.workerEnv,
-      }, dir);
-      services.push(svc);
-      return { clientId, name, port, url: `http://127.0.0.1:${port}`, pid: svc.pid, service: svc };
-    }));
-    await Promise.all(workers.map(async (w) => {
-      const status = await waitForOk(`${w.url}/health/ready`, 30_000);
-      if (status !== 200) throw new Error(`${w.name} not ready after 30 s (last status ${status}):\n${w.service.tail()}`);
-      if (inspect.has(w.name)) w.inspectorUrl = await inspectorUrlOf(w.service);
-    }));
+    workers = await Promise.all(
+      Array.from({ length: count }, async (_, clientId) => {
+        const name = `worker${clientId}`;
+        const port = await freePort();
+        const svc = spawnChild(
+          name,
+          '@ibrest/worker',
+          {
+            IB_HOST: '127.0.0.1',
+            IB_PORT: String(sim.port),
+            IB_CLIENT_ID: String(clientId),
+            HOST: '127.0.0.1',
+            PORT: String(port),
+            LOG_LEVEL: options.workerLogLevel ?? 'warn',
+            DATA_DIR: join(dir, name),
+            ...envFor(name),
+            ...options.workerEnv,
+          },
+          dir,
+        );
+        services.push(svc);
+        return { clientId, name, port, url: `http://127.0.0.1:${port}`, pid: svc.pid, service: svc };
+      }),
+    );
+    await Promise.all(
+      workers.map(async (w) => {
+        const status = await waitForOk(`${w.url}/health/ready`, 30_000);
+        if (status !== 200)
+          throw new Error(`${w.name} not ready after 30 s (last status ${status}):\n${w.service.tail()}`);
+        if (inspect.has(w.name)) w.inspectorUrl = await inspectorUrlOf(w.service);
+      }),
+    );
     const proxy = await startProxy('proxy', {});
     return { sim, workers, proxy, dir, startProxy, stop: stopAll };
   } catch (err) {

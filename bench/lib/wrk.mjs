@@ -13,11 +13,17 @@ export function findTool(name, debPackage, log) {
   if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
     log(`${name} not found: installing Debian package ${debPackage}`);
     try {
-      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', debPackage], { stdio: 'ignore', timeout: 180_000 });
+      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', debPackage], {
+        stdio: 'ignore',
+        timeout: 180_000,
+      });
     } catch {
       try {
         execFileSync('apt-get', ['update'], { stdio: 'ignore', timeout: 180_000 });
-        execFileSync('apt-get', ['install', '-y', '--no-install-recommends', debPackage], { stdio: 'ignore', timeout: 180_000 });
+        execFileSync('apt-get', ['install', '-y', '--no-install-recommends', debPackage], {
+          stdio: 'ignore',
+          timeout: 180_000,
+        });
       } catch {
         // reported below
       }

@@ -83,7 +83,10 @@ export function interpolate<T>(value: T, env: Record<string, string | undefined>
 export function composeVariables(text = composeText()): Set<string> {
   const names = new Set<string>();
   // Comments are documentation, not configuration.
-  const code = text.split('\n').map((l) => l.replace(/(^|\s)#.*$/, '')).join('\n');
+  const code = text
+    .split('\n')
+    .map((l) => l.replace(/(^|\s)#.*$/, ''))
+    .join('\n');
   for (const m of code.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)/g)) names.add((m[1] ?? m[2])!);
   return names;
 }
@@ -95,13 +98,21 @@ export interface PublishedPort {
 }
 
 /** Short (`[ip:]published:target[/proto]`) and long port syntax, after interpolation. */
-export function parsePort(port: PublishedPort | string | { published?: string | number; target?: number; host_ip?: string }): PublishedPort {
+export function parsePort(
+  port: PublishedPort | string | { published?: string | number; target?: number; host_ip?: string },
+): PublishedPort {
   if (typeof port !== 'string') {
     const p = port as { published?: string | number; target?: number; host_ip?: string; hostIp?: string };
-    return { hostIp: p.host_ip ?? p.hostIp ?? '', published: String(p.published ?? ''), target: String(p.target ?? '') };
+    return {
+      hostIp: p.host_ip ?? p.hostIp ?? '',
+      published: String(p.published ?? ''),
+      target: String(p.target ?? ''),
+    };
   }
   const spec = port.replace(/\/(tcp|udp)$/, '');
-  const parts = spec.startsWith('[') ? [spec.slice(1, spec.indexOf(']')), ...spec.slice(spec.indexOf(']') + 2).split(':')] : spec.split(':');
+  const parts = spec.startsWith('[')
+    ? [spec.slice(1, spec.indexOf(']')), ...spec.slice(spec.indexOf(']') + 2).split(':')]
+    : spec.split(':');
   if (parts.length === 3) return { hostIp: parts[0]!, published: parts[1]!, target: parts[2]! };
   if (parts.length === 2) return { hostIp: '', published: parts[0]!, target: parts[1]! };
   return { hostIp: '', published: '', target: parts[0]! };

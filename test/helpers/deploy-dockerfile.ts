@@ -84,7 +84,14 @@ export function dockerIgnored(path: string, rules: string[]): boolean {
       '^' +
         pattern
           .split('/')
-          .map((part) => (part === '**' ? '(?:.*)' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
+          .map((part) =>
+            part === '**'
+              ? '(?:.*)'
+              : part
+                  .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                  .replace(/\*/g, '[^/]*')
+                  .replace(/\?/g, '[^/]'),
+          )
           .join('/')
           .replace(/\(\?:\.\*\)\//g, '(?:.*/)?') +
         '$',

@@ -32,7 +32,10 @@ export function loadDashboards(): Dashboard[] {
   return readdirSync(DASHBOARD_DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((file) => ({ ...(JSON.parse(readFileSync(join(DASHBOARD_DIR, file), 'utf8')) as Omit<Dashboard, 'file'>), file }));
+    .map((file) => ({
+      ...(JSON.parse(readFileSync(join(DASHBOARD_DIR, file), 'utf8')) as Omit<Dashboard, 'file'>),
+      file,
+    }));
 }
 
 function flatten(panels: Panel[]): Panel[] {
@@ -46,7 +49,12 @@ export function allPanels(d: Dashboard): Panel[] {
 export function panelQueries(dashboards: Dashboard[] = loadDashboards()): PanelQuery[] {
   return dashboards.flatMap((d) =>
     allPanels(d).flatMap((p) =>
-      (p.targets ?? []).map((t) => ({ dashboard: d.title, panel: p.title ?? '(untitled)', refId: t.refId ?? '?', expr: t.expr ?? '' })),
+      (p.targets ?? []).map((t) => ({
+        dashboard: d.title,
+        panel: p.title ?? '(untitled)',
+        refId: t.refId ?? '?',
+        expr: t.expr ?? '',
+      })),
     ),
   );
 }
@@ -72,7 +80,10 @@ export function loadAlertRules(): AlertRule[] {
  * Grafana's built-in variables replaced by concrete durations so the expression is plain PromQL. The
  * dashboards use no other variables (the test fails on any `$` left over).
  */
-export function grafanaToPromql(expr: string, durations: { rateInterval: string; range: string; interval: string }): string {
+export function grafanaToPromql(
+  expr: string,
+  durations: { rateInterval: string; range: string; interval: string },
+): string {
   return expr
     .replaceAll('$__rate_interval', durations.rateInterval)
     .replaceAll('$__range', durations.range)
@@ -80,7 +91,19 @@ export function grafanaToPromql(expr: string, durations: { rateInterval: string;
 }
 
 const NOT_METRICS = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'inf',
+  'nan',
 ]);
 
 /**
@@ -123,7 +146,13 @@ export async function defaultProcessMetrics(): Promise<Set<string>> {
 }
 
 /** Series Prometheus itself writes for every target and for alerting. */
-export const PROMETHEUS_SERIES = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'ALERTS', 'ALERTS_FOR_STATE']);
+export const PROMETHEUS_SERIES = new Set([
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'ALERTS',
+  'ALERTS_FOR_STATE',
+]);
 
 /** True when `name` is a documented metric or a series of a documented histogram. */
 export function isDocumented(name: string, documented: Map<string, string>): boolean {

@@ -50,7 +50,12 @@ export function run(
     execFile(
       command,
       args,
-      { cwd: options.cwd ?? repoRoot, env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 << 20 },
+      {
+        cwd: options.cwd ?? repoRoot,
+        env: options.env ?? process.env,
+        timeout: options.timeoutMs ?? 60_000,
+        maxBuffer: 16 << 20,
+      },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return reject(err);
         resolve({ code: err ? Number(err.code) : 0, stdout: String(stdout), stderr: String(stderr) });

@@ -17,7 +17,11 @@ export interface OpenStream {
  * Opens a Server-Sent Events stream and waits for its first event. A refusal (4xx/5xx JSON) is returned
  * with `firstEvent` empty and the connection closed.
  */
-export async function openStream(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<OpenStream> {
+export async function openStream(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<OpenStream> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error(`no SSE event from ${url} within ${timeoutMs} ms`)), timeoutMs);
   try {
@@ -78,10 +82,21 @@ export async function metricsText(baseUrl: string, headers: Record<string, strin
 }
 
 /** Polls a service's /metrics until the samples of `name` matching `match` add up to more than `above`. */
-export async function waitForSample(baseUrl: string, name: string, match: string, above: number, timeoutMs: number, headers: Record<string, string> = {}): Promise<number> {
-  return eventually(async () => {
-    const value = sampleSum(await metricsText(baseUrl, headers), name, match);
-    if (!(value > above)) throw new Error(`${name}${match} is ${value}, not above ${above}`);
-    return value;
-  }, timeoutMs, 100);
+export async function waitForSample(
+  baseUrl: string,
+  name: string,
+  match: string,
+  above: number,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  return eventually(
+    async () => {
+      const value = sampleSum(await metricsText(baseUrl, headers), name, match);
+      if (!(value > above)) throw new Error(`${name}${match} is ${value}, not above ${above}`);
+      return value;
+    },
+    timeoutMs,
+    100,
+  );
 }

@@ -17,7 +17,10 @@ export const NO_WINDOWS = { IB_MAINTENANCE_WINDOWS: 'none' } as const;
 export const AAPL = { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' };
 export const SYMBOLS = ['AAPL', 'MSFT', 'SPY', 'TSLA', 'IBM', 'AMZN'] as const;
 
-export const mktOrder = (qty = 1) => ({ contract: AAPL, order: { action: 'BUY', orderType: 'MKT', totalQuantity: qty } });
+export const mktOrder = (qty = 1) => ({
+  contract: AAPL,
+  order: { action: 'BUY', orderType: 'MKT', totalQuantity: qty },
+});
 
 /**
  * One JSON line per scenario, `FAULT_FIGURES {...}`, so the numbers quoted in docs/reliability.md can be
@@ -55,31 +58,38 @@ export function rawRequest(base: string, r: RawRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...r.headers };
     if (r.body !== undefined) headers['content-length'] = Buffer.byteLength(r.body);
-    const req = httpRequest({
-      host: url.hostname, port: url.port, method: r.method ?? 'GET', path: r.path, headers,
-      ...(r.agent ? { agent: r.agent } : {}),
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        const response = { status: res.statusCode ?? 0, headers: res.headers, text, json };
-        // Checked against the proxy's OpenAPI document when `base` is a registered proxy.
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-        }
-        const checked = checkResponse(url.origin + r.path, r.method ?? 'GET', response.status, h, json);
-        checked.then(() => resolve(response), reject);
-      });
-    });
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: r.method ?? 'GET',
+        path: r.path,
+        headers,
+        ...(r.agent ? { agent: r.agent } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text === '' ? undefined : JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          const response = { status: res.statusCode ?? 0, headers: res.headers, text, json };
+          // Checked against the proxy's OpenAPI document when `base` is a registered proxy.
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+          }
+          const checked = checkResponse(url.origin + r.path, r.method ?? 'GET', response.status, h, json);
+          checked.then(() => resolve(response), reject);
+        });
+      },
+    );
     req.setTimeout(r.timeoutMs ?? 15_000, () => req.destroy(new Error('client timeout')));
     req.on('error', reject);
     req.end(r.body);
@@ -124,13 +134,19 @@ export function classify(res: RawResponse): string {
  * Runs `lanes` sequential loops until `stop()` says so (checked before every iteration) and at most
  * `maxIterations` per lane: bounded load with a known concurrency.
  */
-export async function runLanes(lanes: number, body: (lane: number, i: number) => Promise<void>, o: { stop: () => boolean; maxIterations: number; pauseMs?: number }): Promise<void> {
-  await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
-    for (let i = 0; i < o.maxIterations && !o.stop(); i++) {
-      await body(lane, i);
-      if (o.pauseMs) await sleep(o.pauseMs);
-    }
-  }));
+export async function runLanes(
+  lanes: number,
+  body: (lane: number, i: number) => Promise<void>,
+  o: { stop: () => boolean; maxIterations: number; pauseMs?: number },
+): Promise<void> {
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (let i = 0; i < o.maxIterations && !o.stop(); i++) {
+        await body(lane, i);
+        if (o.pauseMs) await sleep(o.pauseMs);
+      }
+    }),
+  );
 }
 
 /** Sum of every sample of a metric family in Prometheus text (optionally only samples whose labels include `match`). */
@@ -157,7 +173,12 @@ export function orderRefForKey(key: string): string {
 }
 
 /** Polls until `probe` is true; returns the milliseconds it took, or throws after `timeoutMs`. */
-export async function timeUntil(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 50): Promise<number> {
+export async function timeUntil(
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 50,
+): Promise<number> {
   const start = Date.now();
   for (;;) {
     try {
@@ -183,12 +204,19 @@ export async function poolFullyUp(proxyUrl: string, workers: number): Promise<bo
  * Starts a new proxy process on the port the stack's proxy had (after it was killed), with the same
  * environment the stack helper gives it. The caller stops the returned service.
  */
-export async function restartProxy(stack: Stack, port: number, proxyEnv: Record<string, string> = {}): Promise<RunningService> {
+export async function restartProxy(
+  stack: Stack,
+  port: number,
+  proxyEnv: Record<string, string> = {},
+): Promise<RunningService> {
   const service = startService({
     name: 'proxy',
     script: mainScript('@ibrest/proxy'),
     env: {
-      HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', DATA_DIR: join(stack.dataDir, 'proxy'),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DATA_DIR: join(stack.dataDir, 'proxy'),
       WORKERS: stack.workers.map((w) => `${w.clientId}=${w.url}`).join(','),
       ...proxyEnv,
     },
@@ -226,57 +254,67 @@ export function openSse(base: string, path: string): Promise<SseStream> {
   return new Promise((resolve, reject) => {
     const events: SseEvent[] = [];
     const waiters = new Set<() => void>();
-    const req = httpRequest({ host: url.hostname, port: url.port, path, headers: { accept: 'text/event-stream' } }, (res) => {
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          let event = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event:')) event = line.slice(6).trim();
-            else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path, headers: { accept: 'text/event-stream' } },
+      (res) => {
+        let buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let cut: number;
+          while ((cut = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            let event = 'message';
+            const data: string[] = [];
+            for (const line of block.split('\n')) {
+              if (line.startsWith('event:')) event = line.slice(6).trim();
+              else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+            }
+            if (data.length === 0) continue;
+            let parsed: unknown = data.join('\n');
+            try {
+              parsed = JSON.parse(parsed as string);
+            } catch {
+              // plain text data
+            }
+            events.push({ event, data: parsed, at: Date.now() });
+            for (const w of [...waiters]) w();
           }
-          if (data.length === 0) continue;
-          let parsed: unknown = data.join('\n');
-          try {
-            parsed = JSON.parse(parsed as string);
-          } catch {
-            // plain text data
-          }
-          events.push({ event, data: parsed, at: Date.now() });
-          for (const w of [...waiters]) w();
-        }
-      });
-      res.on('error', () => undefined);
-      resolve({
-        status: res.statusCode ?? 0,
-        events,
-        waitFor(pred, timeoutMs, from = 0) {
-          return new Promise((ok, fail) => {
-            const check = () => {
-              const hit = events.slice(from).find(pred);
-              if (hit === undefined) return false;
-              clearTimeout(timer);
-              waiters.delete(onEvent);
-              ok(hit);
-              return true;
-            };
-            const onEvent = () => void check();
-            const timer = setTimeout(() => {
-              waiters.delete(onEvent);
-              fail(new Error(`no matching event within ${timeoutMs} ms; got ${events.slice(from).map((e) => e.event).join(',')}`));
-            }, timeoutMs);
-            if (!check()) waiters.add(onEvent);
-          });
-        },
-        close: () => req.destroy(),
-      });
-    });
+        });
+        res.on('error', () => undefined);
+        resolve({
+          status: res.statusCode ?? 0,
+          events,
+          waitFor(pred, timeoutMs, from = 0) {
+            return new Promise((ok, fail) => {
+              const check = () => {
+                const hit = events.slice(from).find(pred);
+                if (hit === undefined) return false;
+                clearTimeout(timer);
+                waiters.delete(onEvent);
+                ok(hit);
+                return true;
+              };
+              const onEvent = () => void check();
+              const timer = setTimeout(() => {
+                waiters.delete(onEvent);
+                fail(
+                  new Error(
+                    `no matching event within ${timeoutMs} ms; got ${events
+                      .slice(from)
+                      .map((e) => e.event)
+                      .join(',')}`,
+                  ),
+                );
+              }, timeoutMs);
+              if (!check()) waiters.add(onEvent);
+            });
+          },
+          close: () => req.destroy(),
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -51,7 +51,9 @@ export async function openSse(url: string, headers: Record<string, string> = {})
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no matching SSE event within ${timeoutMs} ms; got ${events.map((e) => e.event).join(',')}`));
+          reject(
+            new Error(`no matching SSE event within ${timeoutMs} ms; got ${events.map((e) => e.event).join(',')}`),
+          );
         }, timeoutMs);
         if (!check()) waiters.add(check);
       });
@@ -78,8 +80,10 @@ export async function openSse(url: string, headers: Record<string, string> = {})
           let isEvent = false;
           for (const line of block.split('\n')) {
             if (line.startsWith(':')) comments++;
-            else if (line.startsWith('data:')) (data.push(line.slice(5).replace(/^ /, '')), (isEvent = true));
-            else if (line.startsWith('event:')) e.event = line.slice(6).trim();
+            else if (line.startsWith('data:')) {
+              data.push(line.slice(5).replace(/^ /, ''));
+              isEvent = true;
+            } else if (line.startsWith('event:')) e.event = line.slice(6).trim();
             else if (line.startsWith('id:')) e.id = line.slice(3).trim();
           }
           if (!isEvent) continue;

@@ -78,9 +78,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       name: `worker${clientId}`,
       script: mainScript('@ibrest/worker'),
       env: {
-        IB_HOST: '127.0.0.1', IB_PORT: String(sim.port), IB_CLIENT_ID: String(clientId), HOST: '127.0.0.1',
-        PORT: String(port), LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, `worker${clientId}`),
-        IB_MAINTENANCE_WINDOWS: 'none', ...tokenEnv, ...options.workerEnv, ...options.workerEnvFor?.(clientId),
+        IB_HOST: '127.0.0.1',
+        IB_PORT: String(sim.port),
+        IB_CLIENT_ID: String(clientId),
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: logLevel,
+        DATA_DIR: join(dataDir, `worker${clientId}`),
+        IB_MAINTENANCE_WINDOWS: 'none',
+        ...tokenEnv,
+        ...options.workerEnv,
+        ...options.workerEnvFor?.(clientId),
       },
       onLine: onLine(`worker${clientId}`),
     });
@@ -92,7 +100,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         const service = spawnWorker(clientId, 0);
         const { port } = await service.listening;
         const handle: WorkerHandle = {
-          clientId, port, service, url: `http://127.0.0.1:${port}`,
+          clientId,
+          port,
+          service,
+          url: `http://127.0.0.1:${port}`,
           async kill() {
             handle.service.kill('SIGKILL');
             await handle.service.exited;
@@ -106,18 +117,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }),
     );
     if (options.waitReady !== false) {
-      await Promise.all(workers.map(async (w) => {
-        const status = await waitForOk(`${w.url}/health/ready`, 30_000);
-        if (status !== 200) throw new Error(`worker${w.clientId} not ready after 30 s (last status ${status})`);
-      }));
+      await Promise.all(
+        workers.map(async (w) => {
+          const status = await waitForOk(`${w.url}/health/ready`, 30_000);
+          if (status !== 200) throw new Error(`worker${w.clientId} not ready after 30 s (last status ${status})`);
+        }),
+      );
     }
     const proxy = startService({
       name: 'proxy',
       script: mainScript('@ibrest/proxy'),
       env: {
-        HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: logLevel, DATA_DIR: join(dataDir, 'proxy'),
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: logLevel,
+        DATA_DIR: join(dataDir, 'proxy'),
         WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','),
-        IB_MAINTENANCE_WINDOWS: 'none', ...tokenEnv, ...options.proxyEnv,
+        IB_MAINTENANCE_WINDOWS: 'none',
+        ...tokenEnv,
+        ...options.proxyEnv,
       },
       onLine: onLine('proxy'),
     });
@@ -130,7 +148,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Every answer of this proxy through `http()` is checked against its OpenAPI document from now on.
     registerProxy(proxyUrl);
     return {
-      sim, proxyUrl, proxy, workers, dataDir,
+      sim,
+      proxyUrl,
+      proxy,
+      workers,
+      dataDir,
       workerHeaders: token === undefined ? {} : { 'x-ibrest-proxy-token': token },
       async stop(this: Stack) {
         unregisterProxy(proxyUrl);

@@ -39,7 +39,9 @@ function envNumeric(env: Env, name: string, fallback: number, range: Range, inte
   const max = range.max ?? (integer ? Number.MAX_SAFE_INTEGER : Infinity);
   const wellFormed = integer ? /^-?\d+$/.test(v) && Number.isSafeInteger(n) : Number.isFinite(n);
   if (!wellFormed || n < min || n > max) {
-    throw new ConfigError(`Expected ${name} to be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    throw new ConfigError(
+      `Expected ${name} to be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(v)}`,
+    );
   }
   return n;
 }
@@ -84,7 +86,9 @@ export function envSecret(env: Env, name: string): string | undefined {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new ConfigError(`Expected ${name}_FILE to name a readable file, got ${JSON.stringify(file)} (${(err as Error).message})`);
+    throw new ConfigError(
+      `Expected ${name}_FILE to name a readable file, got ${JSON.stringify(file)} (${(err as Error).message})`,
+    );
   }
 }
 

@@ -17,7 +17,15 @@ export function createLogger(name: string, level: LogLevel = 'info', options: Lo
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'apiKey', '*.apiKey', 'password', '*.password'],
+      paths: [
+        'req.headers.authorization',
+        'headers.authorization',
+        'authorization',
+        'apiKey',
+        '*.apiKey',
+        'password',
+        '*.password',
+      ],
       censor: '[redacted]',
     },
     ...options,
@@ -28,7 +36,10 @@ export function createLogger(name: string, level: LogLevel = 'info', options: Lo
  * Logs the process contract's "listening" line (`msg: "listening"` with `port`, `host`, `url`). It is written
  * at info even when the configured level is higher, because supervisors read it to learn the bound port.
  */
-export function logListening(logger: Logger, fields: { port: number; host: string; url: string } & Record<string, unknown>): void {
+export function logListening(
+  logger: Logger,
+  fields: { port: number; host: string; url: string } & Record<string, unknown>,
+): void {
   const out = logger.isLevelEnabled('info') ? logger : logger.child({}, { level: 'info' });
   out.info(fields, 'listening');
 }

@@ -24,8 +24,9 @@ import { applyOrderStreamQuirks } from './control/order-stream.js';
  */
 function orderRecipients(ctx: SimContext, o: SimOrder): Session[] {
   const master = ctx.engine.orders.masterClientId;
-  return ctx.readySessions().filter(
-    (s) => s.clientId === o.clientId || s.clientId === master || (s.clientId === 0 && s.subs.autoBind));
+  return ctx
+    .readySessions()
+    .filter((s) => s.clientId === o.clientId || s.clientId === master || (s.clientId === 0 && s.subs.autoBind));
 }
 
 /** Encodes one broker event for each interested session, in the session's own server version. */
@@ -105,7 +106,8 @@ export function fanOutQuote(ctx: SimContext, q: Quote, linkDown: boolean): void 
     for (const h of s.subs.historical.values()) {
       if (h.contract.conId !== q.conId) continue;
       const start = Math.floor(nowSec / h.barSeconds) * h.barSeconds;
-      if (!h.bar || h.bar.time !== start) h.bar = { time: start, open: q.last, high: q.last, low: q.last, close: q.last, volume: 0, count: 0 };
+      if (!h.bar || h.bar.time !== start)
+        h.bar = { time: start, open: q.last, high: q.last, low: q.last, close: q.last, volume: 0, count: 0 };
       const b = h.bar;
       b.high = Math.max(b.high, q.last);
       b.low = Math.min(b.low, q.last);

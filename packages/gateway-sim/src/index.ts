@@ -47,7 +47,13 @@ export async function startGatewaySim(options: GatewaySimOptions = {}): Promise<
 export { GatewaySim } from './server.js';
 export { FARM_CODES, FARM_INACTIVE, type ReceivedMessage, type FarmState } from './server.js';
 export { SESSION_PROFILES, type SessionProfile, type SessionOption, type FarmSeed } from './session-profile.js';
-export { GatewayControl, NOTICE_TEXT, type OrderView, type ReceivedFilter, type WhatIfView } from './control/control.js';
+export {
+  GatewayControl,
+  NOTICE_TEXT,
+  type OrderView,
+  type ReceivedFilter,
+  type WhatIfView,
+} from './control/control.js';
 export type { WhatIfFigures } from './engine/what-if.js';
 export { resolveOptions, GatewaySimConfigError, type GatewaySimOptions } from './options.js';
 export { ManualClock, systemClock, type Clock } from './engine/clock.js';

@@ -1,6 +1,16 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, logListening, envEnum, envInt, envOptionalString, envString, LOG_LEVELS, type LogLevel } from '@ibrest/common';
+import {
+  ConfigError,
+  createLogger,
+  logListening,
+  envEnum,
+  envInt,
+  envOptionalString,
+  envString,
+  LOG_LEVELS,
+  type LogLevel,
+} from '@ibrest/common';
 import { startGatewaySim } from './index.js';
 import type { RateMode } from './limits/msg-rate.js';
 import { seedAccounts } from './engine/accounts.js';
@@ -91,22 +101,35 @@ async function main(): Promise<void> {
     masterClientId: envInt(env, 'GATEWAY_SIM_MASTER_CLIENT_ID', 0),
     stateDir: envOptionalString(env, 'GATEWAY_SIM_STATE_DIR'),
     session: envEnum(env, 'GATEWAY_SIM_SESSION', ['clean', 'realistic'] as const, 'clean'),
-    controlPort: controlPort === undefined ? undefined : envInt(env, 'GATEWAY_SIM_CONTROL_PORT', 0, { min: 0, max: 65535 }),
+    controlPort:
+      controlPort === undefined ? undefined : envInt(env, 'GATEWAY_SIM_CONTROL_PORT', 0, { min: 0, max: 65535 }),
     logger: log,
   });
-  logListening(log, { port: running.port, host, url: `tcp://${host}:${running.port}`, serverVersion: running.sim.opts.serverVersion, controlPort: running.controlPort });
+  logListening(log, {
+    port: running.port,
+    host,
+    url: `tcp://${host}:${running.port}`,
+    serverVersion: running.sim.opts.serverVersion,
+    controlPort: running.controlPort,
+  });
   if (running.controlPort !== undefined) {
-    log.info({ port: running.controlPort, host: '127.0.0.1', url: `http://127.0.0.1:${running.controlPort}` }, 'control API listening');
+    log.info(
+      { port: running.controlPort, host: '127.0.0.1', url: `http://127.0.0.1:${running.controlPort}` },
+      'control API listening',
+    );
   }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    running.close().then(() => process.exit(0), (err: unknown) => {
-      log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    });
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -29,7 +29,10 @@ export interface GatewaySimOptions {
   depthBooks?: number;
   /** Milliseconds between REAL_TIME_BARS sends; each bar is still stamped 5 s after the previous one. @default 5000 */
   realTimeBarMs?: number;
-  /** Milliseconds between SCANNER_DATA refreshes of live scanner subscriptions (0 = only on `refreshScanners`). @default 30000 */
+  /**
+   * Milliseconds between SCANNER_DATA refreshes of live scanner subscriptions (0 = only on `refreshScanners`). @default
+   * 30000
+   */
   scannerRefreshMs?: number;
   /**
    * Serve a financial-advisor (FA) login: MANAGED_ACCTS lists the master account first, then the accounts
@@ -94,7 +97,9 @@ export class GatewaySimConfigError extends Error {
 
 function intIn(name: string, v: number, min: number, max: number): number {
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw new GatewaySimConfigError(`Expected ${name} to be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    throw new GatewaySimConfigError(
+      `Expected ${name} to be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -132,13 +137,17 @@ export function resolveOptions(o: GatewaySimOptions = {}): ResolvedOptions {
     throw new GatewaySimConfigError((err as Error).message);
   }
   if (r.rateMode !== 'per-client' && r.rateMode !== 'combined') {
-    throw new GatewaySimConfigError(`Expected rateMode to be per-client or combined, got ${JSON.stringify(r.rateMode)}`);
+    throw new GatewaySimConfigError(
+      `Expected rateMode to be per-client or combined, got ${JSON.stringify(r.rateMode)}`,
+    );
   }
   if (r.faMaster !== undefined && !/^[A-Z0-9]{2,32}$/i.test(r.faMaster)) {
     throw new GatewaySimConfigError(`Expected faAccount.master to be an account id, got ${JSON.stringify(r.faMaster)}`);
   }
   if (r.fragment && !(Number.isInteger(r.fragment.maxChunk) && r.fragment.maxChunk >= 1)) {
-    throw new GatewaySimConfigError(`Expected fragment.maxChunk to be an integer ≥ 1, got ${JSON.stringify(r.fragment.maxChunk)}`);
+    throw new GatewaySimConfigError(
+      `Expected fragment.maxChunk to be an integer ≥ 1, got ${JSON.stringify(r.fragment.maxChunk)}`,
+    );
   }
   return r;
 }

@@ -17,7 +17,6 @@ import { FeedState } from './engine/feed-state.js';
 import { emitRealTimeBars } from './handlers/real-time-bars.js';
 import { refreshScanners } from './handlers/scanners.js';
 import { resolveOptions, type GatewaySimOptions, type ResolvedOptions } from './options.js';
-import { FieldReader } from './wire/fields.js';
 import { IN, inName, UNSERVED_REQUESTS } from './wire/msg-ids.js';
 import type { OrderIdState } from './engine/matching-engine.js';
 import { msUntilUtc, resolveSession, type SessionOption, type SessionProfile } from './session-profile.js';
@@ -45,9 +44,24 @@ export interface FarmState {
 
 /** Notice codes and texts per farm kind (down, up), as TWS words them. */
 export const FARM_CODES = {
-  market: { down: 2103, up: 2104, downText: 'Market data farm connection is broken', upText: 'Market data farm connection is OK' },
-  hmds: { down: 2105, up: 2106, downText: 'HMDS data farm connection is broken', upText: 'HMDS data farm connection is OK' },
-  secdef: { down: 2157, up: 2158, downText: 'Sec-def data farm connection is broken', upText: 'Sec-def data farm connection is OK' },
+  market: {
+    down: 2103,
+    up: 2104,
+    downText: 'Market data farm connection is broken',
+    upText: 'Market data farm connection is OK',
+  },
+  hmds: {
+    down: 2105,
+    up: 2106,
+    downText: 'HMDS data farm connection is broken',
+    upText: 'HMDS data farm connection is OK',
+  },
+  secdef: {
+    down: 2157,
+    up: 2158,
+    downText: 'Sec-def data farm connection is broken',
+    upText: 'Sec-def data farm connection is OK',
+  },
 } as const;
 
 /** "Inactive but available on demand" notices per farm kind, as TWS words them (a dot before the farm's name). */
@@ -249,8 +263,12 @@ export class GatewaySim implements SimContext, SessionHost {
     const msgId = Number(fields[0]);
     const entry = Number.isInteger(msgId) ? HANDLERS.get(msgId) : undefined;
     const rec: ReceivedMessage = {
-      connectionId: s.id, clientId: s.clientId, msgId: Number.isInteger(msgId) ? msgId : -1,
-      name: entry?.name ?? inName(msgId), fields: fields.slice(1), time: now,
+      connectionId: s.id,
+      clientId: s.clientId,
+      msgId: Number.isInteger(msgId) ? msgId : -1,
+      name: entry?.name ?? inName(msgId),
+      fields: fields.slice(1),
+      time: now,
     };
     this.received.push(rec);
     if (this.received.length > MAX_RECEIVED) this.received.shift();
@@ -277,8 +295,11 @@ export class GatewaySim implements SimContext, SessionHost {
       if (unserved) {
         const reqId = unserved.reqIdAt === undefined ? -1 : Number(fields[1 + unserved.reqIdAt]);
         this.log.info({ connectionId: s.id, clientId: s.clientId, msg: unserved.name }, 'request not simulated');
-        s.sendError(Number.isInteger(reqId) ? reqId : -1, 321,
-          `Error validating request.-'${msgId}' : cause - ${unserved.name} is not simulated`);
+        s.sendError(
+          Number.isInteger(reqId) ? reqId : -1,
+          321,
+          `Error validating request.-'${msgId}' : cause - ${unserved.name} is not simulated`,
+        );
         return;
       }
       this.log.info({ connectionId: s.id, clientId: s.clientId, msgId: fields[0] }, 'unknown message id');
@@ -415,7 +436,10 @@ export class GatewaySim implements SimContext, SessionHost {
     const before = this.activeSubscriptions();
     for (const s of this.readySessions()) this.dropOf(s, kinds);
     const after = this.activeSubscriptions();
-    return Object.fromEntries(SUBSCRIPTION_KINDS.map((k) => [k, before[k] - after[k]])) as Record<SubscriptionKind, number>;
+    return Object.fromEntries(SUBSCRIPTION_KINDS.map((k) => [k, before[k] - after[k]])) as Record<
+      SubscriptionKind,
+      number
+    >;
   }
 
   /** Active subscriptions of every kind, summed over all connected clients. */
@@ -465,7 +489,9 @@ export class GatewaySim implements SimContext, SessionHost {
     Object.assign(this.engine.orders.quirks, p.orderQuirks);
     this.clearSessionTimers();
     const every = (ms: number, fn: () => void): void => {
-      const t = setInterval(() => { if (!this.closed) fn(); }, ms);
+      const t = setInterval(() => {
+        if (!this.closed) fn();
+      }, ms);
       t.unref();
       this.sessionTimers.add(t);
     };
@@ -491,14 +517,17 @@ export class GatewaySim implements SimContext, SessionHost {
   }
 
   private scheduleNightly(at: string, downMs: number): void {
-    const t = setTimeout(() => {
-      this.sessionTimers.delete(t);
-      if (this.closed) return;
-      this.log.info({ at }, 'nightly restart');
-      void this.restart(downMs).then(() => {
-        if (this.profile.nightlyRestart?.at === at) this.scheduleNightly(at, downMs);
-      });
-    }, msUntilUtc(at, Date.now()));
+    const t = setTimeout(
+      () => {
+        this.sessionTimers.delete(t);
+        if (this.closed) return;
+        this.log.info({ at }, 'nightly restart');
+        void this.restart(downMs).then(() => {
+          if (this.profile.nightlyRestart?.at === at) this.scheduleNightly(at, downMs);
+        });
+      },
+      msUntilUtc(at, Date.now()),
+    );
     t.unref();
     this.sessionTimers.add(t);
   }
@@ -512,9 +541,21 @@ export class GatewaySim implements SimContext, SessionHost {
     this.heldIds.set(clientId, Date.now() + ms);
   }
 
-  connectionList(): Array<{ connectionId: number; clientId: number | undefined; serverVersion: number; state: string; remote: string; connectedAt: number }> {
+  connectionList(): Array<{
+    connectionId: number;
+    clientId: number | undefined;
+    serverVersion: number;
+    state: string;
+    remote: string;
+    connectedAt: number;
+  }> {
     return [...this.sessions].map((s) => ({
-      connectionId: s.id, clientId: s.clientId, serverVersion: s.serverVersion, state: s.state, remote: s.remote, connectedAt: s.connectedAt,
+      connectionId: s.id,
+      clientId: s.clientId,
+      serverVersion: s.serverVersion,
+      state: s.state,
+      remote: s.remote,
+      connectedAt: s.connectedAt,
     }));
   }
 }

@@ -74,7 +74,10 @@ export function resolveSession(s: SessionOption | undefined): SessionProfile {
       throw new Error(`expected ${name} to be a positive integer, got ${JSON.stringify(v)}`);
     }
   };
-  if (s.farmFlaps) ms(s.farmFlaps.everyMs, 'farmFlaps.everyMs'), ms(s.farmFlaps.downMs, 'farmFlaps.downMs');
+  if (s.farmFlaps) {
+    ms(s.farmFlaps.everyMs, 'farmFlaps.everyMs');
+    ms(s.farmFlaps.downMs, 'farmFlaps.downMs');
+  }
   if (s.linkBlips) {
     ms(s.linkBlips.everyMs, 'linkBlips.everyMs');
     ms(s.linkBlips.downMs, 'linkBlips.downMs');

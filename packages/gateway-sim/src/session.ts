@@ -60,7 +60,10 @@ export class Session {
     if (!this.isOpen) return;
     for (const ev of this.parser.push(chunk)) {
       if (ev.kind === 'fatal') {
-        this.host.log.warn({ connectionId: this.id, clientId: this.clientId, reason: ev.reason, detail: ev.detail }, 'closing connection: bad input');
+        this.host.log.warn(
+          { connectionId: this.id, clientId: this.clientId, reason: ev.reason, detail: ev.detail },
+          'closing connection: bad input',
+        );
         this.destroy();
         return;
       }
@@ -121,7 +124,7 @@ export class Session {
       this.socket.write(buf);
       return;
     }
-    for (let i = 0; i < buf.length; ) {
+    for (let i = 0; i < buf.length;) {
       const n = Math.min(buf.length - i, this.drip.int(1, frag.maxChunk));
       this.dripQueue.push(buf.subarray(i, i + n));
       i += n;

@@ -56,12 +56,30 @@ export interface ScannerSub {
 
 /** Kinds of subscription the control API counts and can drop. */
 export type SubscriptionKind =
-  | 'marketData' | 'depth' | 'realTimeBars' | 'scanners' | 'newsBulletins' | 'displayGroups'
-  | 'historicalUpdates' | 'accountSummary' | 'accountUpdates' | 'positions' | 'pnl';
+  | 'marketData'
+  | 'depth'
+  | 'realTimeBars'
+  | 'scanners'
+  | 'newsBulletins'
+  | 'displayGroups'
+  | 'historicalUpdates'
+  | 'accountSummary'
+  | 'accountUpdates'
+  | 'positions'
+  | 'pnl';
 
 export const SUBSCRIPTION_KINDS: readonly SubscriptionKind[] = [
-  'marketData', 'depth', 'realTimeBars', 'scanners', 'newsBulletins', 'displayGroups',
-  'historicalUpdates', 'accountSummary', 'accountUpdates', 'positions', 'pnl',
+  'marketData',
+  'depth',
+  'realTimeBars',
+  'scanners',
+  'newsBulletins',
+  'displayGroups',
+  'historicalUpdates',
+  'accountSummary',
+  'accountUpdates',
+  'positions',
+  'pnl',
 ];
 
 /** What IB drops on 1101 ("data lost"): every data subscription; display groups are TWS settings and stay. */
@@ -114,17 +132,28 @@ export class Subscriptions {
   /** Active subscriptions of one kind. */
   count(kind: SubscriptionKind): number {
     switch (kind) {
-      case 'marketData': return this.mktData.size;
-      case 'depth': return this.depth.size;
-      case 'realTimeBars': return this.realTimeBars.size;
-      case 'scanners': return this.scanners.size;
-      case 'newsBulletins': return this.newsBulletins ? 1 : 0;
-      case 'displayGroups': return this.displayGroups.size;
-      case 'historicalUpdates': return this.historical.size;
-      case 'accountSummary': return this.accountSummary.size;
-      case 'accountUpdates': return (this.accountUpdates === undefined ? 0 : 1) + this.accountUpdatesMulti.size;
-      case 'positions': return (this.positions ? 1 : 0) + this.positionsMulti.size;
-      case 'pnl': return this.pnl.size + this.pnlSingle.size;
+      case 'marketData':
+        return this.mktData.size;
+      case 'depth':
+        return this.depth.size;
+      case 'realTimeBars':
+        return this.realTimeBars.size;
+      case 'scanners':
+        return this.scanners.size;
+      case 'newsBulletins':
+        return this.newsBulletins ? 1 : 0;
+      case 'displayGroups':
+        return this.displayGroups.size;
+      case 'historicalUpdates':
+        return this.historical.size;
+      case 'accountSummary':
+        return this.accountSummary.size;
+      case 'accountUpdates':
+        return (this.accountUpdates === undefined ? 0 : 1) + this.accountUpdatesMulti.size;
+      case 'positions':
+        return (this.positions ? 1 : 0) + this.positionsMulti.size;
+      case 'pnl':
+        return this.pnl.size + this.pnlSingle.size;
     }
   }
 
@@ -133,24 +162,56 @@ export class Subscriptions {
     const out: Dropped = { marketData: [], realTimeBars: [], depth: [] };
     for (const kind of kinds) {
       switch (kind) {
-        case 'marketData': out.marketData.push(...this.mktData.keys()); this.mktData.clear(); break;
-        case 'depth': out.depth.push(...this.depth.keys()); this.depth.clear(); break;
-        case 'realTimeBars': out.realTimeBars.push(...this.realTimeBars.keys()); this.realTimeBars.clear(); break;
-        case 'scanners': this.scanners.clear(); break;
-        case 'newsBulletins': this.newsBulletins = false; break;
-        case 'displayGroups': this.displayGroups.clear(); break;
-        case 'historicalUpdates': this.historical.clear(); break;
-        case 'accountSummary': this.accountSummary.clear(); break;
-        case 'accountUpdates': this.accountUpdates = undefined; this.accountUpdatesMulti.clear(); break;
-        case 'positions': this.positions = false; this.positionsMulti.clear(); break;
-        case 'pnl': this.pnl.clear(); this.pnlSingle.clear(); break;
+        case 'marketData':
+          out.marketData.push(...this.mktData.keys());
+          this.mktData.clear();
+          break;
+        case 'depth':
+          out.depth.push(...this.depth.keys());
+          this.depth.clear();
+          break;
+        case 'realTimeBars':
+          out.realTimeBars.push(...this.realTimeBars.keys());
+          this.realTimeBars.clear();
+          break;
+        case 'scanners':
+          this.scanners.clear();
+          break;
+        case 'newsBulletins':
+          this.newsBulletins = false;
+          break;
+        case 'displayGroups':
+          this.displayGroups.clear();
+          break;
+        case 'historicalUpdates':
+          this.historical.clear();
+          break;
+        case 'accountSummary':
+          this.accountSummary.clear();
+          break;
+        case 'accountUpdates':
+          this.accountUpdates = undefined;
+          this.accountUpdatesMulti.clear();
+          break;
+        case 'positions':
+          this.positions = false;
+          this.positionsMulti.clear();
+          break;
+        case 'pnl':
+          this.pnl.clear();
+          this.pnlSingle.clear();
+          break;
       }
     }
     return out;
   }
 
   conIdsInUse(): number[] {
-    return [...this.mktData.values(), ...this.historical.values(), ...this.depth.values(), ...this.realTimeBars.values()]
-      .map((s) => s.contract.conId);
+    return [
+      ...this.mktData.values(),
+      ...this.historical.values(),
+      ...this.depth.values(),
+      ...this.realTimeBars.values(),
+    ].map((s) => s.contract.conId);
   }
 }

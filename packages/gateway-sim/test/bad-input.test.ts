@@ -19,7 +19,11 @@ describe('bad input', () => {
   async function bystanderStillServed(): Promise<void> {
     const before = bystander.frames.length;
     bystander.send(['49', '1']);
-    await waitUntil(() => bystander.frames.slice(before).some((f) => f[0] === '49'), 2000, 'CURRENT_TIME for the bystander');
+    await waitUntil(
+      () => bystander.frames.slice(before).some((f) => f[0] === '49'),
+      2000,
+      'CURRENT_TIME for the bystander',
+    );
   }
 
   it('garbage instead of the handshake – connection closed', async () => {
@@ -54,10 +58,13 @@ describe('bad input', () => {
     c.send(['97', '42', '0', 'AAPL', 'STK', '', '0', '', '', 'SMART', '', 'USD', '', '', 'Last', '0', '0']);
     c.send(['80']);
     await waitUntil(() => c.errors(321).length === 2, 2000, 'two 321 refusals');
-    assert.deepEqual(c.errors(321).map((f) => [f[2], f[4]]), [
-      ['42', "Error validating request.-'97' : cause - REQ_TICK_BY_TICK_DATA is not simulated"],
-      ['-1', "Error validating request.-'80' : cause - REQ_FAMILY_CODES is not simulated"],
-    ]);
+    assert.deepEqual(
+      c.errors(321).map((f) => [f[2], f[4]]),
+      [
+        ['42', "Error validating request.-'97' : cause - REQ_TICK_BY_TICK_DATA is not simulated"],
+        ['-1', "Error validating request.-'80' : cause - REQ_FAMILY_CODES is not simulated"],
+      ],
+    );
     assert.equal(c.errors(505).length, 0);
     c.close();
   });
@@ -90,7 +97,10 @@ describe('bad input', () => {
     c.socket.write(Buffer.concat([header, Buffer.alloc(64 * 1024, 0x41)]));
     await waitUntil(() => c.closed, 2000, 'close');
     await bystanderStillServed();
-    assert.equal(gw.control.connections().some((x) => x.clientId === 33), false);
+    assert.equal(
+      gw.control.connections().some((x) => x.clientId === 33),
+      false,
+    );
   });
 
   it('half a frame then disconnect – nothing leaks', async () => {

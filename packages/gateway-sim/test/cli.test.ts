@@ -10,7 +10,25 @@ const MAIN = fileURLToPath(new URL('../../bin/ib-gateway-sim.js', import.meta.ur
 
 describe('ib-gateway-sim CLI', () => {
   it('logs one "listening" line with port, host and url, serves clients, exits on SIGTERM', async () => {
-    const child = spawn(process.execPath, [MAIN, '--port', '0', '--server-version', '193', '--control-port', '0', '--fa-master', 'DF7654321', '--depth-books', '5', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        '--port',
+        '0',
+        '--server-version',
+        '193',
+        '--control-port',
+        '0',
+        '--fa-master',
+        'DF7654321',
+        '--depth-books',
+        '5',
+        '--log-level',
+        'info',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const lines: Array<Record<string, unknown>> = [];
     createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
     try {
@@ -38,7 +56,9 @@ describe('ib-gateway-sim CLI', () => {
   it('fails before listening on a bad flag value', async () => {
     const child = spawn(process.execPath, [MAIN, '--server-version', '150'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     const code = await new Promise((r) => child.once('exit', r));
     assert.equal(code, 2);
     assert.match(err, /Expected GATEWAY_SIM_SERVER_VERSION to be an integer from 164 to 193, got "150"/);

@@ -4,8 +4,18 @@ import { firstValueFrom, filter, take } from 'rxjs';
 import ib from '@stoqey/ib';
 import { startGatewaySim, type RunningGatewaySim } from '../src/index.js';
 import {
-  AAPL, ALL_VERSIONS, connectApi, decoderErrors, EventName, IBApiNext, MSFT, nextEvent, strictBoundaries, waitUntil,
-  type IBApiT, type SeenError,
+  AAPL,
+  ALL_VERSIONS,
+  connectApi,
+  decoderErrors,
+  EventName,
+  IBApiNext,
+  MSFT,
+  nextEvent,
+  strictBoundaries,
+  waitUntil,
+  type IBApiT,
+  type SeenError,
 } from './helpers.js';
 
 const { ScanCode } = ib;
@@ -15,20 +25,38 @@ const ARCA_MSFT = { ...MSFT, exchange: 'ARCA' };
 /** Collects every event of one name whose first argument (reqId) matches. */
 function collect(api: IBApiT, event: string, reqId: number): any[][] {
   const out: any[][] = [];
-  api.on(event, (...a: any[]) => { if (a[0] === reqId) out.push(a); });
+  api.on(event, (...a: any[]) => {
+    if (a[0] === reqId) out.push(a);
+  });
   return out;
 }
 
-/** Every feed message through IBApi: depth (L1, L2, SMART), exchanges, real-time bars, news, scanners, fundamentals, display groups, FA. */
-async function runFeedFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[], serverVersion: number): Promise<void> {
-  const [accounts] = await Promise.all([nextEvent(api, EventName.managedAccounts), Promise.resolve(api.reqManagedAccts())]).then(([a]) => a);
+/**
+ * Every feed message through IBApi: depth (L1, L2, SMART), exchanges, real-time bars, news, scanners, fundamentals,
+ * display groups, FA.
+ */
+async function runFeedFlows(
+  gw: RunningGatewaySim,
+  api: IBApiT,
+  errors: SeenError[],
+  serverVersion: number,
+): Promise<void> {
+  const [accounts] = await Promise.all([
+    nextEvent(api, EventName.managedAccounts),
+    Promise.resolve(api.reqManagedAccts()),
+  ]).then(([a]) => a);
   assert.equal(accounts, 'DF1234567,DU1234567,DU1234568');
 
   // depth venues
   const ex = nextEvent(api, EventName.mktDepthExchanges);
   api.reqMktDepthExchanges();
   const [venues] = await ex;
-  assert.ok(venues.some((v: { exchange: string; serviceDataType: string; listingExch: string }) => v.exchange === 'ISLAND' && v.serviceDataType === 'Deep2' && v.listingExch === 'NASDAQ'));
+  assert.ok(
+    venues.some(
+      (v: { exchange: string; serviceDataType: string; listingExch: string }) =>
+        v.exchange === 'ISLAND' && v.serviceDataType === 'Deep2' && v.listingExch === 'NASDAQ',
+    ),
+  );
 
   // L2 book (ISLAND): 5 inserts per side, then row updates after a price move, then cancel frees the book
   const l2 = collect(api, EventName.updateMktDepthL2, 20);
@@ -37,9 +65,15 @@ async function runFeedFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenErro
   const bids = l2.filter((e) => e[4] === 1).map((e) => e[5]);
   const asks = l2.filter((e) => e[4] === 0).map((e) => e[5]);
   assert.equal(bids.length, 5);
-  assert.ok(bids.every((p: number, i: number) => i === 0 || p < bids[i - 1]), 'bids descend');
+  assert.ok(
+    bids.every((p: number, i: number) => i === 0 || p < bids[i - 1]),
+    'bids descend',
+  );
   assert.ok(asks[0] > bids[0], 'ask above bid');
-  assert.ok(l2.every((e) => e[3] === 0 && typeof e[2] === 'string' && e[2].length > 0 && e[7] === false), 'inserts with market maker');
+  assert.ok(
+    l2.every((e) => e[3] === 0 && typeof e[2] === 'string' && e[2].length > 0 && e[7] === false),
+    'inserts with market maker',
+  );
   gw.control.setPrice('AAPL', 201);
   await waitUntil(() => l2.some((e) => e[3] === 1), 2000, 'depth update');
   assert.equal(gw.control.activeDepthBooks(), 1);
@@ -51,7 +85,10 @@ async function runFeedFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenErro
   const smart = collect(api, EventName.updateMktDepthL2, 22);
   api.reqMktDepth(22, AAPL, 3, true, []);
   await waitUntil(() => smart.length >= 6, 2000, 'smart depth');
-  assert.ok(smart.every((e) => e[7] === true), 'isSmartDepth');
+  assert.ok(
+    smart.every((e) => e[7] === true),
+    'isSmartDepth',
+  );
   api.cancelMktDepth(20, false);
   api.cancelMktDepth(21, false);
   api.cancelMktDepth(22, true);
@@ -85,7 +122,10 @@ async function runFeedFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenErro
   // news: providers, bulletins (the day's so far, then live), headlines, article
   const prov = nextEvent(api, EventName.newsProviders);
   api.reqNewsProviders();
-  assert.deepEqual((await prov)[0].map((p: { providerCode: string }) => p.providerCode), ['BRFG', 'BRFUPDN', 'DJNL']);
+  assert.deepEqual(
+    (await prov)[0].map((p: { providerCode: string }) => p.providerCode),
+    ['BRFG', 'BRFUPDN', 'DJNL'],
+  );
   gw.control.pushNewsBulletin({ message: 'Exchange halted', type: 2, exchange: 'NYSE' });
   const bulletins: any[][] = [];
   api.on(EventName.updateNewsBulletin, (...a: any[]) => bulletins.push(a));
@@ -116,10 +156,20 @@ async function runFeedFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenErro
   assert.match((await params)[0], /<ScanParameterResponse>.*<scanCode>MOST_ACTIVE<\/scanCode>/s);
   const rows = collect(api, EventName.scannerData, 50);
   let ends = 0;
-  api.on(EventName.scannerDataEnd, (r: number) => { if (r === 50) ends++; });
-  api.reqScannerSubscription(50, { numberOfRows: 3, instrument: 'STK', locationCode: 'STK.US.MAJOR', scanCode: ScanCode.MOST_ACTIVE } as never);
+  api.on(EventName.scannerDataEnd, (r: number) => {
+    if (r === 50) ends++;
+  });
+  api.reqScannerSubscription(50, {
+    numberOfRows: 3,
+    instrument: 'STK',
+    locationCode: 'STK.US.MAJOR',
+    scanCode: ScanCode.MOST_ACTIVE,
+  } as never);
   await waitUntil(() => ends === 1, 2000, 'scanner data');
-  assert.deepEqual(rows.map((r) => r[1]), [0, 1, 2]);
+  assert.deepEqual(
+    rows.map((r) => r[1]),
+    [0, 1, 2],
+  );
   assert.ok(rows.every((r) => r[2].contract.conId > 0 && r[2].contract.secType === 'STK' && r[2].marketName));
   gw.control.refreshScanners();
   await waitUntil(() => ends === 2, 2000, 'scanner refresh');
@@ -129,9 +179,20 @@ async function runFeedFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenErro
   // fundamentals: an XML report; an ETF gets 430
   const fund = nextEvent(api, EventName.fundamentalData, (r: number) => r === 60);
   api.reqFundamentalData(60, AAPL, 'ReportSnapshot');
-  assert.match((await fund)[1], /^<\?xml[^>]*\?><ReportSnapshot .*<IssueID Type="Ticker">AAPL<\/IssueID>.*<\/ReportSnapshot>$/s);
-  const e430 = nextEvent(api, EventName.error, (_e: Error, code: number, reqId: number) => code === 430 && reqId === 61);
-  api.reqFundamentalData(61, { symbol: 'SPY', secType: 'STK', exchange: 'SMART', currency: 'USD' }, 'ReportsFinSummary');
+  assert.match(
+    (await fund)[1],
+    /^<\?xml[^>]*\?><ReportSnapshot .*<IssueID Type="Ticker">AAPL<\/IssueID>.*<\/ReportSnapshot>$/s,
+  );
+  const e430 = nextEvent(
+    api,
+    EventName.error,
+    (_e: Error, code: number, reqId: number) => code === 430 && reqId === 61,
+  );
+  api.reqFundamentalData(
+    61,
+    { symbol: 'SPY', secType: 'STK', exchange: 'SMART', currency: 'USD' },
+    'ReportsFinSummary',
+  );
   await e430;
 
   // display groups: list, subscribe (current contract), update from the client and from TWS
@@ -160,7 +221,8 @@ async function runFeedFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenErro
   assert.match(fa[0]![1], /<ListOfGroups>.*<acct>DU1234568<\/acct>/s);
   assert.match(fa[1]![1], /<ListOfAccountAliases>/);
   if (serverVersion < 177) assert.match(fa[2]![1], /<ListOfAllocationProfiles>/);
-  const groupsXml = '<?xml version="1.0" encoding="UTF-8"?><ListOfGroups><Group><name>Pair</name><defaultMethod>Equal</defaultMethod>' +
+  const groupsXml =
+    '<?xml version="1.0" encoding="UTF-8"?><ListOfGroups><Group><name>Pair</name><defaultMethod>Equal</defaultMethod>' +
     '<ListOfAccts varName="list"><Account><acct>DU1234567</acct><amount>0.0</amount></Account></ListOfAccts></Group></ListOfGroups>';
   const replaced = nextEvent(api, EventName.replaceFAEnd, (r: number) => r === 80);
   api.replaceFA(80, 1, groupsXml);
@@ -175,8 +237,12 @@ async function runFeedFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenErro
 for (const serverVersion of ALL_VERSIONS) {
   describe(`feeds conformance – server version ${serverVersion}`, () => {
     let gw: RunningGatewaySim;
-    before(async () => { gw = await startGatewaySim({ serverVersion, tickIntervalMs: 0, faAccount: true, scannerRefreshMs: 0 }); });
-    after(async () => { await gw.close(); });
+    before(async () => {
+      gw = await startGatewaySim({ serverVersion, tickIntervalMs: 0, faAccount: true, scannerRefreshMs: 0 });
+    });
+    after(async () => {
+      await gw.close();
+    });
 
     it('IBApi: every feed message with zero 505 errors', async () => {
       const { api, errors } = await connectApi(gw.port, 3);
@@ -197,7 +263,12 @@ for (const serverVersion of ALL_VERSIONS) {
       try {
         const venues = await next.getMarketDepthExchanges();
         assert.ok(venues.length >= 5);
-        const book = await firstValueFrom(next.getMarketDepth(ISLAND_AAPL, 5, false).pipe(filter((b) => b.all.bids.size === 5 && b.all.asks.size === 5), take(1)));
+        const book = await firstValueFrom(
+          next.getMarketDepth(ISLAND_AAPL, 5, false).pipe(
+            filter((b) => b.all.bids.size === 5 && b.all.asks.size === 5),
+            take(1),
+          ),
+        );
         assert.ok([...book.all.bids.values()][0]!.price! < [...book.all.asks.values()][0]!.price!);
         const barSeen = firstValueFrom(next.getRealTimeBars(MSFT, 'TRADES' as never, false).pipe(take(1)));
         await gw.control.waitFor(() => gw.control.activeSubscriptions().realTimeBars === 1, 2000, 'bar subscription');
@@ -206,11 +277,23 @@ for (const serverVersion of ALL_VERSIONS) {
         assert.ok(bar.close! > 0 && Number(bar.time) % 5 === 0);
         const xml = await next.getScannerParameters();
         assert.match(xml, /ScanParameterResponse/);
-        const scan = await firstValueFrom(next.getMarketScanner({ numberOfRows: 2, instrument: 'STK', locationCode: 'STK.NASDAQ', scanCode: ScanCode.TOP_PERC_GAIN } as never).pipe(take(1)));
+        const scan = await firstValueFrom(
+          next
+            .getMarketScanner({
+              numberOfRows: 2,
+              instrument: 'STK',
+              locationCode: 'STK.NASDAQ',
+              scanCode: ScanCode.TOP_PERC_GAIN,
+            } as never)
+            .pipe(take(1)),
+        );
         assert.equal(scan.all.size, 2);
         const report = await next.getFundamentalData(MSFT, 'ReportsFinSummary');
         assert.match(report!, /<FinancialSummary>/);
-        assert.deepEqual(codes.filter((c) => c === 505), []);
+        assert.deepEqual(
+          codes.filter((c) => c === 505),
+          [],
+        );
         assert.deepEqual(layout, []);
         assert.deepEqual(gw.control.violations().byCode, {});
       } finally {

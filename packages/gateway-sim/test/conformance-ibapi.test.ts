@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGatewaySim, type RunningGatewaySim } from '../src/index.js';
 import {
-  AAPL, ALL_VERSIONS, connectApi, decoderErrors, EventName, MSFT, nextEvent, waitUntil, type IBApiT, type SeenError,
+  AAPL,
+  ALL_VERSIONS,
+  connectApi,
+  decoderErrors,
+  EventName,
+  MSFT,
+  nextEvent,
+  waitUntil,
+  type IBApiT,
+  type SeenError,
 } from './helpers.js';
 
 /**
@@ -11,7 +20,9 @@ import {
  */
 async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[], clientId: number): Promise<void> {
   // current time and managed accounts
-  const [time] = await Promise.all([nextEvent(api, EventName.currentTime), Promise.resolve(api.reqCurrentTime())]).then(([a]) => a);
+  const [time] = await Promise.all([nextEvent(api, EventName.currentTime), Promise.resolve(api.reqCurrentTime())]).then(
+    ([a]) => a,
+  );
   assert.ok(Math.abs(time - Date.now() / 1000) < 60);
   const accts = nextEvent(api, EventName.managedAccounts);
   api.reqManagedAccts();
@@ -19,7 +30,9 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
 
   // account summary (+end)
   const summary: Record<string, string> = {};
-  api.on(EventName.accountSummary, (_r: number, _a: string, tag: string, value: string) => { summary[tag] = value; });
+  api.on(EventName.accountSummary, (_r: number, _a: string, tag: string, value: string) => {
+    summary[tag] = value;
+  });
   const sumEnd = nextEvent(api, EventName.accountSummaryEnd, (r: number) => r === 1);
   api.reqAccountSummary(1, 'All', 'NetLiquidation,TotalCashValue,BuyingPower,AccountType');
   await sumEnd;
@@ -53,33 +66,72 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
   api.reqIds(1);
   const [orderId] = await ids;
   const seq: string[] = [];
-  const onOpen = (id: number, _c: unknown, _o: unknown, st: { status: string }): void => { if (id === orderId) seq.push(`open:${st.status}`); };
-  const onStatus = (id: number, status: string): void => { if (id === orderId) seq.push(`status:${status}`); };
-  const onExec = (reqId: number, _c: unknown, ex: { orderId: number }): void => { if (ex.orderId === orderId) seq.push(`exec:${reqId}`); };
-  const onComm = (): void => { seq.push('commission'); };
-  api.on(EventName.openOrder, onOpen).on(EventName.orderStatus, onStatus).on(EventName.execDetails, onExec).on(EventName.commissionReport, onComm);
+  const onOpen = (id: number, _c: unknown, _o: unknown, st: { status: string }): void => {
+    if (id === orderId) seq.push(`open:${st.status}`);
+  };
+  const onStatus = (id: number, status: string): void => {
+    if (id === orderId) seq.push(`status:${status}`);
+  };
+  const onExec = (reqId: number, _c: unknown, ex: { orderId: number }): void => {
+    if (ex.orderId === orderId) seq.push(`exec:${reqId}`);
+  };
+  const onComm = (): void => {
+    seq.push('commission');
+  };
+  api
+    .on(EventName.openOrder, onOpen)
+    .on(EventName.orderStatus, onStatus)
+    .on(EventName.execDetails, onExec)
+    .on(EventName.commissionReport, onComm);
   const permIds = new Set<number>();
-  api.on(EventName.orderStatus, (id: number, _s: string, _f: number, _r: number, _a: number, permId: number) => { if (id === orderId) permIds.add(permId); });
-  const posUpdate = nextEvent(api, EventName.position, (_a: string, c: { conId: number }, pos: number) => c.conId === 265598 && pos === aaplBefore + 5);
+  api.on(EventName.orderStatus, (id: number, _s: string, _f: number, _r: number, _a: number, permId: number) => {
+    if (id === orderId) permIds.add(permId);
+  });
+  const posUpdate = nextEvent(
+    api,
+    EventName.position,
+    (_a: string, c: { conId: number }, pos: number) => c.conId === 265598 && pos === aaplBefore + 5,
+  );
   api.placeOrder(orderId, AAPL, { action: 'BUY', orderType: 'MKT', totalQuantity: 5, transmit: true } as never);
   await posUpdate;
-  assert.deepEqual(seq, ['open:Submitted', 'status:Submitted', 'exec:-1', 'status:Filled', 'open:Filled', 'commission']);
+  assert.deepEqual(seq, [
+    'open:Submitted',
+    'status:Submitted',
+    'exec:-1',
+    'status:Filled',
+    'open:Filled',
+    'commission',
+  ]);
   assert.equal(permIds.size, 1);
   assert.ok([...permIds][0]! > 0);
-  api.off(EventName.openOrder, onOpen).off(EventName.orderStatus, onStatus).off(EventName.execDetails, onExec).off(EventName.commissionReport, onComm);
+  api
+    .off(EventName.openOrder, onOpen)
+    .off(EventName.orderStatus, onStatus)
+    .off(EventName.execDetails, onExec)
+    .off(EventName.commissionReport, onComm);
 
   // what-if (with an algo block before the flag): one OPEN_ORDER, whatIf and PreSubmitted, carrying the
   // margin and commission preview; no ORDER_STATUS, no order, no permId, not among the open orders
   const wifId = orderId + 50;
   const ordersBefore = gw.control.orders().length;
   const wifEvents: string[] = [];
-  const onWifOpen = (id: number): void => { if (id === wifId) wifEvents.push('open'); };
-  const onWifStatus = (id: number): void => { if (id === wifId) wifEvents.push('status'); };
+  const onWifOpen = (id: number): void => {
+    if (id === wifId) wifEvents.push('open');
+  };
+  const onWifStatus = (id: number): void => {
+    if (id === wifId) wifEvents.push('status');
+  };
   api.on(EventName.openOrder, onWifOpen).on(EventName.orderStatus, onWifStatus);
   const wif = nextEvent(api, EventName.openOrder, (id: number) => id === wifId);
   api.placeOrder(wifId, AAPL, {
-    action: 'BUY', orderType: 'LMT', lmtPrice: 190, totalQuantity: 10, whatIf: true, transmit: true,
-    algoStrategy: 'Adaptive', algoParams: [{ tag: 'adaptivePriority', value: 'Normal' }],
+    action: 'BUY',
+    orderType: 'LMT',
+    lmtPrice: 190,
+    totalQuantity: 10,
+    whatIf: true,
+    transmit: true,
+    algoStrategy: 'Adaptive',
+    algoParams: [{ tag: 'adaptivePriority', value: 'Normal' }],
   } as never);
   const [, , wOrder, st] = await wif;
   assert.equal(wOrder.whatIf, true);
@@ -102,10 +154,18 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
   // resting LMT: visible in all open orders, modified in place, then cancelled (202); unknown cancel → 10147
   const lmtId = orderId + 1;
   const rest = nextEvent(api, EventName.orderStatus, (id: number, s: string) => id === lmtId && s === 'Submitted');
-  api.placeOrder(lmtId, MSFT, { action: 'SELL', orderType: 'LMT', lmtPrice: 999, totalQuantity: 5, transmit: true } as never);
+  api.placeOrder(lmtId, MSFT, {
+    action: 'SELL',
+    orderType: 'LMT',
+    lmtPrice: 999,
+    totalQuantity: 5,
+    transmit: true,
+  } as never);
   await rest;
   const listed: number[] = [];
-  const onList = (id: number): void => { listed.push(id); };
+  const onList = (id: number): void => {
+    listed.push(id);
+  };
   api.on(EventName.openOrder, onList);
   const openEnd = nextEvent(api, EventName.openOrderEnd);
   api.reqAllOpenOrders();
@@ -113,20 +173,40 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
   api.off(EventName.openOrder, onList);
   assert.ok(listed.includes(lmtId));
   assert.ok(!listed.includes(wifId), 'a what-if is not an open order');
-  const modified = nextEvent(api, EventName.openOrder, (id: number, _c: unknown, o: { lmtPrice: number }) => id === lmtId && o.lmtPrice === 998);
-  api.placeOrder(lmtId, MSFT, { action: 'SELL', orderType: 'LMT', lmtPrice: 998, totalQuantity: 5, transmit: true } as never);
+  const modified = nextEvent(
+    api,
+    EventName.openOrder,
+    (id: number, _c: unknown, o: { lmtPrice: number }) => id === lmtId && o.lmtPrice === 998,
+  );
+  api.placeOrder(lmtId, MSFT, {
+    action: 'SELL',
+    orderType: 'LMT',
+    lmtPrice: 998,
+    totalQuantity: 5,
+    transmit: true,
+  } as never);
   await modified;
   const cancelled = nextEvent(api, EventName.orderStatus, (id: number, s: string) => id === lmtId && s === 'Cancelled');
-  const e202 = nextEvent(api, EventName.error, (_e: Error, code: number, reqId: number) => code === 202 && reqId === lmtId);
+  const e202 = nextEvent(
+    api,
+    EventName.error,
+    (_e: Error, code: number, reqId: number) => code === 202 && reqId === lmtId,
+  );
   api.cancelOrder(lmtId, {} as never);
   await Promise.all([cancelled, e202]);
-  const e10147 = nextEvent(api, EventName.error, (_e: Error, code: number, reqId: number) => code === 10147 && reqId === 424242);
+  const e10147 = nextEvent(
+    api,
+    EventName.error,
+    (_e: Error, code: number, reqId: number) => code === 10147 && reqId === 424242,
+  );
   api.cancelOrder(424242, {} as never);
   await e10147;
 
   // executions (+end) with commission reports; completed orders (+end)
   const execs: string[] = [];
-  api.on(EventName.execDetails, (reqId: number, _c: unknown, ex: { execId: string }) => { if (reqId === 7) execs.push(ex.execId); });
+  api.on(EventName.execDetails, (reqId: number, _c: unknown, ex: { execId: string }) => {
+    if (reqId === 7) execs.push(ex.execId);
+  });
   const comms: string[] = [];
   api.on(EventName.commissionReport, (r: { execId: string }) => comms.push(r.execId));
   const execEnd = nextEvent(api, EventName.execDetailsEnd, (r: number) => r === 7);
@@ -135,7 +215,9 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
   assert.ok(execs.length >= 1);
   assert.ok(execs.every((id) => comms.includes(id)));
   let completed = 0;
-  api.on(EventName.completedOrder, () => { completed++; });
+  api.on(EventName.completedOrder, () => {
+    completed++;
+  });
   const compEnd = nextEvent(api, EventName.completedOrdersEnd);
   api.reqCompletedOrders(false);
   await compEnd;
@@ -143,7 +225,9 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
 
   // market data snapshot (explicit BID_SIZE) and streaming + cancel
   const ticks = new Map<number, number>();
-  const onTick = (reqId: number, type: number, v: number): void => { if (reqId === 8) ticks.set(type, v); };
+  const onTick = (reqId: number, type: number, v: number): void => {
+    if (reqId === 8) ticks.set(type, v);
+  };
   api.on(EventName.tickPrice, onTick).on(EventName.tickSize, onTick);
   const snapEnd = nextEvent(api, EventName.tickSnapshotEnd, (r: number) => r === 8);
   api.reqMktData(8, AAPL, '', true, false);
@@ -155,7 +239,11 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
   api.reqMktData(9, MSFT, '233,236', false, false);
   await firstTick;
   assert.equal(gw.control.activeMarketDataLines(), linesBefore + 1);
-  const moved = nextEvent(api, EventName.tickPrice, (r: number, type: number, price: number) => r === 9 && type === 4 && price === 420);
+  const moved = nextEvent(
+    api,
+    EventName.tickPrice,
+    (r: number, type: number, price: number) => r === 9 && type === 4 && price === 420,
+  );
   gw.control.setPrice('MSFT', 420);
   await moved;
   api.cancelMktData(9);
@@ -163,15 +251,29 @@ async function runFlows(gw: RunningGatewaySim, api: IBApiT, errors: SeenError[],
 
   // historical bars, keepUpToDate updates + cancel, head timestamp
   const bars: string[] = [];
-  const histDone = nextEvent(api, EventName.historicalData, (r: number, date: string) => r === 10 && date.startsWith('finished'));
-  api.on(EventName.historicalData, (r: number, date: string) => { if (r === 10 && !date.startsWith('finished')) bars.push(date); });
+  const histDone = nextEvent(
+    api,
+    EventName.historicalData,
+    (r: number, date: string) => r === 10 && date.startsWith('finished'),
+  );
+  api.on(EventName.historicalData, (r: number, date: string) => {
+    if (r === 10 && !date.startsWith('finished')) bars.push(date);
+  });
   api.reqHistoricalData(10, AAPL, '', '5 D', '1 day', 'TRADES', 1, 1, false);
   await histDone;
   assert.equal(bars.length, 5);
-  const initial = nextEvent(api, EventName.historicalData, (r: number, date: string) => r === 11 && date.startsWith('finished'));
+  const initial = nextEvent(
+    api,
+    EventName.historicalData,
+    (r: number, date: string) => r === 11 && date.startsWith('finished'),
+  );
   api.reqHistoricalData(11, MSFT, '', '1800 S', '5 mins', 'MIDPOINT', 1, 1, true);
   await initial;
-  const upd = nextEvent(api, EventName.historicalDataUpdate, (r: number, _d: string, _o: number, _h: number, _l: number, close: number) => r === 11 && close === 421);
+  const upd = nextEvent(
+    api,
+    EventName.historicalDataUpdate,
+    (r: number, _d: string, _o: number, _h: number, _l: number, close: number) => r === 11 && close === 421,
+  );
   gw.control.setPrice('MSFT', 421);
   await upd;
   api.cancelHistoricalData(11);
@@ -261,15 +363,22 @@ const CASES: Array<{ name: string; serverVersion: number; fragment?: { maxChunk:
 for (const c of CASES) {
   describe(`IBApi conformance – ${c.name}`, () => {
     let gw: RunningGatewaySim;
-    before(async () => { gw = await startGatewaySim({ serverVersion: c.serverVersion, fragment: c.fragment, tickIntervalMs: 0 }); });
-    after(async () => { await gw.close(); });
+    before(async () => {
+      gw = await startGatewaySim({ serverVersion: c.serverVersion, fragment: c.fragment, tickIntervalMs: 0 });
+    });
+    after(async () => {
+      await gw.close();
+    });
 
     it('negotiates the version and completes every flow with zero 505 errors', async () => {
       const { api, errors, infos } = await connectApi(gw.port, 5);
       try {
         assert.equal(api.serverVersion, c.serverVersion);
         await waitUntil(() => infos.length >= 3, 2000, 'farm notices');
-        assert.deepEqual(infos.slice(0, 3).map((i) => i.code), [2104, 2106, 2158]);
+        assert.deepEqual(
+          infos.slice(0, 3).map((i) => i.code),
+          [2104, 2106, 2158],
+        );
         await runFlows(gw, api, errors, 5);
       } finally {
         api.disconnect();

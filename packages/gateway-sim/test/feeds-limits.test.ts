@@ -11,8 +11,12 @@ const errorFor = (api: IBApiT, code: number, reqId: number): Promise<any[]> =>
 
 describe('feed limits and faults', () => {
   let gw: RunningGatewaySim;
-  before(async () => { gw = await startGatewaySim({ tickIntervalMs: 0, marketDataLines: 2, scannerRefreshMs: 0, controlPort: 0 }); });
-  after(async () => { await gw.close(); });
+  before(async () => {
+    gw = await startGatewaySim({ tickIntervalMs: 0, marketDataLines: 2, scannerRefreshMs: 0, controlPort: 0 });
+  });
+  after(async () => {
+    await gw.close();
+  });
   beforeEach(() => gw.control.resetViolations());
 
   it('depth books – three per account across clients, the fourth gets 309; a disconnect frees its books', async () => {
@@ -71,7 +75,12 @@ describe('feed limits and faults', () => {
     try {
       api.reqMktDepth(1, ISLAND(AAPL), 3, false, []);
       api.reqRealTimeBars(2, MSFT, 5, 'TRADES', false);
-      api.reqScannerSubscription(3, { numberOfRows: 2, instrument: 'STK', locationCode: 'STK.US', scanCode: ScanCode.TOP_PERC_LOSE } as never);
+      api.reqScannerSubscription(3, {
+        numberOfRows: 2,
+        instrument: 'STK',
+        locationCode: 'STK.US',
+        scanCode: ScanCode.TOP_PERC_LOSE,
+      } as never);
       api.reqNewsBulletins(false);
       api.subscribeToGroupEvents(5, 1);
       const want = { depth: 1, realTimeBars: 1, scanners: 1, newsBulletins: 1, displayGroups: 1 };
@@ -84,16 +93,23 @@ describe('feed limits and faults', () => {
       assert.equal(dropped.realTimeBars, 0);
       assert.equal(gw.control.activeDepthBooks(), 0);
       let rowsAfter = 0;
-      api.on(EventName.updateMktDepthL2, () => { rowsAfter++; });
+      api.on(EventName.updateMktDepthL2, () => {
+        rowsAfter++;
+      });
       gw.control.setPrice('AAPL', 222);
 
       gw.control.sendNotice(1101);
       await waitUntil(() => infos.some((i) => i.code === 1101), 2000, '1101');
       const after = active();
-      assert.deepEqual([after.depth, after.realTimeBars, after.scanners, after.newsBulletins, after.displayGroups], [0, 0, 0, 0, 1]);
+      assert.deepEqual(
+        [after.depth, after.realTimeBars, after.scanners, after.newsBulletins, after.displayGroups],
+        [0, 0, 0, 0, 1],
+      );
       assert.equal(gw.control.activeMarketDataLines(), 0);
       let bars = 0;
-      api.on(EventName.realtimeBar, () => { bars++; });
+      api.on(EventName.realtimeBar, () => {
+        bars++;
+      });
       gw.control.emitRealTimeBars();
       const marker = nextEvent(api, EventName.currentTime);
       api.reqCurrentTime();
@@ -109,7 +125,11 @@ describe('feed limits and faults', () => {
   it('refusals: non-FA requestFA/replaceFA 321, unknown report type 430, unknown scan code 321, bad display group 321', async () => {
     const { api, errors } = await connectApi(gw.port, 35);
     try {
-      const noFa = nextEvent(api, EventName.error, (_e: Error, code: number, r: number) => code === 321 && r === 2147483647);
+      const noFa = nextEvent(
+        api,
+        EventName.error,
+        (_e: Error, code: number, r: number) => code === 321 && r === 2147483647,
+      );
       api.requestFA(1);
       assert.match((await noFa)[0].message, /FA data operations ignored for non FA customers/);
       const noReplace = errorFor(api, 321, 9);
@@ -134,8 +154,12 @@ describe('feed limits and faults', () => {
   it('HTTP control: subscriptions, drop by kind (400 for an unknown kind), bulletins, display groups, what-ifs', async () => {
     const base = `http://127.0.0.1:${gw.controlPort}`;
     const post = (path: string, body: unknown): Promise<Response> =>
-      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const subs = await (await fetch(`${base}/subscriptions`)).json() as Record<string, number>;
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const subs = (await (await fetch(`${base}/subscriptions`)).json()) as Record<string, number>;
     assert.equal(typeof subs.depth, 'number');
     assert.equal(typeof subs.realTimeBars, 'number');
     const bad = await post('/subscriptions/drop', { kinds: ['bogus'] });
@@ -143,17 +167,41 @@ describe('feed limits and faults', () => {
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /expected a subscription kind/);
     const ok = await post('/subscriptions/drop', { kinds: ['scanners'] });
     assert.equal(ok.status, 200);
-    const b = await (await post('/news-bulletins', { message: 'hello', type: 1 })).json() as { id: number };
+    const b = (await (await post('/news-bulletins', { message: 'hello', type: 1 })).json()) as { id: number };
     assert.ok(b.id >= 1);
     assert.equal((await post('/display-groups/3', { contractInfo: '272093@SMART' })).status, 200);
-    assert.equal((await (await fetch(`${base}/display-groups`)).json() as Record<string, string>)['3'], '272093@SMART');
+    assert.equal(
+      ((await (await fetch(`${base}/display-groups`)).json()) as Record<string, string>)['3'],
+      '272093@SMART',
+    );
     assert.equal((await post('/display-groups/3', { contractInfo: 'garbage' })).status, 400);
     assert.equal((await fetch(`${base}/fa`)).status, 404);
-    gw.sim.engine.whatIf.preview(9, {
-      orderId: 77, action: 'BUY', totalQuantity: 10, orderType: 'MKT', tif: 'DAY', ocaGroup: '', ocaType: 0, account: '',
-      orderRef: '', transmit: true, parentId: 0, outsideRth: false,
-    }, gw.sim.engine.catalogue.bySymbol('MSFT')!);
-    const wifs = await (await fetch(`${base}/what-ifs`)).json() as Array<{ orderId: number; symbol: string; initMarginChange: number }>;
-    assert.deepEqual(wifs.map((w) => [w.orderId, w.symbol, w.initMarginChange > 0]), [[77, 'MSFT', true]]);
+    gw.sim.engine.whatIf.preview(
+      9,
+      {
+        orderId: 77,
+        action: 'BUY',
+        totalQuantity: 10,
+        orderType: 'MKT',
+        tif: 'DAY',
+        ocaGroup: '',
+        ocaType: 0,
+        account: '',
+        orderRef: '',
+        transmit: true,
+        parentId: 0,
+        outsideRth: false,
+      },
+      gw.sim.engine.catalogue.bySymbol('MSFT')!,
+    );
+    const wifs = (await (await fetch(`${base}/what-ifs`)).json()) as Array<{
+      orderId: number;
+      symbol: string;
+      initMarginChange: number;
+    }>;
+    assert.deepEqual(
+      wifs.map((w) => [w.orderId, w.symbol, w.initMarginChange > 0]),
+      [[77, 'MSFT', true]],
+    );
   });
 });

@@ -14,13 +14,22 @@ const clock = new ManualClock(Date.UTC(2026, 0, 5, 15, 0, 0));
 describe('depth', () => {
   it('venues: SMART only with isSmartDepth for stocks; unknown or mismatched venues have none', () => {
     const table: Array<[string, string, boolean, string | undefined]> = [
-      ['ISLAND', 'STK', false, 'ISLAND'], ['island', 'STK', false, 'ISLAND'], ['SMART', 'STK', true, 'SMART'],
-      ['SMART', 'STK', false, undefined], ['SMART', 'OPT', true, undefined], ['ISLAND', 'OPT', false, undefined],
-      ['CME', 'FUT', false, 'CME'], ['NASDAQ', 'STK', false, undefined],
+      ['ISLAND', 'STK', false, 'ISLAND'],
+      ['island', 'STK', false, 'ISLAND'],
+      ['SMART', 'STK', true, 'SMART'],
+      ['SMART', 'STK', false, undefined],
+      ['SMART', 'OPT', true, undefined],
+      ['ISLAND', 'OPT', false, undefined],
+      ['CME', 'FUT', false, 'CME'],
+      ['NASDAQ', 'STK', false, undefined],
     ];
     for (const [ex, secType, smart, want] of table) {
       const v = depthVenue(ex, secType, smart);
-      assert.equal(v === undefined ? undefined : v === 'SMART' ? 'SMART' : v.exchange, want, `${ex}/${secType}/${smart}`);
+      assert.equal(
+        v === undefined ? undefined : v === 'SMART' ? 'SMART' : v.exchange,
+        want,
+        `${ex}/${secType}/${smart}`,
+      );
     }
   });
 
@@ -30,7 +39,10 @@ describe('depth', () => {
     const q = engine.market.quote(aapl.conId)!;
     const a = buildBook(3, aapl, q, 4, makersFor(depthVenue('ISLAND', 'STK', false)!));
     assert.deepEqual(a, buildBook(3, aapl, q, 4, makersFor(depthVenue('ISLAND', 'STK', false)!)));
-    assert.deepEqual(a.bids.map((l) => l.price), [q.bid, q.bid - 0.01, q.bid - 0.02, q.bid - 0.03].map((p) => Number(p.toFixed(2))));
+    assert.deepEqual(
+      a.bids.map((l) => l.price),
+      [q.bid, q.bid - 0.01, q.bid - 0.02, q.bid - 0.03].map((p) => Number(p.toFixed(2))),
+    );
     assert.ok(a.bids.every((l) => l.size >= 100 && l.size % 100 === 0 && l.marketMaker));
     const moved = buildBook(3, aapl, { ...q, bid: Number((q.bid - 0.01).toFixed(2)) }, 4, makersFor('SMART'));
     assert.equal(moved.bids[0]!.size, a.bids[1]!.size, 'a price level keeps its size');
@@ -100,14 +112,37 @@ describe('scanner', () => {
     const engine = new Engine({ seed: 1, clock });
     engine.market.setPrice(engine.catalogue.bySymbol('TSLA')!.conId, 400);
     engine.market.setPrice(engine.catalogue.bySymbol('IBM')!.conId, 100);
-    const gain = runScan(engine.catalogue, engine.market, { scanCode: 'TOP_PERC_GAIN', locationCode: 'STK.US', rows: 50 });
+    const gain = runScan(engine.catalogue, engine.market, {
+      scanCode: 'TOP_PERC_GAIN',
+      locationCode: 'STK.US',
+      rows: 50,
+    });
     assert.equal(gain[0]!.symbol, 'TSLA');
     assert.equal(gain.at(-1)!.symbol, 'IBM');
-    const lose = runScan(engine.catalogue, engine.market, { scanCode: 'TOP_PERC_LOSE', locationCode: 'STK.US', rows: 1 });
-    assert.deepEqual(lose.map((c) => c.symbol), ['IBM']);
-    const nyse = runScan(engine.catalogue, engine.market, { scanCode: 'ALL_SYMBOLS_ASC', locationCode: 'STK.NYSE', rows: 50 });
-    assert.deepEqual(nyse.map((c) => c.symbol), ['IBM']);
-    const cheap = runScan(engine.catalogue, engine.market, { scanCode: 'ALL_SYMBOLS_ASC', locationCode: 'STK.US', rows: 50, belowPrice: 200 });
+    const lose = runScan(engine.catalogue, engine.market, {
+      scanCode: 'TOP_PERC_LOSE',
+      locationCode: 'STK.US',
+      rows: 1,
+    });
+    assert.deepEqual(
+      lose.map((c) => c.symbol),
+      ['IBM'],
+    );
+    const nyse = runScan(engine.catalogue, engine.market, {
+      scanCode: 'ALL_SYMBOLS_ASC',
+      locationCode: 'STK.NYSE',
+      rows: 50,
+    });
+    assert.deepEqual(
+      nyse.map((c) => c.symbol),
+      ['IBM'],
+    );
+    const cheap = runScan(engine.catalogue, engine.market, {
+      scanCode: 'ALL_SYMBOLS_ASC',
+      locationCode: 'STK.US',
+      rows: 50,
+      belowPrice: 200,
+    });
     assert.ok(cheap.every((c) => engine.market.quote(c.conId)!.last < 200) && cheap.length >= 2);
   });
 });

@@ -3,7 +3,7 @@ import ib from '@stoqey/ib';
 
 export const { IBApi, IBApiNext, EventName } = ib;
 /** IBApi with its event overloads relaxed: tests listen to many events generically. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export type IBApiT = any;
 
 export interface SeenError {
@@ -26,14 +26,19 @@ export async function waitUntil(pred: () => boolean, timeoutMs = 3000, what = 'c
  * collected: 505 is @stoqey/ib's strict decoder reporting a layout mismatch, which fails conformance.
  */
 export async function connectApi(
-  port: number, clientId: number, maxReqPerSec = 1000, beforeConnect?: (api: IBApiT) => void,
+  port: number,
+  clientId: number,
+  maxReqPerSec = 1000,
+  beforeConnect?: (api: IBApiT) => void,
 ): Promise<{ api: IBApiT; errors: SeenError[]; infos: SeenError[] }> {
   const api = new IBApi({ host: '127.0.0.1', port, clientId, maxReqPerSec });
   beforeConnect?.(api);
   const errors: SeenError[] = [];
   strictBoundaries(api, errors);
   const infos: SeenError[] = [];
-  api.on(EventName.error, (err: Error, code: number, reqId: number) => errors.push({ code, reqId, message: err?.message ?? String(err) }));
+  api.on(EventName.error, (err: Error, code: number, reqId: number) =>
+    errors.push({ code, reqId, message: err?.message ?? String(err) }),
+  );
   api.on(EventName.info, (message: string, code: number) => infos.push({ code, reqId: -1, message }));
   const ready = new Promise<void>((resolve, reject) => {
     api.once(EventName.nextValidId, () => resolve());
@@ -45,7 +50,12 @@ export async function connectApi(
 }
 
 /** Resolves with the arguments of the first `event` whose arguments satisfy `filter`. */
-export function nextEvent(api: IBApiT, event: string, filter: (...args: any[]) => boolean = () => true, timeoutMs = 3000): Promise<any[]> {
+export function nextEvent(
+  api: IBApiT,
+  event: string,
+  filter: (...args: any[]) => boolean = () => true,
+  timeoutMs = 3000,
+): Promise<any[]> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       api.off(event as never, h);
@@ -96,13 +106,18 @@ export class RawClient {
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('close', () => { this.closed = true; });
+    socket.on('close', () => {
+      this.closed = true;
+    });
     socket.on('error', () => undefined);
   }
 
   static async open(port: number): Promise<RawClient> {
     const s = connect(port, '127.0.0.1');
-    await new Promise<void>((res, rej) => { s.once('connect', () => res()); s.once('error', rej); });
+    await new Promise<void>((res, rej) => {
+      s.once('connect', () => res());
+      s.once('error', rej);
+    });
     return new RawClient(s);
   }
 
@@ -151,7 +166,10 @@ export class RawClient {
     while (this.buf.length >= 4) {
       const n = this.buf.readUInt32BE(0);
       if (this.buf.length < 4 + n) break;
-      const fields = this.buf.subarray(4, 4 + n).toString('utf8').split('\0');
+      const fields = this.buf
+        .subarray(4, 4 + n)
+        .toString('utf8')
+        .split('\0');
       fields.pop();
       this.buf = this.buf.subarray(4 + n);
       if (this.first) {

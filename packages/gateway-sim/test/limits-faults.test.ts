@@ -6,8 +6,12 @@ import { AAPL, connectApi, decoderErrors, EventName, MSFT, nextEvent, RawClient,
 
 describe('limits and faults', () => {
   let gw: RunningGatewaySim;
-  before(async () => { gw = await startGatewaySim({ tickIntervalMs: 0, marketDataLines: 2 }); });
-  after(async () => { await gw.close(); });
+  before(async () => {
+    gw = await startGatewaySim({ tickIntervalMs: 0, marketDataLines: 2 });
+  });
+  after(async () => {
+    await gw.close();
+  });
   beforeEach(() => gw.control.resetViolations());
 
   it('message rate – more than 50 msg/s gets error 100, the third violation disconnects', async () => {
@@ -54,7 +58,11 @@ describe('limits and faults', () => {
         api.reqHistoricalData(id, AAPL, '', '1 D', '1 hour', 'TRADES', 1, 1, false);
         await hour;
       }
-      const done = nextEvent(api, EventName.historicalData, (r: number, d: string) => r === 1 && d.startsWith('finished'));
+      const done = nextEvent(
+        api,
+        EventName.historicalData,
+        (r: number, d: string) => r === 1 && d.startsWith('finished'),
+      );
       api.reqHistoricalData(1, AAPL, '', '1800 S', '30 secs', 'TRADES', 1, 1, false);
       await done;
       const e162 = nextEvent(api, EventName.error, (_e: Error, code: number, r: number) => code === 162 && r === 2);
@@ -99,7 +107,10 @@ describe('limits and faults', () => {
     await waitUntil(() => a.closed && b.closed, 2000, 'everyone dropped');
     const refused = await new Promise<boolean>((resolve) => {
       const s = connect(gw.port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(false); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
       s.once('error', () => resolve(true));
     });
     assert.equal(refused, true);
@@ -112,8 +123,12 @@ describe('limits and faults', () => {
 
 describe('orders across clients', () => {
   let gw: RunningGatewaySim;
-  before(async () => { gw = await startGatewaySim({ tickIntervalMs: 0 }); });
-  after(async () => { await gw.close(); });
+  before(async () => {
+    gw = await startGatewaySim({ tickIntervalMs: 0 });
+  });
+  after(async () => {
+    await gw.close();
+  });
 
   it('client 0 with auto-open-orders sees other clients’ orders; brackets, OCA, stops and partial fills', async () => {
     const master = await connectApi(gw.port, 0);
@@ -121,19 +136,55 @@ describe('orders across clients', () => {
     try {
       master.api.reqAutoOpenOrders(true);
       await gw.control.waitFor(() => gw.control.received({ clientId: 0, name: 'REQ_AUTO_OPEN_ORDERS' }).length === 1);
-      const seenByMaster = nextEvent(master.api, EventName.orderStatus, (id: number, s: string, _f: number, _r: number, _a: number, _p: number, _pa: number, _l: number, clientId: number) => id === 1 && s === 'Filled' && clientId === 21);
+      const seenByMaster = nextEvent(
+        master.api,
+        EventName.orderStatus,
+        (
+          id: number,
+          s: string,
+          _f: number,
+          _r: number,
+          _a: number,
+          _p: number,
+          _pa: number,
+          _l: number,
+          clientId: number,
+        ) => id === 1 && s === 'Filled' && clientId === 21,
+      );
       gw.control.fillNext({ quantities: [4, 6], price: 190 });
-      const partial = nextEvent(trader.api, EventName.orderStatus, (id: number, s: string, filled: number) => id === 1 && s === 'Submitted' && filled === 4);
+      const partial = nextEvent(
+        trader.api,
+        EventName.orderStatus,
+        (id: number, s: string, filled: number) => id === 1 && s === 'Submitted' && filled === 4,
+      );
       trader.api.placeOrder(1, AAPL, { action: 'BUY', orderType: 'MKT', totalQuantity: 10, transmit: true });
       await Promise.all([partial, seenByMaster]);
 
       // Bracket: parent LMT (held), take-profit LMT and stop-loss STP; transmitting the last child sends all.
       const parent = { action: 'BUY', orderType: 'LMT', lmtPrice: 100, totalQuantity: 3, transmit: false };
       trader.api.placeOrder(2, MSFT, parent);
-      trader.api.placeOrder(3, MSFT, { action: 'SELL', orderType: 'LMT', lmtPrice: 500, totalQuantity: 3, parentId: 2, transmit: false });
-      trader.api.placeOrder(4, MSFT, { action: 'SELL', orderType: 'STP', auxPrice: 90, totalQuantity: 3, parentId: 2, transmit: true });
+      trader.api.placeOrder(3, MSFT, {
+        action: 'SELL',
+        orderType: 'LMT',
+        lmtPrice: 500,
+        totalQuantity: 3,
+        parentId: 2,
+        transmit: false,
+      });
+      trader.api.placeOrder(4, MSFT, {
+        action: 'SELL',
+        orderType: 'STP',
+        auxPrice: 90,
+        totalQuantity: 3,
+        parentId: 2,
+        transmit: true,
+      });
       const byId = (id: number) => gw.control.orders().find((o) => o.clientId === 21 && o.orderId === id)!;
-      await gw.control.waitFor(() => byId(4)?.status === 'PreSubmitted' && byId(2)?.status === 'Submitted', 3000, 'bracket transmitted');
+      await gw.control.waitFor(
+        () => byId(4)?.status === 'PreSubmitted' && byId(2)?.status === 'Submitted',
+        3000,
+        'bracket transmitted',
+      );
       assert.equal(byId(3).status, 'PreSubmitted');
       gw.control.setPrice('MSFT', 99);
       assert.equal(byId(2).status, 'Filled');
@@ -143,18 +194,50 @@ describe('orders across clients', () => {
       assert.equal(byId(3).status, 'Cancelled', 'sibling cancelled as one OCA group');
 
       // Explicit OCA group: one fill cancels the other.
-      trader.api.placeOrder(5, AAPL, { action: 'SELL', orderType: 'LMT', lmtPrice: 300, totalQuantity: 1, ocaGroup: 'g1', ocaType: 1, transmit: true });
-      trader.api.placeOrder(6, AAPL, { action: 'SELL', orderType: 'LMT', lmtPrice: 301, totalQuantity: 1, ocaGroup: 'g1', ocaType: 1, transmit: true });
+      trader.api.placeOrder(5, AAPL, {
+        action: 'SELL',
+        orderType: 'LMT',
+        lmtPrice: 300,
+        totalQuantity: 1,
+        ocaGroup: 'g1',
+        ocaType: 1,
+        transmit: true,
+      });
+      trader.api.placeOrder(6, AAPL, {
+        action: 'SELL',
+        orderType: 'LMT',
+        lmtPrice: 301,
+        totalQuantity: 1,
+        ocaGroup: 'g1',
+        ocaType: 1,
+        transmit: true,
+      });
       await gw.control.waitFor(() => byId(6)?.status === 'Submitted', 3000, 'oca placed');
       gw.control.fillOrder({ orderId: 5, clientId: 21 });
       assert.equal(byId(6).status, 'Cancelled');
 
       // Reject with a given code; global cancel from any client.
       gw.control.rejectNext({ code: 201, text: 'Order rejected - reason:Simulated margin check' });
-      const rejected = nextEvent(trader.api, EventName.error, (_e: Error, code: number, id: number) => code === 201 && id === 7);
-      trader.api.placeOrder(7, AAPL, { action: 'BUY', orderType: 'LMT', lmtPrice: 1, totalQuantity: 1, transmit: true });
+      const rejected = nextEvent(
+        trader.api,
+        EventName.error,
+        (_e: Error, code: number, id: number) => code === 201 && id === 7,
+      );
+      trader.api.placeOrder(7, AAPL, {
+        action: 'BUY',
+        orderType: 'LMT',
+        lmtPrice: 1,
+        totalQuantity: 1,
+        transmit: true,
+      });
       await rejected;
-      trader.api.placeOrder(8, AAPL, { action: 'BUY', orderType: 'LMT', lmtPrice: 1, totalQuantity: 1, transmit: true });
+      trader.api.placeOrder(8, AAPL, {
+        action: 'BUY',
+        orderType: 'LMT',
+        lmtPrice: 1,
+        totalQuantity: 1,
+        transmit: true,
+      });
       await gw.control.waitFor(() => byId(8)?.status === 'Submitted');
       master.api.reqGlobalCancel({});
       await gw.control.waitFor(() => byId(8)?.status === 'Cancelled', 3000, 'global cancel');
@@ -166,26 +249,59 @@ describe('orders across clients', () => {
       master.api.on(EventName.orderStatus, (id: number) => masterSaw.push(id));
       gw.control.fillNext({ price: 191 });
       const countBefore = gw.control.orders().length;
-      const preview = nextEvent(trader.api, EventName.openOrder, (id: number, _c: unknown, o: { whatIf: boolean }) => id === 9 && o.whatIf);
-      trader.api.placeOrder(9, AAPL, { action: 'SELL', orderType: 'MKT', totalQuantity: 2, whatIf: true, transmit: true });
+      const preview = nextEvent(
+        trader.api,
+        EventName.openOrder,
+        (id: number, _c: unknown, o: { whatIf: boolean }) => id === 9 && o.whatIf,
+      );
+      trader.api.placeOrder(9, AAPL, {
+        action: 'SELL',
+        orderType: 'MKT',
+        totalQuantity: 2,
+        whatIf: true,
+        transmit: true,
+      });
       const [, , , state] = await preview;
       assert.equal(state.status, 'PreSubmitted');
-      const e434 = nextEvent(trader.api, EventName.error, (_e: Error, code: number, id: number) => code === 434 && id === 10);
-      trader.api.placeOrder(10, AAPL, { action: 'BUY', orderType: 'MKT', totalQuantity: 0, whatIf: true, transmit: true });
+      const e434 = nextEvent(
+        trader.api,
+        EventName.error,
+        (_e: Error, code: number, id: number) => code === 434 && id === 10,
+      );
+      trader.api.placeOrder(10, AAPL, {
+        action: 'BUY',
+        orderType: 'MKT',
+        totalQuantity: 0,
+        whatIf: true,
+        transmit: true,
+      });
       await e434;
       const masterTime = nextEvent(master.api, EventName.currentTime);
       master.api.reqCurrentTime();
       await masterTime;
       assert.deepEqual(masterSaw, []);
       assert.equal(gw.control.orders().length, countBefore);
-      assert.deepEqual(gw.control.whatIfs().map((w) => [w.clientId, w.orderId]), [[21, 9]]);
+      assert.deepEqual(
+        gw.control.whatIfs().map((w) => [w.clientId, w.orderId]),
+        [[21, 9]],
+      );
       trader.api.placeOrder(9, AAPL, { action: 'SELL', orderType: 'MKT', totalQuantity: 2, transmit: true });
-      await gw.control.waitFor(() => byId(9)?.status === 'Filled' && byId(9)?.avgFillPrice === 191, 3000, 'real order with the what-if id');
+      await gw.control.waitFor(
+        () => byId(9)?.status === 'Filled' && byId(9)?.avgFillPrice === 191,
+        3000,
+        'real order with the what-if id',
+      );
 
       const permIds = gw.control.orders().map((o) => o.permId);
       assert.equal(new Set(permIds).size, permIds.length);
       assert.deepEqual(decoderErrors([...master.errors, ...trader.errors]), []);
-      assert.deepEqual(gw.control.connections().map((c) => c.clientId).sort(), [0, 21]);
+      assert.deepEqual(
+        gw.control
+          .connections()
+          .map((c) => c.clientId)
+          .sort(),
+        [0, 21],
+      );
     } finally {
       master.api.disconnect();
       trader.api.disconnect();

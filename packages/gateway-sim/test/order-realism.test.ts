@@ -16,7 +16,9 @@ function record(api: IBApiT): { statuses: string[]; execs: number[]; opens: stri
   api.on(EventName.openOrder, (id: number, _c: unknown, _o: unknown, st: { status: string }) => {
     r.opens.push(`${id}:${st.status}`);
   });
-  api.on(EventName.commissionReport, () => { r.commissions++; });
+  api.on(EventName.commissionReport, () => {
+    r.commissions++;
+  });
   return r;
 }
 
@@ -62,8 +64,10 @@ describe('order realism', () => {
     c0.api.cancelOrder(id, {} as never);
     await waitUntil(() => r.statuses.filter((s) => s === `${id}:Cancelled`).length === 2, 3000, 'two Cancelled');
     gw.control.orderQuirks({ duplicateStatuses: false });
-    assert.deepEqual(r.statuses.filter((s) => s.startsWith(`${id}:`)),
-      [`${id}:Submitted`, `${id}:Submitted`, `${id}:Cancelled`, `${id}:Cancelled`]);
+    assert.deepEqual(
+      r.statuses.filter((s) => s.startsWith(`${id}:`)),
+      [`${id}:Submitted`, `${id}:Submitted`, `${id}:Cancelled`, `${id}:Cancelled`],
+    );
   });
 
   it('fill without Filled: a market order is reported by execDetails and OPEN_ORDER, no Filled status', async () => {
@@ -88,7 +92,10 @@ describe('order realism', () => {
     await waitUntil(() => r.opens.includes(`${id}:Submitted`), 3000, 'open order');
     await sync(c0.api);
     gw.control.orderQuirks({ skipSubmittedStatus: false });
-    assert.deepEqual(r.statuses.filter((s) => s.startsWith(`${id}:`)), []);
+    assert.deepEqual(
+      r.statuses.filter((s) => s.startsWith(`${id}:`)),
+      [],
+    );
     c0.api.cancelOrder(id, {} as never);
     await waitUntil(() => r.statuses.includes(`${id}:Cancelled`), 3000, 'cancelled');
   });
@@ -126,11 +133,13 @@ describe('order realism', () => {
     assert.ok(gw.control.orders().find((x) => x.orderId === id2)!.avgFillPrice >= 205);
   });
 
-  it('a price off the contract\'s tick is refused with 110 (limit and stop prices)', async () => {
+  it("a price off the contract's tick is refused with 110 (limit and stop prices)", async () => {
     const id = gw.control.nextValidId(0);
     c0.api.placeOrder(id, AAPL, lmt('BUY', 150.005));
-    assert.equal(await errorFor(c0, 110, id),
-      'The price does not conform to the minimum price variation for this contract.');
+    assert.equal(
+      await errorFor(c0, 110, id),
+      'The price does not conform to the minimum price variation for this contract.',
+    );
     const id2 = id + 1;
     const stop = { action: 'SELL', orderType: 'STP', auxPrice: 99.991, totalQuantity: 1, transmit: true };
     c0.api.placeOrder(id2, AAPL, stop as never);
@@ -146,16 +155,20 @@ describe('order realism', () => {
     c0 = await connectApi(gw.port, 0);
     assert.equal(gw.control.nextValidId(0), nextBefore, 'ids survive a restart');
     c0.api.cancelOrder(filled.orderId, {} as never);
-    assert.equal(await errorFor(c0, 10147, filled.orderId),
-      `OrderId ${filled.orderId} that needs to be cancelled is not found.`);
+    assert.equal(
+      await errorFor(c0, 10147, filled.orderId),
+      `OrderId ${filled.orderId} that needs to be cancelled is not found.`,
+    );
 
     // An order still working across a fresh id sequence keeps working, but its id now names nothing.
     const working = gw.control.nextValidId(0);
     c0.api.placeOrder(working, AAPL, lmt('BUY', 100));
     await waitUntil(() => statusOf(gw, working) === 'Submitted', 3000, 'working');
     c0.api.disconnect();
-    const res = await fetch(`http://127.0.0.1:${gw.controlPort}/restart`,
-      { method: 'POST', body: JSON.stringify({ downMs: 20, freshIds: true }) });
+    const res = await fetch(`http://127.0.0.1:${gw.controlPort}/restart`, {
+      method: 'POST',
+      body: JSON.stringify({ downMs: 20, freshIds: true }),
+    });
     assert.equal(res.status, 200);
     const ids = nextEventOnConnect(gw.port);
     c0 = await ids.client;
@@ -169,7 +182,9 @@ describe('order realism', () => {
 /** Connects client 0 and captures the first NEXT_VALID_ID it is given. */
 function nextEventOnConnect(port: number): { client: Promise<Client>; firstId: Promise<number> } {
   let resolveId!: (n: number) => void;
-  const firstId = new Promise<number>((r) => { resolveId = r; });
+  const firstId = new Promise<number>((r) => {
+    resolveId = r;
+  });
   const client = connectApi(port, 0, 1000, (api) => api.once(EventName.nextValidId, (id: number) => resolveId(id)));
   return { client, firstId };
 }
@@ -187,7 +202,7 @@ describe('Master API client ID', () => {
     await gw.close();
   });
 
-  it('the master client hears every client\'s statuses, executions and commissions; others their own', async () => {
+  it("the master client hears every client's statuses, executions and commissions; others their own", async () => {
     const [c1, c2, c3, c0] = await Promise.all([1, 2, 3, 0].map((id) => connectApi(gw.port, id)));
     clients.push(c1!, c2!, c3!, c0!);
     const [r1, r2, r3, r0] = [c1!, c2!, c3!, c0!].map((c) => record(c.api));
@@ -204,7 +219,9 @@ describe('Master API client ID', () => {
     await waitUntil(() => r3!.statuses.includes('2:Submitted'), 3000, 'master sees the new order');
     const listed = async (c: Client): Promise<number[]> => {
       const ids: number[] = [];
-      const h = (id: number): void => { ids.push(id); };
+      const h = (id: number): void => {
+        ids.push(id);
+      };
       c.api.on(EventName.openOrder, h);
       const end = nextEvent(c.api, EventName.openOrderEnd);
       c.api.reqOpenOrders();
@@ -219,7 +236,9 @@ describe('Master API client ID', () => {
     // reqExecutions: the master gets every execution and its commission report.
     const execs = async (c: Client): Promise<number> => {
       let n = 0;
-      const h = (): void => { n++; };
+      const h = (): void => {
+        n++;
+      };
       c.api.on(EventName.execDetails, h);
       const end = nextEvent(c.api, EventName.execDetailsEnd);
       c.api.reqExecutions(9, {} as never);
@@ -276,24 +295,32 @@ describe('session profiles', () => {
     const { api, infos } = await connectApi(gw.port, 0);
     try {
       await waitUntil(() => infos.length >= 6, 2000, 'startup notices');
-      assert.deepEqual(infos.slice(0, 6).map((i) => [i.code, i.message]), [
-        [2104, 'Market data farm connection is OK:usfarm'],
-        [2108, 'Market data farm connection is inactive but should be available upon demand.usopt'],
-        [2108, 'Market data farm connection is inactive but should be available upon demand.cashfarm'],
-        [2106, 'HMDS data farm connection is OK:ushmds'],
-        [2107, 'HMDS data farm connection is inactive but should be available upon demand.euhmds'],
-        [2158, 'Sec-def data farm connection is OK:secdefil'],
-      ]);
-      assert.deepEqual(gw.control.orderQuirks(),
-        { duplicateStatuses: true, fillWithoutFilledStatus: true, skipSubmittedStatus: false });
+      assert.deepEqual(
+        infos.slice(0, 6).map((i) => [i.code, i.message]),
+        [
+          [2104, 'Market data farm connection is OK:usfarm'],
+          [2108, 'Market data farm connection is inactive but should be available upon demand.usopt'],
+          [2108, 'Market data farm connection is inactive but should be available upon demand.cashfarm'],
+          [2106, 'HMDS data farm connection is OK:ushmds'],
+          [2107, 'HMDS data farm connection is inactive but should be available upon demand.euhmds'],
+          [2158, 'Sec-def data farm connection is OK:secdefil'],
+        ],
+      );
+      assert.deepEqual(gw.control.orderQuirks(), {
+        duplicateStatuses: true,
+        fillWithoutFilledStatus: true,
+        skipSubmittedStatus: false,
+      });
       // Faster schedules through HTTP, as a test would script them.
       const profile = {
         ...gw.control.session(),
         farmFlaps: { everyMs: 40, downMs: 10 },
         linkBlips: { everyMs: 150, downMs: 20, restore: 1102 },
       };
-      const res = await fetch(`http://127.0.0.1:${gw.controlPort}/session`,
-        { method: 'POST', body: JSON.stringify(profile) });
+      const res = await fetch(`http://127.0.0.1:${gw.controlPort}/session`, {
+        method: 'POST',
+        body: JSON.stringify(profile),
+      });
       assert.equal(res.status, 200);
       const codes = (): number[] => infos.slice(6).map((i) => i.code);
       const expected = [2103, 2104, 2105, 2106, 2157, 2158, 1100, 1102];
@@ -305,8 +332,11 @@ describe('session profiles', () => {
       assert.ok(texts.includes('Sec-def data farm connection is broken:secdefil'));
       assert.ok(codes().indexOf(1100) < codes().indexOf(1102));
       gw.control.setSession('clean');
-      assert.deepEqual(gw.control.orderQuirks(),
-        { duplicateStatuses: false, fillWithoutFilledStatus: false, skipSubmittedStatus: false });
+      assert.deepEqual(gw.control.orderQuirks(), {
+        duplicateStatuses: false,
+        fillWithoutFilledStatus: false,
+        skipSubmittedStatus: false,
+      });
       const bad = { farms: [{ name: 'x', kind: 'secdef', inactive: true }] };
       assert.throws(() => gw.control.setSession(bad as never), /no inactive state/);
     } finally {
@@ -335,8 +365,11 @@ describe('order controls over HTTP', () => {
     };
     const c = await connectApi(gw.port, 0);
     try {
-      assert.deepEqual((await call('POST', '/orders/quirks', { duplicateStatuses: true })).json,
-        { duplicateStatuses: true, fillWithoutFilledStatus: false, skipSubmittedStatus: false });
+      assert.deepEqual((await call('POST', '/orders/quirks', { duplicateStatuses: true })).json, {
+        duplicateStatuses: true,
+        fillWithoutFilledStatus: false,
+        skipSubmittedStatus: false,
+      });
       assert.equal((await call('POST', '/orders/quirks', { duplicates: true })).status, 400);
       assert.equal((await call('POST', '/orders/quirks', { duplicateStatuses: 'yes' })).status, 400);
       assert.deepEqual((await call('GET', '/orders/quirks')).json.duplicateStatuses, true);

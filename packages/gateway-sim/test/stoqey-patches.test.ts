@@ -38,9 +38,15 @@ class BareGateway {
           s.write(encodeFrame([this.serverVersion, '20261201 21:00:00 GMT']));
         }
         while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-          const fields = buf.subarray(4, 4 + buf.readUInt32BE(0)).toString('utf8').split('\0');
+          const fields = buf
+            .subarray(4, 4 + buf.readUInt32BE(0))
+            .toString('utf8')
+            .split('\0');
           buf = buf.subarray(4 + buf.readUInt32BE(0));
-          if (fields[0] === '71') this.send([15, 1, 'DU1234567']), this.send([9, 1, 1]);
+          if (fields[0] === '71') {
+            this.send([15, 1, 'DU1234567']);
+            this.send([9, 1, 1]);
+          }
         }
       });
       s.on('error', () => undefined);
@@ -68,9 +74,11 @@ async function bareClient(serverVersion: number): Promise<{ gw: BareGateway; api
   return { gw, api, errors };
 }
 
-describe('@stoqey/ib patches, each against IB\'s bytes', () => {
+describe("@stoqey/ib patches, each against IB's bytes", () => {
   let bare: Awaited<ReturnType<typeof bareClient>>;
-  before(async () => { bare = await bareClient(176); });
+  before(async () => {
+    bare = await bareClient(176);
+  });
   after(async () => {
     bare.api.disconnect();
     await bare.gw.stop();
@@ -102,22 +110,43 @@ describe('@stoqey/ib patches, each against IB\'s bytes', () => {
       [2, 189.6, { canAutoExecute: true, pastLimit: false, preOpen: true }],
       [4, 189.55, { canAutoExecute: false, pastLimit: false, preOpen: false }],
     ]);
-    assert.deepEqual(sizes, [[0, 300], [3, 200], [5, 100]]);
+    assert.deepEqual(sizes, [
+      [0, 300],
+      [3, 200],
+      [5, 100],
+    ]);
   });
 
   it('HISTORICAL_TICKS_BID_ASK: mask bit 0 is askPastHigh, bit 1 bidPastLow', async () => {
     const ev = nextEvent(bare.api, EventName.historicalTicksBidAsk, (r: number) => r === 9);
     // reqId, count, then per tick: time, mask, priceBid, priceAsk, sizeBid, sizeAsk; done
-    bare.gw.send([97, 9, 2,
-      1764622800, 1, '189.5', '189.6', '300', '200',
-      1764622801, 2, '189.4', '189.7', '100', '100',
-      1]);
+    bare.gw.send([
+      97,
+      9,
+      2,
+      1764622800,
+      1,
+      '189.5',
+      '189.6',
+      '300',
+      '200',
+      1764622801,
+      2,
+      '189.4',
+      '189.7',
+      '100',
+      '100',
+      1,
+    ]);
     const [, ticks, done] = await ev;
     assert.equal(done, true);
-    assert.deepEqual(ticks.map((t: { tickAttribBidAsk: unknown }) => t.tickAttribBidAsk), [
-      { askPastHigh: true, bidPastLow: false },
-      { askPastHigh: false, bidPastLow: true },
-    ]);
+    assert.deepEqual(
+      ticks.map((t: { tickAttribBidAsk: unknown }) => t.tickAttribBidAsk),
+      [
+        { askPastHigh: true, bidPastLow: false },
+        { askPastHigh: false, bidPastLow: true },
+      ],
+    );
   });
 
   it('ERR_MSG: an advancedOrderRejectJson that is not JSON is passed on as text; the message decodes', async () => {
@@ -131,7 +160,7 @@ describe('@stoqey/ib patches, each against IB\'s bytes', () => {
     assert.deepEqual((await ok)[3], { rejectReason: 'Y' });
   });
 
-  it('leftover fields at the end of a message are ignored as IB\'s decoder does (no 505)', async () => {
+  it("leftover fields at the end of a message are ignored as IB's decoder does (no 505)", async () => {
     const ev = nextEvent(bare.api, EventName.currentTime);
     bare.gw.send([49, 1, 1764622800, 'a field from a newer gateway']);
     assert.equal((await ev)[0], 1764622800);
@@ -139,7 +168,10 @@ describe('@stoqey/ib patches, each against IB\'s bytes', () => {
     bare.gw.send([49, 1, 1764622801]);
     await after;
     // (the test helper's own layout check reports the left field; the library must not)
-    assert.deepEqual(bare.errors.filter((e) => e.code === 505 && !e.message.includes('fields left')), []);
+    assert.deepEqual(
+      bare.errors.filter((e) => e.code === 505 && !e.message.includes('fields left')),
+      [],
+    );
   });
 
   it('CONTRACT_DATA: a last trade date with a time splits on whitespace (date, time)', async () => {
@@ -175,13 +207,18 @@ describe('@stoqey/ib patch: COMPLETED_ORDER below server version 177 (faProfile)
         assert.equal(done.length, 1);
         const [contract, order, state] = done[0]!;
         assert.deepEqual([contract.symbol, contract.conId], ['AAPL', 265598]);
-        assert.deepEqual([order.action, order.totalQuantity, order.orderType, order.orderRef, order.filledQuantity],
-          ['BUY', 7, 'MKT', 'ref-7', 7]);
+        assert.deepEqual(
+          [order.action, order.totalQuantity, order.orderType, order.orderRef, order.filledQuantity],
+          ['BUY', 7, 'MKT', 'ref-7', 7],
+        );
         assert.equal(order.permId, gw.control.orders()[0]!.permId);
         assert.equal(state.status, 'Filled');
         assert.equal(state.completedStatus, 'Filled');
         assert.match(state.completedTime, /^\d{8} \d{2}:\d{2}:\d{2} GMT$/);
-        assert.deepEqual(errors.filter((e) => e.code === 505), []);
+        assert.deepEqual(
+          errors.filter((e) => e.code === 505),
+          [],
+        );
       } finally {
         api.disconnect();
         await gw.close();
@@ -189,4 +226,3 @@ describe('@stoqey/ib patch: COMPLETED_ORDER below server version 177 (faProfile)
     });
   }
 });
-

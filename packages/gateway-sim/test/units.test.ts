@@ -14,7 +14,24 @@ const clock = new ManualClock(Date.UTC(2026, 0, 5, 15, 0, 0));
 
 function filledOrder(engine: Engine) {
   engine.orders.setFillNext({ price: 190 });
-  const res = engine.orders.place(1, { orderId: 1, action: 'BUY', totalQuantity: 5, orderType: 'MKT', tif: 'DAY', ocaGroup: '', ocaType: 0, account: '', orderRef: 'r1', transmit: true, parentId: 0, outsideRth: false }, engine.catalogue.bySymbol('AAPL')!);
+  const res = engine.orders.place(
+    1,
+    {
+      orderId: 1,
+      action: 'BUY',
+      totalQuantity: 5,
+      orderType: 'MKT',
+      tif: 'DAY',
+      ocaGroup: '',
+      ocaType: 0,
+      account: '',
+      orderRef: 'r1',
+      transmit: true,
+      parentId: 0,
+      outsideRth: false,
+    },
+    engine.catalogue.bySymbol('AAPL')!,
+  );
   assert.ok(res.ok);
   return res.order;
 }
@@ -50,7 +67,10 @@ describe('framing', () => {
     const p = new InboundParser();
     const events = [];
     for (let i = 0; i < bytes.length; i += 3) events.push(...p.push(bytes.subarray(i, i + 3)));
-    assert.deepEqual(events.map((e) => e.kind), ['handshake', 'message', 'message']);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['handshake', 'message', 'message'],
+    );
     assert.deepEqual(parseVersionRange((events[0] as { versions: string }).versions), { min: 100, max: 193 });
     assert.deepEqual((events[1] as { fields: string[] }).fields, ['71', '2', '7', '']);
   });
@@ -85,7 +105,15 @@ describe('limits', () => {
 
   it('HistoricalPacer – 15 s identical, 6 per contract in 2 s, 60 in 10 min, BID_ASK double', () => {
     const p = new HistoricalPacer();
-    const k = { conId: 1, exchange: 'SMART', whatToShow: 'TRADES', endDateTime: '', duration: '1 D', barSize: '1 hour', useRTH: true };
+    const k = {
+      conId: 1,
+      exchange: 'SMART',
+      whatToShow: 'TRADES',
+      endDateTime: '',
+      duration: '1 D',
+      barSize: '1 hour',
+      useRTH: true,
+    };
     assert.equal(p.check(k, 0), undefined);
     assert.match(p.check(k, 14_000)!, /identical/);
     assert.equal(p.check(k, 15_001), undefined);
@@ -105,7 +133,25 @@ describe('engine', () => {
     b.market.step();
     assert.deepEqual(a.market.quote(265598), b.market.quote(265598));
     const msft = a.catalogue.bySymbol('MSFT')!;
-    const res = a.orders.place(3, { orderId: 7, action: 'BUY', totalQuantity: 2, orderType: 'LMT', lmtPrice: 400, tif: 'DAY', ocaGroup: '', ocaType: 0, account: '', orderRef: '', transmit: true, parentId: 0, outsideRth: false }, msft);
+    const res = a.orders.place(
+      3,
+      {
+        orderId: 7,
+        action: 'BUY',
+        totalQuantity: 2,
+        orderType: 'LMT',
+        lmtPrice: 400,
+        tif: 'DAY',
+        ocaGroup: '',
+        ocaType: 0,
+        account: '',
+        orderRef: '',
+        transmit: true,
+        parentId: 0,
+        outsideRth: false,
+      },
+      msft,
+    );
     assert.ok(res.ok && res.order.status === 'Submitted');
     a.market.setPrice(msft.conId, 399);
     assert.equal(res.order.status, 'Filled');

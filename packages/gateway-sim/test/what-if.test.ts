@@ -16,8 +16,12 @@ function encodePlaceOrder(sv: number, id: number, contract: object, order: objec
   const errors: string[] = [];
   const enc = new Encoder({
     serverVersion: sv,
-    sendMsg: (tokens: unknown[]) => { sent = tokens.flat(Infinity); },
-    emitError: (msg: string) => { errors.push(msg); },
+    sendMsg: (tokens: unknown[]) => {
+      sent = tokens.flat(Infinity);
+    },
+    emitError: (msg: string) => {
+      errors.push(msg);
+    },
   } as never);
   enc.placeOrder(id, contract as never, order as never);
   assert.deepEqual(errors, []);
@@ -26,10 +30,31 @@ function encodePlaceOrder(sv: number, id: number, contract: object, order: objec
 
 const STK = { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' };
 const BAG = {
-  symbol: 'AAPL', secType: 'BAG', exchange: 'SMART', currency: 'USD',
+  symbol: 'AAPL',
+  secType: 'BAG',
+  exchange: 'SMART',
+  currency: 'USD',
   comboLegs: [
-    { conId: 700000001, ratio: 1, action: 'BUY', exchange: 'SMART', openClose: 0, shortSaleSlot: 0, designatedLocation: '', exemptCode: -1 },
-    { conId: 700000002, ratio: 1, action: 'SELL', exchange: 'SMART', openClose: 0, shortSaleSlot: 0, designatedLocation: '', exemptCode: -1 },
+    {
+      conId: 700000001,
+      ratio: 1,
+      action: 'BUY',
+      exchange: 'SMART',
+      openClose: 0,
+      shortSaleSlot: 0,
+      designatedLocation: '',
+      exemptCode: -1,
+    },
+    {
+      conId: 700000002,
+      ratio: 1,
+      action: 'SELL',
+      exchange: 'SMART',
+      openClose: 0,
+      shortSaleSlot: 0,
+      designatedLocation: '',
+      exemptCode: -1,
+    },
   ],
 };
 const BASE = { action: 'BUY', orderType: 'LMT', lmtPrice: 1.5, totalQuantity: 3, transmit: true };
@@ -37,12 +62,30 @@ const BASE = { action: 'BUY', orderType: 'LMT', lmtPrice: 1.5, totalQuantity: 3,
 describe('PLACE_ORDER – whatIf at its place for every server version and every variable-length block', () => {
   const variants: Array<[string, object, object]> = [
     ['plain', STK, {}],
-    ['algo with params', STK, { algoStrategy: 'Adaptive', algoParams: [{ tag: 'adaptivePriority', value: 'Urgent' }, { tag: 'x', value: 'y' }] }],
+    [
+      'algo with params',
+      STK,
+      {
+        algoStrategy: 'Adaptive',
+        algoParams: [
+          { tag: 'adaptivePriority', value: 'Urgent' },
+          { tag: 'x', value: 'y' },
+        ],
+      },
+    ],
     ['delta-neutral order type', STK, { deltaNeutralOrderType: 'LMT', deltaNeutralAuxPrice: 2, deltaNeutralConId: 1 }],
-    ['scale tail', STK, { scaleInitLevelSize: 1, scaleSubsLevelSize: 1, scalePriceIncrement: 0.05, scaleAutoReset: true }],
+    [
+      'scale tail',
+      STK,
+      { scaleInitLevelSize: 1, scaleSubsLevelSize: 1, scalePriceIncrement: 0.05, scaleAutoReset: true },
+    ],
     ['hedge', STK, { hedgeType: 'D', hedgeParam: '0.5' }],
     ['delta-neutral contract', { ...STK, deltaNeutralContract: { conId: 1, delta: 0.5, price: 100 } }, {}],
-    ['BAG legs, leg prices, routing params', BAG, { orderComboLegs: [{ price: 1 }, { price: 2 }], smartComboRoutingParams: [{ tag: 'NonGuaranteed', value: '1' }] }],
+    [
+      'BAG legs, leg prices, routing params',
+      BAG,
+      { orderComboLegs: [{ price: 1 }, { price: 2 }], smartComboRoutingParams: [{ tag: 'NonGuaranteed', value: '1' }] },
+    ],
   ];
   for (const sv of [164, 176, 193]) {
     for (const [name, contract, extra] of variants) {
@@ -85,8 +128,19 @@ describe('margin model', () => {
 
 describe('what-if desk', () => {
   const req = (over: Partial<OrderRequest>): OrderRequest => ({
-    orderId: 7, action: 'BUY', totalQuantity: 100, orderType: 'MKT', tif: 'DAY', ocaGroup: '', ocaType: 0,
-    account: '', orderRef: '', transmit: true, parentId: 0, outsideRth: false, ...over,
+    orderId: 7,
+    action: 'BUY',
+    totalQuantity: 100,
+    orderType: 'MKT',
+    tif: 'DAY',
+    ocaGroup: '',
+    ocaType: 0,
+    account: '',
+    orderRef: '',
+    transmit: true,
+    parentId: 0,
+    outsideRth: false,
+    ...over,
   });
 
   it('before = account margin, after = before + change, equity moves by the commission; nothing is placed', () => {
@@ -120,7 +174,11 @@ describe('what-if desk', () => {
   it('OPEN_ORDER keeps its field count; the flag and figures replace the unset block', () => {
     const engine = new Engine({ seed: 1, clock: new ManualClock(Date.UTC(2026, 0, 5, 15)) });
     const { order, figures } = engine.whatIf.preview(3, req({}), engine.catalogue.bySymbol('AAPL')!);
-    for (const [sv, count] of [[164, 123], [176, 128], [193, 133]] as const) {
+    for (const [sv, count] of [
+      [164, 123],
+      [176, 128],
+      [193, 133],
+    ] as const) {
       const plain = openOrder(sv, order);
       const wif = openOrder(sv, order, figures);
       assert.equal(wif.length, count);

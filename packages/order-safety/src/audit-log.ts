@@ -58,7 +58,16 @@ export interface AuditLog extends StorageHealthSource {
   close(): Promise<void>;
 }
 
-const SUMMARY_FIELDS = ['orderId', 'symbol', 'secType', 'side', 'quantity', 'orderType', 'limitPrice', 'currency'] as const;
+const SUMMARY_FIELDS = [
+  'orderId',
+  'symbol',
+  'secType',
+  'side',
+  'quantity',
+  'orderType',
+  'limitPrice',
+  'currency',
+] as const;
 
 /** Keeps only the summary fields of `order` (anything else, e.g. a full IB Order object, is dropped). */
 export function summarizeOrder(order: Record<string, unknown>): AuditOrderSummary {
@@ -81,7 +90,9 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
   return {
     record(entry) {
       if (entry.decision !== 'accepted' && entry.decision !== 'refused') {
-        return Promise.reject(new TypeError(`expected decision "accepted" or "refused", got ${JSON.stringify(entry.decision)}`));
+        return Promise.reject(
+          new TypeError(`expected decision "accepted" or "refused", got ${JSON.stringify(entry.decision)}`),
+        );
       }
       if (entry.decision === 'refused' && !entry.code) {
         return Promise.reject(new TypeError('expected a reason code for a refused decision, got none'));

@@ -60,9 +60,14 @@ export type BeginResult =
 /** The request that held the key ended without an order (release()); the waiter should retry. */
 export class IdempotencyKeyReleasedError extends ApiError {
   constructor(key: string) {
-    super(409, 'IDEMPOTENCY_KEY_RELEASED', 'The first request with this Idempotency-Key ended without sending an order; retry it', {
-      details: { idempotencyKey: key },
-    });
+    super(
+      409,
+      'IDEMPOTENCY_KEY_RELEASED',
+      'The first request with this Idempotency-Key ended without sending an order; retry it',
+      {
+        details: { idempotencyKey: key },
+      },
+    );
   }
 }
 
@@ -168,7 +173,8 @@ export class IdempotencyStore implements StorageHealthSource {
   }
 
   static async open(options: IdempotencyStoreOptions): Promise<IdempotencyStore> {
-    if (options.ttlMs !== undefined && !(options.ttlMs > 0)) throw new TypeError(`expected ttlMs > 0, got ${options.ttlMs}`);
+    if (options.ttlMs !== undefined && !(options.ttlMs > 0))
+      throw new TypeError(`expected ttlMs > 0, got ${options.ttlMs}`);
     const file = StorageFile.open({
       path: join(options.dir, 'idempotency.db'),
       label: 'idempotency store',

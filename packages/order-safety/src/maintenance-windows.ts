@@ -36,8 +36,12 @@ const FORMAT = '"[Day[-Day]] HH:MM-HH:MM Area/City"';
 export function parseMaintenanceWindows(text: string, source = 'IB_MAINTENANCE_WINDOWS'): MaintenanceWindow[] {
   const trimmed = text.trim();
   if (/^(none|off)$/i.test(trimmed)) return [];
-  const entries = trimmed.split(/[;\n]/).map((s) => s.trim()).filter((s) => s !== '');
-  if (entries.length === 0) throw new ConfigError(`Expected ${source} to list windows like ${FORMAT} or "none", got ${JSON.stringify(text)}`);
+  const entries = trimmed
+    .split(/[;\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (entries.length === 0)
+    throw new ConfigError(`Expected ${source} to list windows like ${FORMAT} or "none", got ${JSON.stringify(text)}`);
   return entries.map((entry, i) => parseEntry(entry, `${source} entry ${i + 1}`));
 }
 
@@ -47,13 +51,20 @@ function parseEntry(entry: string, where: string): MaintenanceWindow {
   const [, fromDay, toDay, sh, sm, eh, em, timeZone] = m;
   const startMinute = clock(Number(sh), Number(sm), where, entry);
   const endMinute = clock(Number(eh), Number(em), where, entry);
-  if (startMinute === endMinute) throw new ConfigError(`Expected ${where} to end at another time than it starts, got ${JSON.stringify(entry)}`);
-  if (!isValidTimeZone(timeZone!)) throw new ConfigError(`Expected ${where} to name an IANA time zone (e.g. America/New_York), got ${JSON.stringify(timeZone)}`);
+  if (startMinute === endMinute)
+    throw new ConfigError(`Expected ${where} to end at another time than it starts, got ${JSON.stringify(entry)}`);
+  if (!isValidTimeZone(timeZone!))
+    throw new ConfigError(
+      `Expected ${where} to name an IANA time zone (e.g. America/New_York), got ${JSON.stringify(timeZone)}`,
+    );
   const window: MaintenanceWindow = { spec: entry, startMinute, endMinute, timeZone: timeZone! };
   if (fromDay !== undefined) {
     const from = DAYS.indexOf(fromDay.toLowerCase());
     const to = toDay === undefined ? from : DAYS.indexOf(toDay.toLowerCase());
-    if (from < 0 || to < 0) throw new ConfigError(`Expected ${where} to use days Sun, Mon, Tue, Wed, Thu, Fri, Sat, got ${JSON.stringify(entry)}`);
+    if (from < 0 || to < 0)
+      throw new ConfigError(
+        `Expected ${where} to use days Sun, Mon, Tue, Wed, Thu, Fri, Sat, got ${JSON.stringify(entry)}`,
+      );
     const days: number[] = [];
     for (let d = from; ; d = (d + 1) % 7) {
       days.push(d);
@@ -65,7 +76,8 @@ function parseEntry(entry: string, where: string): MaintenanceWindow {
 }
 
 function clock(h: number, m: number, where: string, entry: string): number {
-  if (h > 23 || m > 59) throw new ConfigError(`Expected ${where} to use times from 00:00 to 23:59, got ${JSON.stringify(entry)}`);
+  if (h > 23 || m > 59)
+    throw new ConfigError(`Expected ${where} to use times from 00:00 to 23:59, got ${JSON.stringify(entry)}`);
   return h * 60 + m;
 }
 
@@ -133,10 +145,15 @@ export function currentWindow(windows: readonly MaintenanceWindow[], now: number
 /** 503 with Retry-After: IB is in a scheduled maintenance window. */
 export class MaintenanceWindowError extends UnavailableError {
   constructor(state: Extract<WindowState, { inWindow: true }>) {
-    super('IB_MAINTENANCE_WINDOW', `IB is in a scheduled maintenance window until ${state.endsAt.toISOString()}`, state.retryAfterSeconds, {
-      window: state.window,
-      endsAt: state.endsAt.toISOString(),
-    });
+    super(
+      'IB_MAINTENANCE_WINDOW',
+      `IB is in a scheduled maintenance window until ${state.endsAt.toISOString()}`,
+      state.retryAfterSeconds,
+      {
+        window: state.window,
+        endsAt: state.endsAt.toISOString(),
+      },
+    );
   }
 }
 

@@ -27,7 +27,11 @@ interface Line {
 }
 
 /** Complete, parseable lines of `path`; a bad line is tolerated only as the very last thing in the last file. */
-function readLines(path: string, isLastFile: boolean, accept: (v: Record<string, unknown>, prev?: Line) => boolean): {
+function readLines(
+  path: string,
+  isLastFile: boolean,
+  accept: (v: Record<string, unknown>, prev?: Line) => boolean,
+): {
   lines: Line[];
   tornBytes: number;
 } {
@@ -45,7 +49,10 @@ function readLines(path: string, isLastFile: boolean, accept: (v: Record<string,
     } catch {
       value = undefined;
     }
-    const ok = typeof value === 'object' && value !== null && !Array.isArray(value) &&
+    const ok =
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
       accept(value as Record<string, unknown>, lines[lines.length - 1]);
     if (!ok) {
       const isFinal = nl === -1 || nl === buf.length - 1;
@@ -117,8 +124,11 @@ export function migrateLogSegments(
       if (i > 0 && seg.first !== expected) {
         throw new StorageCorruptError(seg.path, `segment starts at cursor ${seg.first}, expected ${expected}`);
       }
-      const read = readLines(seg.path, i === segments.length - 1, (v, prev) =>
-        v.cursor === (prev === undefined ? seg.first : (prev.value.cursor as number) + 1));
+      const read = readLines(
+        seg.path,
+        i === segments.length - 1,
+        (v, prev) => v.cursor === (prev === undefined ? seg.first : (prev.value.cursor as number) + 1),
+      );
       tornBytes += read.tornBytes;
       for (const { value } of read.lines) {
         const { cursor, ...rest } = value;
@@ -152,8 +162,15 @@ export function migrateIdempotencyFile(
   const read = readLines(path, true, (v) => {
     if (v.op === 'delete') return typeof v.key === 'string';
     const r = v.record as Record<string, unknown> | undefined;
-    return v.op === 'put' && typeof r === 'object' && r !== null && typeof r.key === 'string' &&
-      typeof r.hash === 'string' && typeof r.orderRef === 'string' && typeof r.beganAt === 'number';
+    return (
+      v.op === 'put' &&
+      typeof r === 'object' &&
+      r !== null &&
+      typeof r.key === 'string' &&
+      typeof r.hash === 'string' &&
+      typeof r.orderRef === 'string' &&
+      typeof r.beganAt === 'number'
+    );
   });
   const live = new Map<string, Record<string, unknown>>();
   for (const { value } of read.lines) {

@@ -22,8 +22,29 @@ export interface OrderPolicyConfig {
 
 /** IB's secType values; a typo such as "STOCK" would otherwise silently refuse every order. */
 export const IB_SEC_TYPES = [
-  'STK', 'OPT', 'FUT', 'CONTFUT', 'CASH', 'BOND', 'CFD', 'FOP', 'WAR', 'IOPT', 'FWD', 'BAG', 'IND', 'BILL',
-  'FUND', 'FIXED', 'SLB', 'NEWS', 'CMDTY', 'BSK', 'ICU', 'ICS', 'CRYPTO',
+  'STK',
+  'OPT',
+  'FUT',
+  'CONTFUT',
+  'CASH',
+  'BOND',
+  'CFD',
+  'FOP',
+  'WAR',
+  'IOPT',
+  'FWD',
+  'BAG',
+  'IND',
+  'BILL',
+  'FUND',
+  'FIXED',
+  'SLB',
+  'NEWS',
+  'CMDTY',
+  'BSK',
+  'ICU',
+  'ICS',
+  'CRYPTO',
 ] as const;
 
 const RULE_FIELDS = ['readOnly', 'symbols', 'secTypes', 'maxQuantity', 'maxNotional', 'priceBandPercent'] as const;
@@ -36,13 +57,15 @@ export const EMPTY_POLICY_CONFIG: OrderPolicyConfig = Object.freeze({ default: P
 export function parseOrderPolicyConfig(value: unknown, source = 'policy'): OrderPolicyConfig {
   const root = expectObject(value, source);
   for (const field of Object.keys(root)) {
-    if (field !== 'default' && field !== 'keys') throw new ConfigError(`Expected ${source} to have only "default" and "keys", got ${JSON.stringify(field)}`);
+    if (field !== 'default' && field !== 'keys')
+      throw new ConfigError(`Expected ${source} to have only "default" and "keys", got ${JSON.stringify(field)}`);
   }
   const base = apply(PERMISSIVE_POLICY, parseRule(root.default ?? {}, `${source}.default`));
   const keys: Record<string, OrderPolicy> = {};
   const keysObj = expectObject(root.keys ?? {}, `${source}.keys`);
   for (const [name, rule] of Object.entries(keysObj)) {
-    if (name.trim() === '') throw new ConfigError(`Expected ${source}.keys to be named by API key names, got an empty name`);
+    if (name.trim() === '')
+      throw new ConfigError(`Expected ${source}.keys to be named by API key names, got an empty name`);
     keys[name] = apply(base, parseRule(rule, `${source}.keys[${JSON.stringify(name)}]`));
   }
   return { default: base, keys };
@@ -63,7 +86,10 @@ export function loadOrderPolicyConfig(env: Env = process.env): OrderPolicyConfig
 
 /** The policy for an API key name; unknown names (and requests without a key) get the default. */
 export function policyForKey(config: OrderPolicyConfig, apiKeyName: string | undefined): OrderPolicy {
-  return (apiKeyName !== undefined && Object.hasOwn(config.keys, apiKeyName) ? config.keys[apiKeyName] : undefined) ?? config.default;
+  return (
+    (apiKeyName !== undefined && Object.hasOwn(config.keys, apiKeyName) ? config.keys[apiKeyName] : undefined) ??
+    config.default
+  );
 }
 
 function parseRule(value: unknown, path: string): RuleOverride {
@@ -93,11 +119,14 @@ function parseRule(value: unknown, path: string): RuleOverride {
       case 'maxQuantity':
       case 'maxNotional':
       case 'priceBandPercent':
-        if (v !== null && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw mismatch(at, 'a number > 0 or null', v);
+        if (v !== null && !(typeof v === 'number' && Number.isFinite(v) && v > 0))
+          throw mismatch(at, 'a number > 0 or null', v);
         rule[field] = v;
         break;
       default:
-        throw new ConfigError(`Expected ${path} fields to be among ${RULE_FIELDS.join(', ')}, got ${JSON.stringify(field)}`);
+        throw new ConfigError(
+          `Expected ${path} fields to be among ${RULE_FIELDS.join(', ')}, got ${JSON.stringify(field)}`,
+        );
     }
   }
   return rule;

@@ -131,9 +131,22 @@ export function reconcileOrders(
     if (seenExec.has(exec.execId)) continue;
     seenExec.add(exec.execId);
     const ids = pickIds(exec);
-    if (!projection.hasFill(exec.execId)) fills.push({ type: 'fill', ...ids, execId: exec.execId, reconciled: true, ...(exec.data ? { data: exec.data } : {}) });
+    if (!projection.hasFill(exec.execId))
+      fills.push({
+        type: 'fill',
+        ...ids,
+        execId: exec.execId,
+        reconciled: true,
+        ...(exec.data ? { data: exec.data } : {}),
+      });
     if (exec.commission && !projection.hasCommission(exec.execId)) {
-      commissions.push({ type: 'commission', ...ids, execId: exec.execId, reconciled: true, data: { ...exec.commission } });
+      commissions.push({
+        type: 'commission',
+        ...ids,
+        execId: exec.execId,
+        reconciled: true,
+        data: { ...exec.commission },
+      });
     }
   }
   const statuses: OrderEventInput[] = [];
@@ -148,7 +161,12 @@ export function reconcileOrders(
   return [...fills, ...commissions, ...statuses];
 }
 
-function pickIds(o: { orderId: number; permId?: number; clientId?: number; orderRef?: string }): Partial<OrderEventInput> {
+function pickIds(o: {
+  orderId: number;
+  permId?: number;
+  clientId?: number;
+  orderRef?: string;
+}): Partial<OrderEventInput> {
   const ids: Partial<OrderEventInput> = { orderId: o.orderId };
   if (o.permId !== undefined && o.permId !== 0) ids.permId = o.permId;
   if (o.clientId !== undefined) ids.clientId = o.clientId;

@@ -54,8 +54,7 @@ export const POLICY_CODES = {
 export type PolicyCode = (typeof POLICY_CODES)[keyof typeof POLICY_CODES];
 
 export type PolicyDecision =
-  | { allowed: true }
-  | { allowed: false; code: PolicyCode; message: string; details: Record<string, unknown> };
+  { allowed: true } | { allowed: false; code: PolicyCode; message: string; details: Record<string, unknown> };
 
 /** 403: the order was refused by the key's safety policy; `code` says which rule. */
 export class PolicyRefusedError extends ApiError {
@@ -76,10 +75,16 @@ function refuse(code: PolicyCode, message: string, details: Record<string, unkno
  * closed: a limit that cannot be checked (no symbol under a symbol allowlist, no price for a notional limit)
  * refuses the order rather than letting it through.
  */
-export function evaluateOrderPolicy(policy: OrderPolicy, request: OrderPolicyRequest, market: MarketSnapshot = {}): PolicyDecision {
+export function evaluateOrderPolicy(
+  policy: OrderPolicy,
+  request: OrderPolicyRequest,
+  market: MarketSnapshot = {},
+): PolicyDecision {
   const isWrite = request.action !== 'whatif';
   if (policy.readOnly && isWrite) {
-    return refuse(POLICY_CODES.readOnly, `This API key is read-only; ${request.action} is not allowed`, { action: request.action });
+    return refuse(POLICY_CODES.readOnly, `This API key is read-only; ${request.action} is not allowed`, {
+      action: request.action,
+    });
   }
   // Cancelling only ever reduces exposure, so the contract and size limits do not apply to it.
   if (request.action === 'cancel') return ALLOWED;
@@ -102,10 +107,14 @@ export function evaluateOrderPolicy(policy: OrderPolicy, request: OrderPolicyReq
   const quantity = request.quantity;
   const qty = positive(quantity);
   if (policy.maxQuantity !== undefined && (qty === undefined || qty > policy.maxQuantity)) {
-    return refuse(POLICY_CODES.quantity, `Quantity ${quantity ?? '(missing)'} exceeds this API key's limit of ${policy.maxQuantity}`, {
-      quantity: quantity ?? null,
-      maxQuantity: policy.maxQuantity,
-    });
+    return refuse(
+      POLICY_CODES.quantity,
+      `Quantity ${quantity ?? '(missing)'} exceeds this API key's limit of ${policy.maxQuantity}`,
+      {
+        quantity: quantity ?? null,
+        maxQuantity: policy.maxQuantity,
+      },
+    );
   }
 
   const last = positive(market.lastPrice);
@@ -114,23 +123,33 @@ export function evaluateOrderPolicy(policy: OrderPolicy, request: OrderPolicyReq
     // A limit order can trade at most at its limit; anything else is valued at the market.
     const price = limit ?? last;
     if (price === undefined || qty === undefined) {
-      return refuse(POLICY_CODES.priceUnavailable, qty === undefined ? 'No quantity is given to check the notional limit' : 'No price is available to check the notional limit', {
-        limitPrice: request.limitPrice ?? null,
-        lastPrice: market.lastPrice ?? null,
-        quantity: quantity ?? null,
-      });
+      return refuse(
+        POLICY_CODES.priceUnavailable,
+        qty === undefined
+          ? 'No quantity is given to check the notional limit'
+          : 'No price is available to check the notional limit',
+        {
+          limitPrice: request.limitPrice ?? null,
+          lastPrice: market.lastPrice ?? null,
+          quantity: quantity ?? null,
+        },
+      );
     }
     const multiplier = positive(request.multiplier) ?? 1;
     const notional = qty * price * multiplier;
     if (notional > policy.maxNotional) {
-      return refuse(POLICY_CODES.notional, `Notional ${round(notional)} exceeds this API key's limit of ${policy.maxNotional}`, {
-        notional: round(notional),
-        maxNotional: policy.maxNotional,
-        price,
-        quantity: qty,
-        multiplier,
-        currency: request.currency ?? null,
-      });
+      return refuse(
+        POLICY_CODES.notional,
+        `Notional ${round(notional)} exceeds this API key's limit of ${policy.maxNotional}`,
+        {
+          notional: round(notional),
+          maxNotional: policy.maxNotional,
+          price,
+          quantity: qty,
+          multiplier,
+          currency: request.currency ?? null,
+        },
+      );
     }
   }
 
@@ -147,7 +166,12 @@ export function evaluateOrderPolicy(policy: OrderPolicy, request: OrderPolicyReq
       return refuse(
         POLICY_CODES.priceBand,
         `Limit price ${limit} is ${round(deviationPercent)}% away from the last price ${last}; the band is ${policy.priceBandPercent}%`,
-        { limitPrice: limit, lastPrice: last, deviationPercent: round(deviationPercent), priceBandPercent: policy.priceBandPercent },
+        {
+          limitPrice: limit,
+          lastPrice: last,
+          deviationPercent: round(deviationPercent),
+          priceBandPercent: policy.priceBandPercent,
+        },
       );
     }
   }

@@ -76,8 +76,7 @@ export class SqliteLog<T extends LogEntry> implements StorageHealthSource {
     this.#insert = file.db.prepare(`INSERT INTO log (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
     this.#readSince = file.db.prepare('SELECT cursor, body, crc FROM log WHERE cursor > ? ORDER BY cursor LIMIT ?');
     const lastRow = file.db.prepare('SELECT cursor, body, crc FROM log ORDER BY cursor DESC LIMIT 1').get() as
-      | Row
-      | undefined;
+      Row | undefined;
     this.#last = lastRow ? this.#decode(lastRow) : undefined;
     const count = (file.db.prepare('SELECT count(*) AS n FROM log').get() as { n: number }).n;
     this.openReport = {

@@ -359,9 +359,9 @@ export class StorageFile implements StorageHealthSource {
     if (!this.checkIdentity()) return;
     try {
       this.db.exec('BEGIN IMMEDIATE');
-      this.db.prepare("INSERT INTO meta(k, v) VALUES ('probe', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v").run(
-        new Date().toISOString(),
-      );
+      this.db
+        .prepare("INSERT INTO meta(k, v) VALUES ('probe', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v")
+        .run(new Date().toISOString());
       this.db.exec('COMMIT');
       this.#recovered();
     } catch (err) {
@@ -481,7 +481,11 @@ export function combineStorageHealth(sources: readonly StorageHealthSource[]): S
   const combined = (): StorageHealth => {
     const all = sources.map((s) => s.health());
     const bad = all.find((h) => !h.ok);
-    const since = all.map((h) => h.since).sort().at(-1) ?? new Date().toISOString();
+    const since =
+      all
+        .map((h) => h.since)
+        .sort()
+        .at(-1) ?? new Date().toISOString();
     if (bad) return { ...bad };
     return { ok: true, since, file: all.map((h) => h.file).join(', ') };
   };

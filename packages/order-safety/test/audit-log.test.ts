@@ -10,7 +10,14 @@ describe('audit log', () => {
     const dir = await tempDir('audit');
     const clock = manualClock(Date.UTC(2025, 0, 6, 15, 0));
     const audit = await createAuditLog({ dir, clock: clock.now });
-    const request: OrderPolicyRequest = { action: 'place', symbol: 'TSLA', secType: 'STK', side: 'BUY', quantity: 5, orderType: 'MKT' };
+    const request: OrderPolicyRequest = {
+      action: 'place',
+      symbol: 'TSLA',
+      secType: 'STK',
+      side: 'BUY',
+      quantity: 5,
+      orderType: 'MKT',
+    };
     const decision = evaluateOrderPolicy({ readOnly: false, symbols: ['AAPL'] }, request);
     assert.equal(decision.allowed, false);
     const refused = await audit.record({
@@ -23,12 +30,21 @@ describe('audit log', () => {
       order: { ...request, lmtPrice: 1, account: 'DU123' } as never,
     });
     clock.advance(1000);
-    const accepted = await audit.record({ apiKeyName: 'algo-1', action: 'cancel', decision: 'accepted', order: { orderId: 9 } });
+    const accepted = await audit.record({
+      apiKeyName: 'algo-1',
+      action: 'cancel',
+      decision: 'accepted',
+      order: { orderId: 9 },
+    });
     assert.equal(refused.cursor, 1);
     assert.equal(accepted.cursor, 2);
     assert.equal(refused.time, '2025-01-06T15:00:00.000Z');
     assert.equal(refused.code, 'POLICY_SYMBOL_NOT_ALLOWED');
-    assert.deepEqual(refused.order, { symbol: 'TSLA', secType: 'STK', side: 'BUY', quantity: 5, orderType: 'MKT' }, 'only summary fields are kept');
+    assert.deepEqual(
+      refused.order,
+      { symbol: 'TSLA', secType: 'STK', side: 'BUY', quantity: 5, orderType: 'MKT' },
+      'only summary fields are kept',
+    );
     await audit.close();
 
     const reopened = await createAuditLog({ dir });

@@ -22,7 +22,11 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 500
 }
 
 /** A settable clock for code that takes `clock: () => number`. */
-export function manualClock(start = Date.UTC(2025, 0, 6, 12, 0, 0)): { now: () => number; advance(ms: number): void; set(ms: number): void } {
+export function manualClock(start = Date.UTC(2025, 0, 6, 12, 0, 0)): {
+  now: () => number;
+  advance(ms: number): void;
+  set(ms: number): void;
+} {
   let t = start;
   return {
     now: () => t,

@@ -18,7 +18,10 @@ import {
 import { manualClock, tempDir } from './helpers.js';
 
 const HOUR = 60 * 60 * 1000;
-const body = { contract: { symbol: 'AAPL', secType: 'STK' }, order: { action: 'BUY', totalQuantity: 10, orderType: 'LMT', lmtPrice: 190 } };
+const body = {
+  contract: { symbol: 'AAPL', secType: 'STK' },
+  order: { action: 'BUY', totalQuantity: 10, orderType: 'LMT', lmtPrice: 190 },
+};
 const hash = requestHash('POST', '/order', body);
 const created = { status: 201, body: { orderId: 42, status: 'Submitted' } };
 
@@ -49,7 +52,10 @@ describe('idempotency keys', () => {
     ];
     for (const [key, valid] of table) assert.equal(isValidIdempotencyKey(key), valid, JSON.stringify(key));
     assert.throws(() => orderRefForKey(''), IdempotencyKeyInvalidError);
-    assert.throws(() => orderRefForKey('x'.repeat(256)), (err: IdempotencyKeyInvalidError) => err.code === 'IDEMPOTENCY_KEY_INVALID' && err.status === 400);
+    assert.throws(
+      () => orderRefForKey('x'.repeat(256)),
+      (err: IdempotencyKeyInvalidError) => err.code === 'IDEMPOTENCY_KEY_INVALID' && err.status === 400,
+    );
   });
 
   test('idempotency keys – the header is trimmed, checked, and refused when sent twice', () => {
@@ -57,7 +63,9 @@ describe('idempotency keys', () => {
     assert.equal(parseIdempotencyKey(['Host', 'x']), undefined);
     assert.equal(parseIdempotencyKey({ 'idempotency-key': ['abc'] }), 'abc');
     const invalid = (err: IdempotencyKeyInvalidError): boolean =>
-      err.status === 400 && err.code === 'IDEMPOTENCY_KEY_INVALID' && /Idempotency-Key/.test(err.message) &&
+      err.status === 400 &&
+      err.code === 'IDEMPOTENCY_KEY_INVALID' &&
+      /Idempotency-Key/.test(err.message) &&
       (err.details as { header?: string }).header === 'Idempotency-Key';
     for (const value of ['', '   ', 'x'.repeat(256), 'caf\u00e9', 'a\u0001b']) {
       assert.throws(() => parseIdempotencyKey(['idempotency-key', value]), invalid, JSON.stringify(value));
@@ -89,7 +97,10 @@ describe('idempotency keys', () => {
   });
 
   test('idempotency keys – canonical JSON ignores key order and undefined members', () => {
-    assert.equal(canonicalJson({ b: 2, a: { d: [1, { z: 1, y: undefined }], c: null } }), '{"a":{"c":null,"d":[1,{"z":1}]},"b":2}');
+    assert.equal(
+      canonicalJson({ b: 2, a: { d: [1, { z: 1, y: undefined }], c: null } }),
+      '{"a":{"c":null,"d":[1,{"z":1}]},"b":2}',
+    );
     assert.equal(canonicalJson([undefined, 'x']), '[null,"x"]');
     assert.equal(requestHash('post', '/order', { b: 1, a: 2 }), requestHash('POST', '/order', { a: 2, b: 1 }));
     assert.notEqual(requestHash('POST', '/order', { a: 1 }), requestHash('PUT', '/order', { a: 1 }));
@@ -108,7 +119,10 @@ describe('idempotency store', () => {
     await store.attachOrder('k-1', 42);
     await store.complete('k-1', created);
     assert.deepEqual(replayed(await store.begin('k-1', hash)), created);
-    assert.deepEqual(await store.begin('k-1', requestHash('POST', '/order', { ...body, order: { ...body.order, totalQuantity: 11 } })), { kind: 'conflict' });
+    assert.deepEqual(
+      await store.begin('k-1', requestHash('POST', '/order', { ...body, order: { ...body.order, totalQuantity: 11 } })),
+      { kind: 'conflict' },
+    );
     await store.close();
 
     const reopened = await createIdempotencyStore({ dir });
@@ -140,7 +154,10 @@ describe('idempotency store', () => {
     await store.close(); // the process dies here: nothing completed
 
     const reopened = await createIdempotencyStore({ dir });
-    assert.deepEqual(reopened.unresolved().map((r) => [r.key, r.orderId]), [['k-crash', 77]]);
+    assert.deepEqual(
+      reopened.unresolved().map((r) => [r.key, r.orderId]),
+      [['k-crash', 77]],
+    );
     const [a, b] = await Promise.all([reopened.begin('k-crash', hash), reopened.begin('k-crash', hash)]);
     assert.equal(a!.kind, 'unknown-outcome');
     const outcome = a as Extract<BeginResult, { kind: 'unknown-outcome' }>;
@@ -216,7 +233,9 @@ describe('idempotency store', () => {
       `${JSON.stringify({ op: 'put', record: { key, hash, orderRef: ref(key), beganAt: now, ...extra } })}\n`;
     await writeFile(
       join(dir, 'idempotency.jsonl'),
-      rec('a', { orderId: 1 }) + rec('b', { response: created, completedAt: now }) + rec('c') +
+      rec('a', { orderId: 1 }) +
+        rec('b', { response: created, completedAt: now }) +
+        rec('c') +
         `${JSON.stringify({ op: 'delete', key: 'c' })}\n{"op":"put","record":{"key":"k","hash":"zz`,
     );
     const store = await createIdempotencyStore({ dir });
@@ -238,7 +257,11 @@ describe('idempotency store', () => {
     await assert.rejects(store.complete('p', timeout), IdempotencyAnswerNotFinalError);
     store.park('p', timeout);
     assert.deepEqual(await waited, timeout, 'the duplicate hears the transient answer');
-    assert.deepEqual(store.unresolved().map((r) => r.key), ['p'], 'parked keys wait for evidence');
+    assert.deepEqual(
+      store.unresolved().map((r) => r.key),
+      ['p'],
+      'parked keys wait for evidence',
+    );
     // IB's evidence arrives later (permId, Submitted): the key follows its order.
     await store.attachOrder('p', 12, { permId: 555 });
     await store.settle('p', created);
@@ -253,7 +276,10 @@ describe('idempotency store', () => {
     store.park('q');
     await store.close();
     const reopened = await createIdempotencyStore({ dir });
-    assert.deepEqual(reopened.unresolved().map((r) => r.key), ['q']);
+    assert.deepEqual(
+      reopened.unresolved().map((r) => r.key),
+      ['q'],
+    );
     await reopened.release('q');
     assert.equal(kind(await reopened.begin('q', hash)), 'new');
     await reopened.close();

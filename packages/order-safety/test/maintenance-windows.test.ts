@@ -27,13 +27,49 @@ describe('maintenance windows', () => {
     ['Saturday-night reset runs into the Sunday restart: merged', ny, '2025-01-12T04:50:00Z', '2025-01-12T07:00:00Z'],
     ['inside the Sunday restart only', ny, '2025-01-12T06:30:00Z', '2025-01-12T07:00:00Z'],
     ['Sunday restart is weekly: Monday 01:00 is outside', ny, '2025-01-13T06:00:00Z', null, '2025-01-14T04:45:00Z'],
-    ['window spanning the spring-forward gap is an hour shorter', '01:00-04:00 America/New_York', '2025-03-09T07:30:00Z', '2025-03-09T08:00:00Z'],
-    ['window spanning the repeated hour is an hour longer', '01:00-04:00 America/New_York', '2025-11-02T06:30:00Z', '2025-11-02T09:00:00Z'],
-    ['weekday range Mon-Fri, on a Friday', 'Mon-Fri 05:45-06:45 Europe/Zurich', '2025-01-10T05:00:00Z', '2025-01-10T05:45:00Z'],
-    ['weekday range Mon-Fri, not on Saturday', 'Mon-Fri 05:45-06:45 Europe/Zurich', '2025-01-11T05:00:00Z', null, '2025-01-13T04:45:00Z'],
-    ['wrapping day range Fri-Mon includes Sunday', 'Fri-Mon 12:00-13:00 Asia/Tokyo', '2025-01-12T03:30:00Z', '2025-01-12T04:00:00Z'],
-    ['a window starting on Saturday ends on Sunday', 'Sat 22:00-01:00 UTC', '2025-01-12T00:30:00Z', '2025-01-12T01:00:00Z'],
-    ['southern hemisphere zone (Sydney, AEDT = UTC+11)', '23:00-00:30 Australia/Sydney', '2025-01-06T12:15:00Z', '2025-01-06T13:30:00Z'],
+    [
+      'window spanning the spring-forward gap is an hour shorter',
+      '01:00-04:00 America/New_York',
+      '2025-03-09T07:30:00Z',
+      '2025-03-09T08:00:00Z',
+    ],
+    [
+      'window spanning the repeated hour is an hour longer',
+      '01:00-04:00 America/New_York',
+      '2025-11-02T06:30:00Z',
+      '2025-11-02T09:00:00Z',
+    ],
+    [
+      'weekday range Mon-Fri, on a Friday',
+      'Mon-Fri 05:45-06:45 Europe/Zurich',
+      '2025-01-10T05:00:00Z',
+      '2025-01-10T05:45:00Z',
+    ],
+    [
+      'weekday range Mon-Fri, not on Saturday',
+      'Mon-Fri 05:45-06:45 Europe/Zurich',
+      '2025-01-11T05:00:00Z',
+      null,
+      '2025-01-13T04:45:00Z',
+    ],
+    [
+      'wrapping day range Fri-Mon includes Sunday',
+      'Fri-Mon 12:00-13:00 Asia/Tokyo',
+      '2025-01-12T03:30:00Z',
+      '2025-01-12T04:00:00Z',
+    ],
+    [
+      'a window starting on Saturday ends on Sunday',
+      'Sat 22:00-01:00 UTC',
+      '2025-01-12T00:30:00Z',
+      '2025-01-12T01:00:00Z',
+    ],
+    [
+      'southern hemisphere zone (Sydney, AEDT = UTC+11)',
+      '23:00-00:30 Australia/Sydney',
+      '2025-01-06T12:15:00Z',
+      '2025-01-06T13:30:00Z',
+    ],
   ];
   for (const [name, spec, now, endsAt, nextStartsAt] of table) {
     test(`maintenance windows – ${name}`, () => {
@@ -70,7 +106,10 @@ describe('maintenance windows', () => {
     assert.throws(
       () => schedule.assertAvailable(),
       (err: MaintenanceWindowError) =>
-        err instanceof MaintenanceWindowError && err.status === 503 && err.code === 'IB_MAINTENANCE_WINDOW' && err.retryAfter === 3570,
+        err instanceof MaintenanceWindowError &&
+        err.status === 503 &&
+        err.code === 'IB_MAINTENANCE_WINDOW' &&
+        err.retryAfter === 3570,
     );
     clock.set(Date.parse('2025-01-07T05:45:00Z'));
     assert.equal(schedule.currentWindow().inWindow, false, 'resumes by itself at the end');
@@ -87,7 +126,10 @@ describe('maintenance windows', () => {
 
   const bad: [string, string][] = [
     ['23:45 America/New_York', 'Expected IB_MAINTENANCE_WINDOWS entry 1 to look like'],
-    ['23:45-00:45 Mars/Olympus', 'Expected IB_MAINTENANCE_WINDOWS entry 1 to name an IANA time zone (e.g. America/New_York), got "Mars/Olympus"'],
+    [
+      '23:45-00:45 Mars/Olympus',
+      'Expected IB_MAINTENANCE_WINDOWS entry 1 to name an IANA time zone (e.g. America/New_York), got "Mars/Olympus"',
+    ],
     ['23:45-00:45 UTC; Xyz 00:00-01:00 UTC', 'Expected IB_MAINTENANCE_WINDOWS entry 2 to use days Sun, Mon'],
     ['24:00-01:00 UTC', 'Expected IB_MAINTENANCE_WINDOWS entry 1 to use times from 00:00 to 23:59'],
     ['10:00-10:00 UTC', 'Expected IB_MAINTENANCE_WINDOWS entry 1 to end at another time than it starts'],
@@ -95,7 +137,10 @@ describe('maintenance windows', () => {
   ];
   for (const [spec, message] of bad) {
     test(`maintenance windows – rejects ${JSON.stringify(spec)}`, () => {
-      assert.throws(() => parseMaintenanceWindows(spec), (err: Error) => err instanceof ConfigError && err.message.startsWith(message));
+      assert.throws(
+        () => parseMaintenanceWindows(spec),
+        (err: Error) => err instanceof ConfigError && err.message.startsWith(message),
+      );
     });
   }
 });

@@ -41,12 +41,28 @@ describe('order journal', () => {
     await journal.append({ type: 'accepted', orderId: 5, clientId: 0, orderRef: 'ik1-aaa' });
     await journal.append({ type: 'accepted', orderId: 5, clientId: 3 });
     await journal.append({ type: 'status', orderId: 5, clientId: 0, permId: 9001, status: 'Submitted' });
-    assert.deepEqual(journal.find({ permId: 9001 }).map((e) => e.cursor), [3]);
-    assert.deepEqual(journal.find({ orderRef: 'ik1-aaa' }).map((e) => e.cursor), [1]);
-    assert.deepEqual(journal.find({ clientId: 0, orderId: 5 }).map((e) => e.cursor), [1, 3]);
-    assert.deepEqual(journal.find({ clientId: 3, orderId: 5 }).map((e) => e.cursor), [2]);
+    assert.deepEqual(
+      journal.find({ permId: 9001 }).map((e) => e.cursor),
+      [3],
+    );
+    assert.deepEqual(
+      journal.find({ orderRef: 'ik1-aaa' }).map((e) => e.cursor),
+      [1],
+    );
+    assert.deepEqual(
+      journal.find({ clientId: 0, orderId: 5 }).map((e) => e.cursor),
+      [1, 3],
+    );
+    assert.deepEqual(
+      journal.find({ clientId: 3, orderId: 5 }).map((e) => e.cursor),
+      [2],
+    );
     await journal.append({ type: 'sent', orderId: 5 });
-    assert.deepEqual(journal.find({ clientId: 0, orderId: 5 }).map((e) => e.cursor), [1, 3, 4], 'no clientId is 0');
+    assert.deepEqual(
+      journal.find({ clientId: 0, orderId: 5 }).map((e) => e.cursor),
+      [1, 3, 4],
+      'no clientId is 0',
+    );
     await journal.append({ type: 'accepted', orderId: 70, clientId: 3 });
     assert.equal(journal.highestOrderId([0]), 5);
     assert.equal(journal.highestOrderId([0, 3]), 70);
@@ -83,7 +99,11 @@ describe('order journal', () => {
     assertGapFree(await journal.read());
     assert.equal((await journal.append({ type: 'fill', orderId: 1, execId: 'e' })).cursor, 6);
     await journal.close();
-    assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith('.jsonl')), [], 'old files renamed to *.migrated');
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.endsWith('.jsonl')),
+      [],
+      'old files renamed to *.migrated',
+    );
     const again = await createOrderJournal({ dir });
     assert.equal(again.openReport.migrated, undefined);
     assert.equal(again.lastCursor, 6);
@@ -107,7 +127,9 @@ describe('order journal', () => {
     const journal = await createOrderJournal({ dir });
     const n = 2000;
     const started = performance.now();
-    const events = await Promise.all(Array.from({ length: n }, (_, i) => journal.append({ type: 'status', orderId: i, status: 'Submitted' })));
+    const events = await Promise.all(
+      Array.from({ length: n }, (_, i) => journal.append({ type: 'status', orderId: i, status: 'Submitted' })),
+    );
     const seconds = (performance.now() - started) / 1000;
     events.forEach((e, i) => {
       assert.equal(e.cursor, i + 1);
@@ -132,8 +154,14 @@ describe('order journal', () => {
     const stopReplay = journal.subscribe((e) => replayed.push(e.cursor), { since: 10 });
     await Promise.all(Array.from({ length: 20 }, (_, i) => journal.append({ type: 'fill', orderId: i })));
     await eventually(() => replayed.length === 40, 2000, 'replay to catch up');
-    assert.deepEqual(live, Array.from({ length: 20 }, (_, i) => 31 + i));
-    assert.deepEqual(replayed, Array.from({ length: 40 }, (_, i) => 11 + i));
+    assert.deepEqual(
+      live,
+      Array.from({ length: 20 }, (_, i) => 31 + i),
+    );
+    assert.deepEqual(
+      replayed,
+      Array.from({ length: 40 }, (_, i) => 11 + i),
+    );
     stopLive();
     stopReplay();
     await journal.append({ type: 'fill', orderId: 99 });
@@ -183,7 +211,7 @@ describe('order journal', () => {
 
       const journal = await createOrderJournal({ dir });
       const all: OrderEvent[] = [];
-      for (let since = 0; ; ) {
+      for (let since = 0; ;) {
         const page = await journal.read({ since, limit: 5000 });
         if (page.length === 0) break;
         all.push(...page);

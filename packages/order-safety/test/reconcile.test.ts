@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createOrderJournal, orderRefForKey, projectJournal, reconcileOrders, type IbExecutionSnapshot, type IbOrderSnapshot } from '../src/index.js';
+import {
+  createOrderJournal,
+  orderRefForKey,
+  projectJournal,
+  reconcileOrders,
+  type IbExecutionSnapshot,
+  type IbOrderSnapshot,
+} from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 describe('reconcile', () => {
@@ -21,7 +28,16 @@ describe('reconcile', () => {
     // During the outage order 10 filled completely (a second execution) and order 11 is unchanged; a manual
     // TWS order (negative id, clientId 0) appeared.
     const orders: IbOrderSnapshot[] = [
-      { orderId: 10, clientId: 0, permId: 555, orderRef: ref, status: 'Filled', filled: 10, remaining: 0, avgFillPrice: 190.5 },
+      {
+        orderId: 10,
+        clientId: 0,
+        permId: 555,
+        orderRef: ref,
+        status: 'Filled',
+        filled: 10,
+        remaining: 0,
+        avgFillPrice: 190.5,
+      },
       { orderId: 11, clientId: 0, permId: 556, status: 'Submitted' },
       { orderId: -3, clientId: 0, permId: 900, status: 'PreSubmitted' },
     ];
@@ -48,7 +64,11 @@ describe('reconcile', () => {
 
     await journal.close();
     const reopened = await createOrderJournal({ dir, fsync: false });
-    assert.deepEqual(reconcileOrders(await projectJournal(reopened), { orders, executions }), [], 'nor after a restart');
+    assert.deepEqual(
+      reconcileOrders(await projectJournal(reopened), { orders, executions }),
+      [],
+      'nor after a restart',
+    );
     await reopened.close();
   });
 });

@@ -47,7 +47,7 @@ function flip(file: string, offset: number): void {
 
 async function allEvents(journal: Pick<OrderJournal, 'read'>): Promise<OrderEvent[]> {
   const out: OrderEvent[] = [];
-  for (let since = 0; ; ) {
+  for (let since = 0; ;) {
     const page = await journal.read({ since, limit: 5000 });
     if (page.length === 0) return out;
     out.push(...page);
@@ -163,10 +163,17 @@ describe('storage faults', () => {
     const noticedMs = Math.round(performance.now() - deletedAt);
     console.log(`STORAGE_FIGURES ${JSON.stringify({ scenario: 'file deleted', noticedMs, identityIntervalMs: 50 })}`);
     assert.match(journal.health().reason ?? '', /orders\.db was deleted or replaced/);
-    assert.deepEqual(changes.map((h) => h.ok), [false]);
+    assert.deepEqual(
+      changes.map((h) => h.ok),
+      [false],
+    );
     await assert.rejects(journal.append({ type: 'sent', orderId: 2 }), LogUnavailableError);
     assert.equal(store.isWritable(), true, 'the other file is unaffected');
-    assert.deepEqual((await journal.read()).map((e) => e.cursor), [1], 'reads still answer from the open file');
+    assert.deepEqual(
+      (await journal.read()).map((e) => e.cursor),
+      [1],
+      'reads still answer from the open file',
+    );
     await Promise.all([journal.close(), store.close()]);
   });
 

@@ -44,9 +44,13 @@ export interface ChainDeps {
   dispatch(ctx: RequestContext): void;
 }
 
-function compose(middlewares: readonly Middleware[], last: (ctx: RequestContext) => Promise<void>): (ctx: RequestContext) => Promise<void> {
+function compose(
+  middlewares: readonly Middleware[],
+  last: (ctx: RequestContext) => Promise<void>,
+): (ctx: RequestContext) => Promise<void> {
   return (ctx) => {
-    const run = (i: number): Promise<void> => (i < middlewares.length ? middlewares[i]!(ctx, () => run(i + 1)) : last(ctx));
+    const run = (i: number): Promise<void> =>
+      i < middlewares.length ? middlewares[i]!(ctx, () => run(i + 1)) : last(ctx);
     return run(0);
   };
 }

@@ -120,7 +120,10 @@ const DEFAULT_WORKERS = Array.from({ length: 8 }, (_, i) => `${i}=http://127.0.0
 /** `0=http://127.0.0.1:5000,1=http://127.0.0.1:5001` → sorted targets; clientId 0 is required. */
 export function parseWorkers(raw: string): WorkerTarget[] {
   const seen = new Map<number, WorkerTarget>();
-  for (const part of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const m = /^(\d+)=(.+)$/.exec(part);
     if (m === null) throw new ConfigError(`Expected WORKERS entry as clientId=URL, got ${JSON.stringify(part)}`);
     const clientId = Number(m[1]);
@@ -129,16 +132,22 @@ export function parseWorkers(raw: string): WorkerTarget[] {
     try {
       url = new URL(m[2]!);
     } catch {
-      throw new ConfigError(`Expected WORKERS URL for clientId ${clientId} to be an http(s) URL, got ${JSON.stringify(m[2])}`);
+      throw new ConfigError(
+        `Expected WORKERS URL for clientId ${clientId} to be an http(s) URL, got ${JSON.stringify(m[2])}`,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ConfigError(`Expected WORKERS URL for clientId ${clientId} to be http: or https:, got ${JSON.stringify(url.protocol)}`);
+      throw new ConfigError(
+        `Expected WORKERS URL for clientId ${clientId} to be http: or https:, got ${JSON.stringify(url.protocol)}`,
+      );
     }
     if (seen.has(clientId)) throw new ConfigError(`Expected each WORKERS clientId once, got ${clientId} twice`);
     seen.set(clientId, { clientId, url });
   }
   if (!seen.has(0)) {
-    throw new ConfigError(`Expected WORKERS to include clientId 0 (it receives every order operation), got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      `Expected WORKERS to include clientId 0 (it receives every order operation), got ${JSON.stringify(raw)}`,
+    );
   }
   return [...seen.values()].sort((a, b) => a.clientId - b.clientId);
 }
@@ -149,7 +158,9 @@ export function loadConfig(env: Env, argv: readonly string[] = []): ProxyConfig 
   const cert = envSecret(env, 'TLS_CERT');
   const key = envSecret(env, 'TLS_KEY');
   if ((cert === undefined) !== (key === undefined)) {
-    throw new ConfigError(`Expected both TLS_CERT and TLS_KEY (or their _FILE forms), got only ${cert === undefined ? 'TLS_KEY' : 'TLS_CERT'}`);
+    throw new ConfigError(
+      `Expected both TLS_CERT and TLS_KEY (or their _FILE forms), got only ${cert === undefined ? 'TLS_KEY' : 'TLS_CERT'}`,
+    );
   }
   const allow = envString(env, 'IP_ALLOWLIST', '');
   const health = {

@@ -11,7 +11,10 @@ export interface RequestContext {
   /** From `X-Request-Id` when well-formed, else generated; sent to the worker and back to the caller. */
   reqId: string;
   startedAt: bigint;
-  /** Logger carrying `reqId`; built on first use, so a request that logs nothing (the usual case) never pays for a pino child. */
+  /**
+   * Logger carrying `reqId`; built on first use, so a request that logs nothing (the usual case) never pays for a pino
+   * child.
+   */
   log: Logger;
   /** The chain's logger without per-request bindings (the access log adds `reqId` as a field instead). */
   readonly baseLog: Logger;
@@ -35,7 +38,9 @@ export interface RequestContext {
 export type Next = () => Promise<void>;
 export type Middleware = (ctx: RequestContext, next: Next) => Promise<void>;
 
-/** The one implementation of {@link RequestContext}: a class, so every request has the same shape (one hidden class). */
+/**
+ * The one implementation of {@link RequestContext}: a class, so every request has the same shape (one hidden class).
+ */
 export class RequestState implements RequestContext {
   reqId = '';
   readonly startedAt = process.hrtime.bigint();

@@ -63,9 +63,16 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
       const w = pool.orderWorker;
       if (w.capabilities.size === 0) {
         metrics.upstreamErrors.inc({ backend: w.name, reason: 'backend_down' });
-        throw new OrderWorkerUnavailableError(deps.retryAfterSeconds, { clientId: 0, state: w.state, lastError: w.lastError });
+        throw new OrderWorkerUnavailableError(deps.retryAfterSeconds, {
+          clientId: 0,
+          state: w.state,
+          lastError: w.lastError,
+        });
       }
-      const missing = blame(route.needs.find((n) => !w.capabilities.has(n)), [w]);
+      const missing = blame(
+        route.needs.find((n) => !w.capabilities.has(n)),
+        [w],
+      );
       if (missing !== undefined) {
         metrics.upstreamErrors.inc({ backend: w.name, reason: 'capability_missing' });
         const details = { clientId: 0, state: w.state, needs: route.needs };
@@ -74,7 +81,10 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
       return w;
     }
     const candidates = pool.candidates(route.needs);
-    const w = route.target === 'sticky' && route.stickyKey !== undefined ? pickSticky(route.stickyKey, candidates, exclude) : balancer.pick(candidates, exclude);
+    const w =
+      route.target === 'sticky' && route.stickyKey !== undefined
+        ? pickSticky(route.stickyKey, candidates, exclude)
+        : balancer.pick(candidates, exclude);
     if (w === undefined) throw unavailable(route);
     return w;
   }
@@ -82,7 +92,10 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
   /** Why nothing could take the request: no reachable worker, or none with a capability the route needs. */
   function unavailable(route: Route): Error {
     const reachable = pool.all().filter((x) => x.capabilities.size > 0);
-    const missing = blame(route.needs.find((n) => !reachable.some((x) => x.capabilities.has(n))), reachable);
+    const missing = blame(
+      route.needs.find((n) => !reachable.some((x) => x.capabilities.has(n))),
+      reachable,
+    );
     if (reachable.length > 0 && missing !== undefined) {
       metrics.upstreamErrors.inc({ backend: 'none', reason: 'capability_missing' });
       const details = { needs: route.needs, workersReachable: reachable.length };
@@ -98,7 +111,9 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
     const details = { clientId: worker.clientId, reason: failure.reason };
     if (failure.timeout) return new UpstreamTimeoutError(deps.upstreamTimeoutMs, details);
     if (failure.connectFailure) {
-      return route.target === 'order' ? new OrderWorkerUnavailableError(deps.retryAfterSeconds, details) : new WorkerUnavailableError(deps.retryAfterSeconds, details);
+      return route.target === 'order'
+        ? new OrderWorkerUnavailableError(deps.retryAfterSeconds, details)
+        : new WorkerUnavailableError(deps.retryAfterSeconds, details);
     }
     return new UpstreamError(`The worker failed while answering (${failure.reason})`, details);
   }
@@ -179,12 +194,18 @@ export function createDispatcher(deps: DispatchDeps): (ctx: RequestContext) => v
           if (next !== undefined) {
             metrics.retries.inc({ backend: worker.name });
             ctx.retried = true;
-            ctx.log.info({ clientId: worker.clientId, reason: failure.reason, retryClientId: next.clientId }, 'retrying on another worker');
+            ctx.log.info(
+              { clientId: worker.clientId, reason: failure.reason, retryClientId: next.clientId },
+              'retrying on another worker',
+            );
             attempt(ctx, next, n + 1, tried);
             return;
           }
         }
-        ctx.log.warn({ clientId: worker.clientId, reason: failure.reason, err: failure.error.message }, 'upstream failure');
+        ctx.log.warn(
+          { clientId: worker.clientId, reason: failure.reason, err: failure.error.message },
+          'upstream failure',
+        );
         sendError(res, failureError(route, failure, worker));
       },
     });

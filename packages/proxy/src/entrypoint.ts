@@ -23,7 +23,12 @@ export interface Entrypoint {
 export async function prepareTls(config: ProxyConfig, log: Logger): Promise<TlsMaterial | undefined> {
   const loopback = isLoopback(config.host);
   if (config.tls.cert !== undefined && config.tls.key !== undefined) {
-    return { cert: config.tls.cert, key: config.tls.key, fingerprint256: fingerprintOf(config.tls.cert), source: 'configured' };
+    return {
+      cert: config.tls.cert,
+      key: config.tls.key,
+      fingerprint256: fingerprintOf(config.tls.cert),
+      source: 'configured',
+    };
   }
   if (loopback) return undefined;
   const problems: string[] = [];
@@ -34,25 +39,39 @@ export async function prepareTls(config: ProxyConfig, log: Logger): Promise<TlsM
       `Refusing to listen on ${config.host} (beyond loopback) with ${problems.join(' and ')}; configure them, listen on 127.0.0.1, or start with --insecure (IBREST_INSECURE=true)`,
     );
   }
-  if (problems.length > 0) log.warn({ host: config.host, problems }, 'listening beyond loopback insecurely (--insecure)');
+  if (problems.length > 0)
+    log.warn({ host: config.host, problems }, 'listening beyond loopback insecurely (--insecure)');
   if (!config.tls.selfSigned) return undefined;
   const tls = await loadOrCreateSelfSigned(config.dataDir, config.host);
-  log.info({ fingerprint256: tls.fingerprint256, source: tls.source, dataDir: config.dataDir }, tls.source === 'generated' ? 'generated a self-signed TLS certificate' : 'using the self-signed TLS certificate from an earlier start');
+  log.info(
+    { fingerprint256: tls.fingerprint256, source: tls.source, dataDir: config.dataDir },
+    tls.source === 'generated'
+      ? 'generated a self-signed TLS certificate'
+      : 'using the self-signed TLS certificate from an earlier start',
+  );
   return tls;
 }
 
-export function createEntrypoint(config: ProxyConfig, tls: TlsMaterial | undefined, handler: http.RequestListener): Entrypoint {
+export function createEntrypoint(
+  config: ProxyConfig,
+  tls: TlsMaterial | undefined,
+  handler: http.RequestListener,
+): Entrypoint {
   const options: http.ServerOptions = {
     requestTimeout: config.client.requestTimeoutMs,
     headersTimeout: Math.min(config.client.requestTimeoutMs, 20_000),
     keepAliveTimeout: config.client.keepAliveTimeoutMs,
     noDelay: true,
   };
-  const server = tls === undefined ? http.createServer(options, handler) : https.createServer({ ...options, cert: tls.cert, key: tls.key }, handler);
+  const server =
+    tls === undefined
+      ? http.createServer(options, handler)
+      : https.createServer({ ...options, cert: tls.cert, key: tls.key }, handler);
   // Streams (SSE) may stay open for hours: no socket inactivity timeout on the client side.
   server.timeout = 0;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    if (socket.writable && err.code !== 'ECONNRESET')
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
   return { server, protocol: tls === undefined ? 'http' : 'https', ...(tls === undefined ? {} : { tls }) };

@@ -58,7 +58,9 @@ export class UpstreamError extends ApiError {
 /** 504: the worker sent nothing for longer than the upstream timeout. */
 export class UpstreamTimeoutError extends ApiError {
   constructor(timeoutMs: number, details?: Record<string, unknown>) {
-    super(504, 'UPSTREAM_TIMEOUT', `The worker sent nothing for ${timeoutMs} ms`, { details: { timeoutMs, ...details } });
+    super(504, 'UPSTREAM_TIMEOUT', `The worker sent nothing for ${timeoutMs} ms`, {
+      details: { timeoutMs, ...details },
+    });
   }
 }
 

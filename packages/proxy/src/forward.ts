@@ -17,10 +17,29 @@ import type { UpstreamPool } from './upstream-slots.js';
  */
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus `expect` (the body is already buffered, no 100-continue upstream). */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'proxy-authorization', 'proxy-authenticate'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'proxy-authorization',
+  'proxy-authenticate',
+];
 
 /** Codes meaning the TCP connection never came up: no byte of the request reached the worker. */
-const CONNECT_FAILURE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ECONNECT_TIMEOUT']);
+const CONNECT_FAILURE_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+  'ECONNECT_TIMEOUT',
+]);
 
 export interface ForwarderOptions {
   /** Max keep-alive sockets per worker for request/response traffic. */
@@ -105,7 +124,13 @@ function classify(err: Error & { code?: string }, proxyReq: ClientRequest | unde
   return {
     error: err,
     code,
-    reason: timeout ? 'timeout' : code === 'ECONNECT_TIMEOUT' ? 'connect_timeout' : /^E[A-Z_]+$/.test(code) ? code : 'other',
+    reason: timeout
+      ? 'timeout'
+      : code === 'ECONNECT_TIMEOUT'
+        ? 'connect_timeout'
+        : /^E[A-Z_]+$/.test(code)
+          ? code
+          : 'other',
     connectFailure: CONNECT_FAILURE_CODES.has(code),
     reusedSocket: proxyReq?.reusedSocket === true,
     timeout,
@@ -156,22 +181,36 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   // Safety net: per-call callbacks handle every error, but a library path without one must never throw.
   proxy.on('error', () => undefined);
 
-  proxy.on('proxyReq', (proxyReq: ClientRequest & WithState, _req: IncomingMessage, _res: ServerResponse, callOptions: ServerOptions, socket: Socket) => {
-    const state = (callOptions as WithState)[STATE];
-    if (state !== undefined) {
-      state.proxyReq = proxyReq;
-      // The response event only carries proxyRes, whose `req` is this proxyReq: the state rides along on it.
-      proxyReq[STATE] = state;
-    }
-    proxyReq.setTimeout(options.upstreamTimeoutMs, () => proxyReq.destroy(new UpstreamTimeout('ETIMEDOUT_UPSTREAM', options.upstreamTimeoutMs)));
-    if (socket.connecting) {
-      const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeout('ECONNECT_TIMEOUT', options.connectTimeoutMs)), options.connectTimeoutMs);
-      timer.unref();
-      const clear = (): void => clearTimeout(timer);
-      socket.once('connect', clear);
-      proxyReq.once('close', clear);
-    }
-  });
+  proxy.on(
+    'proxyReq',
+    (
+      proxyReq: ClientRequest & WithState,
+      _req: IncomingMessage,
+      _res: ServerResponse,
+      callOptions: ServerOptions,
+      socket: Socket,
+    ) => {
+      const state = (callOptions as WithState)[STATE];
+      if (state !== undefined) {
+        state.proxyReq = proxyReq;
+        // The response event only carries proxyRes, whose `req` is this proxyReq: the state rides along on it.
+        proxyReq[STATE] = state;
+      }
+      proxyReq.setTimeout(options.upstreamTimeoutMs, () =>
+        proxyReq.destroy(new UpstreamTimeout('ETIMEDOUT_UPSTREAM', options.upstreamTimeoutMs)),
+      );
+      if (socket.connecting) {
+        const timer = setTimeout(
+          () => proxyReq.destroy(new UpstreamTimeout('ECONNECT_TIMEOUT', options.connectTimeoutMs)),
+          options.connectTimeoutMs,
+        );
+        timer.unref();
+        const clear = (): void => clearTimeout(timer);
+        socket.once('connect', clear);
+        proxyReq.once('close', clear);
+      }
+    },
+  );
 
   proxy.on('proxyRes', (proxyRes: IncomingMessage & { req?: WithState }) => {
     const state = proxyRes.req?.[STATE];
@@ -212,19 +251,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       // request. A stream per body-less request (most of them) would be pure overhead.
       if (body.length > 0) callOptions.buffer = Readable.from([body]);
       let failed = false;
-      proxy.web(
-        req,
-        res,
-        callOptions,
-        (err: Error) => {
-          const proxyReq = state.proxyReq;
-          proxyReq?.destroy();
-          // A client that left is not an upstream failure: nothing to answer, nothing to mark down.
-          if (failed || res.destroyed || res.writableEnded) return;
-          failed = true;
-          onFailure(classify(err as Error & { code?: string }, proxyReq));
-        },
-      );
+      proxy.web(req, res, callOptions, (err: Error) => {
+        const proxyReq = state.proxyReq;
+        proxyReq?.destroy();
+        // A client that left is not an upstream failure: nothing to answer, nothing to mark down.
+        if (failed || res.destroyed || res.writableEnded) return;
+        failed = true;
+        onFailure(classify(err as Error & { code?: string }, proxyReq));
+      });
     },
     close() {
       for (const a of Object.values(agents)) {

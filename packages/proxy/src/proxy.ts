@@ -72,15 +72,23 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     upstreamTimeoutMs: config.upstream.timeoutMs,
     connectTimeoutMs: config.upstream.connectTimeoutMs,
   });
-  const health = new ActiveHealth(pool, {
-    ...config.health,
-    onProbe: (w, r) => metrics.healthChecks.inc({ backend: w.name, result: r.up ? 'up' : 'down' }),
-  }, root.child({ component: 'health' }));
+  const health = new ActiveHealth(
+    pool,
+    {
+      ...config.health,
+      onProbe: (w, r) => metrics.healthChecks.inc({ backend: w.name, result: r.up ? 'up' : 'down' }),
+    },
+    root.child({ component: 'health' }),
+  );
   const clock = options.clock ?? Date.now;
   const retryAfterSeconds = Math.max(1, Math.ceil(config.health.downIntervalMs / 1000));
   const passive = new PassiveHealth(
     pool,
-    new BurstDetector({ threshold: config.passiveHealth.burstThreshold, windowMs: config.passiveHealth.burstWindowMs, clock }),
+    new BurstDetector({
+      threshold: config.passiveHealth.burstThreshold,
+      windowMs: config.passiveHealth.burstWindowMs,
+      clock,
+    }),
     metrics,
     root.child({ component: 'health' }),
   );
@@ -92,7 +100,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   metrics.depthBooksBudget.set(config.budgets.depthBooks);
   metrics.marketDataLinesInUse.set(0);
   metrics.depthBooksInUse.set(0);
-  const schedule = config.maintenanceWindows.length > 0 ? createMaintenanceSchedule(config.maintenanceWindows, { clock }) : undefined;
+  const schedule =
+    config.maintenanceWindows.length > 0 ? createMaintenanceSchedule(config.maintenanceWindows, { clock }) : undefined;
   if (schedule !== undefined) metrics.maintenanceProbe = () => schedule.currentWindow().inWindow;
   const dispatch = createDispatcher({
     pool,
@@ -144,22 +153,19 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   }
   const displayHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${protocol}://${displayHost}:${address.port}`;
-  logListening(
-    log,
-    {
-      port: address.port,
-      host: address.address,
-      url,
-      protocol,
-      workers: pool.all().length,
-      workersUp: pool.all().filter((w) => w.up).length,
-      auth: config.apiKeys.length > 0 ? `${config.apiKeys.length} keys` : 'off',
-      allowlist: config.ipAllowlist?.length ?? 0,
-      maintenanceWindows: config.maintenanceWindows.map((w) => w.spec),
-      budgets: config.budgets,
-      ...(tls === undefined ? {} : { fingerprint256: tls.fingerprint256 }),
-    },
-  );
+  logListening(log, {
+    port: address.port,
+    host: address.address,
+    url,
+    protocol,
+    workers: pool.all().length,
+    workersUp: pool.all().filter((w) => w.up).length,
+    auth: config.apiKeys.length > 0 ? `${config.apiKeys.length} keys` : 'off',
+    allowlist: config.ipAllowlist?.length ?? 0,
+    maintenanceWindows: config.maintenanceWindows.map((w) => w.spec),
+    budgets: config.budgets,
+    ...(tls === undefined ? {} : { fingerprint256: tls.fingerprint256 }),
+  });
 
   let closing: Promise<void> | undefined;
   return {

@@ -12,7 +12,13 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
  * Pinned order routes are never retried: there is no other worker for them; routes the manifest marks
  * `retry: false` (writes that may have reached IB) neither. Nothing is retried once the response has started.
  */
-export function mayRetry(route: Route, method: string, failure: UpstreamFailure, attempt: number, responseStarted: boolean): boolean {
+export function mayRetry(
+  route: Route,
+  method: string,
+  failure: UpstreamFailure,
+  attempt: number,
+  responseStarted: boolean,
+): boolean {
   if (attempt > 0 || responseStarted || route.target === 'order' || !route.retry) return false;
   if (failure.connectFailure) return true;
   return failure.code === 'ECONNRESET' && failure.reusedSocket && IDEMPOTENT.has(method);

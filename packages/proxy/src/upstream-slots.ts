@@ -34,7 +34,10 @@ export class UpstreamSlots {
   /** `${pool}:${clientId}` → slots. */
   private readonly slots = new Map<string, Slots>();
 
-  constructor(private readonly capacity: Record<UpstreamPool, number>, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly capacity: Record<UpstreamPool, number>,
+    private readonly timeoutMs: number,
+  ) {}
 
   inUse(pool: UpstreamPool, clientId: number): number {
     return this.slots.get(`${pool}:${clientId}`)?.inUse ?? 0;

@@ -24,7 +24,10 @@ describe('auth – API keys and scopes', () => {
     assert.equal(none.json.error.code, 'UNAUTHORIZED');
     const bad = await request(stack.url + '/account/positions', { headers: bearer('nope') });
     assert.equal(bad.status, 401);
-    assert.ok(stack.stubs.every((s) => s.requests.length === 0), 'no refused request reached a worker');
+    assert.ok(
+      stack.stubs.every((s) => s.requests.length === 0),
+      'no refused request reached a worker',
+    );
   });
 
   const table: Array<[keyof typeof KEYS, string, string, number]> = [
@@ -44,14 +47,22 @@ describe('auth – API keys and scopes', () => {
   ];
   for (const [who, method, path, status] of table) {
     it(`${who} ${method} ${path} → ${status}`, async () => {
-      const r = await request(stack.url + path, { method, headers: bearer(KEYS[who]), body: method === 'GET' ? undefined : '{}' });
+      const r = await request(stack.url + path, {
+        method,
+        headers: bearer(KEYS[who]),
+        body: method === 'GET' ? undefined : '{}',
+      });
       assert.equal(r.status, status);
       if (status === 403) assert.equal(r.json.error.code, 'INSUFFICIENT_SCOPE');
     });
   }
 
   it('the worker learns the key name, never the key', async () => {
-    const r = await request(stack.url + '/order', { method: 'POST', headers: { ...bearer(KEYS.trader), 'x-ibrest-key': 'forged' }, body: '{}' });
+    const r = await request(stack.url + '/order', {
+      method: 'POST',
+      headers: { ...bearer(KEYS.trader), 'x-ibrest-key': 'forged' },
+      body: '{}',
+    });
     assert.equal(r.json.clientId, 0);
     assert.equal(r.json.headers['x-ibrest-key'], 'trader');
     assert.equal(r.json.headers.authorization, undefined);

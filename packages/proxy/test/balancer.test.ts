@@ -5,7 +5,9 @@ import { Pool, type Worker } from '../src/balancer/pool.js';
 import { pickSticky } from '../src/balancer/sticky.js';
 
 function pool(n: number): Pool {
-  const p = new Pool(Array.from({ length: n }, (_, i) => ({ clientId: i, url: new URL(`http://127.0.0.1:${5000 + i}`) })));
+  const p = new Pool(
+    Array.from({ length: n }, (_, i) => ({ clientId: i, url: new URL(`http://127.0.0.1:${5000 + i}`) })),
+  );
   for (const w of p.all()) p.setStatus(w, true, 'probe_ok', 'ready');
   return p;
 }
@@ -50,16 +52,25 @@ describe('balancer – least outstanding', () => {
     assert.equal(lb.pick(p.readCandidates())!.clientId, 2);
     assert.equal(lb.pick(p.readCandidates(), new Set([2])), undefined);
     p.setStatus(p.get(2)!, false, 'probe_status_503');
-    assert.deepEqual(p.readCandidates().map((w) => w.clientId), [0]);
+    assert.deepEqual(
+      p.readCandidates().map((w) => w.clientId),
+      [0],
+    );
   });
 });
 
 describe('pool – status and readiness', () => {
   it('starts down, reports changes once, keeps the last error', () => {
     const changes: string[] = [];
-    const p = new Pool([{ clientId: 0, url: new URL('http://127.0.0.1:1') }, { clientId: 1, url: new URL('http://127.0.0.1:2') }], {
-      onStatusChange: (c) => changes.push(`${c.worker.name}:${c.up}`),
-    });
+    const p = new Pool(
+      [
+        { clientId: 0, url: new URL('http://127.0.0.1:1') },
+        { clientId: 1, url: new URL('http://127.0.0.1:2') },
+      ],
+      {
+        onStatusChange: (c) => changes.push(`${c.worker.name}:${c.up}`),
+      },
+    );
     assert.equal(p.readiness().ready, false);
     p.setStatus(p.get(0)!, true, 'probe_ok', 'ready');
     assert.equal(p.readiness().ready, false, 'worker 0 alone is not enough when others exist');
@@ -84,7 +95,10 @@ describe('sticky – one subscription key, one worker', () => {
     const cands = p.readCandidates();
     const keys = Array.from({ length: 200 }, (_, i) => `/market/data?conId=${i}`);
     const first = keys.map((k) => pickSticky(k, cands)!.clientId);
-    assert.deepEqual(keys.map((k) => pickSticky(k, cands)!.clientId), first);
+    assert.deepEqual(
+      keys.map((k) => pickSticky(k, cands)!.clientId),
+      first,
+    );
     assert.equal(new Set(first).size, 7, 'every read worker gets some keys');
     const without3 = keys.map((k) => pickSticky(k, cands, new Set([3]))!.clientId);
     keys.forEach((_, i) => {

@@ -17,7 +17,10 @@ describe('market-data budgets – accounting', () => {
 
   it('MARKET_DATA_LINES, DEPTH_BOOKS and BUDGET_RETRY_AFTER_SECONDS are read and validated', () => {
     assert.deepEqual(loadConfig({}).budgets, { marketDataLines: 100, depthBooks: 3, retryAfterSeconds: 5 });
-    assert.deepEqual(loadConfig({ MARKET_DATA_LINES: '250', DEPTH_BOOKS: '0', BUDGET_RETRY_AFTER_SECONDS: '2' }).budgets, { marketDataLines: 250, depthBooks: 0, retryAfterSeconds: 2 });
+    assert.deepEqual(
+      loadConfig({ MARKET_DATA_LINES: '250', DEPTH_BOOKS: '0', BUDGET_RETRY_AFTER_SECONDS: '2' }).budgets,
+      { marketDataLines: 250, depthBooks: 0, retryAfterSeconds: 2 },
+    );
     assert.throws(() => loadConfig({ MARKET_DATA_LINES: 'many' }), /Expected MARKET_DATA_LINES/);
     assert.throws(() => loadConfig({ DEPTH_BOOKS: '-1' }), /Expected DEPTH_BOOKS/);
     assert.throws(() => loadConfig({ PASSIVE_5XX_THRESHOLD: 'x' }), /Expected PASSIVE_5XX_THRESHOLD/);
@@ -39,7 +42,11 @@ describe('market-data budgets – accounting', () => {
     a2.release();
     assert.equal(b.use('lines').inUse, 1);
     assert.equal(b.use('depth').inUse, 0);
-    assert.deepEqual(changes, [['lines', 2], ['lines', 3], ['lines', 1]]);
+    assert.deepEqual(changes, [
+      ['lines', 2],
+      ['lines', 3],
+      ['lines', 1],
+    ]);
   });
 });
 
@@ -51,7 +58,8 @@ describe('market-data budgets – through the proxy', () => {
     open.push(s);
     return s;
   };
-  const seenByWorkers = (needle: string): number => stack.stubs.reduce((n, w) => n + w.requests.filter((r) => r.url.includes(needle)).length, 0);
+  const seenByWorkers = (needle: string): number =>
+    stack.stubs.reduce((n, w) => n + w.requests.filter((r) => r.url.includes(needle)).length, 0);
 
   before(async () => {
     stack = await startStack(3, { budgets: { marketDataLines: 3, depthBooks: 1, retryAfterSeconds: 7 } });
@@ -95,7 +103,11 @@ describe('market-data budgets – through the proxy', () => {
 
     // The line of key 1 is released only when its last caller leaves.
     await a1.close();
-    await eventually(() => stack.stubs.every((w) => !w.feedStreams.has('/market/data?conId=1&genericTickList=233')), 2000, 'first caller gone at the worker');
+    await eventually(
+      () => stack.stubs.every((w) => !w.feedStreams.has('/market/data?conId=1&genericTickList=233')),
+      2000,
+      'first caller gone at the worker',
+    );
     assert.equal(stack.proxy.budgets.use('lines').inUse, 3);
     await a2.close();
     await eventually(() => stack.proxy.budgets.use('lines').inUse === 2, 2000, 'line released');

@@ -28,9 +28,22 @@ describe('config – validated at start with "expected X, got Y"', () => {
   }
 
   it('parses workers, JSON keys with policy, and --insecure', () => {
-    assert.deepEqual(parseWorkers('1=http://h:5001, 0=http://h:5000').map((w) => [w.clientId, w.url.port]), [[0, '5000'], [1, '5001']]);
-    const [k] = parseApiKeys(JSON.stringify([{ name: 'algo', scopes: ['read', 'trade'], hash: `sha256:${'A'.repeat(64)}`, policy: { maxQuantity: 100 } }]));
-    assert.deepEqual([k!.name, [...k!.scopes], k!.hash, k!.policy], ['algo', ['read', 'trade'], `sha256:${'a'.repeat(64)}`, { maxQuantity: 100 }]);
+    assert.deepEqual(
+      parseWorkers('1=http://h:5001, 0=http://h:5000').map((w) => [w.clientId, w.url.port]),
+      [
+        [0, '5000'],
+        [1, '5001'],
+      ],
+    );
+    const [k] = parseApiKeys(
+      JSON.stringify([
+        { name: 'algo', scopes: ['read', 'trade'], hash: `sha256:${'A'.repeat(64)}`, policy: { maxQuantity: 100 } },
+      ]),
+    );
+    assert.deepEqual(
+      [k!.name, [...k!.scopes], k!.hash, k!.policy],
+      ['algo', ['read', 'trade'], `sha256:${'a'.repeat(64)}`, { maxQuantity: 100 }],
+    );
     const cfg = loadConfig({}, ['--insecure']);
     assert.equal(cfg.insecure, true);
     assert.equal(cfg.workers.length, 8);
@@ -49,7 +62,10 @@ describe('ibrest-proxy (process)', () => {
   });
 
   it('refuses to listen on 0.0.0.0 without keys and exits 1 with the reason', () => {
-    const out = spawnSync(process.execPath, [MAIN], { env: { ...process.env, HOST: '0.0.0.0', PORT: '0', WORKERS: '0=http://127.0.0.1:9' }, encoding: 'utf8' });
+    const out = spawnSync(process.execPath, [MAIN], {
+      env: { ...process.env, HOST: '0.0.0.0', PORT: '0', WORKERS: '0=http://127.0.0.1:9' },
+      encoding: 'utf8',
+    });
     assert.equal(out.status, 1);
     assert.match(out.stderr, /Refusing to listen on 0\.0\.0\.0.*--insecure/);
   });
@@ -57,7 +73,14 @@ describe('ibrest-proxy (process)', () => {
   it('logs "listening" with port/host/url, serves, and exits 0 on SIGTERM', async () => {
     const stubs = await Promise.all([StubWorker.start(0), StubWorker.start(1)]);
     const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, PORT: '0', WORKERS: stubs.map((s) => `${s.clientId}=${s.url}`).join(','), HEALTH_DOWN_INTERVAL_MS: '50', LOG_LEVEL: 'info', IB_MAINTENANCE_WINDOWS: 'none' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        WORKERS: stubs.map((s) => `${s.clientId}=${s.url}`).join(','),
+        HEALTH_DOWN_INTERVAL_MS: '50',
+        LOG_LEVEL: 'info',
+        IB_MAINTENANCE_WINDOWS: 'none',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
@@ -71,7 +94,11 @@ describe('ibrest-proxy (process)', () => {
       });
       assert.equal(listening.host, '127.0.0.1');
       assert.equal(listening.url, `http://127.0.0.1:${listening.port}`);
-      await eventually(async () => (await request(listening.url + '/health/ready')).status === 200, 3000, 'proxy ready');
+      await eventually(
+        async () => (await request(listening.url + '/health/ready')).status === 200,
+        3000,
+        'proxy ready',
+      );
       const r = await request(listening.url + '/order', { method: 'POST', body: '{}' });
       assert.equal(r.json.clientId, 0);
       const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -4,7 +4,9 @@ import { eventually, request, startStack, type Stack } from './helpers.js';
 
 async function counter(stack: Stack, name: string, labels: Record<string, string>): Promise<number> {
   const metric = await stack.proxy.metrics.registries.app.getSingleMetric(name)!.get();
-  return metric.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((n, v) => n + v.value, 0);
+  return metric.values
+    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .reduce((n, v) => n + v.value, 0);
 }
 
 describe('health and failover', () => {
@@ -20,7 +22,10 @@ describe('health and failover', () => {
     const pending = Array.from({ length: 6 }, () => request(s.url + '/contract?stub=hold'));
     await eventually(() => s.stubs.slice(1).every((w) => w.holding === 2), 3000, 'two held per read worker');
     assert.equal(s.stubs[0]!.holding, 0);
-    assert.deepEqual(s.proxy.pool.all().map((w) => w.inFlight), [0, 2, 2, 2]);
+    assert.deepEqual(
+      s.proxy.pool.all().map((w) => w.inFlight),
+      [0, 2, 2, 2],
+    );
     for (const w of s.stubs) w.release();
     const replies = await Promise.all(pending);
     assert.ok(replies.every((r) => r.status === 200));
@@ -37,12 +42,18 @@ describe('health and failover', () => {
     await victim.kill();
     const replies = [];
     for (let i = 0; i < 12; i++) replies.push(await request(s.url + '/contract?symbol=AAPL'));
-    assert.deepEqual(replies.map((r) => r.status), Array(12).fill(200));
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      Array(12).fill(200),
+    );
     assert.ok(replies.every((r) => r.json.clientId !== 2));
     const w2 = s.proxy.pool.get(2)!;
     assert.equal(w2.up, false);
     assert.ok(w2.lastError !== null);
-    assert.ok((await counter(s, 'ibproxy_retries_total', { backend: 'worker2' })) >= 1, 'the read that hit the dead worker was retried');
+    assert.ok(
+      (await counter(s, 'ibproxy_retries_total', { backend: 'worker2' })) >= 1,
+      'the read that hit the dead worker was retried',
+    );
 
     // Back with a socket but not ready: stays out.
     victim.ready = false;
@@ -64,7 +75,11 @@ describe('health and failover', () => {
     const s = stack;
     s.stubs[0]!.ready = false;
     await eventually(() => !s.proxy.pool.orderWorker.up, 2000, 'worker 0 down');
-    for (const [method, path] of [['POST', '/order'], ['GET', '/order'], ['DELETE', '/order/5']] as const) {
+    for (const [method, path] of [
+      ['POST', '/order'],
+      ['GET', '/order'],
+      ['DELETE', '/order/5'],
+    ] as const) {
       const t0 = performance.now();
       const r = await request(s.url + path, { method, body: method === 'POST' ? '{}' : undefined });
       assert.ok(performance.now() - t0 < 500, 'answered immediately');
@@ -86,7 +101,10 @@ describe('health and failover', () => {
     assert.equal(r.status, 503);
     assert.equal(r.json.error.code, 'ORDER_WORKER_UNAVAILABLE');
     assert.equal(await counter(s, 'ibproxy_retries_total', {}), 0);
-    assert.ok(s.stubs.slice(1).every((w) => w.requests.length === 0), 'no other worker saw the order');
+    assert.ok(
+      s.stubs.slice(1).every((w) => w.requests.length === 0),
+      'no other worker saw the order',
+    );
     assert.equal(s.proxy.pool.orderWorker.up, false, 'passive detection took worker 0 out');
   });
 
@@ -105,7 +123,10 @@ describe('health and failover', () => {
     const post = await request(s.url + '/financial?stub=reset', { method: 'PUT', body: '{}' });
     assert.equal(post.status, 502);
     assert.equal(saw('/financial?stub=reset', 'PUT'), 1);
-    assert.ok(s.proxy.pool.all().every((w) => w.up), 'a reset does not take a worker out');
+    assert.ok(
+      s.proxy.pool.all().every((w) => w.up),
+      'a reset does not take a worker out',
+    );
   });
 
   it('sticky feeds – every caller of one subscription lands on the same worker', async () => {
@@ -114,7 +135,10 @@ describe('health and failover', () => {
     const sse = { accept: 'text/event-stream' };
     const a = await request(s.url + '/market/data?conId=265598&genericTicks=233&format=sse', { headers: sse });
     const served = a.json.clientId as number;
-    for (const path of ['/market/data?genericTicks=233&conId=265598', '/market/data?conId=265598&genericTicks=233&format=atom']) {
+    for (const path of [
+      '/market/data?genericTicks=233&conId=265598',
+      '/market/data?conId=265598&genericTicks=233&format=atom',
+    ]) {
       const r = await request(s.url + path, { headers: path.includes('atom') ? {} : sse });
       assert.equal(r.json.clientId, served);
     }

@@ -5,7 +5,10 @@ import { eventually, request, startStack, type Stack } from './helpers.js';
 import { configWithDefaults } from '../src/index.js';
 
 /** Opens a request through the proxy and hands back the live objects, for tests that abort mid-way. */
-function open(url: string, headers: Record<string, string> = {}): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
+function open(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent: false, headers }, (res) => resolve({ req, res }));
     req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
@@ -31,7 +34,13 @@ describe('forwarder', () => {
     const start = stub.requests.length;
     for (let i = 0; i < 20; i++) {
       const r = await request(stack.url + '/account/positions', {
-        headers: { connection: 'close, x-hop', 'x-hop': 'secret', 'keep-alive': 'timeout=1', te: 'trailers', 'proxy-connection': 'keep-alive' },
+        headers: {
+          connection: 'close, x-hop',
+          'x-hop': 'secret',
+          'keep-alive': 'timeout=1',
+          te: 'trailers',
+          'proxy-connection': 'keep-alive',
+        },
       });
       assert.equal(r.status, 200);
       assert.equal(r.headers.connection, 'close', 'the client hop still honours the client');
@@ -43,12 +52,13 @@ describe('forwarder', () => {
     assert.equal(new Set(seen.map((q) => q.socketId)).size, 1, `upstream used ${used} connections`);
     for (const q of seen) {
       assert.notEqual(q.headers.connection, 'close');
-      for (const h of ['x-hop', 'keep-alive', 'te', 'proxy-connection', 'trailer']) assert.equal(q.headers[h], undefined, h);
+      for (const h of ['x-hop', 'keep-alive', 'te', 'proxy-connection', 'trailer'])
+        assert.equal(q.headers[h], undefined, h);
       assert.equal(q.headers['x-forwarded-for'], '127.0.0.1');
     }
   });
 
-  it('does not pass the worker\'s keep-alive hint to the client', async () => {
+  it("does not pass the worker's keep-alive hint to the client", async () => {
     const r = await request(stack.url + '/account/positions');
     assert.equal(r.headers['keep-alive'], undefined);
   });
@@ -92,7 +102,11 @@ describe('forwarder', () => {
     await new Promise((resolve) => res.once('data', resolve));
     assert.equal(stub.openStreams, 1);
     req.destroy();
-    await eventually(() => stub.openStreams === 0 && stub.closedEarly === closedBefore + 1, 2000, 'upstream stream closed');
+    await eventually(
+      () => stub.openStreams === 0 && stub.closedEarly === closedBefore + 1,
+      2000,
+      'upstream stream closed',
+    );
     await eventually(() => stack.proxy.pool.get(1)!.inFlight === 0, 2000, 'pool in-flight 0');
     assert.equal(await inFlightGauge(stack), 0);
   });
@@ -101,7 +115,10 @@ describe('forwarder', () => {
     const client = { ...configWithDefaults({ workers: [] }).client, maxBodyBytes: 16 };
     const small = await startStack(2, { client });
     try {
-      const r = await request(small.url + '/order', { method: 'POST', body: JSON.stringify({ much: 'x'.repeat(100) }) });
+      const r = await request(small.url + '/order', {
+        method: 'POST',
+        body: JSON.stringify({ much: 'x'.repeat(100) }),
+      });
       assert.equal(r.status, 413);
       assert.equal(r.json.error.code, 'PAYLOAD_TOO_LARGE');
       assert.equal(small.stubs[0]!.requests.length, 0);

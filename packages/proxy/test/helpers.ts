@@ -1,7 +1,13 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createLogger } from '@ibrest/common';
-import { configWithDefaults, startProxy, type ProxyConfig, type RunningProxy, type StartOptions } from '../src/index.js';
+import {
+  configWithDefaults,
+  startProxy,
+  type ProxyConfig,
+  type RunningProxy,
+  type StartOptions,
+} from '../src/index.js';
 import { StubWorker } from './stub-worker.js';
 
 export interface Reply {
@@ -27,7 +33,15 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
   return new Promise((resolve, reject) => {
     const req = lib.request(
       u,
-      { method: options.method ?? 'GET', headers: { ...(options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) }), ...options.headers }, agent: options.agent ?? false, ...(options.ca === undefined ? {} : { ca: options.ca }) },
+      {
+        method: options.method ?? 'GET',
+        headers: {
+          ...(options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) }),
+          ...options.headers,
+        },
+        agent: options.agent ?? false,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -56,7 +70,8 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 500
   for (;;) {
     last = await check();
     if (last) return last;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -71,7 +86,11 @@ export interface Stack {
 export const silent = createLogger('test', 'silent');
 
 /** Stub workers 0..n-1 and a proxy in front of them, all on port 0, waiting until every stub is in rotation. */
-export async function startStack(n: number, overrides: Partial<ProxyConfig> = {}, options: Omit<StartOptions, 'logger'> = {}): Promise<Stack> {
+export async function startStack(
+  n: number,
+  overrides: Partial<ProxyConfig> = {},
+  options: Omit<StartOptions, 'logger'> = {},
+): Promise<Stack> {
   const stubs = await Promise.all(Array.from({ length: n }, (_, i) => StubWorker.start(i)));
   const config = configWithDefaults({
     port: 0,
@@ -105,7 +124,10 @@ export interface OpenStream {
  * Opens a streaming GET and resolves as soon as the status line arrives, leaving the stream open. A refused
  * stream (any other status) resolves once its whole body is in `received()`.
  */
-export function openStream(url: string, headers: Record<string, string> = { accept: 'text/event-stream' }): Promise<OpenStream> {
+export function openStream(
+  url: string,
+  headers: Record<string, string> = { accept: 'text/event-stream' },
+): Promise<OpenStream> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers, agent: false }, (res) => {
       let text = '';
@@ -131,7 +153,13 @@ export function openStream(url: string, headers: Record<string, string> = { acce
 }
 
 /** Sum of one metric's values whose labels match. */
-export async function metricValue(proxy: RunningProxy, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  proxy: RunningProxy,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const metric = await proxy.metrics.registries.app.getSingleMetric(name)!.get();
-  return metric.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((n, v) => n + v.value, 0);
+  return metric.values
+    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .reduce((n, v) => n + v.value, 0);
 }

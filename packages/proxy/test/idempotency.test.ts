@@ -10,7 +10,10 @@ describe('Idempotency-Key pass-through', () => {
   after(() => stack.close());
 
   const KEY = 'Order-Key_01:ABC/xyz=+.~';
-  const body = JSON.stringify({ contract: { symbol: 'AAPL', secType: 'STK' }, order: { action: 'BUY', orderType: 'MKT', totalQuantity: 1 } });
+  const body = JSON.stringify({
+    contract: { symbol: 'AAPL', secType: 'STK' },
+    order: { action: 'BUY', orderType: 'MKT', totalQuantity: 1 },
+  });
 
   it('a retried POST /order with the same key is forwarded both times, unchanged, and the replay marker comes back', async () => {
     const headers = { 'content-type': 'application/json', 'idempotency-key': KEY };
@@ -32,7 +35,11 @@ describe('Idempotency-Key pass-through', () => {
 
   it('PUT and DELETE /order/:id carry the key to worker 0 too; no other worker sees it', async () => {
     for (const method of ['PUT', 'DELETE']) {
-      const r = await request(stack.url + '/order/17', { method, body: method === 'PUT' ? body : undefined, headers: { 'idempotency-key': `${method}-1`, 'content-type': 'application/json' } });
+      const r = await request(stack.url + '/order/17', {
+        method,
+        body: method === 'PUT' ? body : undefined,
+        headers: { 'idempotency-key': `${method}-1`, 'content-type': 'application/json' },
+      });
       assert.equal(r.status, 200);
       assert.equal(r.json.clientId, 0);
       assert.equal(r.json.headers['idempotency-key'], `${method}-1`);

@@ -47,7 +47,10 @@ describe('isolation – upstream pools, stream limits, body limits', () => {
     assert.equal(busy.json.error.code, 'UPSTREAM_BUSY');
     assert.ok(Number(busy.headers['retry-after']) >= 1);
     assert.ok(Date.now() - started < 1400, 'answered at the wait limit, not after the slow requests');
-    assert.deepEqual((await Promise.all(slow)).map((r) => r.status), [200, 200]);
+    assert.deepEqual(
+      (await Promise.all(slow)).map((r) => r.status),
+      [200, 200],
+    );
     assert.equal(await metricValue(stack.proxy, 'ibproxy_upstream_busy_total', { pool: 'requests' }), 1);
     assert.equal(stack.proxy.pool.get(1)!.up, true, 'a full pool is not a worker failure');
   });
@@ -65,7 +68,9 @@ describe('isolation – upstream pools, stream limits, body limits', () => {
     }
     // Each order operation on a connection of its own: a worker that died in between answers "refused", never a
     // reset on a pooled socket that leaves the caller unsure whether the order went out.
-    const sockets = stack.stubs[0]!.requests.slice(seen).filter((r) => r.url === '/order').map((r) => r.socketId);
+    const sockets = stack.stubs[0]!.requests.slice(seen)
+      .filter((r) => r.url === '/order')
+      .map((r) => r.socketId);
     assert.equal(new Set(sockets).size, 3);
   });
 

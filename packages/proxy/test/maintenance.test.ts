@@ -12,7 +12,11 @@ describe('maintenance windows', () => {
   const reachedWorkers = (): number => stack.stubs.reduce((n, w) => n + w.requests.length, 0);
 
   before(async () => {
-    stack = await startStack(3, { maintenanceWindows: parseMaintenanceWindows('10:00-11:00 UTC') }, { clock: () => now });
+    stack = await startStack(
+      3,
+      { maintenanceWindows: parseMaintenanceWindows('10:00-11:00 UTC') },
+      { clock: () => now },
+    );
   });
   after(() => stack.close());
 
@@ -31,7 +35,10 @@ describe('maintenance windows', () => {
     ];
     const before = reachedWorkers();
     for (const [method, path] of cases) {
-      const r = await request(stack.url + path, { method, ...(method === 'GET' ? {} : { body: '{}', headers: { 'content-type': 'application/json' } }) });
+      const r = await request(stack.url + path, {
+        method,
+        ...(method === 'GET' ? {} : { body: '{}', headers: { 'content-type': 'application/json' } }),
+      });
       assert.equal(r.status, 503, `${method} ${path}`);
       assert.equal(r.json.error.code, 'IB_MAINTENANCE_WINDOW');
       assert.equal(r.headers['retry-after'], '1800');
@@ -47,8 +54,14 @@ describe('maintenance windows', () => {
   it('mirror reads, order reads, the order event feed and the proxy routes still pass', async () => {
     // The manifest's `maintenance: 'served'` routes: the worker answers them from its mirror or journal.
     const passing = [
-      '/accounts', '/account/positions', '/account/updates', '/account/pnl',
-      '/order', '/order/17', '/order/events?since=3', '/executions',
+      '/accounts',
+      '/account/positions',
+      '/account/updates',
+      '/account/pnl',
+      '/order',
+      '/order/17',
+      '/order/events?since=3',
+      '/executions',
     ];
     for (const path of passing) {
       const r = await request(stack.url + path);
@@ -86,6 +99,9 @@ describe('maintenance windows', () => {
   it('IB_MAINTENANCE_WINDOWS is validated; `none` turns the check off', () => {
     assert.deepEqual(loadConfig({ IB_MAINTENANCE_WINDOWS: 'none' }).maintenanceWindows, []);
     assert.equal(loadConfig({}).maintenanceWindows.length, 2, "IB's daily and weekly resets by default");
-    assert.throws(() => loadConfig({ IB_MAINTENANCE_WINDOWS: '25:00-01:00 UTC' }), /Expected IB_MAINTENANCE_WINDOWS entry 1/);
+    assert.throws(
+      () => loadConfig({ IB_MAINTENANCE_WINDOWS: '25:00-01:00 UTC' }),
+      /Expected IB_MAINTENANCE_WINDOWS entry 1/,
+    );
   });
 });

@@ -30,7 +30,10 @@ describe('metrics', () => {
     const expectations: Array<[string, string]> = [
       ['ibproxy_build_info', 'ibproxy_build_info{version="'],
       ['ibproxy_requests_total', 'ibproxy_requests_total{backend="worker0",method="POST",code="200"} 1'],
-      ['ibproxy_request_duration_seconds', 'ibproxy_request_duration_seconds_bucket{le="60",backend="worker0",method="POST"} 1'],
+      [
+        'ibproxy_request_duration_seconds',
+        'ibproxy_request_duration_seconds_bucket{le="60",backend="worker0",method="POST"} 1',
+      ],
       ['ibproxy_requests_in_flight', 'ibproxy_requests_in_flight{backend="worker1"} 0'],
       ['ibproxy_upstream_errors_total', '# TYPE ibproxy_upstream_errors_total counter'],
       ['ibproxy_backend_up', 'ibproxy_backend_up{backend="worker2"} 1'],
@@ -49,13 +52,22 @@ describe('metrics', () => {
       ['process metrics', 'process_resident_memory_bytes'],
     ];
     for (const [name, needle] of expectations) assert.ok(r.text.includes(needle), `${name}: missing ${needle}`);
-    assert.match(r.text, /ibproxy_requests_total\{backend="worker[12]",method="GET",code="499"\} 1/, 'the aborted request is counted as 499');
-    for (const line of r.text.split('\n').filter((l) => l.startsWith('ibproxy_requests_in_flight{'))) assert.match(line, / 0$/);
+    assert.match(
+      r.text,
+      /ibproxy_requests_total\{backend="worker[12]",method="GET",code="499"\} 1/,
+      'the aborted request is counted as 499',
+    );
+    for (const line of r.text.split('\n').filter((l) => l.startsWith('ibproxy_requests_in_flight{')))
+      assert.match(line, / 0$/);
   });
 
-  it('the app registry passes promtool check metrics', { skip: PROMTOOL === undefined ? 'promtool is not installed (Debian package "prometheus")' : false }, async () => {
-    const text = await stack.proxy.metrics.registries.app.metrics();
-    const out = spawnSync(PROMTOOL!, ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    assert.equal(out.status, 0, out.stdout + out.stderr);
-  });
+  it(
+    'the app registry passes promtool check metrics',
+    { skip: PROMTOOL === undefined ? 'promtool is not installed (Debian package "prometheus")' : false },
+    async () => {
+      const text = await stack.proxy.metrics.registries.app.metrics();
+      const out = spawnSync(PROMTOOL!, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      assert.equal(out.status, 0, out.stdout + out.stderr);
+    },
+  );
 });

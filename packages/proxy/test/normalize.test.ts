@@ -13,14 +13,58 @@ function outcome(fn: () => NormalizedTarget): unknown {
 }
 
 /** Characters that matter to the parser: separators, dots, escapes, case, and ones it re-encodes. */
-const CHARS = ['/', '/', '/', '.', '.', 'a', 'B', 'z', '0', '%', '2', 'e', 'E', 'f', 'F', '?', '#', '=', '&', ' ', '~', '-', '_', '\\', '"', "'", '<', '`', '{', 'é', '+', ':', '@', ';', '\t'];
+const CHARS = [
+  '/',
+  '/',
+  '/',
+  '.',
+  '.',
+  'a',
+  'B',
+  'z',
+  '0',
+  '%',
+  '2',
+  'e',
+  'E',
+  'f',
+  'F',
+  '?',
+  '#',
+  '=',
+  '&',
+  ' ',
+  '~',
+  '-',
+  '_',
+  '\\',
+  '"',
+  "'",
+  '<',
+  '`',
+  '{',
+  'é',
+  '+',
+  ':',
+  '@',
+  ';',
+  '\t',
+];
 
 describe('normalizeTarget', () => {
   it('answers exactly like the general parse for every target, canonical (fast path) or not', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...CHARS), { maxLength: 24 }).map((cs) => cs.join('')), (tail) => {
-        for (const raw of [tail, '/' + tail]) assert.deepEqual(outcome(() => normalizeTarget(raw)), outcome(() => parseTarget(raw)), raw);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom(...CHARS), { maxLength: 24 }).map((cs) => cs.join('')),
+        (tail) => {
+          for (const raw of [tail, '/' + tail])
+            assert.deepEqual(
+              outcome(() => normalizeTarget(raw)),
+              outcome(() => parseTarget(raw)),
+              raw,
+            );
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -30,12 +74,21 @@ describe('normalizeTarget', () => {
       ['/', '/', '/', ''],
       ['/account/positions', '/account/positions', '/account/positions', ''],
       ['/Order/', '/Order/', '/order', ''],
-      ['/market/data?conId=265598&format=sse', '/market/data?conId=265598&format=sse', '/market/data', 'conId=265598&format=sse'],
+      [
+        '/market/data?conId=265598&format=sse',
+        '/market/data?conId=265598&format=sse',
+        '/market/data',
+        'conId=265598&format=sse',
+      ],
       ['/order?', '/order', '/order', ''],
       ['/a/./b/../c//d?x=%41', '/a/c/d?x=%41', '/a/c/d', 'x=A'],
     ] as const) {
       const t = normalizeTarget(raw);
-      assert.deepEqual({ forwardUrl: t.forwardUrl, routePath: t.routePath, query: t.query.toString() }, { forwardUrl, routePath, query: new URLSearchParams(query).toString() }, raw);
+      assert.deepEqual(
+        { forwardUrl: t.forwardUrl, routePath: t.routePath, query: t.query.toString() },
+        { forwardUrl, routePath, query: new URLSearchParams(query).toString() },
+        raw,
+      );
     }
   });
 });

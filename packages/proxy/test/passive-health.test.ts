@@ -32,7 +32,11 @@ describe('passive health – burst rule', () => {
     d.record(1, 'bad');
     assert.equal(d.record(1, 'bad'), false, 'the first bad answer fell out of the window');
     assert.equal(d.record(1, 'bad'), true);
-    assert.equal(new BurstDetector({ threshold: 0, windowMs: 1000, clock: () => 0 }).record(1, 'bad'), false, '0 turns it off');
+    assert.equal(
+      new BurstDetector({ threshold: 0, windowMs: 1000, clock: () => 0 }).record(1, 'bad'),
+      false,
+      '0 turns it off',
+    );
   });
 });
 
@@ -45,7 +49,14 @@ describe('passive health – through the proxy', () => {
   let now = 1_000_000;
   // Probes far apart: what happens here is passive detection alone.
   const start = (): Promise<Stack> =>
-    startStack(2, { health: { intervalMs: 60_000, downIntervalMs: 60_000, timeoutMs: 500 }, passiveHealth: { burstThreshold: 5, burstWindowMs: 10_000 } }, { clock: () => now });
+    startStack(
+      2,
+      {
+        health: { intervalMs: 60_000, downIntervalMs: 60_000, timeoutMs: 500 },
+        passiveHealth: { burstThreshold: 5, burstWindowMs: 10_000 },
+      },
+      { clock: () => now },
+    );
   const get = async (s: Stack, n: number): Promise<number[]> => {
     const out: number[] = [];
     for (let i = 0; i < n; i++) out.push((await request(s.url + '/contract?symbol=AAPL')).status);
@@ -62,7 +73,10 @@ describe('passive health – through the proxy', () => {
     assert.deepEqual(await get(s, 1), [500]);
     assert.equal(w1.up, false);
     assert.match(w1.lastError!.reason, /^5xx_burst:status_500$/);
-    assert.equal(await metricValue(s.proxy, 'ibproxy_passive_health_down_total', { backend: 'worker1', reason: '5xx_burst' }), 1);
+    assert.equal(
+      await metricValue(s.proxy, 'ibproxy_passive_health_down_total', { backend: 'worker1', reason: '5xx_burst' }),
+      1,
+    );
     assert.equal(await metricValue(s.proxy, 'ibproxy_backend_up', { backend: 'worker1' }), 0);
     const served = await request(s.url + '/contract?symbol=AAPL');
     assert.equal(served.status, 200);
@@ -78,7 +92,11 @@ describe('passive health – through the proxy', () => {
     const w1 = s.proxy.pool.get(1)!;
     s.stubs[1]!.failWith = { status: 503, retryAfter: 3 };
     const replies = await Promise.all(Array.from({ length: 12 }, () => request(s.url + '/contract')));
-    assert.ok(replies.every((r) => r.status === 503 && r.headers['retry-after'] === '3' && r.json.error.code === 'IB_NOT_READY'));
+    assert.ok(
+      replies.every(
+        (r) => r.status === 503 && r.headers['retry-after'] === '3' && r.json.error.code === 'IB_NOT_READY',
+      ),
+    );
     for (const status of [400, 403, 404, 422, 429, 502, 503]) {
       s.stubs[1]!.failWith = { status };
       await get(s, 6);
@@ -109,7 +127,10 @@ describe('passive health – through the proxy', () => {
   });
 
   it('recovery comes only from the active probe', async () => {
-    stack = await startStack(2, { health: { intervalMs: 60_000, downIntervalMs: 50, timeoutMs: 500 }, passiveHealth: { burstThreshold: 2, burstWindowMs: 10_000 } });
+    stack = await startStack(2, {
+      health: { intervalMs: 60_000, downIntervalMs: 50, timeoutMs: 500 },
+      passiveHealth: { burstThreshold: 2, burstWindowMs: 10_000 },
+    });
     const s = stack;
     const w1 = s.proxy.pool.get(1)!;
     s.stubs[1]!.ready = false;

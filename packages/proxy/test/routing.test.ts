@@ -27,7 +27,11 @@ describe('router – order operations are pinned to clientId 0', () => {
   ];
   for (const [method, path] of cases) {
     it(`${method} ${path} → worker 0`, async () => {
-      const r = await request(stack.url + path, { method, body: method === 'GET' ? undefined : '{"a":1}', headers: { 'content-type': 'application/json' } });
+      const r = await request(stack.url + path, {
+        method,
+        body: method === 'GET' ? undefined : '{"a":1}',
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(r.status, 200);
       assert.equal(r.json.clientId, 0);
       assert.equal(r.headers['x-ib-client-id'], '0');
@@ -36,16 +40,22 @@ describe('router – order operations are pinned to clientId 0', () => {
 
   it('POST /order forwards the body intact and a chunked body with an exact length', async () => {
     const body = JSON.stringify({ contract: { symbol: 'AAPL' }, order: { action: 'BUY', totalQuantity: 10 } });
-    const r = await new Promise<{ clientId: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-      const req = http.request(stack.url + '/order', { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve(JSON.parse(text)));
-      });
-      req.on('error', reject);
-      req.write(body.slice(0, 10));
-      req.end(body.slice(10));
-    });
+    const r = await new Promise<{ clientId: number; body: string; headers: http.IncomingHttpHeaders }>(
+      (resolve, reject) => {
+        const req = http.request(
+          stack.url + '/order',
+          { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+          (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve(JSON.parse(text)));
+          },
+        );
+        req.on('error', reject);
+        req.write(body.slice(0, 10));
+        req.end(body.slice(10));
+      },
+    );
     assert.equal(r.clientId, 0);
     assert.equal(r.body, body);
     assert.equal(r.headers['content-length'], String(Buffer.byteLength(body)));
@@ -76,7 +86,10 @@ describe('router – order operations are pinned to clientId 0', () => {
     assert.deepEqual([clients.status, clients.headers.allow], [405, 'GET, HEAD']);
     const unknown = await request(stack.url + '/account/list');
     assert.deepEqual([unknown.status, unknown.json.error.code], [404, 'ROUTE_NOT_FOUND']);
-    assert.equal(stack.stubs.reduce((n, s) => n + s.requests.length, 0), before);
+    assert.equal(
+      stack.stubs.reduce((n, s) => n + s.requests.length, 0),
+      before,
+    );
   });
 
   it('reads never go to worker 0 while other workers are up', async () => {
@@ -92,7 +105,9 @@ describe('router – order operations are pinned to clientId 0', () => {
     const given = await request(stack.url + '/contract?symbol=AAPL', { headers: { 'x-request-id': 'abc-123' } });
     assert.equal(given.headers['x-request-id'], 'abc-123');
     assert.equal(given.json.headers['x-request-id'], 'abc-123');
-    const generated = await request(stack.url + '/contract?symbol=AAPL', { headers: { 'x-request-id': 'bad id\twith spaces' } });
+    const generated = await request(stack.url + '/contract?symbol=AAPL', {
+      headers: { 'x-request-id': 'bad id\twith spaces' },
+    });
     assert.match(String(generated.headers['x-request-id']), /^[0-9a-f-]{36}$/);
     assert.equal(generated.json.headers['x-request-id'], generated.headers['x-request-id']);
   });
@@ -101,7 +116,10 @@ describe('router – order operations are pinned to clientId 0', () => {
     const r = await request(stack.url + '/clients');
     assert.equal(r.status, 200);
     assert.equal(r.json.ready, true);
-    assert.deepEqual(r.json.clients.map((c: { clientId: number }) => c.clientId), [0, 1, 2, 3]);
+    assert.deepEqual(
+      r.json.clients.map((c: { clientId: number }) => c.clientId),
+      [0, 1, 2, 3],
+    );
     for (const c of r.json.clients) {
       assert.equal(c.up, true);
       assert.equal(c.state, 'ready');
@@ -115,11 +133,15 @@ describe('router – order operations are pinned to clientId 0', () => {
   it('GET /clients says when a worker runs on a spare IB clientId (lease)', async () => {
     stack.stubs[2]!.readyReport = { clientId: 10, configuredClientId: 2, lease: 'spare' };
     try {
-      const w2 = await eventually(async () => {
-        const r = await request(stack.url + '/clients');
-        const w = r.json.clients.find((c: { clientId: number }) => c.clientId === 2);
-        return w.ibClientId === 10 ? w : undefined;
-      }, 5000, 'the probe reporting the spare clientId');
+      const w2 = await eventually(
+        async () => {
+          const r = await request(stack.url + '/clients');
+          const w = r.json.clients.find((c: { clientId: number }) => c.clientId === 2);
+          return w.ibClientId === 10 ? w : undefined;
+        },
+        5000,
+        'the probe reporting the spare clientId',
+      );
       assert.equal(w2.lease, 'spare');
     } finally {
       stack.stubs[2]!.readyReport = {};
@@ -131,6 +153,9 @@ describe('router – order operations are pinned to clientId 0', () => {
     const ready = await request(stack.url + '/health/ready');
     assert.equal(ready.status, 200);
     assert.equal(ready.json.status, 'ready');
-    assert.equal(stack.stubs.reduce((n, s) => n + s.requests.filter((q) => q.url.startsWith('/health')).length, 0), 0);
+    assert.equal(
+      stack.stubs.reduce((n, s) => n + s.requests.filter((q) => q.url.startsWith('/health')).length, 0),
+      0,
+    );
   });
 });

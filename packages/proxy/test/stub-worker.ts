@@ -130,7 +130,11 @@ export class StubWorker {
 
   private json(res: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'x-ib-client-id': String(this.clientId), 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'x-ib-client-id': String(this.clientId),
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
 
@@ -160,7 +164,11 @@ export class StubWorker {
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://stub');
     if (url.pathname === '/health/ready') {
-      return this.json(res, this.ready ? 200 : 503, { status: this.ready ? 'ready' : 'disconnected', clientId: this.clientId, ...this.readyReport });
+      return this.json(res, this.ready ? 200 : 503, {
+        status: this.ready ? 'ready' : 'disconnected',
+        clientId: this.clientId,
+        ...this.readyReport,
+      });
     }
     if (url.pathname === '/health/live') return this.json(res, 200, { status: 'ok' });
     const route = MANIFEST.match(req.method ?? 'GET', decodeURIComponent(url.pathname));
@@ -169,17 +177,39 @@ export class StubWorker {
       const code = route.kind === 'none' ? 'ROUTE_NOT_FOUND' : 'METHOD_NOT_ALLOWED';
       return this.json(res, status, { error: { code, message: `stub: no ${req.method} ${url.pathname}` } });
     }
-    const record: StubRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), socketId: this.socketIds.get(req.socket) ?? 0 };
+    const record: StubRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+      socketId: this.socketIds.get(req.socket) ?? 0,
+    };
     this.requests.push(record);
-    const echo = { clientId: this.clientId, method: record.method, url: record.url, headers: record.headers, body: record.body };
+    const echo = {
+      clientId: this.clientId,
+      method: record.method,
+      url: record.url,
+      headers: record.headers,
+      body: record.body,
+    };
     if (this.failWith !== undefined) {
       const { status, retryAfter } = this.failWith;
-      const text = JSON.stringify({ error: { code: status === 503 ? 'IB_NOT_READY' : 'IB_ERROR', message: 'stub failure', details: {} } });
-      res.writeHead(status, { 'content-type': 'application/json', 'x-ib-client-id': String(this.clientId), ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }) });
+      const text = JSON.stringify({
+        error: { code: status === 503 ? 'IB_NOT_READY' : 'IB_ERROR', message: 'stub failure', details: {} },
+      });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'x-ib-client-id': String(this.clientId),
+        ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
+      });
       res.end(text);
       return;
     }
-    if (this.holdFeeds && FEEDS.some((p) => url.pathname.startsWith(p)) && (/text\/event-stream/.test(String(req.headers.accept ?? '')) || url.searchParams.get('format') === 'sse')) {
+    if (
+      this.holdFeeds &&
+      FEEDS.some((p) => url.pathname.startsWith(p)) &&
+      (/text\/event-stream/.test(String(req.headers.accept ?? '')) || url.searchParams.get('format') === 'sse')
+    ) {
       return this.feed(req, res, record.url);
     }
     if (url.pathname === '/order' && req.method === 'POST') return this.placeOrder(req, res, echo);
@@ -207,7 +237,11 @@ export class StubWorker {
         const done = this.watch(res);
         const total = Number(url.searchParams.get('events') ?? 1000);
         const interval = Number(url.searchParams.get('interval') ?? 20);
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-ib-client-id': String(this.clientId) });
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-store',
+          'x-ib-client-id': String(this.clientId),
+        });
         this.openStreams += 1;
         let n = 0;
         res.write(`id: ${n}\ndata: ${JSON.stringify({ clientId: this.clientId, n })}\n\n`);
@@ -233,7 +267,11 @@ export class StubWorker {
   /** An endless SSE feed (heartbeat comments) held until the caller leaves. */
   private async feed(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
     const done = this.watch(res);
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-ib-client-id': String(this.clientId) });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      'x-ib-client-id': String(this.clientId),
+    });
     res.write(`id: 0\ndata: ${JSON.stringify({ clientId: this.clientId, url: req.url })}\n\n`);
     this.openStreams += 1;
     this.feedStreams.set(key, (this.feedStreams.get(key) ?? 0) + 1);

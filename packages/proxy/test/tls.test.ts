@@ -4,7 +4,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { configWithDefaults, hashApiKey, InsecureListenError, loadConfig, parseApiKeys, startProxy } from '../src/index.js';
+import {
+  configWithDefaults,
+  hashApiKey,
+  InsecureListenError,
+  loadConfig,
+  parseApiKeys,
+  startProxy,
+} from '../src/index.js';
 import { request, silent } from './helpers.js';
 import { StubWorker } from './stub-worker.js';
 
@@ -24,11 +31,14 @@ describe('entrypoint – TLS and exposure rules', () => {
   const base = () => ({ port: 0, workers: [{ clientId: 0, url: new URL(stub.url) }], dataDir });
 
   it('refuses 0.0.0.0 without API keys', async () => {
-    await assert.rejects(startProxy(configWithDefaults({ ...base(), host: '0.0.0.0' }), { logger: silent }), (err: unknown) => {
-      assert.ok(err instanceof InsecureListenError);
-      assert.match(err.message, /no API keys.*--insecure/);
-      return true;
-    });
+    await assert.rejects(
+      startProxy(configWithDefaults({ ...base(), host: '0.0.0.0' }), { logger: silent }),
+      (err: unknown) => {
+        assert.ok(err instanceof InsecureListenError);
+        assert.match(err.message, /no API keys.*--insecure/);
+        return true;
+      },
+    );
   });
 
   it('refuses 0.0.0.0 without TLS when self-signing is off, unless --insecure', async () => {

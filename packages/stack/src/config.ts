@@ -1,4 +1,13 @@
-import { ConfigError, envEnum, envInt, envOptionalString, envString, LOG_LEVELS, type Env, type LogLevel } from '@ibrest/common';
+import {
+  ConfigError,
+  envEnum,
+  envInt,
+  envOptionalString,
+  envString,
+  LOG_LEVELS,
+  type Env,
+  type LogLevel,
+} from '@ibrest/common';
 
 /** `npm start` settings. With no IB_HOST/IB_PORT the embedded simulator is started on SIM_PORT. */
 export interface StackConfig {
@@ -26,7 +35,9 @@ export function loadStackConfig(env: Env): StackConfig {
   const msgRate = envInt(env, 'IB_MSG_RATE', 40, { min: 1, max: 50 });
   const rateMode = envEnum(env, 'IB_RATE_MODE', ['per-client', 'combined'] as const, 'per-client');
   if (rateMode === 'combined' && msgRate < workers) {
-    throw new ConfigError(`Expected IB_MSG_RATE to be at least WORKERS_COUNT (${workers}) in combined mode, got ${msgRate}`);
+    throw new ConfigError(
+      `Expected IB_MSG_RATE to be at least WORKERS_COUNT (${workers}) in combined mode, got ${msgRate}`,
+    );
   }
   return {
     host: envString(env, 'HOST', '127.0.0.1'),

@@ -8,7 +8,6 @@ import { mainScript } from './paths.js';
 import { waitForOk, type RunningService, type ServiceSpec } from './service.js';
 import { Supervised } from './supervisor.js';
 
-
 /**
  * `npm start`: the whole stack on one machine. Starts the simulated gateway (unless IB_HOST/IB_PORT name a
  * real one), eight workers (clientIds 0–7) and the proxy as supervised child processes, prints one line per
@@ -43,11 +42,17 @@ function supervise(config: StackConfig, spec: Omit<ServiceSpec, 'onLine'>): Supe
     onStart: (_svc, attempt) => {
       if (attempt > 1) say(`[${spec.name}] restarted (attempt ${attempt})`);
     },
-    onExit: (code, restartInMs) => say(`[${spec.name}] exited (${code}); restarting in ${Math.round((restartInMs ?? 0) / 1000)} s`),
+    onExit: (code, restartInMs) =>
+      say(`[${spec.name}] exited (${code}); restarting in ${Math.round((restartInMs ?? 0) / 1000)} s`),
   });
 }
 
-async function announce(name: string, svc: RunningService, readyPath: string | undefined, what: string): Promise<string> {
+async function announce(
+  name: string,
+  svc: RunningService,
+  readyPath: string | undefined,
+  what: string,
+): Promise<string> {
   const { port, url } = await svc.listening;
   const base = url ?? `http://127.0.0.1:${port}`;
   if (readyPath === undefined) {
@@ -92,22 +97,34 @@ async function main(): Promise<void> {
       name: 'gateway-sim',
       script: mainScript('@ibrest/gateway-sim'),
       args: [
-        '--port', String(config.simPort), '--host', '127.0.0.1',
-        '--server-version', String(config.simServerVersion),
-        '--rate-mode', config.rateMode, '--log-level', config.logLevel,
+        '--port',
+        String(config.simPort),
+        '--host',
+        '127.0.0.1',
+        '--server-version',
+        String(config.simServerVersion),
+        '--rate-mode',
+        config.rateMode,
+        '--log-level',
+        config.logLevel,
       ],
     });
     all.push(sim);
     const svc = sim.start();
     const { port } = await svc.listening;
     ib = { host: '127.0.0.1', port };
-    say(`✓ ${'gateway-sim'.padEnd(12)} ${`127.0.0.1:${port}`.padEnd(24)} simulated IB Gateway (server version ${config.simServerVersion}); set IB_HOST/IB_PORT for a real one`);
+    say(
+      `✓ ${'gateway-sim'.padEnd(12)} ${`127.0.0.1:${port}`.padEnd(24)} simulated IB Gateway (server version ${config.simServerVersion}); set IB_HOST/IB_PORT for a real one`,
+    );
   } else {
     say(`• ${'gateway'.padEnd(12)} ${`${ib.host}:${ib.port}`.padEnd(24)} real TWS / IB Gateway`);
   }
 
   // IB's daily/weekly maintenance windows mean nothing to the simulator: switch them off unless set.
-  const maintenance: Record<string, string> = config.gateway === undefined && process.env.IB_MAINTENANCE_WINDOWS === undefined ? { IB_MAINTENANCE_WINDOWS: 'none' } : {};
+  const maintenance: Record<string, string> =
+    config.gateway === undefined && process.env.IB_MAINTENANCE_WINDOWS === undefined
+      ? { IB_MAINTENANCE_WINDOWS: 'none' }
+      : {};
   const rate = workerMsgRate(config);
   // One shared secret per run: workers refuse what the proxy did not vouch for. An operator's own token wins.
   const token: Record<string, string> =
@@ -120,9 +137,16 @@ async function main(): Promise<void> {
       name: `worker${clientId}`,
       script: mainScript('@ibrest/worker'),
       env: {
-        IB_HOST: ib.host, IB_PORT: String(ib.port), IB_CLIENT_ID: String(clientId),
-        HOST: '127.0.0.1', PORT: String(port), IB_MSG_RATE: String(rate), LOG_LEVEL: config.logLevel,
-        DATA_DIR: resolve(config.dataDir, `worker${clientId}`), ...maintenance, ...token,
+        IB_HOST: ib.host,
+        IB_PORT: String(ib.port),
+        IB_CLIENT_ID: String(clientId),
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        IB_MSG_RATE: String(rate),
+        LOG_LEVEL: config.logLevel,
+        DATA_DIR: resolve(config.dataDir, `worker${clientId}`),
+        ...maintenance,
+        ...token,
       },
     });
     all.push(w);
@@ -130,7 +154,12 @@ async function main(): Promise<void> {
   });
   const urls = await Promise.all(
     workers.map(({ clientId, svc }) =>
-      announce(`worker${clientId}`, svc, '/health/ready', `clientId ${clientId}, ${rate} msg/s${clientId === 0 ? ', order operations' : ''}`),
+      announce(
+        `worker${clientId}`,
+        svc,
+        '/health/ready',
+        `clientId ${clientId}, ${rate} msg/s${clientId === 0 ? ', order operations' : ''}`,
+      ),
     ),
   );
 
@@ -138,9 +167,13 @@ async function main(): Promise<void> {
     name: 'proxy',
     script: mainScript('@ibrest/proxy'),
     env: {
-      HOST: config.host, PORT: String(config.proxyPort), LOG_LEVEL: config.logLevel,
+      HOST: config.host,
+      PORT: String(config.proxyPort),
+      LOG_LEVEL: config.logLevel,
       WORKERS: urls.map((url, clientId) => `${clientId}=${url}`).join(','),
-      DATA_DIR: resolve(config.dataDir, 'proxy'), ...maintenance, ...token,
+      DATA_DIR: resolve(config.dataDir, 'proxy'),
+      ...maintenance,
+      ...token,
       // The operator's own NODE_OPTIONS come last, so any of their V8 flags wins over ours.
       NODE_OPTIONS: [PROXY_NODE_OPTIONS, process.env.NODE_OPTIONS].filter((o) => o !== undefined && o !== '').join(' '),
     },
@@ -152,7 +185,9 @@ async function main(): Promise<void> {
   say(`  curl ${proxyUrl}/account/positions`);
   say(`  curl "${proxyUrl}/contract?symbol=AAPL&secType=STK"`);
   say(`  curl -X POST ${proxyUrl}/order -H 'Content-Type: application/json' \\`);
-  say(`    -d '{"contract":{"symbol":"AAPL","secType":"STK","exchange":"SMART","currency":"USD"},"order":{"action":"BUY","orderType":"MKT","totalQuantity":10}}'`);
+  say(
+    `    -d '{"contract":{"symbol":"AAPL","secType":"STK","exchange":"SMART","currency":"USD"},"order":{"action":"BUY","orderType":"MKT","totalQuantity":10}}'`,
+  );
   say('Press Ctrl-C to stop.');
 }
 

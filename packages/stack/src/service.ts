@@ -131,7 +131,7 @@ export function startService(spec: ServiceSpec): RunningService {
 /** Polls `url` until it answers 200 or `timeoutMs` passes; returns the last status seen. */
 export async function waitForOk(url: string, timeoutMs: number, intervalMs = 100): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  let last = 0;
+  let last: number;
   for (;;) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });

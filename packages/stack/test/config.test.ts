@@ -31,6 +31,9 @@ for (const [env, message] of [
   [{ LOG_LEVEL: 'loud' }, /Expected LOG_LEVEL to be one of/],
 ] as const) {
   test(`loadStackConfig – rejects ${JSON.stringify(env)}`, () => {
-    assert.throws(() => loadStackConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message));
+    assert.throws(
+      () => loadStackConfig(env),
+      (err: Error) => err instanceof ConfigError && message.test(err.message),
+    );
   });
 }

@@ -52,8 +52,15 @@ test('Supervised – restarts a crashed child with backoff, and stop() ends it f
   await second.exited;
   while (sup.service === second && Date.now() < deadline + 5_000) await new Promise((r) => setTimeout(r, 20));
   await sup.service!.listening;
-  assert.deepEqual(exits.map((e) => e.code), [3, 3]);
-  assert.deepEqual(exits.map((e) => e.delay), [50, 100], 'backoff doubles up to its cap');
+  assert.deepEqual(
+    exits.map((e) => e.code),
+    [3, 3],
+  );
+  assert.deepEqual(
+    exits.map((e) => e.delay),
+    [50, 100],
+    'backoff doubles up to its cap',
+  );
   const third = sup.service!;
   await sup.stop(5_000);
   assert.equal(await third.exited, 0);

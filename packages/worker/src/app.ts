@@ -86,10 +86,16 @@ export function createApp(o: AppOptions): Express {
       const errors: FieldError[] = [];
       const params = route.params ? coerceQuery(route.params, req.params as Record<string, unknown>) : {};
       if (route.params) validate(route.params, params, 'params', errors);
-      const query = coerceQuery(route.query ?? { type: 'object', properties: {} }, req.query as Record<string, unknown>);
+      const query = coerceQuery(
+        route.query ?? { type: 'object', properties: {} },
+        req.query as Record<string, unknown>,
+      );
       validate(route.query ?? { type: 'object', additionalProperties: false, properties: {} }, query, 'query', errors);
       if (route.body && !(route.bodyOptional && req.body === undefined)) validate(route.body, req.body, 'body', errors);
-      if (errors.length > 0) throw new InvalidRequestError(`Invalid request: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, { fields: errors });
+      if (errors.length > 0)
+        throw new InvalidRequestError(`Invalid request: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, {
+          fields: errors,
+        });
       const timeoutMs = typeof query.timeout === 'number' ? Math.round(query.timeout * 1000) : o.requestTimeoutMs;
       let log: Logger | undefined;
       const result = await route.handle({
@@ -115,7 +121,10 @@ export function createApp(o: AppOptions): Express {
         return;
       }
       if (route.path === '/metrics') {
-        res.status(200).type('text/plain; version=0.0.4').send(result.body as string);
+        res
+          .status(200)
+          .type('text/plain; version=0.0.4')
+          .send(result.body as string);
         return;
       }
       res.status(result.status ?? route.successStatus ?? 200).json(result.body);

@@ -44,7 +44,10 @@ export interface WorkerConfig {
   ibTimeZone: string;
   /** PNL_POSITIONS_MAX: positions whose PnL (reqPnLSingle) the mirror keeps live. */
   pnlPositionsMax: number;
-  /** How long a finished historical/head-timestamp answer is served again (IB refuses identical requests within 15 s). @default 15000 */
+  /**
+   * How long a finished historical/head-timestamp answer is served again (IB refuses identical requests within 15 s).
+   * @default 15000
+   */
   historicalCacheMs: number;
   /** Market-data lines this worker may hold at once (snapshots included). @default 100 */
   marketDataLines: number;
@@ -80,7 +83,9 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
   const reconnectMinMs = envInt(env, 'IB_RECONNECT_MIN_MS', 500, { min: 10, max: 600_000 });
   const reconnectMaxMs = envInt(env, 'IB_RECONNECT_MAX_MS', 30_000, { min: 10, max: 3_600_000 });
   if (reconnectMaxMs < reconnectMinMs) {
-    throw new ConfigError(`Expected IB_RECONNECT_MAX_MS to be at least IB_RECONNECT_MIN_MS (${reconnectMinMs}), got ${reconnectMaxMs}`);
+    throw new ConfigError(
+      `Expected IB_RECONNECT_MAX_MS to be at least IB_RECONNECT_MIN_MS (${reconnectMinMs}), got ${reconnectMaxMs}`,
+    );
   }
   return {
     ibHost: ibHost(env),
@@ -123,7 +128,9 @@ function parseSpareClientIds(raw: string | undefined, clientId: number): number[
   for (const p of ids) {
     const n = Number(p);
     if (!/^\d+$/.test(p) || n < 8 || n > 31 || n === clientId || out.includes(n)) {
-      throw new ConfigError(`Expected IB_SPARE_CLIENT_IDS to be a comma-separated list of distinct clientIds from 8 to 31 other than ${clientId}, got ${JSON.stringify(raw)}`);
+      throw new ConfigError(
+        `Expected IB_SPARE_CLIENT_IDS to be a comma-separated list of distinct clientIds from 8 to 31 other than ${clientId}, got ${JSON.stringify(raw)}`,
+      );
     }
     out.push(n);
   }
@@ -135,7 +142,9 @@ function ibHost(env: Env): string {
   const value = envString(env, 'IB_HOST', '127.0.0.1');
   const hosts = value.split(',').map((h) => h.trim());
   if (hosts.some((h) => h === '' || /\s/.test(h))) {
-    throw new ConfigError(`Expected IB_HOST to be a host name or a comma-separated list of them, got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `Expected IB_HOST to be a host name or a comma-separated list of them, got ${JSON.stringify(value)}`,
+    );
   }
   return hosts.join(',');
 }

@@ -14,7 +14,13 @@ export class ContractNotFoundError extends ApiError {
 
 /** IB 162/100/101 or our own budget: serving now would violate a pacing rule. */
 export class PacingLimitError extends ApiError {
-  constructor(kind: string, message: string, retryAfterSeconds: number, ibCode?: number, details?: Record<string, unknown>) {
+  constructor(
+    kind: string,
+    message: string,
+    retryAfterSeconds: number,
+    ibCode?: number,
+    details?: Record<string, unknown>,
+  ) {
     super(429, ibCode === undefined ? 'PACING_LIMIT' : 'IB_PACING_VIOLATION', message, {
       retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)),
       ibCode,
@@ -59,7 +65,10 @@ export class OrderNotModifiableError extends ApiError {
 /** The IB connection is not ready (connecting, outage, 326); requests are refused without reaching IB. */
 export class IbNotReadyError extends UnavailableError {
   constructor(state: string, retryAfterSeconds: number, details?: Record<string, unknown>) {
-    super('IB_NOT_READY', `The IB connection is ${state}`, Math.max(1, Math.ceil(retryAfterSeconds)), { state, ...details });
+    super('IB_NOT_READY', `The IB connection is ${state}`, Math.max(1, Math.ceil(retryAfterSeconds)), {
+      state,
+      ...details,
+    });
   }
 }
 
@@ -74,7 +83,12 @@ export class MirrorNotSyncedError extends UnavailableError {
 /** The connection was lost while a request was pending at IB. */
 export class IbConnectionLostError extends UnavailableError {
   constructor(operation: string, retryAfterSeconds: number) {
-    super('IB_CONNECTION_LOST', `The IB connection was lost during ${operation}`, Math.max(1, Math.ceil(retryAfterSeconds)), { operation });
+    super(
+      'IB_CONNECTION_LOST',
+      `The IB connection was lost during ${operation}`,
+      Math.max(1, Math.ceil(retryAfterSeconds)),
+      { operation },
+    );
   }
 }
 

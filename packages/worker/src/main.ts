@@ -8,7 +8,9 @@ async function main(): Promise<void> {
   let config;
   try {
     // `--insecure` is the command-line spelling of IBREST_INSECURE=true (as for the proxy).
-    config = loadConfig(process.argv.includes('--insecure') ? { ...process.env, IBREST_INSECURE: 'true' } : process.env);
+    config = loadConfig(
+      process.argv.includes('--insecure') ? { ...process.env, IBREST_INSECURE: 'true' } : process.env,
+    );
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ibrest-worker: ${err.message}\n`);
@@ -18,7 +20,13 @@ async function main(): Promise<void> {
   }
   const log = createLogger('ibrest-worker', config.logLevel);
   const worker = await startWorker(config, { logger: log });
-  logListening(log, { port: worker.port, host: worker.host, url: worker.url, clientId: config.clientId, ib: `${config.ibHost}:${config.ibPort}` });
+  logListening(log, {
+    port: worker.port,
+    host: worker.host,
+    url: worker.url,
+    clientId: config.clientId,
+    ib: `${config.ibHost}:${config.ibPort}`,
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -37,6 +45,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`ibrest-worker: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`ibrest-worker: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -32,7 +32,8 @@ import { openOrderSafety, type OrderSafety } from './orders/order-safety.js';
 
 export const VERSION: string = (() => {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return '0.0.0';
   }
@@ -82,7 +83,11 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   const registries = createRegistries();
   const metrics = createWorkerMetrics(registries.app, { clientId: config.clientId, version: VERSION });
 
-  const safety = await openOrderSafety(config, { log: log.child({ component: 'order-safety' }), metrics, ...(options.clock ? { clock: options.clock } : {}) });
+  const safety = await openOrderSafety(config, {
+    log: log.child({ component: 'order-safety' }),
+    metrics,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const conn = new IbConnection({
     lease: safety.lease,
     host: config.ibHost,
@@ -148,7 +153,13 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     metrics,
     idPrefix: `${config.clientId}.${Date.now().toString(36)}.`,
   });
-  const feeds = { hub: feedHub, ib: new FeedRequests(conn, requests, metrics), news: new NewsService(requests, metrics), settings: config.feeds, requests };
+  const feeds = {
+    hub: feedHub,
+    ib: new FeedRequests(conn, requests, metrics),
+    news: new NewsService(requests, metrics),
+    settings: config.feeds,
+    requests,
+  };
 
   const attached = safety.attach({ conn, requests, mirror, orderIds, sync, marketData, orders });
   const orderPath = {
@@ -156,14 +167,27 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     journalView: attached.journalView,
     ownClientIds: () => [config.clientId, conn.clientId],
   };
+  // Assigned once the route table it describes is built; the openapi route reads it lazily.
+  // eslint-disable-next-line prefer-const
   let openapi: unknown;
   const routes = withTimeout(
     // The order-safety routes go first: /order/events and /order/whatif must win over /order/:orderId.
     attached.guard([
       ...attached.routes,
       ...allRoutes({
-        conn, requests, mirror, orderPath, contracts, marketData, historical, account, accountFeed,
-        timeZone: config.ibTimeZone, registries, feeds, openapi: () => openapi,
+        conn,
+        requests,
+        mirror,
+        orderPath,
+        contracts,
+        marketData,
+        historical,
+        account,
+        accountFeed,
+        timeZone: config.ibTimeZone,
+        registries,
+        feeds,
+        openapi: () => openapi,
       }),
     ]),
     config.maxRequestTimeoutMs,
@@ -235,7 +259,22 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     })());
 
   return {
-    port: address.port, host, url, config, connection: conn, capabilities: conn.capabilities, mirror, orders,
-    subscriptions, feeds: feedHub, safety, metrics, registries, routes, log, whenReady, close,
+    port: address.port,
+    host,
+    url,
+    config,
+    connection: conn,
+    capabilities: conn.capabilities,
+    mirror,
+    orders,
+    subscriptions,
+    feeds: feedHub,
+    safety,
+    metrics,
+    registries,
+    routes,
+    log,
+    whenReady,
+    close,
   };
 }

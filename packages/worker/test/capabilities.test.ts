@@ -6,10 +6,18 @@ import { CapabilityTracker, type LinkFacts } from '../src/ib/capabilities.js';
 const REST = ['link', 'mirror', 'orders', 'secDef'];
 const NONE = { marketData: [], historical: [], secDef: [] };
 const UP: LinkFacts = {
-  socket: true, session: true, synced: true, linkUp: true, everSynced: true,
+  socket: true,
+  session: true,
+  synced: true,
+  linkUp: true,
+  everSynced: true,
   farmsDown: { marketData: [], historical: [], secDef: [] },
 };
-const oks = (t: CapabilityTracker) => Object.entries(t.snapshot()).filter(([, s]) => s.ok).map(([c]) => c).sort();
+const oks = (t: CapabilityTracker) =>
+  Object.entries(t.snapshot())
+    .filter(([, s]) => s.ok)
+    .map(([c]) => c)
+    .sort();
 
 describe('capabilities – derived from the connection and the order store', () => {
   it('table: each fact takes out exactly what depends on it', () => {

@@ -56,7 +56,10 @@ describe('clientId leases – a clientId stuck with 326', () => {
     const metrics = (await http(`${w.url}/metrics`)).body as string;
     assert.match(metrics, /^ibworker_client_id_lease 12$/m);
     assert.match(metrics, /^ibworker_client_id_fallbacks_total 1$/m);
-    const placed = await http(`${w.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'LMT', lmtPrice: 10 } } });
+    const placed = await http(`${w.url}/order`, {
+      method: 'POST',
+      json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'LMT', lmtPrice: 10 } },
+    });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
     assert.equal(placed.body.clientId, 12);
     assert.ok(sim.control.orders().some((o) => o.clientId === 12 && o.orderId === placed.body.orderId));
@@ -65,10 +68,14 @@ describe('clientId leases – a clientId stuck with 326', () => {
   it('clientId 0 never falls back: /health/ready 503 CLIENT_ID_STUCK and the stuck gauge', async () => {
     sim.control.holdClientId(0, 30_000);
     const w = await start(0, '14');
-    const h = await eventually(async () => {
-      const r = await http(`${w.url}/health/ready`);
-      return r.body.code === 'CLIENT_ID_STUCK' ? r : undefined;
-    }, 5000, 'CLIENT_ID_STUCK');
+    const h = await eventually(
+      async () => {
+        const r = await http(`${w.url}/health/ready`);
+        return r.body.code === 'CLIENT_ID_STUCK' ? r : undefined;
+      },
+      5000,
+      'CLIENT_ID_STUCK',
+    );
     assert.equal(h!.status, 503);
     assert.equal(h!.body.clientId, 0);
     assert.equal(h!.body.lease, 'configured');
@@ -77,7 +84,10 @@ describe('clientId leases – a clientId stuck with 326', () => {
     const metrics = (await http(`${w.url}/metrics`)).body as string;
     assert.match(metrics, /^ibworker_client_id_stuck 1$/m);
     assert.match(metrics, /^ibworker_client_id_fallbacks_total 0$/m);
-    const order = await http(`${w.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } } });
+    const order = await http(`${w.url}/order`, {
+      method: 'POST',
+      json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } },
+    });
     assert.equal(order.status, 503);
   });
 });

@@ -28,14 +28,22 @@ for (const serverVersion of [176, 187]) {
       await eventually(() => stack.sim.control.connections().length === 0, 2000, 'dropped');
       assert.deepEqual(stack.sim.sim.engine.orders.cancel(0, orderId), { ok: true });
       await restarted;
-      await eventually(() => {
-        const run = stack.worker.safety.reconciler!.status().lastRun;
-        return run !== undefined && run !== before && run.complete && run.completedOrders >= 1;
-      }, 10_000, 'reconciled with completed orders');
-      await eventually(async () => {
-        const got = await http(`${stack.url}/order/${orderId}`);
-        return got.status === 200 && got.body.status === 'Cancelled';
-      }, 10_000, 'order shows Cancelled');
+      await eventually(
+        () => {
+          const run = stack.worker.safety.reconciler!.status().lastRun;
+          return run !== undefined && run !== before && run.complete && run.completedOrders >= 1;
+        },
+        10_000,
+        'reconciled with completed orders',
+      );
+      await eventually(
+        async () => {
+          const got = await http(`${stack.url}/order/${orderId}`);
+          return got.status === 200 && got.body.status === 'Cancelled';
+        },
+        10_000,
+        'order shows Cancelled',
+      );
     });
   });
 }

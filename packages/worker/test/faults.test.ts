@@ -39,10 +39,14 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
     const live = await http(`${s.url}/account/positions`);
     assert.equal(live.headers.get('x-ibrest-mirror-age'), null, 'a live mirror carries no age');
     const flap = s.sim.control.flapFarm('usfarm', { downMs: 300 });
-    const down = await eventually(async () => {
-      const h = await http(`${s.url}/health/ready`);
-      return h.body.farms.usfarm === 'down' ? h : undefined;
-    }, 3000, 'farm down');
+    const down = await eventually(
+      async () => {
+        const h = await http(`${s.url}/health/ready`);
+        return h.body.farms.usfarm === 'down' ? h : undefined;
+      },
+      3000,
+      'farm down',
+    );
     assert.equal(down!.status, 200, 'a farm down leaves the link, and readiness, up');
     assert.equal(down!.body.capabilities.marketData.ok, false);
     assert.match(down!.body.capabilities.marketData.reason, /usfarm \(2103\)/);
@@ -60,8 +64,16 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
     const posBefore = s.sim.control.received({ clientId: 3, msgId: REQ_POSITIONS }).length;
     assert.equal(pnlBefore, 1);
     s.sim.control.sendNotice(1101);
-    await eventually(() => s.sim.control.received({ clientId: 3, msgId: REQ_PNL }).length === pnlBefore + 1, 3000, 'PnL resubscribed');
-    await eventually(() => s.sim.control.received({ clientId: 3, msgId: REQ_POSITIONS }).length > posBefore, 3000, 'positions re-requested');
+    await eventually(
+      () => s.sim.control.received({ clientId: 3, msgId: REQ_PNL }).length === pnlBefore + 1,
+      3000,
+      'PnL resubscribed',
+    );
+    await eventually(
+      () => s.sim.control.received({ clientId: 3, msgId: REQ_POSITIONS }).length > posBefore,
+      3000,
+      'positions re-requested',
+    );
     const again = await http(`${s.url}/account/pnl`);
     assert.equal(again.status, 200);
   });
@@ -71,14 +83,27 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
     // loaded machine (the hold could end before the worker's first connect, and no 326 ever came).
     s.sim.control.holdClientId(4, 120_000);
     const w = await startWorker(
-      loadConfig({ IB_PORT: String(s.sim.port), IB_CLIENT_ID: '4', PORT: '0', IB_RECONNECT_MIN_MS: '100', IB_RECONNECT_MAX_MS: '300', IB_SYNC_TIMEOUT_MS: '2000', DATA_DIR: tempDataDir(), IB_MAINTENANCE_WINDOWS: 'none' }),
+      loadConfig({
+        IB_PORT: String(s.sim.port),
+        IB_CLIENT_ID: '4',
+        PORT: '0',
+        IB_RECONNECT_MIN_MS: '100',
+        IB_RECONNECT_MAX_MS: '300',
+        IB_SYNC_TIMEOUT_MS: '2000',
+        DATA_DIR: tempDataDir(),
+        IB_MAINTENANCE_WINDOWS: 'none',
+      }),
       { logger: createLogger('test', 'silent') },
     );
     try {
-      const r = await eventually(async () => {
-        const h = await http(`${w.url}/health/ready`);
-        return h.body.ib?.clientIdInUse === true ? h : undefined;
-      }, 30_000, '326 reported');
+      const r = await eventually(
+        async () => {
+          const h = await http(`${w.url}/health/ready`);
+          return h.body.ib?.clientIdInUse === true ? h : undefined;
+        },
+        30_000,
+        '326 reported',
+      );
       assert.equal(r!.status, 503);
       assert.equal(r!.body.ib.lastError.code, 326);
       assert.match((await http(`${w.url}/metrics`)).body, /^ibworker_ib_client_id_in_use_total [1-9]/m);
@@ -88,7 +113,10 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
       assert.equal(h.status, 200);
       assert.equal(h.body.ib.clientIdInUse, false);
       assert.ok(s.sim.control.connections().some((c) => c.clientId === 4));
-      assert.deepEqual([...new Set(s.sim.control.received({ msgId: START_API }).map((m) => m.fields[1]))].sort(), ['3', '4']);
+      assert.deepEqual([...new Set(s.sim.control.received({ msgId: START_API }).map((m) => m.fields[1]))].sort(), [
+        '3',
+        '4',
+      ]);
     } finally {
       s.sim.control.holdClientId(4, 0);
       await w.close();
@@ -99,7 +127,10 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
     const restartedAt = Date.now();
     const restarted = s.sim.control.restart({ downMs: 600 });
     await eventually(async () => (await http(`${s.url}/health/ready`)).status === 503, 3000, '503 during the restart');
-    const during = await http(`${s.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } } });
+    const during = await http(`${s.url}/order`, {
+      method: 'POST',
+      json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } },
+    });
     assert.equal(during.status, 503);
     assert.ok(Number(during.headers.get('retry-after')) >= 1);
     await restarted;
@@ -108,16 +139,22 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
     // START_API carries [version, clientId, capabilities]: after the restart only clientId 3 came back.
     assert.ok(starts.length >= 1);
     assert.deepEqual([...new Set(starts.map((m) => m.fields[1]))], ['3']);
-    assert.deepEqual(s.sim.control.connections().map((c) => c.clientId), [3]);
+    assert.deepEqual(
+      s.sim.control.connections().map((c) => c.clientId),
+      [3],
+    );
     const pos = await http(`${s.url}/account/positions`);
     assert.equal(pos.status, 200);
     assert.ok(pos.body.positions.length > 0);
     const metrics = (await http(`${s.url}/metrics`)).body as string;
     assert.match(metrics, /^ibworker_ib_reconnects_total [1-9]/m);
     // PnL (subscribed in an earlier test) is live again in the new session.
-    await eventually(() => s.sim.control.received({ clientId: 3, msgId: REQ_PNL }).some((m) => m.time >= restartedAt), 3000, 'PnL resubscribed');
+    await eventually(
+      () => s.sim.control.received({ clientId: 3, msgId: REQ_PNL }).some((m) => m.time >= restartedAt),
+      3000,
+      'PnL resubscribed',
+    );
     const pnl = await http(`${s.url}/account/pnl`);
     assert.equal(pnl.status, 200);
   });
-
 });

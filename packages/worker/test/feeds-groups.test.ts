@@ -12,7 +12,10 @@ describe('feeds – every feed group in JSON, SSE and Atom against the simulator
 
   /** GETs an Atom document and checks it is an Atom feed; returns the parsed entries' JSON content. */
   const atom = async (path: string, viaQuery = false) => {
-    const res = await fetch(`${s.url}${path}${viaQuery ? `${path.includes('?') ? '&' : '?'}format=atom` : ''}`, viaQuery ? {} : { headers: { accept: 'application/atom+xml' } });
+    const res = await fetch(
+      `${s.url}${path}${viaQuery ? `${path.includes('?') ? '&' : '?'}format=atom` : ''}`,
+      viaQuery ? {} : { headers: { accept: 'application/atom+xml' } },
+    );
     const text = await res.text();
     assert.equal(res.status, 200, text);
     assert.match(res.headers.get('content-type') ?? '', /^application\/atom\+xml/);
@@ -38,7 +41,10 @@ describe('feeds – every feed group in JSON, SSE and Atom against the simulator
     assert.equal(typeof snap.body.ticks.BID, 'number');
     const delayed = await http(`${s.url}/market/data?symbol=MSFT&marketDataType=delayed`);
     assert.equal(delayed.status, 200, JSON.stringify(delayed.body));
-    assert.ok(Object.keys(delayed.body.ticks).some((k) => k.startsWith('DELAYED_')), JSON.stringify(delayed.body.ticks));
+    assert.ok(
+      Object.keys(delayed.body.ticks).some((k) => k.startsWith('DELAYED_')),
+      JSON.stringify(delayed.body.ticks),
+    );
   });
 
   it('/market/depth: one-shot book, SSE book events, Atom; a second book over IB_MARKET_DEPTH_BOOKS → 429', async () => {
@@ -63,10 +69,14 @@ describe('feeds – every feed group in JSON, SSE and Atom against the simulator
   it('/bars: SSE bar events, JSON next bar, Atom', async () => {
     const c = new SseClient(`${s.url}/bars?symbol=AAPL`);
     await c.opened;
-    await eventually(() => {
-      s.sim.control.emitRealTimeBars();
-      return c.named('bar').length > 0;
-    }, 5000, 'bar event');
+    await eventually(
+      () => {
+        s.sim.control.emitRealTimeBars();
+        return c.named('bar').length > 0;
+      },
+      5000,
+      'bar event',
+    );
     const bar = c.named('bar')[0]!.data;
     assert.ok(['time', 'open', 'high', 'low', 'close', 'volume'].every((k) => k in bar));
     const next = http(`${s.url}/bars?symbol=AAPL`);
@@ -84,7 +94,13 @@ describe('feeds – every feed group in JSON, SSE and Atom against the simulator
   it('/news: bulletins as SSE, JSON and Atom; /news/providers', async () => {
     const c = new SseClient(`${s.url}/news`);
     await c.opened;
-    await eventually(() => s.worker.feeds.topicKeys().includes('news|bulletins') && s.sim.control.activeSubscriptions().newsBulletins === 1, 3000, 'subscribed');
+    await eventually(
+      () =>
+        s.worker.feeds.topicKeys().includes('news|bulletins') &&
+        s.sim.control.activeSubscriptions().newsBulletins === 1,
+      3000,
+      'subscribed',
+    );
     s.sim.control.pushNewsBulletin({ message: 'Trading halt <XYZ> & "quotes"' });
     await eventually(() => c.named('bulletin').length > 0, 5000, 'bulletin event');
     assert.match(c.named('bulletin')[0]!.data.message, /Trading halt <XYZ> & "quotes"/);
@@ -119,7 +135,11 @@ describe('feeds – every feed group in JSON, SSE and Atom against the simulator
     const r = await http(`${s.url}/fundamental?symbol=AAPL&reportType=ReportSnapshot`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.match(r.body.xml, /^<\?xml/);
-    const c = await sse('/fundamental?symbol=AAPL&reportType=ReportsFinSummary', (x) => x.named('report').length > 0, 'report event');
+    const c = await sse(
+      '/fundamental?symbol=AAPL&reportType=ReportsFinSummary',
+      (x) => x.named('report').length > 0,
+      'report event',
+    );
     assert.match(c.named('report')[0]!.data.xml, /<\?xml/);
     const entries = await atom('/fundamental?symbol=AAPL&reportType=ReportSnapshot');
     assert.match(entries[0]!.data.xml, /<\?xml/);
@@ -134,7 +154,11 @@ describe('feeds – every feed group in JSON, SSE and Atom against the simulator
     const put = await http(`${s.url}/displaygroups/1`, { method: 'PUT', json: { contractInfo: '265598@SMART' } });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     assert.equal(put.body.contractInfo, '265598@SMART');
-    await eventually(() => c.named('group').some((e) => e.data.contractInfo === '265598@SMART'), 5000, 'update seen by the stream');
+    await eventually(
+      () => c.named('group').some((e) => e.data.contractInfo === '265598@SMART'),
+      5000,
+      'update seen by the stream',
+    );
     const entries = await atom('/displaygroups?groupId=1');
     assert.equal(entries[0]!.data.contractInfo, '265598@SMART');
     c.close();
@@ -154,7 +178,16 @@ describe('feeds – every feed group in JSON, SSE and Atom against the simulator
 
   it('OpenAPI lists the feed routes with text/event-stream and application/atom+xml', async () => {
     const doc = (await http(`${s.url}/openapi.json`)).body;
-    for (const p of ['/market/data', '/market/depth', '/bars', '/news', '/market/scanners', '/fundamental', '/displaygroups', '/financial']) {
+    for (const p of [
+      '/market/data',
+      '/market/depth',
+      '/bars',
+      '/news',
+      '/market/scanners',
+      '/fundamental',
+      '/displaygroups',
+      '/financial',
+    ]) {
       const content = doc.paths[p].get.responses['200'].content;
       assert.ok('text/event-stream' in content && 'application/atom+xml' in content, p);
     }

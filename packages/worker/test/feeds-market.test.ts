@@ -12,7 +12,9 @@ const mktDataRequests = (s: Stack) => s.sim.control.received({ clientId: 3, msgI
 
 const metric = async (s: Stack, name: string, labels = ''): Promise<number> => {
   const text = (await http(`${s.url}/metrics`)).body as string;
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `) || (labels === '' && l.startsWith(`${name} `)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}${labels} `) || (labels === '' && l.startsWith(`${name} `)));
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 };
 
@@ -27,10 +29,16 @@ describe('feeds – market data fan-out against the simulator', () => {
     const before = s.sim.control.received({ clientId: 3, msgId: REQ_MKT_DATA }).length;
     const clients = Array.from({ length: 50 }, () => new SseClient(`${s.url}/market/data?symbol=AAPL&secType=STK`));
     await Promise.all(clients.map((c) => c.opened));
-    assert.ok(clients.every((c) => c.status === 200 && String(c.headers['content-type']).startsWith('text/event-stream')));
+    assert.ok(
+      clients.every((c) => c.status === 200 && String(c.headers['content-type']).startsWith('text/event-stream')),
+    );
     assert.equal(clients[0]!.headers['x-accel-buffering'], 'no');
     // Every caller gets the current state (BID, ASK, LAST …) even though only one IB request was made.
-    await eventually(() => clients.every((c) => c.named('tick').some((e) => e.data.field === 'BID')), 5000, 'a BID tick for every caller');
+    await eventually(
+      () => clients.every((c) => c.named('tick').some((e) => e.data.field === 'BID')),
+      5000,
+      'a BID tick for every caller',
+    );
     const sent = s.sim.control.received({ clientId: 3, msgId: REQ_MKT_DATA }).slice(before);
     assert.equal(sent.length, 1, 'one REQ_MKT_DATA for 50 callers');
     assert.equal(s.sim.control.activeMarketDataLines(), 1);
@@ -40,18 +48,37 @@ describe('feeds – market data fan-out against the simulator', () => {
     assert.equal(await metric(s, 'ibworker_market_data_lines_in_use'), 1);
     // Live ticks reach everybody, with increasing ids.
     s.sim.control.setPrice('AAPL', 201.5);
-    await eventually(() => clients.every((c) => c.named('tick').some((e) => e.data.field === 'LAST' && e.data.value === 201.5)), 5000, 'LAST 201.5 everywhere');
+    await eventually(
+      () => clients.every((c) => c.named('tick').some((e) => e.data.field === 'LAST' && e.data.value === 201.5)),
+      5000,
+      'LAST 201.5 everywhere',
+    );
     const ids = clients[0]!.events.map((e) => Number(e.id));
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
     await eventually(() => clients[0]!.comments > 0, 3000, 'a heartbeat comment');
 
     const reqId = sent[0]!.fields[1];
     for (const c of clients.slice(0, 49)) c.close();
     await eventually(() => s.worker.feeds.stats().subscribers === 1, 3000, '49 callers gone');
-    assert.equal(s.sim.control.received({ clientId: 3, msgId: CANCEL_MKT_DATA }).filter((m) => m.fields[1] === reqId).length, 0, 'no cancel while one caller remains');
+    assert.equal(
+      s.sim.control.received({ clientId: 3, msgId: CANCEL_MKT_DATA }).filter((m) => m.fields[1] === reqId).length,
+      0,
+      'no cancel while one caller remains',
+    );
     clients[49]!.close();
-    await eventually(() => s.sim.control.received({ clientId: 3, msgId: CANCEL_MKT_DATA }).some((m) => m.fields[1] === reqId), 3000, 'CANCEL_MKT_DATA at the simulator');
-    await eventually(() => s.sim.control.activeMarketDataLines() === 0 && s.worker.feeds.stats().topics === 0, 3000, 'line released');
+    await eventually(
+      () => s.sim.control.received({ clientId: 3, msgId: CANCEL_MKT_DATA }).some((m) => m.fields[1] === reqId),
+      3000,
+      'CANCEL_MKT_DATA at the simulator',
+    );
+    await eventually(
+      () => s.sim.control.activeMarketDataLines() === 0 && s.worker.feeds.stats().topics === 0,
+      3000,
+      'line released',
+    );
     assert.equal(await metric(s, 'ibworker_market_data_lines_in_use'), 0);
     assert.equal(await metric(s, 'ibworker_feed_subscribers', '{kind="market_data"}'), 0);
   });
@@ -64,7 +91,8 @@ describe('feeds – market data fan-out against the simulator', () => {
     const b = new SseClient(`${s.url}/market/data?symbol=MSFT`, { 'last-event-id': last });
     await eventually(() => b.named('tick').length >= 4, 5000, 'state on resume');
     const fields = b.named('tick').map((e) => e.data.field);
-    for (const f of ['BID', 'ASK', 'LAST']) assert.ok(fields.includes(f), `${f} in the resumed state (${fields.join(',')})`);
+    for (const f of ['BID', 'ASK', 'LAST'])
+      assert.ok(fields.includes(f), `${f} in the resumed state (${fields.join(',')})`);
     b.close();
     await eventually(() => s.worker.feeds.stats().topics === 0, 3000, 'released');
   });
@@ -88,7 +116,10 @@ describe('feeds – market data fan-out against the simulator', () => {
     const sentBefore = mktDataRequests(s).length;
     await s.sim.control.flapFarm('usfarm', { downMs: 50 });
     await eventually(() => c.named('status').some((e) => e.data.state === 'restored'), 5000, 'restored status');
-    assert.deepEqual(c.named('status').map((e) => e.data.state), ['degraded', 'restored']);
+    assert.deepEqual(
+      c.named('status').map((e) => e.data.state),
+      ['degraded', 'restored'],
+    );
     s.sim.control.setPrice('IBM', 123.25);
     await eventually(() => c.named('tick').some((e) => e.data.value === 123.25), 5000, 'tick after the flap');
     assert.equal(mktDataRequests(s).length, sentBefore, 'nothing re-requested: nothing was lost');
@@ -101,7 +132,13 @@ describe('feeds – market data fan-out against the simulator', () => {
     const sentBefore = mktDataRequests(s).length;
     s.sim.control.sendNotice(1101);
     await eventually(() => c.named('status').some((e) => e.data.state === 'restored'), 5000, 'restored status');
-    assert.deepEqual(c.named('status').map((e) => [e.data.state, e.data.resubscribed]), [['degraded', undefined], ['restored', true]]);
+    assert.deepEqual(
+      c.named('status').map((e) => [e.data.state, e.data.resubscribed]),
+      [
+        ['degraded', undefined],
+        ['restored', true],
+      ],
+    );
     await eventually(() => mktDataRequests(s).length === sentBefore + 1, 5000, 'REQ_MKT_DATA sent again');
     await eventually(() => s.sim.control.activeMarketDataLines() === 1, 5000, 'line held again');
     s.sim.control.setPrice('AMZN', 181.5);
@@ -120,7 +157,14 @@ describe('feeds – market data fan-out against the simulator', () => {
     s.sim.control.setPrice('IBM', 183.25);
     await eventually(() => c.named('tick').some((e) => e.data.value === 183.25), 5000, 'tick after 1101');
     const states = c.named('status').map((e) => [e.data.state, e.data.resubscribed]);
-    assert.deepEqual(states, [['degraded', undefined], ['restored', true]], 'one restored event after 1100 + 1101');
+    assert.deepEqual(
+      states,
+      [
+        ['degraded', undefined],
+        ['restored', true],
+      ],
+      'one restored event after 1100 + 1101',
+    );
     c.close();
   });
 
@@ -129,10 +173,17 @@ describe('feeds – market data fan-out against the simulator', () => {
     await eventually(() => c.named('tick').some((e) => e.data.field === 'ASK_SIZE'), 5000, 'first sizes');
     const before = c.named('tick').length;
     s.sim.control.setPrice('MSFT', 411.37);
-    const updated = () => c.named('tick').slice(before).some((e) => e.data.field === 'LAST' && e.data.value === 411.37);
+    const updated = () =>
+      c
+        .named('tick')
+        .slice(before)
+        .some((e) => e.data.field === 'LAST' && e.data.value === 411.37);
     await eventually(updated, 5000, 'update');
     await new Promise((r) => setTimeout(r, 200));
-    const update = c.named('tick').slice(before).map((e) => e.data.field as string);
+    const update = c
+      .named('tick')
+      .slice(before)
+      .map((e) => e.data.field as string);
     for (const field of ['ASK_SIZE', 'LAST_SIZE']) {
       assert.equal(update.filter((f) => f === field).length, 1, `${field} once in ${update.join(',')}`);
     }
@@ -164,10 +215,15 @@ describe('feeds – market data fan-out against the simulator', () => {
     await eventually(() => s.worker.feeds.stats().subscribers === 1, 5000, 'stream open');
     let max = 0;
     let price = 100;
-    for (let i = 0; i < 20_000 && (await metric(s, 'ibworker_feed_dropped_events_total', '{kind="market_data"}')) === 0; i++) {
+    for (
+      let i = 0;
+      i < 20_000 && (await metric(s, 'ibworker_feed_dropped_events_total', '{kind="market_data"}')) === 0;
+      i++
+    ) {
       for (let k = 0; k < 50; k++) {
         price += 0.01;
-        for (const sym of ['AAPL', 'MSFT', 'SPY', 'TSLA', 'IBM', 'AMZN']) s.sim.control.setPrice(sym, Number(price.toFixed(2)));
+        for (const sym of ['AAPL', 'MSFT', 'SPY', 'TSLA', 'IBM', 'AMZN'])
+          s.sim.control.setPrice(sym, Number(price.toFixed(2)));
       }
       await new Promise((r) => setTimeout(r, 5));
       max = Math.max(max, s.worker.feeds.stats().maxBuffered);
@@ -176,6 +232,10 @@ describe('feeds – market data fan-out against the simulator', () => {
     assert.ok((await metric(s, 'ibworker_feed_dropped_events_total', '{kind="market_data"}')) > 0, 'drops counted');
     assert.ok(s.worker.feeds.stats().maxBuffered <= 32);
     sock.destroy();
-    await eventually(() => s.worker.feeds.stats().subscribers === 0 && s.worker.feeds.stats().topics === 0, 3000, 'cleaned up');
+    await eventually(
+      () => s.worker.feeds.stats().subscribers === 0 && s.worker.feeds.stats().topics === 0,
+      3000,
+      'cleaned up',
+    );
   });
 });

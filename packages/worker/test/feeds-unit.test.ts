@@ -9,7 +9,14 @@ import { DepthBook } from '../src/ib/depth.js';
 import { parseAtom } from './sse-client.js';
 
 let seq = 0;
-const ev = (field: string | undefined, value: unknown, topic = 't'): FeedEvent => ({ id: ++seq, event: 'tick', data: value, at: 0, topic, ...(field ? { field } : {}) });
+const ev = (field: string | undefined, value: unknown, topic = 't'): FeedEvent => ({
+  id: ++seq,
+  event: 'tick',
+  data: value,
+  at: 0,
+  topic,
+  ...(field ? { field } : {}),
+});
 
 describe('CallerBuffer – bounded, latest value wins per field', () => {
   it('coalesces a field to its newest value and moves it to the back (ids stay increasing)', () => {
@@ -21,7 +28,10 @@ describe('CallerBuffer – bounded, latest value wins per field', () => {
     assert.equal(b.size, 2);
     assert.equal(dropped, 1);
     const out = [b.shift()!, b.shift()!];
-    assert.deepEqual(out.map((e) => e.data), [2, 3]);
+    assert.deepEqual(
+      out.map((e) => e.data),
+      [2, 3],
+    );
     assert.ok(out[0]!.id < out[1]!.id);
     assert.equal(b.shift(), undefined);
   });
@@ -43,7 +53,10 @@ describe('CallerBuffer – bounded, latest value wins per field', () => {
 describe('sse – framing', () => {
   it('writes id/event/data lines, splits multi-line data, keeps fields on one line', () => {
     assert.equal(formatSseEvent({ id: 7, event: 'tick', data: { a: 1 } }), 'id: 7\nevent: tick\ndata: {"a":1}\n\n');
-    assert.equal(formatSseEvent({ event: 'x\ny', data: 'l1\nl2\r\nl3' }), 'event: x y\ndata: l1\ndata: l2\ndata: l3\n\n');
+    assert.equal(
+      formatSseEvent({ event: 'x\ny', data: 'l1\nl2\r\nl3' }),
+      'event: x y\ndata: l1\ndata: l2\ndata: l3\n\n',
+    );
     assert.equal(parseLastEventId({ 'last-event-id': ' 42 ' }), '42');
     assert.equal(parseLastEventId({ 'last-event-id': '' }), undefined);
   });
@@ -65,7 +78,15 @@ describe('atom – Atom 1.0 documents', () => {
       title: 'A & B',
       updated: new Date(0),
       selfHref: '/news?a=1&b=2',
-      entries: [{ id: 'tag:ibrest,2024:feed/x/1', title: 't', updated: '2024-01-01T00:00:00Z', content: '{"m":"<b>&</b>"}', category: 'bulletin' }],
+      entries: [
+        {
+          id: 'tag:ibrest,2024:feed/x/1',
+          title: 't',
+          updated: '2024-01-01T00:00:00Z',
+          content: '{"m":"<b>&</b>"}',
+          category: 'bulletin',
+        },
+      ],
     });
     assert.ok(xml.includes(`<feed xmlns="${ATOM_NS}">`));
     assert.ok(xml.includes('<author><name>ibrest</name></author>'));
@@ -80,11 +101,17 @@ describe('DepthBook – IB positional updates', () => {
     b.apply({ position: 0, operation: 0, side: 1, price: 10, size: 1 });
     b.apply({ position: 0, operation: 0, side: 1, price: 11, size: 2 });
     b.apply({ position: 0, operation: 0, side: 1, price: 12, size: 3 });
-    assert.deepEqual(b.toJSON().bids.map((l) => l.price), [12, 11]);
+    assert.deepEqual(
+      b.toJSON().bids.map((l) => l.price),
+      [12, 11],
+    );
     b.apply({ position: 1, operation: 1, side: 1, price: 11.5, size: 4, marketMaker: 'NSDQ' });
     assert.deepEqual(b.toJSON().bids[1], { price: 11.5, size: 4, marketMaker: 'NSDQ' });
     b.apply({ position: 0, operation: 2, side: 1, price: 0, size: 0 });
-    assert.deepEqual(b.toJSON().bids.map((l) => l.price), [11.5]);
+    assert.deepEqual(
+      b.toJSON().bids.map((l) => l.price),
+      [11.5],
+    );
     b.apply({ position: 0, operation: 0, side: 0, price: 13, size: 1 });
     assert.equal(b.toJSON().asks.length, 1);
     b.clear();

@@ -42,7 +42,10 @@ export async function startStack(
     REQUEST_TIMEOUT_MS: '5000',
     ...env,
   });
-  const worker = await startWorker(config, { ...startOptions, logger: createLogger('test', (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent') });
+  const worker = await startWorker(config, {
+    ...startOptions,
+    logger: createLogger('test', (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent'),
+  });
   try {
     await worker.whenReady(10_000);
   } catch (err) {
@@ -75,7 +78,10 @@ export async function http(url: string, init: RequestInit & { json?: unknown } =
   const { json, ...rest } = init;
   const res = await fetch(url, {
     ...rest,
-    headers: { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...(rest.headers as Record<string, string> | undefined) },
+    headers: {
+      ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(rest.headers as Record<string, string> | undefined),
+    },
     body: json !== undefined ? JSON.stringify(json) : rest.body,
   });
   const text = await res.text();
@@ -99,7 +105,8 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5000, 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

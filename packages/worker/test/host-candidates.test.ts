@@ -9,11 +9,17 @@ describe('IB_HOST candidates – the first name that resolves wins', () => {
     assert.equal(await firstResolvable(['no-such-host.invalid', '127.0.0.1']), '127.0.0.1');
     assert.equal(await firstResolvable(['localhost', '127.0.0.1']), 'localhost');
     assert.equal(await firstResolvable(['a.invalid', 'b.invalid']), 'b.invalid');
-    assert.deepEqual(parseHostCandidates(' gateway-sim , host.docker.internal '), ['gateway-sim', 'host.docker.internal']);
+    assert.deepEqual(parseHostCandidates(' gateway-sim , host.docker.internal '), [
+      'gateway-sim',
+      'host.docker.internal',
+    ]);
   });
 
   it('config – rejects empty or blank candidates with "expected X, got Y"', () => {
-    assert.throws(() => loadConfig({ IB_HOST: 'a,,b' }), /Expected IB_HOST to be a host name or a comma-separated list of them, got "a,,b"/);
+    assert.throws(
+      () => loadConfig({ IB_HOST: 'a,,b' }),
+      /Expected IB_HOST to be a host name or a comma-separated list of them, got "a,,b"/,
+    );
     assert.throws(() => loadConfig({ IB_HOST: 'a b' }), /Expected IB_HOST/);
   });
 

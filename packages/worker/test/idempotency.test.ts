@@ -14,9 +14,16 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
   after(() => s.close());
 
   const post = (key: string | undefined, json: unknown, headers: Record<string, string> = {}) =>
-    http(`${s.url}/order`, { method: 'POST', json, headers: { ...(key ? { 'idempotency-key': key } : {}), ...headers } });
+    http(`${s.url}/order`, {
+      method: 'POST',
+      json,
+      headers: { ...(key ? { 'idempotency-key': key } : {}), ...headers },
+    });
   const simOrdersWithRef = (ref: string) => s.sim.control.orders().filter((o) => o.orderRef === ref);
-  const lmt = (price: number, qty = 1) => ({ contract: AAPL, order: { action: 'BUY', totalQuantity: qty, orderType: 'LMT', lmtPrice: price } });
+  const lmt = (price: number, qty = 1) => ({
+    contract: AAPL,
+    order: { action: 'BUY', totalQuantity: qty, orderType: 'LMT', lmtPrice: price },
+  });
 
   it('a retry replays the first answer (Idempotent-Replayed) and never reaches IB again; orderRef carries the key', async () => {
     const first = await post('retry-1', lmt(101));
@@ -34,7 +41,11 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
   });
 
   it('concurrent requests with one key: one order, both get its answer', async () => {
-    const [a, b, c] = await Promise.all([post('concurrent-1', lmt(102)), post('concurrent-1', lmt(102)), post('concurrent-1', lmt(102))]);
+    const [a, b, c] = await Promise.all([
+      post('concurrent-1', lmt(102)),
+      post('concurrent-1', lmt(102)),
+      post('concurrent-1', lmt(102)),
+    ]);
     for (const r of [a, b, c]) assert.equal(r!.status, 201, JSON.stringify(r!.body));
     assert.equal(new Set([a!.body.orderId, b!.body.orderId, c!.body.orderId]).size, 1);
     assert.equal([a, b, c].filter((r) => r!.headers.get('idempotent-replayed') === 'true').length, 2);
@@ -56,7 +67,10 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
   });
 
   it('a request refused before reaching IB releases its key (a corrected retry goes through)', async () => {
-    const refused = await post('release-1', { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'LMT' } });
+    const refused = await post('release-1', {
+      contract: AAPL,
+      order: { action: 'BUY', totalQuantity: 1, orderType: 'LMT' },
+    });
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
     const fixed = await post('release-1', lmt(105));
     assert.equal(fixed.status, 201, JSON.stringify(fixed.body));
@@ -78,10 +92,18 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
   it('DELETE and PUT with a key: the retry replays without a second message to IB', async () => {
     const placed = await post(undefined, lmt(90, 2));
     const id = placed.body.orderId;
-    const mod = await http(`${s.url}/order/${id}`, { method: 'PUT', json: { order: { lmtPrice: 91 } }, headers: { 'idempotency-key': 'mod-1' } });
+    const mod = await http(`${s.url}/order/${id}`, {
+      method: 'PUT',
+      json: { order: { lmtPrice: 91 } },
+      headers: { 'idempotency-key': 'mod-1' },
+    });
     assert.equal(mod.status, 200, JSON.stringify(mod.body));
     const places = s.sim.control.received({ clientId: 3, msgId: PLACE_ORDER }).length;
-    const modAgain = await http(`${s.url}/order/${id}`, { method: 'PUT', json: { order: { lmtPrice: 91 } }, headers: { 'idempotency-key': 'mod-1' } });
+    const modAgain = await http(`${s.url}/order/${id}`, {
+      method: 'PUT',
+      json: { order: { lmtPrice: 91 } },
+      headers: { 'idempotency-key': 'mod-1' },
+    });
     assert.equal(modAgain.headers.get('idempotent-replayed'), 'true');
     assert.equal(s.sim.control.received({ clientId: 3, msgId: PLACE_ORDER }).length, places);
     const del = await http(`${s.url}/order/${id}`, { method: 'DELETE', headers: { 'idempotency-key': 'del-1' } });
@@ -105,17 +127,24 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
   it('journal: accepted → sent → status, with the key; GET /order/events pages by cursor', async () => {
     const r = await post('journal-1', lmt(108));
     const id = r.body.orderId;
-    const events = await eventually(async () => {
-      const page = await http(`${s.url}/order/events?since=0&limit=1000`);
-      const mine = page.body.events.filter((e: { orderId?: number }) => e.orderId === id);
-      return mine.some((e: { type: string }) => e.type === 'status') ? { page, mine } : undefined;
-    }, 3000, 'journal status event');
+    const events = await eventually(
+      async () => {
+        const page = await http(`${s.url}/order/events?since=0&limit=1000`);
+        const mine = page.body.events.filter((e: { orderId?: number }) => e.orderId === id);
+        return mine.some((e: { type: string }) => e.type === 'status') ? { page, mine } : undefined;
+      },
+      3000,
+      'journal status event',
+    );
     const types = events!.mine.map((e: { type: string }) => e.type);
     assert.deepEqual(types.slice(0, 2), ['accepted', 'sent']);
     assert.equal(events!.mine[0].orderRef, orderRefForKey('journal-1'));
     assert.equal(events!.mine[0].idempotencyKey, 'journal-1');
     const cursors = events!.page.body.events.map((e: { cursor: number }) => e.cursor);
-    assert.deepEqual(cursors, [...cursors].sort((x: number, y: number) => x - y));
+    assert.deepEqual(
+      cursors,
+      [...cursors].sort((x: number, y: number) => x - y),
+    );
     const next = await http(`${s.url}/order/events?since=${cursors[1]}&limit=1`);
     assert.equal(next.body.events.length, 1);
     assert.equal(next.body.events[0].cursor, cursors[2]);
@@ -124,7 +153,10 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
 
   it('GET /order/events as SSE resumes after Last-Event-ID and streams live; as Atom lists the page', async () => {
     const ac = new AbortController();
-    const res = await fetch(`${s.url}/order/events?format=sse`, { headers: { 'last-event-id': '2' }, signal: ac.signal });
+    const res = await fetch(`${s.url}/order/events?format=sse`, {
+      headers: { 'last-event-id': '2' },
+      signal: ac.signal,
+    });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     const reader = res.body!.getReader();
@@ -142,7 +174,11 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
     await until(/^id: 3$/m);
     assert.ok(!/^id: [12]$/m.test(text), 'events up to Last-Event-ID are not repeated');
     const placed = await post(undefined, lmt(80));
-    await until(new RegExp(`"orderId":${placed.body.orderId}[,}][^\\n]*"type":"sent"|"type":"sent"[^\\n]*"orderId":${placed.body.orderId}[,}]`));
+    await until(
+      new RegExp(
+        `"orderId":${placed.body.orderId}[,}][^\\n]*"type":"sent"|"type":"sent"[^\\n]*"orderId":${placed.body.orderId}[,}]`,
+      ),
+    );
     ac.abort();
     const atom = await fetch(`${s.url}/order/events?format=atom&limit=5`);
     assert.match(atom.headers.get('content-type') ?? '', /^application\/atom\+xml/);

@@ -18,7 +18,15 @@ describe('main.js – the real process', () => {
 
   it('logs "listening" with port/host/url, serves, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, IB_PORT: String(sim.port), IB_CLIENT_ID: '5', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: tempDataDir(), IB_MAINTENANCE_WINDOWS: 'none' },
+      env: {
+        ...process.env,
+        IB_PORT: String(sim.port),
+        IB_CLIENT_ID: '5',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        DATA_DIR: tempDataDir(),
+        IB_MAINTENANCE_WINDOWS: 'none',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
@@ -36,10 +44,14 @@ describe('main.js – the real process', () => {
       assert.ok(listening.port > 0);
       assert.equal(listening.host, '127.0.0.1');
       assert.equal(listening.url, `http://127.0.0.1:${listening.port}`);
-      const ready = await eventually(async () => {
-        const r = await http(`${listening!.url}/health/ready`);
-        return r.status === 200 ? r : undefined;
-      }, 10_000, 'ready');
+      const ready = await eventually(
+        async () => {
+          const r = await http(`${listening!.url}/health/ready`);
+          return r.status === 200 ? r : undefined;
+        },
+        10_000,
+        'ready',
+      );
       assert.equal(ready!.headers.get('x-ib-client-id'), '5');
       assert.ok(sim.control.connections().some((c) => c.clientId === 5));
       child.kill('SIGTERM');
@@ -52,7 +64,10 @@ describe('main.js – the real process', () => {
   });
 
   it('refuses bad configuration before listening, saying what was expected', async () => {
-    const child = spawn(process.execPath, [MAIN], { env: { ...process.env, IB_CLIENT_ID: '99' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN], {
+      env: { ...process.env, IB_CLIENT_ID: '99' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const [code] = await once(child, 'exit');

@@ -41,8 +41,13 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
     assert.equal(three.body.hasMore, true);
     // Two days before the newest headline hold at most 8 headlines: all of them fit in 300.
     const newest = three.body.headlines[0].time as string;
-    const start = new Date(Date.parse(`${newest.slice(0, 19).replace(' ', 'T')}Z`) - 2 * 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
-    const range = await http(`${s.url}/news/headlines?conId=${AAPL_CONID}&providerCodes=BRFUPDN+BRFG&totalResults=300&startDateTime=${encodeURIComponent(start)}&endDateTime=${encodeURIComponent(newest)}`);
+    const start = new Date(Date.parse(`${newest.slice(0, 19).replace(' ', 'T')}Z`) - 2 * 86_400_000)
+      .toISOString()
+      .slice(0, 19)
+      .replace('T', ' ');
+    const range = await http(
+      `${s.url}/news/headlines?conId=${AAPL_CONID}&providerCodes=BRFUPDN+BRFG&totalResults=300&startDateTime=${encodeURIComponent(start)}&endDateTime=${encodeURIComponent(newest)}`,
+    );
     assert.equal(range.status, 200, JSON.stringify(range.body));
     assert.equal(range.body.hasMore, false);
     assert.ok(range.body.headlines.length >= 1 && range.body.headlines.length <= 8, JSON.stringify(range.body));
@@ -52,15 +57,26 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
   it('GET /news/headlines?format=atom and Accept: application/atom+xml: one entry per headline, id providerCode:articleId', async () => {
     const json = await http(`${s.url}/news/headlines?symbol=MSFT&providerCodes=BRFG%2BDJNL&totalResults=5`);
     assert.equal(json.status, 200, JSON.stringify(json.body));
-    const ids = json.body.headlines.map((h: { providerCode: string; articleId: string }) => `${h.providerCode}:${h.articleId}`);
-    const forms: Array<{ query: string; headers: Record<string, string> }> = [{ query: '&format=atom', headers: {} }, { query: '', headers: { accept: 'application/atom+xml' } }];
+    const ids = json.body.headlines.map(
+      (h: { providerCode: string; articleId: string }) => `${h.providerCode}:${h.articleId}`,
+    );
+    const forms: Array<{ query: string; headers: Record<string, string> }> = [
+      { query: '&format=atom', headers: {} },
+      { query: '', headers: { accept: 'application/atom+xml' } },
+    ];
     for (const init of forms) {
-      const res = await fetch(`${s.url}/news/headlines?symbol=MSFT&providerCodes=BRFG%2BDJNL&totalResults=5${init.query}`, { headers: init.headers });
+      const res = await fetch(
+        `${s.url}/news/headlines?symbol=MSFT&providerCodes=BRFG%2BDJNL&totalResults=5${init.query}`,
+        { headers: init.headers },
+      );
       const text = await res.text();
       assert.equal(res.status, 200, text);
       assert.match(res.headers.get('content-type') ?? '', /^application\/atom\+xml/);
       const feed = parseAtom(text);
-      assert.deepEqual(feed.entries.map((e) => e.id), ids);
+      assert.deepEqual(
+        feed.entries.map((e) => e.id),
+        ids,
+      );
       assert.equal(JSON.parse(feed.entries[0]!.content).headline, json.body.headlines[0].headline);
       assert.match(text, /<updated>\d{4}-\d{2}-\d{2}T/);
     }
@@ -82,7 +98,9 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
 
   it('GET /news/article: the article behind a headline', async () => {
     const h = (await http(`${s.url}/news/headlines?symbol=AAPL&providerCodes=BRFG&totalResults=1`)).body.headlines[0];
-    const r = await http(`${s.url}/news/article?providerCode=${h.providerCode}&articleId=${encodeURIComponent(h.articleId)}`);
+    const r = await http(
+      `${s.url}/news/article?providerCode=${h.providerCode}&articleId=${encodeURIComponent(h.articleId)}`,
+    );
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.articleType, 0);
     assert.match(r.body.articleText, /^<html>/);
@@ -90,7 +108,9 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
   });
 
   it('unknown article → 404 NEWS_ARTICLE_NOT_FOUND; unknown conId / symbol → 404 CONTRACT_NOT_FOUND', async () => {
-    const art = await http(`${s.url}/news/article?providerCode=BRFG&articleId=${encodeURIComponent('BRFG$ffff000001')}`);
+    const art = await http(
+      `${s.url}/news/article?providerCode=BRFG&articleId=${encodeURIComponent('BRFG$ffff000001')}`,
+    );
     assert.equal(art.status, 404, JSON.stringify(art.body));
     assert.equal(art.body.error.code, 'NEWS_ARTICLE_NOT_FOUND');
     assert.equal(art.body.error.ibCode, 321);
@@ -112,7 +132,10 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
       ['/news/headlines?symbol=AAPL&providerCodes=BRFG&totalResults=0', 'query.totalResults'],
       ['/news/headlines?symbol=AAPL&providerCodes=BRFG&totalResults=301', 'query.totalResults'],
       ['/news/headlines?symbol=AAPL&providerCodes=BRFG&startDateTime=yesterday', 'query.startDateTime'],
-      ['/news/headlines?symbol=AAPL&providerCodes=BRFG&startDateTime=2024-03-02%2010:00:00&endDateTime=2024-03-01%2010:00:00', 'query.startDateTime'],
+      [
+        '/news/headlines?symbol=AAPL&providerCodes=BRFG&startDateTime=2024-03-02%2010:00:00&endDateTime=2024-03-01%2010:00:00',
+        'query.startDateTime',
+      ],
       ['/news/headlines?symbol=AAPL&providerCodes=BRFG&format=sse', 'query.format'],
       ['/news/headlines?conId=abc&providerCodes=BRFG', 'query.conId'],
       ['/news/headlines?symbol=AAPL&providerCodes=BRFG&color=red', 'query.color'],
@@ -125,7 +148,10 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
       const r = await http(`${s.url}${path}`);
       assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.error.code, 'INVALID_REQUEST', path);
-      assert.ok(r.body.error.details.fields.some((f: { field: string }) => f.field === field), `${path}: ${JSON.stringify(r.body.error.details)}`);
+      assert.ok(
+        r.body.error.details.fields.some((f: { field: string }) => f.field === field),
+        `${path}: ${JSON.stringify(r.body.error.details)}`,
+      );
     }
     assert.equal(newsTraffic(), before);
   });
@@ -133,7 +159,9 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
   it('a deadline passing → 504 DEADLINE_EXCEEDED (IB has no cancel for news requests)', async () => {
     s.sim.control.delayReplies(1000);
     try {
-      const r = await http(`${s.url}/news/article?providerCode=BRFG&articleId=${encodeURIComponent('BRFG$ffff000002')}&timeout=0.15`);
+      const r = await http(
+        `${s.url}/news/article?providerCode=BRFG&articleId=${encodeURIComponent('BRFG$ffff000002')}&timeout=0.15`,
+      );
       assert.equal(r.status, 504, JSON.stringify(r.body));
       assert.equal(r.body.error.code, 'DEADLINE_EXCEEDED');
       assert.equal(r.body.error.details.operation, 'news_article');
@@ -147,7 +175,9 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
     const doc = (await http(`${s.url}/openapi.json`)).body;
     const headlines = doc.paths['/news/headlines'].get;
     assert.ok('application/atom+xml' in headlines.responses['200'].content);
-    assert.ok(headlines.parameters.some((p: { name: string; required?: boolean }) => p.name === 'providerCodes' && p.required));
+    assert.ok(
+      headlines.parameters.some((p: { name: string; required?: boolean }) => p.name === 'providerCodes' && p.required),
+    );
     assert.match(JSON.stringify(doc.paths['/news/article'].get.responses['404']), /NEWS_ARTICLE_NOT_FOUND/);
   });
 });

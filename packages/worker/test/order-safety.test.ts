@@ -27,7 +27,10 @@ describe('reconciliation – fills during an outage are recovered into the journ
   after(() => s.close());
 
   it('a fill while the gateway restarts → fill + Filled marked reconciled after reconnect; fills lost = 0', async () => {
-    const placed = await http(`${s.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 5, orderType: 'LMT', lmtPrice: 100, tif: 'GTC' } } });
+    const placed = await http(`${s.url}/order`, {
+      method: 'POST',
+      json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 5, orderType: 'LMT', lmtPrice: 100, tif: 'GTC' } },
+    });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
     const { orderId, permId } = placed.body;
     const restarted = s.sim.control.restart({ downMs: 400 });
@@ -35,18 +38,28 @@ describe('reconciliation – fills during an outage are recovered into the journ
     assert.ok(s.sim.control.fillOrder({ orderId, clientId: 3 }), 'simulator fills the order during the outage');
     await restarted;
     await eventually(async () => (await http(`${s.url}/health/ready`)).status === 200, 8000, 'ready again');
-    const events = await eventually(async () => {
-      const all = await journal(s.url);
-      const mine = all.filter((e) => e.orderId === orderId || e.permId === permId);
-      return mine.some((e) => e.type === 'status' && e.status === 'Filled') ? mine : undefined;
-    }, 5000, 'Filled in the journal');
+    const events = await eventually(
+      async () => {
+        const all = await journal(s.url);
+        const mine = all.filter((e) => e.orderId === orderId || e.permId === permId);
+        return mine.some((e) => e.type === 'status' && e.status === 'Filled') ? mine : undefined;
+      },
+      5000,
+      'Filled in the journal',
+    );
     const fills = events!.filter((e) => e.type === 'fill');
     assert.ok(fills.length >= 1);
-    assert.ok(fills.every((e) => e.reconciled === true), JSON.stringify(fills));
+    assert.ok(
+      fills.every((e) => e.reconciled === true),
+      JSON.stringify(fills),
+    );
     const filled = events!.find((e) => e.type === 'status' && e.status === 'Filled')!;
     assert.equal(filled.reconciled, true);
     // Fills lost = 0: every execution IB has for the order is journalled exactly once.
-    const simExecs = s.sim.control.executions().filter((e) => e.permId === permId).map((e) => e.execId);
+    const simExecs = s.sim.control
+      .executions()
+      .filter((e) => e.permId === permId)
+      .map((e) => e.execId);
     assert.ok(simExecs.length >= 1);
     assert.deepEqual([...new Set(fills.map((e) => e.execId))].sort(), [...simExecs].sort());
     assert.equal(fills.length, simExecs.length);
@@ -69,11 +82,25 @@ describe('reconciliation – fills during an outage are recovered into the journ
   it('1101 (data lost, socket kept) → reconciliation runs again, and live journalling resumes after it', async () => {
     const runs = s.worker.safety.reconciler?.status().lastRun?.at;
     s.sim.control.sendNotice(1101);
-    await eventually(() => s.worker.safety.reconciler?.status().lastRun?.at !== runs, 5000, 'a reconciliation pass after 1101');
+    await eventually(
+      () => s.worker.safety.reconciler?.status().lastRun?.at !== runs,
+      5000,
+      'a reconciliation pass after 1101',
+    );
     await eventually(() => s.worker.safety.reconciler?.reconciled, 5000, 'reconciled');
-    const placed = await http(`${s.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } } });
+    const placed = await http(`${s.url}/order`, {
+      method: 'POST',
+      json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } },
+    });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
-    await eventually(async () => (await journal(s.url)).some((e) => e.orderId === placed.body.orderId && e.type === 'fill' && e.reconciled !== true), 5000, 'the new fill journalled live');
+    await eventually(
+      async () =>
+        (await journal(s.url)).some(
+          (e) => e.orderId === placed.body.orderId && e.type === 'fill' && e.reconciled !== true,
+        ),
+      5000,
+      'the new fill journalled live',
+    );
   });
 });
 
@@ -81,7 +108,10 @@ describe('safety policy – per API key, audited, before anything reaches IB', (
   let s: Stack;
   const policy = {
     default: { maxQuantity: 1000 },
-    keys: { viewer: { readOnly: true }, algo: { symbols: ['AAPL'], maxQuantity: 10, priceBandPercent: 10, maxNotional: 1500 } },
+    keys: {
+      viewer: { readOnly: true },
+      algo: { symbols: ['AAPL'], maxQuantity: 10, priceBandPercent: 10, maxNotional: 1500 },
+    },
   };
   before(async () => {
     s = await startStack({ ORDER_POLICY: JSON.stringify(policy) });
@@ -96,11 +126,21 @@ describe('safety policy – per API key, audited, before anything reaches IB', (
     const placesBefore = s.sim.control.received({ clientId: 3, msgId: PLACE_ORDER }).length;
     const cases: [string, Record<string, unknown>, Record<string, unknown>, string][] = [
       ['viewer', { action: 'BUY', totalQuantity: 1, orderType: 'MKT' }, AAPL, 'POLICY_READ_ONLY'],
-      ['algo', { action: 'BUY', totalQuantity: 1, orderType: 'MKT' }, { ...AAPL, symbol: 'MSFT' }, 'POLICY_SYMBOL_NOT_ALLOWED'],
+      [
+        'algo',
+        { action: 'BUY', totalQuantity: 1, orderType: 'MKT' },
+        { ...AAPL, symbol: 'MSFT' },
+        'POLICY_SYMBOL_NOT_ALLOWED',
+      ],
       ['algo', { action: 'BUY', totalQuantity: 11, orderType: 'LMT', lmtPrice: 200 }, AAPL, 'POLICY_QUANTITY_LIMIT'],
       ['algo', { action: 'BUY', totalQuantity: 10, orderType: 'LMT', lmtPrice: 150 }, AAPL, 'POLICY_PRICE_BAND'],
       ['algo', { action: 'BUY', totalQuantity: 10, orderType: 'MKT' }, AAPL, 'POLICY_NOTIONAL_LIMIT'],
-      [undefined as unknown as string, { action: 'BUY', totalQuantity: 1001, orderType: 'MKT' }, AAPL, 'POLICY_QUANTITY_LIMIT'],
+      [
+        undefined as unknown as string,
+        { action: 'BUY', totalQuantity: 1001, orderType: 'MKT' },
+        AAPL,
+        'POLICY_QUANTITY_LIMIT',
+      ],
     ];
     for (const [key, order, contract, code] of cases) {
       const r = await place(key, order, contract);
@@ -111,7 +151,10 @@ describe('safety policy – per API key, audited, before anything reaches IB', (
     const ok = await place('algo', { action: 'BUY', totalQuantity: 5, orderType: 'LMT', lmtPrice: 195 });
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
     // A read-only key may not cancel either, nor global-cancel.
-    const cancel = await http(`${s.url}/order/${ok.body.orderId}`, { method: 'DELETE', headers: { 'x-ibrest-key': 'viewer' } });
+    const cancel = await http(`${s.url}/order/${ok.body.orderId}`, {
+      method: 'DELETE',
+      headers: { 'x-ibrest-key': 'viewer' },
+    });
     assert.equal(cancel.status, 403);
     const gc = await http(`${s.url}/order/global-cancel`, { method: 'POST', headers: { 'x-ibrest-key': 'viewer' } });
     assert.equal(gc.status, 403);
@@ -123,7 +166,9 @@ describe('safety policy – per API key, audited, before anything reaches IB', (
     const entries = await s.worker.safety.audit.read({ since: 0, limit: 1000 });
     const refused = entries.filter((e) => e.decision === 'refused');
     assert.ok(refused.some((e) => e.apiKeyName === 'viewer' && e.code === 'POLICY_READ_ONLY' && e.action === 'place'));
-    assert.ok(refused.some((e) => e.apiKeyName === 'algo' && e.code === 'POLICY_PRICE_BAND' && e.order?.limitPrice === 150));
+    assert.ok(
+      refused.some((e) => e.apiKeyName === 'algo' && e.code === 'POLICY_PRICE_BAND' && e.order?.limitPrice === 150),
+    );
     assert.ok(refused.some((e) => e.action === 'global-cancel'));
     assert.ok(entries.some((e) => e.decision === 'accepted' && e.apiKeyName === 'algo' && e.order?.symbol === 'AAPL'));
     const metrics = (await http(`${s.url}/metrics`)).body as string;
@@ -140,7 +185,10 @@ describe('safety policy – per API key, audited, before anything reaches IB', (
     });
     assert.equal(r.status, 403);
     assert.equal(r.body.error.code, 'POLICY_SYMBOL_NOT_ALLOWED');
-    const invalid = await http(`${s.url}/order/whatif`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: -1, orderType: 'MKT' } } });
+    const invalid = await http(`${s.url}/order/whatif`, {
+      method: 'POST',
+      json: { contract: AAPL, order: { action: 'BUY', totalQuantity: -1, orderType: 'MKT' } },
+    });
     assert.equal(invalid.status, 400);
     assert.equal(s.sim.control.received({ clientId: 3, msgId: PLACE_ORDER }).length, before);
   });
@@ -150,10 +198,20 @@ describe('safety policy – per API key, audited, before anything reaches IB', (
     assert.equal(a.status, 201);
     const r = await http(`${s.url}/order/global-cancel`, { method: 'DELETE', headers: { 'x-ibrest-key': 'algo' } });
     assert.equal(r.status, 202, JSON.stringify(r.body));
-    await eventually(() => s.sim.control.received({ clientId: 3, msgId: REQ_GLOBAL_CANCEL }).length === 1, 3000, 'reqGlobalCancel at IB');
-    await eventually(() => s.sim.control.orders().every((o) => !['Submitted', 'PreSubmitted'].includes(o.status)), 3000, 'all orders cancelled');
+    await eventually(
+      () => s.sim.control.received({ clientId: 3, msgId: REQ_GLOBAL_CANCEL }).length === 1,
+      3000,
+      'reqGlobalCancel at IB',
+    );
+    await eventually(
+      () => s.sim.control.orders().every((o) => !['Submitted', 'PreSubmitted'].includes(o.status)),
+      3000,
+      'all orders cancelled',
+    );
     const entries = await s.worker.safety.audit.read({ since: 0, limit: 1000 });
-    assert.ok(entries.some((e) => e.action === 'global-cancel' && e.decision === 'accepted' && e.apiKeyName === 'algo'));
+    assert.ok(
+      entries.some((e) => e.action === 'global-cancel' && e.decision === 'accepted' && e.apiKeyName === 'algo'),
+    );
   });
 });
 
@@ -168,7 +226,11 @@ describe('maintenance windows – 503 + Retry-After for what needs IB, mirror re
 
   it('inside the window: order writes and IB reads get 503 IB_MAINTENANCE_WINDOW until the end; the mirror answers', async () => {
     const places = s.sim.control.received({ clientId: 3, msgId: PLACE_ORDER }).length;
-    const r = await http(`${s.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } }, headers: { 'idempotency-key': 'mw-1' } });
+    const r = await http(`${s.url}/order`, {
+      method: 'POST',
+      json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'MKT' } },
+      headers: { 'idempotency-key': 'mw-1' },
+    });
     assert.equal(r.status, 503, JSON.stringify(r.body));
     assert.equal(r.body.error.code, 'IB_MAINTENANCE_WINDOW');
     assert.equal(r.headers.get('retry-after'), String(30 * 60));
@@ -183,7 +245,11 @@ describe('maintenance windows – 503 + Retry-After for what needs IB, mirror re
 
   it('after the window everything resumes by itself (the key was never claimed)', async () => {
     now = Date.UTC(2024, 0, 1, 11, 0, 1);
-    const r = await http(`${s.url}/order`, { method: 'POST', json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'LMT', lmtPrice: 50 } }, headers: { 'idempotency-key': 'mw-1' } });
+    const r = await http(`${s.url}/order`, {
+      method: 'POST',
+      json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 1, orderType: 'LMT', lmtPrice: 50 } },
+      headers: { 'idempotency-key': 'mw-1' },
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.match((await http(`${s.url}/metrics`)).body, /^ibworker_maintenance_window 0/m);
   });

@@ -19,16 +19,24 @@ describe('pacing – the simulator never sees a violation', () => {
     const contracts: string[] = ['AAPL', 'MSFT', 'SPY', 'TSLA', 'IBM', 'AMZN'].map((sym) => `symbol=${sym}`);
     for (const exp of chain.expirations) {
       for (const strike of chain.strikes) {
-        for (const right of ['C', 'P']) contracts.push(`symbol=AAPL&secType=OPT&exchange=SMART&currency=USD&lastTradeDateOrContractMonth=${exp}&strike=${strike}&right=${right}`);
+        for (const right of ['C', 'P'])
+          contracts.push(
+            `symbol=AAPL&secType=OPT&exchange=SMART&currency=USD&lastTradeDateOrContractMonth=${exp}&strike=${strike}&right=${right}`,
+          );
       }
     }
     assert.ok(contracts.length > 40, `only ${contracts.length} distinct contracts`);
     s.sim.control.resetViolations();
     const before = s.sim.control.received({ clientId: 3, msgId: REQ_MKT_DATA }).length;
-    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => http(`${s.url}/market/data?${contracts[i % contracts.length]}`)));
+    const answers = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => http(`${s.url}/market/data?${contracts[i % contracts.length]}`)),
+    );
     const byStatus: Record<number, number> = {};
     for (const a of answers) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
-    assert.ok(answers.every((a) => a.status === 200 || (a.status === 429 && Number(a.headers.get('retry-after')) >= 1)), JSON.stringify(byStatus));
+    assert.ok(
+      answers.every((a) => a.status === 200 || (a.status === 429 && Number(a.headers.get('retry-after')) >= 1)),
+      JSON.stringify(byStatus),
+    );
     assert.ok((byStatus[200] ?? 0) >= contracts.length, JSON.stringify(byStatus));
     const v = s.sim.control.violations();
     assert.equal(v.byCode['100'] ?? 0, 0, JSON.stringify(v.recent));
@@ -54,8 +62,14 @@ describe('pacing – the simulator never sees a violation', () => {
   it('hour bars: six for one contract within 2 s all reach IB and are served (no limits above 30 s)', async () => {
     const before = s.sim.control.received({ clientId: 3, msgId: REQ_HISTORICAL_DATA }).length;
     const answers = [];
-    for (let d = 1; d <= 6; d++) answers.push(await http(`${s.url}/historical?symbol=TSLA&durationStr=${d}%20D&barSizeSetting=1%20hour&timeout=1`));
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);
+    for (let d = 1; d <= 6; d++)
+      answers.push(
+        await http(`${s.url}/historical?symbol=TSLA&durationStr=${d}%20D&barSizeSetting=1%20hour&timeout=1`),
+      );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200, 200, 200, 200],
+    );
     assert.equal(s.sim.control.received({ clientId: 3, msgId: REQ_HISTORICAL_DATA }).length - before, 6);
     assert.equal(s.sim.control.violations().byCode['162'] ?? 0, 0);
   });
@@ -67,11 +81,20 @@ describe('pacing – the simulator never sees a violation', () => {
       assert.equal(h.status, 504, JSON.stringify(h.body));
       assert.equal(h.body.error.code, 'DEADLINE_EXCEEDED');
       const reqId = String(h.body.error.details.reqId);
-      await eventually(() => s.sim.control.received({ clientId: 3, msgId: CANCEL_HISTORICAL_DATA }).some((m) => m.fields.includes(reqId)), 3000, 'cancelHistoricalData');
+      await eventually(
+        () =>
+          s.sim.control.received({ clientId: 3, msgId: CANCEL_HISTORICAL_DATA }).some((m) => m.fields.includes(reqId)),
+        3000,
+        'cancelHistoricalData',
+      );
       const m = await http(`${s.url}/market/data?symbol=SPY&exchange=ARCA&timeout=0.3`);
       assert.equal(m.status, 504, JSON.stringify(m.body));
       const mReqId = String(m.body.error.details.reqId);
-      await eventually(() => s.sim.control.received({ clientId: 3, msgId: CANCEL_MKT_DATA }).some((x) => x.fields.includes(mReqId)), 3000, 'cancelMktData');
+      await eventually(
+        () => s.sim.control.received({ clientId: 3, msgId: CANCEL_MKT_DATA }).some((x) => x.fields.includes(mReqId)),
+        3000,
+        'cancelMktData',
+      );
     } finally {
       s.sim.control.delayReplies(0);
     }

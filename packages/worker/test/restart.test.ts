@@ -61,7 +61,8 @@ describe('restart – idempotency survives kill -9 of the worker process', () =>
   });
 
   const order = { contract: AAPL, order: { action: 'BUY', totalQuantity: 3, orderType: 'LMT', lmtPrice: 99 } };
-  const post = (url: string, key: string) => http(`${url}/order`, { method: 'POST', json: order, headers: { 'idempotency-key': key } });
+  const post = (url: string, key: string) =>
+    http(`${url}/order`, { method: 'POST', json: order, headers: { 'idempotency-key': key } });
   const atSim = (key: string) => sim.control.orders().filter((o) => o.orderRef === orderRefForKey(key));
 
   it('placed, killed, restarted, retried → the same orderId, one order at IB', async () => {
@@ -79,7 +80,13 @@ describe('restart – idempotency survives kill -9 of the worker process', () =>
     assert.equal(atSim('crash-1').length, 1);
     // The journal survived too: the first process's events are still there, in order.
     const events = (await http(`${b.url}/order/events?limit=1000`)).body.events as { type: string; orderId?: number }[];
-    assert.deepEqual(events.filter((e) => e.orderId === first.body.orderId).slice(0, 2).map((e) => e.type), ['accepted', 'sent']);
+    assert.deepEqual(
+      events
+        .filter((e) => e.orderId === first.body.orderId)
+        .slice(0, 2)
+        .map((e) => e.type),
+      ['accepted', 'sent'],
+    );
     await kill9(b.child);
   });
 

@@ -34,7 +34,11 @@ describe('routes – every read route against the simulator', () => {
     // The summary is a snapshot: the IB subscription it needed is cancelled (IB allows only two).
     const reqs = s.sim.control.received({ clientId: 3, msgId: 62 });
     const last = reqs.at(-1)!;
-    await eventually(() => s.sim.control.received({ clientId: 3, msgId: 63 }).some((m) => m.fields[1] === last.fields[1]), 3000, 'cancelAccountSummary with the same reqId');
+    await eventually(
+      () => s.sim.control.received({ clientId: 3, msgId: 63 }).some((m) => m.fields[1] === last.fields[1]),
+      3000,
+      'cancelAccountSummary with the same reqId',
+    );
     const bad = await http(`${s.url}/account/summary?tags=NetLiquidation,Bogus`);
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'INVALID_REQUEST');
@@ -47,7 +51,11 @@ describe('routes – every read route against the simulator', () => {
 
   it('malformed percent-encoding in a query value → 400 and nothing sent to IB', async () => {
     const before = s.sim.control.received({ clientId: 3 }).length;
-    for (const url of [`${s.url}/contract?symbol=%E0%A4%A`, `${s.url}/market/data?symbol=%FF%FE`, `${s.url}/historical?symbol=AAPL&durationStr=%`]) {
+    for (const url of [
+      `${s.url}/contract?symbol=%E0%A4%A`,
+      `${s.url}/market/data?symbol=%FF%FE`,
+      `${s.url}/historical?symbol=AAPL&durationStr=%`,
+    ]) {
       const res = await http(url);
       assert.equal(res.status, 400, url);
       assert.equal(res.body.error.code, 'INVALID_REQUEST');
@@ -81,7 +89,11 @@ describe('routes – every read route against the simulator', () => {
     assert.ok(total > 4 && nextOffset === 4, JSON.stringify({ total, nextOffset }));
     const page2 = await http(`${calls}&limit=4&offset=4`);
     const all = [...strikes.body.contracts, ...page2.body.contracts].map((d: Listed) => d.contract.strike);
-    assert.deepEqual(all, [...all].sort((a, b) => a - b), 'the strikes of one expiry, in order across pages');
+    assert.deepEqual(
+      all,
+      [...all].sort((a, b) => a - b),
+      'the strikes of one expiry, in order across pages',
+    );
     assert.equal(new Set(all).size, all.length, 'pages do not overlap');
     const search = await http(`${s.url}/contract/search?pattern=MS`);
     assert.equal(search.status, 200, JSON.stringify(search.body));
@@ -179,12 +191,29 @@ describe('routes – every read route against the simulator', () => {
     const m = await http(`${s.url}/metrics`);
     assert.equal(m.status, 200);
     for (const name of [
-      'ibworker_info', 'ibworker_ib_connection_state', 'ibworker_ib_ready', 'ibworker_ib_reconnects_total', 'ibworker_ib_errors_total',
-      'ibworker_ib_client_id_in_use_total', 'ibworker_ib_farm_up', 'ibworker_ib_request_duration_seconds', 'ibworker_http_requests_total',
-      'ibworker_http_request_duration_seconds', 'ibworker_pacer_queue_depth', 'ibworker_pacer_wait_seconds', 'ibworker_pacer_messages_total',
-      'ibworker_pacer_budget_messages_per_second', 'ibworker_pacing_rejections_total', 'ibworker_coalesced_requests_total',
-      'ibworker_market_data_lines_in_use', 'ibworker_orders_placed_total', 'ibworker_order_status_total', 'ibworker_order_rejects_total',
-      'ibworker_fills_total', 'ibworker_order_ack_seconds', 'process_cpu_seconds_total',
+      'ibworker_info',
+      'ibworker_ib_connection_state',
+      'ibworker_ib_ready',
+      'ibworker_ib_reconnects_total',
+      'ibworker_ib_errors_total',
+      'ibworker_ib_client_id_in_use_total',
+      'ibworker_ib_farm_up',
+      'ibworker_ib_request_duration_seconds',
+      'ibworker_http_requests_total',
+      'ibworker_http_request_duration_seconds',
+      'ibworker_pacer_queue_depth',
+      'ibworker_pacer_wait_seconds',
+      'ibworker_pacer_messages_total',
+      'ibworker_pacer_budget_messages_per_second',
+      'ibworker_pacing_rejections_total',
+      'ibworker_coalesced_requests_total',
+      'ibworker_market_data_lines_in_use',
+      'ibworker_orders_placed_total',
+      'ibworker_order_status_total',
+      'ibworker_order_rejects_total',
+      'ibworker_fills_total',
+      'ibworker_order_ack_seconds',
+      'process_cpu_seconds_total',
     ]) {
       assert.match(m.body, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
@@ -201,7 +230,8 @@ describe('routes – every read route against the simulator', () => {
     assert.equal(result.valid, true, JSON.stringify(result.errors));
     assert.equal(doc.openapi, '3.1.0');
     const documented = new Set<string>();
-    for (const [p, ops] of Object.entries(doc.paths as Record<string, object>)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
+    for (const [p, ops] of Object.entries(doc.paths as Record<string, object>))
+      for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
     // What express actually serves, read from its router.
     const served = new Set<string>();
     const app = (await import('../src/app.js')).createApp;
@@ -216,17 +246,28 @@ describe('routes – every read route against the simulator', () => {
     }) as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } };
     for (const layer of probe.router.stack) {
       if (!layer.route) continue;
-      for (const m of Object.keys(layer.route.methods)) served.add(`${m.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
+      for (const m of Object.keys(layer.route.methods))
+        served.add(`${m.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
     }
     assert.deepEqual([...served].sort(), [...documented].sort());
     // The route manifest (@ibrest/contract) has exactly these routes: one entry per express route, by operationId.
-    const manifest = workerRoutes().map((r) => `${r.id} ${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`).sort();
+    const manifest = workerRoutes()
+      .map((r) => `${r.id} ${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+      .sort();
     const table = s.worker.routes
       .map((r) => `${r.operationId} ${r.method.toUpperCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
       .sort();
     assert.deepEqual(table, manifest, 'the worker route table and the route manifest list the same routes');
     assert.deepEqual([...served].sort(), [...new Set(manifest.map((m) => m.split(' ').slice(1).join(' ')))].sort());
-    for (const seed of ['GET /order', 'POST /order', 'DELETE /order', 'PUT /order/{orderId}', 'DELETE /order/{orderId}', 'GET /account/summary', 'GET /executions']) {
+    for (const seed of [
+      'GET /order',
+      'POST /order',
+      'DELETE /order',
+      'PUT /order/{orderId}',
+      'DELETE /order/{orderId}',
+      'GET /account/summary',
+      'GET /executions',
+    ]) {
       assert.ok(documented.has(seed), seed);
     }
     assert.ok(doc.paths['/historical'].get.responses['429'].headers['Retry-After']);

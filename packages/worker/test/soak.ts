@@ -23,13 +23,21 @@ describe(`soak – ${ORDERS} orders, flat memory`, () => {
   let worker: WorkerHandle;
   const dataDir = tempDataDir();
   before(async () => {
-    sim = startService({ name: 'gateway-sim', script: mainScript('@ibrest/gateway-sim'), args: ['--port', '0',
-      '--msg-rate', '100000', '--log-level', 'warn'] });
+    sim = startService({
+      name: 'gateway-sim',
+      script: mainScript('@ibrest/gateway-sim'),
+      args: ['--port', '0', '--msg-rate', '100000', '--log-level', 'warn'],
+    });
     const { port } = await sim.listening;
     const config = loadConfig({
-      DATA_DIR: dataDir, ORDER_DATA_FSYNC: 'false', IB_MAINTENANCE_WINDOWS: 'none', IB_PORT: String(port),
+      DATA_DIR: dataDir,
+      ORDER_DATA_FSYNC: 'false',
+      IB_MAINTENANCE_WINDOWS: 'none',
+      IB_PORT: String(port),
       IB_CLIENT_ID: '0',
-      PORT: '0', LOG_LEVEL: 'silent', IB_MSG_RATE: '50',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      IB_MSG_RATE: '50',
     });
     worker = await startWorker(config, { logger: createLogger('soak', 'silent') });
     await worker.whenReady(20_000);
@@ -57,14 +65,21 @@ describe(`soak – ${ORDERS} orders, flat memory`, () => {
   it('heap and RSS after GC stay flat once the finished-order window is full', async () => {
     assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'function', 'run with node --expose-gc');
     const place = async (until: number) => {
-      await Promise.all(Array.from({ length: LANES }, async () => {
-        while (placed < until) {
-          placed++;
-          const r = await http(`${worker.url}/order`, { method: 'POST', json: { contract: AAPL,
-            order: { action: placed % 2 ? 'BUY' : 'SELL', orderType: 'MKT', totalQuantity: 1 } } });
-          assert.equal(r.status, 201, JSON.stringify(r.body));
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: LANES }, async () => {
+          while (placed < until) {
+            placed++;
+            const r = await http(`${worker.url}/order`, {
+              method: 'POST',
+              json: {
+                contract: AAPL,
+                order: { action: placed % 2 ? 'BUY' : 'SELL', orderType: 'MKT', totalQuantity: 1 },
+              },
+            });
+            assert.equal(r.status, 201, JSON.stringify(r.body));
+          }
+        }),
+      );
     };
     await place(WARMUP);
     const atWarmup = measure();
@@ -79,13 +94,18 @@ describe(`soak – ${ORDERS} orders, flat memory`, () => {
     const heapKb = kbPerOrder(atEnd.heapMb - atWarmup.heapMb, ORDERS - atWarmup.orders);
     const rssKb = kbPerOrder(atEnd.anonMb - atHalf.anonMb, ORDERS - half);
     const figures = {
-      orders: ORDERS, warmup: WARMUP, half, seconds: Math.round((Date.now() - started) / 1000),
+      orders: ORDERS,
+      warmup: WARMUP,
+      half,
+      seconds: Math.round((Date.now() - started) / 1000),
       heapMb: [atWarmup, atHalf, atEnd].map((m) => m.heapMb.toFixed(1)),
       rssMb: [atWarmup, atHalf, atEnd].map((m) => m.rssMb.toFixed(1)),
       rssAnonMb: [atWarmup, atHalf, atEnd].map((m) => m.anonMb.toFixed(1)),
       rssFileMb: [atWarmup, atHalf, atEnd].map((m) => m.fileMb.toFixed(1)),
-      heapKbPerOrder: heapKb.toFixed(2), anonKbPerOrderSecondHalf: rssKb.toFixed(2),
-      mirrorRecords: worker.mirror.orders.size, executions: worker.mirror.executions.query().length,
+      heapKbPerOrder: heapKb.toFixed(2),
+      anonKbPerOrderSecondHalf: rssKb.toFixed(2),
+      mirrorRecords: worker.mirror.orders.size,
+      executions: worker.mirror.executions.query().length,
     };
     console.log(`SOAK_FIGURES ${JSON.stringify(figures)}`);
     assert.ok(worker.mirror.orders.size <= 2_100, `mirror holds ${worker.mirror.orders.size} records`);

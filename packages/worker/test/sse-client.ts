@@ -91,7 +91,13 @@ export function parseAtom(xml: string): { entries: { id: string; content: string
     } else stack.push(m[2]!);
   }
   if (stack.length !== 0) throw new Error(`unclosed ${stack.join(',')}`);
-  const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const unescape = (s: string) =>
+    s
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, '&');
   const entries = [...xml.matchAll(/<entry>([\s\S]*?)<\/entry>/g)].map((m) => ({
     id: unescape(/<id>([^<]*)<\/id>/.exec(m[1]!)?.[1] ?? ''),
     content: unescape(/<content type="text">([^<]*)<\/content>/.exec(m[1]!)?.[1] ?? ''),

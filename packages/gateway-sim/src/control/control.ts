@@ -47,19 +47,48 @@ export interface OrderView {
 
 /** A plain-JSON view of one answered what-if order: the order's own fields plus IB's margin figures. */
 export interface WhatIfView
-  extends WhatIfFigures,
-    Pick<OrderView, 'orderId' | 'clientId' | 'account' | 'symbol' | 'conId' | 'secType' | 'action' | 'totalQuantity' | 'orderType' | 'lmtPrice' | 'auxPrice'> {
+  extends
+    WhatIfFigures,
+    Pick<
+      OrderView,
+      | 'orderId'
+      | 'clientId'
+      | 'account'
+      | 'symbol'
+      | 'conId'
+      | 'secType'
+      | 'action'
+      | 'totalQuantity'
+      | 'orderType'
+      | 'lmtPrice'
+      | 'auxPrice'
+    > {
   /** Epoch ms when it was answered. */
   time: number;
 }
 
 export function orderView(o: SimOrder): OrderView {
   return {
-    orderId: o.orderId, clientId: o.clientId, permId: o.permId, parentId: o.parentId, account: o.account,
-    symbol: o.contract.symbol, conId: o.contract.conId, secType: o.contract.secType, action: o.action,
-    totalQuantity: o.totalQuantity, orderType: o.orderType, lmtPrice: o.lmtPrice, auxPrice: o.auxPrice,
-    ocaGroup: o.ocaGroup, orderRef: o.orderRef, status: o.status, filled: o.filled,
-    remaining: Math.max(0, o.totalQuantity - o.filled), avgFillPrice: o.avgFillPrice, history: [...o.history],
+    orderId: o.orderId,
+    clientId: o.clientId,
+    permId: o.permId,
+    parentId: o.parentId,
+    account: o.account,
+    symbol: o.contract.symbol,
+    conId: o.contract.conId,
+    secType: o.contract.secType,
+    action: o.action,
+    totalQuantity: o.totalQuantity,
+    orderType: o.orderType,
+    lmtPrice: o.lmtPrice,
+    auxPrice: o.auxPrice,
+    ocaGroup: o.ocaGroup,
+    orderRef: o.orderRef,
+    status: o.status,
+    filled: o.filled,
+    remaining: Math.max(0, o.totalQuantity - o.filled),
+    avgFillPrice: o.avgFillPrice,
+    history: [...o.history],
   };
 }
 
@@ -83,16 +112,21 @@ export class GatewayControl {
 
   /** Moves an instrument (symbol of a stock, or conId) to `price`; resting orders and subscribers react. */
   setPrice(symbolOrConId: string | number, price: number): Quote {
-    const c = typeof symbolOrConId === 'number'
-      ? this.sim.engine.catalogue.byConId(symbolOrConId)
-      : this.sim.engine.catalogue.bySymbol(symbolOrConId) ?? this.sim.engine.catalogue.find({ localSymbol: symbolOrConId })[0];
+    const c =
+      typeof symbolOrConId === 'number'
+        ? this.sim.engine.catalogue.byConId(symbolOrConId)
+        : (this.sim.engine.catalogue.bySymbol(symbolOrConId) ??
+          this.sim.engine.catalogue.find({ localSymbol: symbolOrConId })[0]);
     if (!c) throw new Error(`unknown instrument ${symbolOrConId}`);
     if (!(price > 0)) throw new Error(`expected a positive price, got ${price}`);
     return { ...this.sim.engine.market.setPrice(c.conId, price) };
   }
 
   quote(symbolOrConId: string | number): Quote | undefined {
-    const c = typeof symbolOrConId === 'number' ? this.sim.engine.catalogue.byConId(symbolOrConId) : this.sim.engine.catalogue.bySymbol(symbolOrConId);
+    const c =
+      typeof symbolOrConId === 'number'
+        ? this.sim.engine.catalogue.byConId(symbolOrConId)
+        : this.sim.engine.catalogue.bySymbol(symbolOrConId);
     const q = c ? this.sim.engine.market.quote(c.conId) : undefined;
     return q ? { ...q } : undefined;
   }
@@ -132,8 +166,13 @@ export class GatewayControl {
 
   /** Fills a working order now; quantity defaults to all that remains. */
   fillOrder(ref: { permId?: number; orderId?: number; clientId?: number }, quantity?: number, price?: number): boolean {
-    const o = this.sim.engine.orders.all().find((x) =>
-      ref.permId !== undefined ? x.permId === ref.permId : x.orderId === ref.orderId && (ref.clientId === undefined || x.clientId === ref.clientId));
+    const o = this.sim.engine.orders
+      .all()
+      .find((x) =>
+        ref.permId !== undefined
+          ? x.permId === ref.permId
+          : x.orderId === ref.orderId && (ref.clientId === undefined || x.clientId === ref.clientId),
+      );
     return o ? this.sim.engine.orders.fillOrder(o, quantity, price) : false;
   }
 
@@ -240,7 +279,11 @@ export class GatewayControl {
 
   /** Violation counters by IB code (100, 101, 162, 326 …) and the recent records. */
   violations(): { byCode: Record<string, number>; total: number; recent: Violation[] } {
-    return { byCode: this.sim.violations.byCode(), total: this.sim.violations.count(), recent: [...this.sim.violations.recent()] };
+    return {
+      byCode: this.sim.violations.byCode(),
+      total: this.sim.violations.count(),
+      recent: [...this.sim.violations.recent()],
+    };
   }
 
   resetViolations(): void {
@@ -251,10 +294,12 @@ export class GatewayControl {
 
   /** What clients sent, optionally filtered by clientId, message id or name. */
   received(filter: ReceivedFilter = {}): ReceivedMessage[] {
-    return this.sim.received.filter((m) =>
-      (filter.clientId === undefined || m.clientId === filter.clientId) &&
-      (filter.msgId === undefined || m.msgId === filter.msgId) &&
-      (filter.name === undefined || m.name === filter.name));
+    return this.sim.received.filter(
+      (m) =>
+        (filter.clientId === undefined || m.clientId === filter.clientId) &&
+        (filter.msgId === undefined || m.msgId === filter.msgId) &&
+        (filter.name === undefined || m.name === filter.name),
+    );
   }
 
   clearReceived(): void {
@@ -289,7 +334,8 @@ export class GatewayControl {
   dropSubscriptions(kinds?: SubscriptionKind | readonly SubscriptionKind[]): Record<SubscriptionKind, number> {
     const list = kinds === undefined ? SUBSCRIPTION_KINDS : typeof kinds === 'string' ? [kinds] : kinds;
     for (const k of list) {
-      if (!SUBSCRIPTION_KINDS.includes(k)) throw new Error(`expected a subscription kind (${SUBSCRIPTION_KINDS.join(', ')}), got ${JSON.stringify(k)}`);
+      if (!SUBSCRIPTION_KINDS.includes(k))
+        throw new Error(`expected a subscription kind (${SUBSCRIPTION_KINDS.join(', ')}), got ${JSON.stringify(k)}`);
     }
     return this.sim.dropSubscriptions(list);
   }
@@ -306,10 +352,16 @@ export class GatewayControl {
 
   /** Publishes a news bulletin (type 1 regular, 2 exchange unavailable, 3 exchange available) to subscribers. */
   pushNewsBulletin(b: { message: string; type?: number; exchange?: string }): Bulletin {
-    if (typeof b.message !== 'string' || !b.message) throw new Error(`expected a non-empty bulletin message, got ${JSON.stringify(b.message)}`);
+    if (typeof b.message !== 'string' || !b.message)
+      throw new Error(`expected a non-empty bulletin message, got ${JSON.stringify(b.message)}`);
     const type = b.type ?? 1;
     if (![1, 2, 3].includes(type)) throw new Error(`expected bulletin type 1, 2 or 3, got ${JSON.stringify(type)}`);
-    const full = this.sim.feeds.addBulletin({ type, message: b.message, exchange: b.exchange ?? '', time: this.sim.now() });
+    const full = this.sim.feeds.addBulletin({
+      type,
+      message: b.message,
+      exchange: b.exchange ?? '',
+      time: this.sim.now(),
+    });
     broadcastBulletin(this.sim, full);
     return { ...full };
   }
@@ -318,9 +370,13 @@ export class GatewayControl {
     return this.sim.feeds.bulletins.map((b) => ({ ...b }));
   }
 
-  /** Shows a contract ("conId@exchange", "none" or "combo") in a display group, as a TWS user would; subscribers hear it. */
+  /**
+   * Shows a contract ("conId@exchange", "none" or "combo") in a display group, as a TWS user would; subscribers hear
+   * it.
+   */
   setDisplayGroup(groupId: number, contractInfo: string): void {
-    if (!this.sim.feeds.displayGroups.has(groupId)) throw new Error(`expected a display group id 1-7, got ${JSON.stringify(groupId)}`);
+    if (!this.sim.feeds.displayGroups.has(groupId))
+      throw new Error(`expected a display group id 1-7, got ${JSON.stringify(groupId)}`);
     const problem = contractInfoProblem(this.sim, contractInfo);
     if (problem) throw new Error(problem);
     setDisplayGroup(this.sim, groupId, contractInfo);
@@ -336,8 +392,11 @@ export class GatewayControl {
     const fa = this.sim.feeds.fa;
     if (!fa) return undefined;
     return {
-      master: fa.master, accounts: [...fa.accounts], groups: fa.docs.get(FA_DATA_TYPE.groups)!,
-      profiles: fa.docs.get(FA_DATA_TYPE.profiles)!, aliases: fa.docs.get(FA_DATA_TYPE.aliases)!,
+      master: fa.master,
+      accounts: [...fa.accounts],
+      groups: fa.docs.get(FA_DATA_TYPE.groups)!,
+      profiles: fa.docs.get(FA_DATA_TYPE.profiles)!,
+      aliases: fa.docs.get(FA_DATA_TYPE.aliases)!,
     };
   }
 
@@ -351,21 +410,39 @@ export class GatewayControl {
    */
   whatIfs(): WhatIfView[] {
     return this.sim.engine.whatIf.all().map(({ order, figures }) => ({
-      orderId: order.orderId, clientId: order.clientId, account: order.account, symbol: order.contract.symbol,
-      conId: order.contract.conId, secType: order.contract.secType, action: order.action,
-      totalQuantity: order.totalQuantity, orderType: order.orderType, lmtPrice: order.lmtPrice,
-      auxPrice: order.auxPrice, time: order.createdAt, ...figures,
+      orderId: order.orderId,
+      clientId: order.clientId,
+      account: order.account,
+      symbol: order.contract.symbol,
+      conId: order.contract.conId,
+      secType: order.contract.secType,
+      action: order.action,
+      totalQuantity: order.totalQuantity,
+      orderType: order.orderType,
+      lmtPrice: order.lmtPrice,
+      auxPrice: order.auxPrice,
+      time: order.createdAt,
+      ...figures,
     }));
   }
 
   executions(): Array<Omit<Execution, 'contract'> & { symbol: string; conId: number }> {
-    return this.sim.engine.orders.execs().map(({ contract, ...e }) => ({ ...e, symbol: contract.symbol, conId: contract.conId }));
+    return this.sim.engine.orders
+      .execs()
+      .map(({ contract, ...e }) => ({ ...e, symbol: contract.symbol, conId: contract.conId }));
   }
 
   positions(): Array<{ account: string; symbol: string; conId: number; quantity: number; avgCost: number }> {
     const out = [];
     for (const [id, a] of this.sim.engine.accounts.byId) {
-      for (const p of a.positions.values()) out.push({ account: id, symbol: p.contract.symbol, conId: p.contract.conId, quantity: p.quantity, avgCost: p.avgCost });
+      for (const p of a.positions.values())
+        out.push({
+          account: id,
+          symbol: p.contract.symbol,
+          conId: p.contract.conId,
+          quantity: p.quantity,
+          avgCost: p.avgCost,
+        });
     }
     return out;
   }

@@ -117,7 +117,11 @@ export interface HistoricalNewsRequest {
 export function readHistoricalNews(r: FieldReader): HistoricalNewsRequest {
   const reqId = r.readInt('reqId');
   const conId = r.readInt('conId');
-  const providerCodes = r.readStr('providerCodes').split('+').map((p) => p.trim()).filter(Boolean);
+  const providerCodes = r
+    .readStr('providerCodes')
+    .split('+')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const startDateTime = r.readStr('startDateTime');
   const endDateTime = r.readStr('endDateTime');
   const totalResults = r.readInt('totalResults');

@@ -55,11 +55,27 @@ export function readHistorical(r: FieldReader): HistoricalRequest {
   skipComboLegs(r, contract.secType);
   const keepUpToDate = r.readBool('keepUpToDate');
   r.skipRest();
-  return { reqId, contract, includeExpired, endDateTime, barSize, duration, useRTH, whatToShow, formatDate, keepUpToDate };
+  return {
+    reqId,
+    contract,
+    includeExpired,
+    endDateTime,
+    barSize,
+    duration,
+    useRTH,
+    whatToShow,
+    formatDate,
+    keepUpToDate,
+  };
 }
 
 /** REQ_HEAD_TIMESTAMP: reqId, contract, includeExpired, useRTH, whatToShow, formatDate. */
-export function readHeadTimestamp(r: FieldReader): { reqId: number; contract: ContractQuery; whatToShow: string; formatDate: number } {
+export function readHeadTimestamp(r: FieldReader): {
+  reqId: number;
+  contract: ContractQuery;
+  whatToShow: string;
+  formatDate: number;
+} {
   const reqId = r.readInt('reqId');
   const contract = readContract(r);
   r.readBool('includeExpired');

@@ -111,8 +111,20 @@ export function readPlaceOrder(sv: number, r: FieldReader): PlaceOrderRequest {
   return {
     contract,
     order: {
-      orderId, action, totalQuantity, orderType, lmtPrice, auxPrice, tif, ocaGroup, ocaType, account, orderRef,
-      transmit, parentId, outsideRth,
+      orderId,
+      action,
+      totalQuantity,
+      orderType,
+      lmtPrice,
+      auxPrice,
+      tif,
+      ocaGroup,
+      ocaType,
+      account,
+      orderRef,
+      transmit,
+      parentId,
+      outsideRth,
     },
     whatIf,
   };

@@ -15,18 +15,43 @@ export function contractData(sv: number, reqId: number, c: ContractDef): Field[]
   const f: Field[] = [OUT.CONTRACT_DATA, reqId, c.symbol, c.secType, c.lastTradeDate];
   if (sv >= V.LAST_TRADE_DATE) f.push(c.lastTradeDate);
   f.push(
-    c.strike, c.right, c.exchange, c.currency, c.localSymbol,
-    /* marketName */ c.tradingClass, c.tradingClass, c.conId, c.minTick, c.multiplier,
-    c.orderTypes, c.validExchanges, /* priceMagnifier */ 1, c.underConId, c.longName, c.primaryExch,
-    /* contractMonth */ c.lastTradeDate.slice(0, 6), c.industry, c.category, c.subcategory, c.timeZoneId,
-    TRADING_HOURS, LIQUID_HOURS, /* evRule */ '', /* evMultiplier */ '',
+    c.strike,
+    c.right,
+    c.exchange,
+    c.currency,
+    c.localSymbol,
+    /* marketName */ c.tradingClass,
+    c.tradingClass,
+    c.conId,
+    c.minTick,
+    c.multiplier,
+    c.orderTypes,
+    c.validExchanges,
+    /* priceMagnifier */ 1,
+    c.underConId,
+    c.longName,
+    c.primaryExch,
+    /* contractMonth */ c.lastTradeDate.slice(0, 6),
+    c.industry,
+    c.category,
+    c.subcategory,
+    c.timeZoneId,
+    TRADING_HOURS,
+    LIQUID_HOURS,
+    /* evRule */ '',
+    /* evMultiplier */ '',
   );
   if (c.isin) f.push(1, 'ISIN', c.isin);
   else f.push(0);
   f.push(
-    /* aggGroup */ 1, c.underSymbol, c.underSecType, c.marketRuleIds,
-    /* realExpirationDate */ c.lastTradeDate, c.stockType,
-    /* minSize */ c.secType === 'STK' ? 0.0001 : 1, /* sizeIncrement */ c.secType === 'STK' ? 0.0001 : 1,
+    /* aggGroup */ 1,
+    c.underSymbol,
+    c.underSecType,
+    c.marketRuleIds,
+    /* realExpirationDate */ c.lastTradeDate,
+    c.stockType,
+    /* minSize */ c.secType === 'STK' ? 0.0001 : 1,
+    /* sizeIncrement */ c.secType === 'STK' ? 0.0001 : 1,
     /* suggestedSizeIncrement */ c.secType === 'STK' ? 100 : 1,
   );
   if (sv >= V.INELIGIBILITY_REASONS) f.push(0);
@@ -47,11 +72,26 @@ export function symbolSamples(sv: number, reqId: number, list: ContractDef[]): F
   return f;
 }
 
-export function secDefOptParams(reqId: number, exchange: string, underConId: number, tradingClass: string,
-  multiplier: string, expirations: string[], strikes: number[]): Field[] {
+export function secDefOptParams(
+  reqId: number,
+  exchange: string,
+  underConId: number,
+  tradingClass: string,
+  multiplier: string,
+  expirations: string[],
+  strikes: number[],
+): Field[] {
   return [
-    OUT.SECURITY_DEFINITION_OPTION_PARAMETER, reqId, exchange, underConId, tradingClass, multiplier,
-    expirations.length, ...expirations, strikes.length, ...strikes,
+    OUT.SECURITY_DEFINITION_OPTION_PARAMETER,
+    reqId,
+    exchange,
+    underConId,
+    tradingClass,
+    multiplier,
+    expirations.length,
+    ...expirations,
+    strikes.length,
+    ...strikes,
   ];
 }
 

@@ -12,7 +12,19 @@ const I = UNSET_INT;
 function contractFields(o: SimOrder): Field[] {
   const c = o.contract;
   // Real TWS sends "?" as the right of a non-option.
-  return [c.conId, c.symbol, c.secType, c.lastTradeDate, c.strike, c.right || '?', c.multiplier, c.exchange, c.currency, c.localSymbol, c.tradingClass];
+  return [
+    c.conId,
+    c.symbol,
+    c.secType,
+    c.lastTradeDate,
+    c.strike,
+    c.right || '?',
+    c.multiplier,
+    c.exchange,
+    c.currency,
+    c.localSymbol,
+    c.tradingClass,
+  ];
 }
 
 const lmt = (o: SimOrder): Field => optDouble(o.lmtPrice);
@@ -26,12 +38,25 @@ const aux = (o: SimOrder): Field => optDouble(o.auxPrice);
 function whatIfBlock(sv: number, status: string, w: WhatIfFigures | undefined): Field[] {
   const f: Field[] = [w ? 1 : 0, status];
   if (sv >= V.WHAT_IF_EXT_FIELDS) {
-    f.push(optDouble(w?.initMarginBefore), optDouble(w?.maintMarginBefore), optDouble(w?.equityWithLoanBefore),
-      optDouble(w?.initMarginChange), optDouble(w?.maintMarginChange), optDouble(w?.equityWithLoanChange));
+    f.push(
+      optDouble(w?.initMarginBefore),
+      optDouble(w?.maintMarginBefore),
+      optDouble(w?.equityWithLoanBefore),
+      optDouble(w?.initMarginChange),
+      optDouble(w?.maintMarginChange),
+      optDouble(w?.equityWithLoanChange),
+    );
   }
-  f.push(optDouble(w?.initMarginAfter), optDouble(w?.maintMarginAfter), optDouble(w?.equityWithLoanAfter),
-    optDouble(w?.commission), optDouble(w?.minCommission), optDouble(w?.maxCommission),
-    w?.commissionCurrency ?? '', w?.warningText ?? '');
+  f.push(
+    optDouble(w?.initMarginAfter),
+    optDouble(w?.maintMarginAfter),
+    optDouble(w?.equityWithLoanAfter),
+    optDouble(w?.commission),
+    optDouble(w?.minCommission),
+    optDouble(w?.maxCommission),
+    w?.commissionCurrency ?? '',
+    w?.warningText ?? '',
+  );
   return f;
 }
 
@@ -42,37 +67,117 @@ function whatIfBlock(sv: number, status: string, w: WhatIfFigures | undefined): 
  */
 export function openOrder(sv: number, o: SimOrder, whatIf?: WhatIfFigures): Field[] {
   const f: Field[] = [OUT.OPEN_ORDER, o.orderId, ...contractFields(o)];
-  f.push(o.action, o.totalQuantity, o.orderType, lmt(o), aux(o), o.tif, o.ocaGroup, o.account, /* openClose */ '',
-    /* origin */ 0, o.orderRef, o.clientId, o.permId, o.outsideRth, /* hidden */ 0, /* discretionaryAmt */ 0,
-    /* goodAfterTime */ '', /* sharesAllocation (deprecated) */ '');
+  f.push(
+    o.action,
+    o.totalQuantity,
+    o.orderType,
+    lmt(o),
+    aux(o),
+    o.tif,
+    o.ocaGroup,
+    o.account,
+    /* openClose */ '',
+    /* origin */ 0,
+    o.orderRef,
+    o.clientId,
+    o.permId,
+    o.outsideRth,
+    /* hidden */ 0,
+    /* discretionaryAmt */ 0,
+    /* goodAfterTime */ '',
+    /* sharesAllocation (deprecated) */ '',
+  );
   f.push(/* faGroup */ '', /* faMethod */ '', /* faPercentage */ '');
   if (sv < V.FA_PROFILE_DESUPPORT) f.push(/* faProfile */ '');
   f.push(/* modelCode (MODELS_SUPPORT) */ '');
-  f.push(/* goodTillDate */ '', /* rule80A */ '', /* percentOffset */ D, /* settlingFirm */ '',
-    /* shortSaleSlot */ 0, /* designatedLocation */ '', /* exemptCode */ -1,
-    /* auctionStrategy */ 0, /* startingPrice */ D, /* stockRefPrice */ D, /* delta */ D,
-    /* stockRangeLower */ D, /* stockRangeUpper */ D, /* displaySize */ I, /* blockOrder */ 0,
-    /* sweepToFill */ 0, /* allOrNone */ 0, /* minQty */ I, /* ocaType */ o.ocaType || 3, /* eTradeOnly */ 0,
-    /* firmQuoteOnly */ 0, /* nbboPriceCap */ D, o.parentId, /* triggerMethod */ 0);
-  f.push(/* volatility */ D, /* volatilityType */ 0, /* deltaNeutralOrderType (empty: no delta-neutral block follows) */ '', /* deltaNeutralAuxPrice */ D);
-  f.push(/* continuousUpdate */ 0, /* referencePriceType */ 0, /* trailStopPrice */ D, /* trailingPercent */ D,
-    /* basisPoints */ D, /* basisPointsType */ I, /* comboLegsDescrip */ '', /* comboLegsCount */ 0,
-    /* orderComboLegsCount */ 0, /* smartComboRoutingParamsCount */ 0,
-    /* scaleInitLevelSize */ I, /* scaleSubsLevelSize */ I, /* scalePriceIncrement */ D,
-    /* hedgeType */ '', /* optOutSmartRouting */ 0, /* clearingAccount */ '', /* clearingIntent */ 'IB',
-    /* notHeld */ 0, /* deltaNeutralContract */ 0, /* algoStrategy */ '', /* solicited */ 0);
+  f.push(
+    /* goodTillDate */ '',
+    /* rule80A */ '',
+    /* percentOffset */ D,
+    /* settlingFirm */ '',
+    /* shortSaleSlot */ 0,
+    /* designatedLocation */ '',
+    /* exemptCode */ -1,
+    /* auctionStrategy */ 0,
+    /* startingPrice */ D,
+    /* stockRefPrice */ D,
+    /* delta */ D,
+    /* stockRangeLower */ D,
+    /* stockRangeUpper */ D,
+    /* displaySize */ I,
+    /* blockOrder */ 0,
+    /* sweepToFill */ 0,
+    /* allOrNone */ 0,
+    /* minQty */ I,
+    /* ocaType */ o.ocaType || 3,
+    /* eTradeOnly */ 0,
+    /* firmQuoteOnly */ 0,
+    /* nbboPriceCap */ D,
+    o.parentId,
+    /* triggerMethod */ 0,
+  );
+  f.push(
+    /* volatility */ D,
+    /* volatilityType */ 0,
+    /* deltaNeutralOrderType (empty: no delta-neutral block follows) */ '',
+    /* deltaNeutralAuxPrice */ D,
+  );
+  f.push(
+    /* continuousUpdate */ 0,
+    /* referencePriceType */ 0,
+    /* trailStopPrice */ D,
+    /* trailingPercent */ D,
+    /* basisPoints */ D,
+    /* basisPointsType */ I,
+    /* comboLegsDescrip */ '',
+    /* comboLegsCount */ 0,
+    /* orderComboLegsCount */ 0,
+    /* smartComboRoutingParamsCount */ 0,
+    /* scaleInitLevelSize */ I,
+    /* scaleSubsLevelSize */ I,
+    /* scalePriceIncrement */ D,
+    /* hedgeType */ '',
+    /* optOutSmartRouting */ 0,
+    /* clearingAccount */ '',
+    /* clearingIntent */ 'IB',
+    /* notHeld */ 0,
+    /* deltaNeutralContract */ 0,
+    /* algoStrategy */ '',
+    /* solicited */ 0,
+  );
   f.push(...whatIfBlock(sv, o.status, whatIf));
   f.push(
-    /* randomizeSize */ 0, /* randomizePrice */ 0,
+    /* randomizeSize */ 0,
+    /* randomizePrice */ 0,
     /* conditionsCount (PEGGED_TO_BENCHMARK) */ 0,
-    /* adjustedOrderType */ o.orderType, /* triggerPrice */ D, /* trailStopPrice */ D, /* lmtPriceOffset */ D,
-    /* adjustedStopPrice */ D, /* adjustedStopLimitPrice */ D, /* adjustedTrailingAmount */ D,
+    /* adjustedOrderType */ o.orderType,
+    /* triggerPrice */ D,
+    /* trailStopPrice */ D,
+    /* lmtPriceOffset */ D,
+    /* adjustedStopPrice */ D,
+    /* adjustedStopLimitPrice */ D,
+    /* adjustedTrailingAmount */ D,
     /* adjustableTrailingUnit */ 0,
-    /* softDollarTier name, value, displayName */ '', '', '',
-    /* cashQty */ D, /* dontUseAutoPriceForHedge */ 0, /* isOmsContainer */ 0,
-    /* discretionaryUpToLimitPrice */ 0, /* usePriceMgmtAlgo */ 0, /* duration */ I, /* postToAts */ I,
-    /* autoCancelParent */ 0);
-  if (sv >= V.PEGBEST_PEGMID_OFFSETS) f.push(/* minTradeQty */ I, /* minCompeteSize */ I, /* competeAgainstBestOffset */ D, /* midOffsetAtWhole */ D, /* midOffsetAtHalf */ D);
+    /* softDollarTier name, value, displayName */ '',
+    '',
+    '',
+    /* cashQty */ D,
+    /* dontUseAutoPriceForHedge */ 0,
+    /* isOmsContainer */ 0,
+    /* discretionaryUpToLimitPrice */ 0,
+    /* usePriceMgmtAlgo */ 0,
+    /* duration */ I,
+    /* postToAts */ I,
+    /* autoCancelParent */ 0,
+  );
+  if (sv >= V.PEGBEST_PEGMID_OFFSETS)
+    f.push(
+      /* minTradeQty */ I,
+      /* minCompeteSize */ I,
+      /* competeAgainstBestOffset */ D,
+      /* midOffsetAtWhole */ D,
+      /* midOffsetAtHalf */ D,
+    );
   if (sv >= V.CUSTOMER_ACCOUNT) f.push(/* customerAccount */ '');
   if (sv >= V.PROFESSIONAL_CUSTOMER) f.push(/* professionalCustomer */ 0);
   if (sv >= V.BOND_ACCRUED_INTEREST) f.push(/* bondAccruedInterest */ '');
@@ -84,8 +189,18 @@ export function openOrder(sv: number, o: SimOrder, whatIf?: WhatIfFigures): Fiel
 /** ORDER_STATUS without a version (≥ MARKET_CAP_PRICE): 12 fields. */
 export function orderStatus(o: SimOrder): Field[] {
   return [
-    OUT.ORDER_STATUS, o.orderId, o.status, o.filled, Math.max(0, o.totalQuantity - o.filled), o.avgFillPrice,
-    o.permId, o.parentId, o.lastFillPrice, o.clientId, o.whyHeld, /* mktCapPrice */ 0,
+    OUT.ORDER_STATUS,
+    o.orderId,
+    o.status,
+    o.filled,
+    Math.max(0, o.totalQuantity - o.filled),
+    o.avgFillPrice,
+    o.permId,
+    o.parentId,
+    o.lastFillPrice,
+    o.clientId,
+    o.whyHeld,
+    /* mktCapPrice */ 0,
   ];
 }
 
@@ -98,26 +213,88 @@ export const openOrderEnd = (): Field[] => [OUT.OPEN_ORDER_END, 1];
  */
 export function completedOrder(sv: number, o: SimOrder): Field[] {
   const f: Field[] = [OUT.COMPLETED_ORDER, ...contractFields(o)];
-  f.push(o.action, o.totalQuantity, o.orderType, lmt(o), aux(o), o.tif, o.ocaGroup, o.account, '', 0, o.orderRef,
-    o.permId, o.outsideRth, 0, 0, '',
-    /* faGroup, faMethod, faPercentage */ '', '', '', ...(sv < V.FA_PROFILE_DESUPPORT ? [/* faProfile */ ''] : []),
-    /* modelCode */ '', /* goodTillDate */ '', /* rule80A */ '', /* percentOffset */ D, /* settlingFirm */ '',
-    /* shortSaleSlot */ 0, /* designatedLocation */ '', /* exemptCode */ -1,
-    /* startingPrice, stockRefPrice, delta */ D, D, D, /* stockRangeLower, Upper */ D, D,
-    /* displaySize */ I, /* sweepToFill */ 0, /* allOrNone */ 0, /* minQty */ I, /* ocaType */ o.ocaType || 3,
+  f.push(
+    o.action,
+    o.totalQuantity,
+    o.orderType,
+    lmt(o),
+    aux(o),
+    o.tif,
+    o.ocaGroup,
+    o.account,
+    '',
+    0,
+    o.orderRef,
+    o.permId,
+    o.outsideRth,
+    0,
+    0,
+    '',
+    /* faGroup, faMethod, faPercentage */ '',
+    '',
+    '',
+    ...(sv < V.FA_PROFILE_DESUPPORT ? [/* faProfile */ ''] : []),
+    /* modelCode */ '',
+    /* goodTillDate */ '',
+    /* rule80A */ '',
+    /* percentOffset */ D,
+    /* settlingFirm */ '',
+    /* shortSaleSlot */ 0,
+    /* designatedLocation */ '',
+    /* exemptCode */ -1,
+    /* startingPrice, stockRefPrice, delta */ D,
+    D,
+    D,
+    /* stockRangeLower, Upper */ D,
+    D,
+    /* displaySize */ I,
+    /* sweepToFill */ 0,
+    /* allOrNone */ 0,
+    /* minQty */ I,
+    /* ocaType */ o.ocaType || 3,
     /* triggerMethod */ 0,
-    /* volatility */ D, /* volatilityType */ 0, /* deltaNeutralOrderType (empty: no delta-neutral block follows) */ '', /* deltaNeutralAuxPrice */ D,
-    /* continuousUpdate */ 0, /* referencePriceType */ 0, /* trailStopPrice */ D, /* trailingPercent */ D,
-    /* comboLegsDescrip */ '', /* comboLegsCount */ 0, /* orderComboLegsCount */ 0, /* smartComboRoutingParamsCount */ 0,
-    /* scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement */ I, I, D,
-    /* hedgeType */ '', /* clearingAccount */ '', /* clearingIntent */ 'IB', /* notHeld */ 0,
-    /* deltaNeutralContract */ 0, /* algoStrategy */ '', /* solicited */ 0, o.status,
-    /* randomizeSize, randomizePrice */ 0, 0, /* conditionsCount */ 0,
-    /* trailStopPrice, lmtPriceOffset */ D, D, /* cashQty */ D, /* dontUseAutoPriceForHedge */ 0,
-    /* isOmsContainer */ 0, /* autoCancelDate */ '', /* filledQuantity */ o.filled, /* refFuturesConId */ 0,
-    /* autoCancelParent */ 0, /* shareholder */ '', /* imbalanceOnly */ 0, /* routeMarketableToBbo */ 0,
-    /* parentPermId */ 0, /* completedTime */ o.completedAt ? `${ibDateTime(o.completedAt)} GMT` : '',
-    /* completedStatus */ o.completedReason ?? o.status);
+    /* volatility */ D,
+    /* volatilityType */ 0,
+    /* deltaNeutralOrderType (empty: no delta-neutral block follows) */ '',
+    /* deltaNeutralAuxPrice */ D,
+    /* continuousUpdate */ 0,
+    /* referencePriceType */ 0,
+    /* trailStopPrice */ D,
+    /* trailingPercent */ D,
+    /* comboLegsDescrip */ '',
+    /* comboLegsCount */ 0,
+    /* orderComboLegsCount */ 0,
+    /* smartComboRoutingParamsCount */ 0,
+    /* scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement */ I,
+    I,
+    D,
+    /* hedgeType */ '',
+    /* clearingAccount */ '',
+    /* clearingIntent */ 'IB',
+    /* notHeld */ 0,
+    /* deltaNeutralContract */ 0,
+    /* algoStrategy */ '',
+    /* solicited */ 0,
+    o.status,
+    /* randomizeSize, randomizePrice */ 0,
+    0,
+    /* conditionsCount */ 0,
+    /* trailStopPrice, lmtPriceOffset */ D,
+    D,
+    /* cashQty */ D,
+    /* dontUseAutoPriceForHedge */ 0,
+    /* isOmsContainer */ 0,
+    /* autoCancelDate */ '',
+    /* filledQuantity */ o.filled,
+    /* refFuturesConId */ 0,
+    /* autoCancelParent */ 0,
+    /* shareholder */ '',
+    /* imbalanceOnly */ 0,
+    /* routeMarketableToBbo */ 0,
+    /* parentPermId */ 0,
+    /* completedTime */ o.completedAt ? `${ibDateTime(o.completedAt)} GMT` : '',
+    /* completedStatus */ o.completedReason ?? o.status,
+  );
   if (sv >= V.PEGBEST_PEGMID_OFFSETS) f.push(I, I, D, D, D);
   if (sv >= V.CUSTOMER_ACCOUNT) f.push('');
   if (sv >= V.PROFESSIONAL_CUSTOMER) f.push(0);

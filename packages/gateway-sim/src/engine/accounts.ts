@@ -114,7 +114,12 @@ export class Accounts {
       for (const p of s.positions ?? []) {
         const c = p.conId !== undefined ? catalogue.byConId(p.conId) : catalogue.bySymbol(p.symbol ?? '');
         if (!c) throw new Error(`account ${s.id}: unknown position contract ${p.symbol ?? p.conId}`);
-        acct.positions.set(c.conId, { contract: c, quantity: p.quantity, avgCost: p.avgPrice * multiplierOf(c), realizedPnl: 0 });
+        acct.positions.set(c.conId, {
+          contract: c,
+          quantity: p.quantity,
+          avgCost: p.avgPrice * multiplierOf(c),
+          realizedPnl: 0,
+        });
       }
       this.byId.set(s.id, acct);
       acct.startOfDayNetLiq = this.values(s.id).netLiquidation;
@@ -184,7 +189,10 @@ export class Accounts {
       total = addMargins(total, positionMargin(p.contract, qty, this.markPrice(p.contract), multiplierOf(p.contract)));
     }
     if (extra && !extraApplied) {
-      total = addMargins(total, positionMargin(extra.contract, extra.quantity, this.markPrice(extra.contract), multiplierOf(extra.contract)));
+      total = addMargins(
+        total,
+        positionMargin(extra.contract, extra.quantity, this.markPrice(extra.contract), multiplierOf(extra.contract)),
+      );
     }
     return total;
   }
@@ -253,7 +261,10 @@ export interface AccountValues {
 const money = (n: number): string => n.toFixed(2);
 
 /** IB's account-summary tags with value and currency ("" for non-monetary tags). */
-export function summaryTags(accountType: string, v: AccountValues): Array<[tag: string, value: string, currency: string]> {
+export function summaryTags(
+  accountType: string,
+  v: AccountValues,
+): Array<[tag: string, value: string, currency: string]> {
   return [
     ['AccountType', accountType, ''],
     ['NetLiquidation', money(v.netLiquidation), 'USD'],
@@ -300,8 +311,8 @@ export function ledgerTags(v: AccountValues, currencies: string[]): Array<[strin
   const out: Array<[string, string, string]> = [];
   for (const cur of currencies) {
     const base = cur === 'BASE';
-    const cash = base ? v.totalCash : v.cashByCurrency[cur] ?? 0;
-    const rate = base || cur === 'USD' ? 1 : FX_RATES[cur] ?? 0;
+    const cash = base ? v.totalCash : (v.cashByCurrency[cur] ?? 0);
+    const rate = base || cur === 'USD' ? 1 : (FX_RATES[cur] ?? 0);
     // Positions are all USD-priced: their value and PnL sit in USD and in BASE.
     const holdsStock = base || cur === 'USD';
     out.push(['CashBalance', money(cash), cur]);
@@ -316,7 +327,11 @@ export function ledgerTags(v: AccountValues, currencies: string[]): Array<[strin
 }
 
 /** The key/value/currency rows of reqAccountUpdates (ACCT_VALUE) and reqAccountUpdatesMulti: every currency. */
-export function accountUpdateValues(id: string, accountType: string, v: AccountValues): Array<[string, string, string]> {
+export function accountUpdateValues(
+  id: string,
+  accountType: string,
+  v: AccountValues,
+): Array<[string, string, string]> {
   const rows: Array<[string, string, string]> = [
     ['AccountCode', id, ''],
     ['AccountReady', 'true', ''],

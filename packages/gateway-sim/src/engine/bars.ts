@@ -16,17 +16,38 @@ export interface Bar {
 
 /** Bar sizes IB accepts in reqHistoricalData, in seconds. */
 const BAR_SIZES: Record<string, number> = {
-  '1 secs': 1, '5 secs': 5, '10 secs': 10, '15 secs': 15, '30 secs': 30,
-  '1 min': 60, '2 mins': 120, '3 mins': 180, '5 mins': 300, '10 mins': 600, '15 mins': 900,
-  '20 mins': 1200, '30 mins': 1800, '1 hour': 3600, '2 hours': 7200, '3 hours': 10800,
-  '4 hours': 14400, '8 hours': 28800, '1 day': 86400, '1 week': 604800, '1 month': 2592000,
+  '1 secs': 1,
+  '5 secs': 5,
+  '10 secs': 10,
+  '15 secs': 15,
+  '30 secs': 30,
+  '1 min': 60,
+  '2 mins': 120,
+  '3 mins': 180,
+  '5 mins': 300,
+  '10 mins': 600,
+  '15 mins': 900,
+  '20 mins': 1200,
+  '30 mins': 1800,
+  '1 hour': 3600,
+  '2 hours': 7200,
+  '3 hours': 10800,
+  '4 hours': 14400,
+  '8 hours': 28800,
+  '1 day': 86400,
+  '1 week': 604800,
+  '1 month': 2592000,
 };
 
 const DURATION_UNITS: Record<string, number> = { S: 1, D: 86400, W: 604800, M: 2592000, Y: 31536000 };
 
 /** Seconds of one bar, or undefined when IB would reject the bar size. */
 export function barSeconds(barSize: string): number | undefined {
-  const key = barSize.trim().replace(/\s+/g, ' ').toLowerCase().replace(/^1 (sec|min|hour|day|week|month)s$/, '1 $1');
+  const key = barSize
+    .trim()
+    .replace(/\s+/g, ' ')
+    .toLowerCase()
+    .replace(/^1 (sec|min|hour|day|week|month)s$/, '1 $1');
   return BAR_SIZES[key] ?? BAR_SIZES[barSize.trim()];
 }
 
@@ -42,7 +63,7 @@ export function durationSeconds(duration: string): number | undefined {
  * returns the same data no matter what happened before. Closes are anchored near the instrument's base price.
  */
 export function makeBar(seed: number, c: ContractDef, start: number, seconds: number): Bar {
-  const r = new Random((seed * 2654435761) ^ c.conId ^ Math.floor(start / seconds) * 40503);
+  const r = new Random((seed * 2654435761) ^ c.conId ^ (Math.floor(start / seconds) * 40503));
   const drift = Math.sin(start / 86400 / 17 + c.conId) * 0.04;
   const mid = c.basePrice * (1 + drift + (r.next() - 0.5) * 0.01);
   const span = c.basePrice * 0.004 * Math.sqrt(Math.max(1, seconds / 300));

@@ -36,7 +36,8 @@ export interface ContractDef {
   historyYears: number;
 }
 
-const ORDER_TYPES = 'ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,DEACTDIS,GAT,GTC,GTD,GTT,HID,IOC,LIT,LMT,MIT,MKT,MTL,NGCOMB,NONALGO,OCA,PEGBENCH,SCALE,SCALERST,STP,STPLMT,TRAIL,WHATIF';
+const ORDER_TYPES =
+  'ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,DEACTDIS,GAT,GTC,GTD,GTT,HID,IOC,LIT,LMT,MIT,MKT,MTL,NGCOMB,NONALGO,OCA,PEGBENCH,SCALE,SCALERST,STP,STPLMT,TRAIL,WHATIF';
 
 interface StockSeed {
   conId: number;
@@ -53,12 +54,73 @@ interface StockSeed {
 
 /** Real IB conIds, so logs and fixtures look like the real thing. */
 const STOCKS: StockSeed[] = [
-  { conId: 265598, symbol: 'AAPL', primaryExch: 'NASDAQ', longName: 'APPLE INC', industry: 'Technology', category: 'Computers', subcategory: 'Computers', isin: 'US0378331005', price: 190.5 },
-  { conId: 272093, symbol: 'MSFT', primaryExch: 'NASDAQ', longName: 'MICROSOFT CORP', industry: 'Technology', category: 'Software', subcategory: 'Applications Software', isin: 'US5949181045', price: 410.25 },
-  { conId: 756733, symbol: 'SPY', primaryExch: 'ARCA', longName: 'SPDR S&P 500 ETF TRUST', industry: 'Funds', category: 'Equity Fund', subcategory: 'Growth&Income-Large Cap', isin: 'US78462F1030', price: 520.1, stockType: 'ETF' },
-  { conId: 76792991, symbol: 'TSLA', primaryExch: 'NASDAQ', longName: 'TESLA INC', industry: 'Consumer, Cyclical', category: 'Auto Manufacturers', subcategory: 'Auto-Cars/Light Trucks', isin: 'US88160R1014', price: 245.8 },
-  { conId: 8314, symbol: 'IBM', primaryExch: 'NYSE', longName: 'INTL BUSINESS MACHINES CORP', industry: 'Technology', category: 'Computers', subcategory: 'Computer Services', isin: 'US4592001014', price: 182.4 },
-  { conId: 3691937, symbol: 'AMZN', primaryExch: 'NASDAQ', longName: 'AMAZON.COM INC', industry: 'Communications', category: 'Internet', subcategory: 'E-Commerce/Products', isin: 'US0231351067', price: 178.9 },
+  {
+    conId: 265598,
+    symbol: 'AAPL',
+    primaryExch: 'NASDAQ',
+    longName: 'APPLE INC',
+    industry: 'Technology',
+    category: 'Computers',
+    subcategory: 'Computers',
+    isin: 'US0378331005',
+    price: 190.5,
+  },
+  {
+    conId: 272093,
+    symbol: 'MSFT',
+    primaryExch: 'NASDAQ',
+    longName: 'MICROSOFT CORP',
+    industry: 'Technology',
+    category: 'Software',
+    subcategory: 'Applications Software',
+    isin: 'US5949181045',
+    price: 410.25,
+  },
+  {
+    conId: 756733,
+    symbol: 'SPY',
+    primaryExch: 'ARCA',
+    longName: 'SPDR S&P 500 ETF TRUST',
+    industry: 'Funds',
+    category: 'Equity Fund',
+    subcategory: 'Growth&Income-Large Cap',
+    isin: 'US78462F1030',
+    price: 520.1,
+    stockType: 'ETF',
+  },
+  {
+    conId: 76792991,
+    symbol: 'TSLA',
+    primaryExch: 'NASDAQ',
+    longName: 'TESLA INC',
+    industry: 'Consumer, Cyclical',
+    category: 'Auto Manufacturers',
+    subcategory: 'Auto-Cars/Light Trucks',
+    isin: 'US88160R1014',
+    price: 245.8,
+  },
+  {
+    conId: 8314,
+    symbol: 'IBM',
+    primaryExch: 'NYSE',
+    longName: 'INTL BUSINESS MACHINES CORP',
+    industry: 'Technology',
+    category: 'Computers',
+    subcategory: 'Computer Services',
+    isin: 'US4592001014',
+    price: 182.4,
+  },
+  {
+    conId: 3691937,
+    symbol: 'AMZN',
+    primaryExch: 'NASDAQ',
+    longName: 'AMAZON.COM INC',
+    industry: 'Communications',
+    category: 'Internet',
+    subcategory: 'E-Commerce/Products',
+    isin: 'US0231351067',
+    price: 178.9,
+  },
 ];
 
 function stock(s: StockSeed): ContractDef {
@@ -283,7 +345,8 @@ export class Catalogue {
     const p = pattern.trim().toUpperCase();
     if (!p) return [];
     return this.all.filter(
-      (c) => (c.secType === 'STK' || c.secType === 'CASH' || c.secType === 'FUT') &&
+      (c) =>
+        (c.secType === 'STK' || c.secType === 'CASH' || c.secType === 'FUT') &&
         (c.symbol.startsWith(p) || c.longName.toUpperCase().startsWith(p) || c.localSymbol.toUpperCase().startsWith(p)),
     );
   }

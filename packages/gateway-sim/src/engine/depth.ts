@@ -39,7 +39,11 @@ export interface DepthBook {
 }
 
 /** The venue a depth request names, or undefined when IB would answer 10092. */
-export function depthVenue(exchange: string, secType: string, isSmartDepth: boolean): DepthExchange | 'SMART' | undefined {
+export function depthVenue(
+  exchange: string,
+  secType: string,
+  isSmartDepth: boolean,
+): DepthExchange | 'SMART' | undefined {
   const ex = exchange.toUpperCase();
   if (ex === 'SMART') return isSmartDepth && secType === 'STK' ? 'SMART' : undefined;
   return DEPTH_EXCHANGES.find((d) => d.exchange === ex && d.secType === secType);
@@ -49,7 +53,13 @@ export function depthVenue(exchange: string, secType: string, isSmartDepth: bool
  * Rows on both sides around the current quote, one tick apart. A level's size is a pure function of
  * (seed, conId, side, price), so the book is deterministic and only rows whose price moved change.
  */
-export function buildBook(seed: number, c: ContractDef, q: Quote, rows: number, makers: readonly string[] | undefined): DepthBook {
+export function buildBook(
+  seed: number,
+  c: ContractDef,
+  q: Quote,
+  rows: number,
+  makers: readonly string[] | undefined,
+): DepthBook {
   const level = (side: number, price: number, i: number): DepthLevel => {
     const r = new Random((seed * 2654435761) ^ c.conId ^ (side * 7919) ^ Math.round(price / c.minTick));
     return { price, size: r.int(1, 20) * 100, marketMaker: makers ? makers[(i + side) % makers.length]! : '' };

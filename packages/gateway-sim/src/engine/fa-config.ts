@@ -18,20 +18,28 @@ export function xmlEscape(s: string): string {
 /** The default groups document: one group with every sub-account, allocated by net liquidation. */
 export function defaultGroupsXml(accounts: readonly string[]): string {
   const accts = accounts.map((a) => `<Account><acct>${xmlEscape(a)}</acct><amount>0.0</amount></Account>`).join('');
-  return `${XML_DECL}<ListOfGroups><Group><name>Everyone</name><defaultMethod>NetLiq</defaultMethod>` +
-    `<ListOfAccts varName="list">${accts}</ListOfAccts></Group></ListOfGroups>`;
+  return (
+    `${XML_DECL}<ListOfGroups><Group><name>Everyone</name><defaultMethod>NetLiq</defaultMethod>` +
+    `<ListOfAccts varName="list">${accts}</ListOfAccts></Group></ListOfGroups>`
+  );
 }
 
 /** The default (pre-177) profiles document: equal percentages over the sub-accounts. */
 export function defaultProfilesXml(accounts: readonly string[]): string {
   const pct = accounts.length ? Number((100 / accounts.length).toFixed(1)) : 0;
-  const allocs = accounts.map((a) => `<Allocation><acct>${xmlEscape(a)}</acct><amount>${pct.toFixed(1)}</amount></Allocation>`).join('');
-  return `${XML_DECL}<ListOfAllocationProfiles><AllocationProfile><name>EqualPct</name><type>1</type>` +
-    `<ListOfAllocations varName="listOfAllocations">${allocs}</ListOfAllocations></AllocationProfile></ListOfAllocationProfiles>`;
+  const allocs = accounts
+    .map((a) => `<Allocation><acct>${xmlEscape(a)}</acct><amount>${pct.toFixed(1)}</amount></Allocation>`)
+    .join('');
+  return (
+    `${XML_DECL}<ListOfAllocationProfiles><AllocationProfile><name>EqualPct</name><type>1</type>` +
+    `<ListOfAllocations varName="listOfAllocations">${allocs}</ListOfAllocations></AllocationProfile></ListOfAllocationProfiles>`
+  );
 }
 
 export function defaultAliasesXml(accounts: readonly string[]): string {
-  const rows = accounts.map((a, i) => `<AccountAlias><account>${xmlEscape(a)}</account><alias>Client ${i + 1}</alias></AccountAlias>`).join('');
+  const rows = accounts
+    .map((a, i) => `<AccountAlias><account>${xmlEscape(a)}</account><alias>Client ${i + 1}</alias></AccountAlias>`)
+    .join('');
   return `${XML_DECL}<ListOfAccountAliases>${rows}</ListOfAccountAliases>`;
 }
 
@@ -42,7 +50,10 @@ export function defaultAliasesXml(accounts: readonly string[]): string {
 export function faXmlProblem(faDataType: number, xml: string): string | undefined {
   const root = FA_ROOT[faDataType];
   if (!root) return `Invalid FA data type ${faDataType}`;
-  const body = xml.trim().replace(/^<\?xml[^>]*\?>/, '').trim();
+  const body = xml
+    .trim()
+    .replace(/^<\?xml[^>]*\?>/, '')
+    .trim();
   if (!body) return 'An XML string is required for this operation';
   const stack: string[] = [];
   let first: string | undefined;
@@ -62,7 +73,10 @@ export function faXmlProblem(faDataType: number, xml: string): string | undefine
 export class FaConfig {
   readonly docs = new Map<number, string>();
 
-  constructor(readonly master: string, readonly accounts: readonly string[]) {
+  constructor(
+    readonly master: string,
+    readonly accounts: readonly string[],
+  ) {
     this.docs.set(FA_DATA_TYPE.groups, defaultGroupsXml(accounts));
     this.docs.set(FA_DATA_TYPE.profiles, defaultProfilesXml(accounts));
     this.docs.set(FA_DATA_TYPE.aliases, defaultAliasesXml(accounts));

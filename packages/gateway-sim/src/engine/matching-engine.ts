@@ -72,7 +72,9 @@ export class MatchingEngine {
   /** TWS's "Master API client ID": sees every client's orders, executions and commission reports. */
   masterClientId = 0;
   readonly quirks: OrderQuirks = {
-    duplicateStatuses: false, fillWithoutFilledStatus: false, skipSubmittedStatus: false,
+    duplicateStatuses: false,
+    fillWithoutFilledStatus: false,
+    skipSubmittedStatus: false,
   };
   /** Called after every change of the order-id state (persistence). */
   onIdState: ((s: OrderIdState) => void) | undefined;
@@ -205,7 +207,12 @@ export class MatchingEngine {
     if (this.rejectNextSpec) {
       const r = this.rejectNextSpec;
       this.rejectNextSpec = undefined;
-      this.emit({ type: 'orderError', order, code: r.code ?? 201, text: r.text ?? 'Order rejected - reason:Simulated rejection' });
+      this.emit({
+        type: 'orderError',
+        order,
+        code: r.code ?? 201,
+        text: r.text ?? 'Order rejected - reason:Simulated rejection',
+      });
       this.setStatus(order, r.status ?? 'Cancelled', 'Rejected');
       this.emit({ type: 'openOrder', order });
       this.emitStatus(order);
@@ -226,7 +233,11 @@ export class MatchingEngine {
     const o = this.find(clientId, orderId);
     if (!o) return { ok: false, code: 10147, text: `OrderId ${orderId} that needs to be cancelled is not found.` };
     if (isDone(o)) {
-      return { ok: false, code: 10148, text: `OrderId ${orderId} that needs to be cancelled cannot be cancelled, state: ${o.status}.` };
+      return {
+        ok: false,
+        code: 10148,
+        text: `OrderId ${orderId} that needs to be cancelled cannot be cancelled, state: ${o.status}.`,
+      };
     }
     this.cancelOrder(o, 'Cancelled by API');
     return { ok: true };
@@ -251,9 +262,11 @@ export class MatchingEngine {
   validate(req: OrderRequest, contract?: ContractDef): { ok: false; code: number; text: string } | undefined {
     const action = req.action.toUpperCase();
     const type = req.orderType.toUpperCase();
-    if (action !== 'BUY' && action !== 'SELL') return { ok: false, code: 201, text: `Order rejected - reason:Invalid action ${req.action}` };
+    if (action !== 'BUY' && action !== 'SELL')
+      return { ok: false, code: 201, text: `Order rejected - reason:Invalid action ${req.action}` };
     if (!(req.totalQuantity > 0)) return { ok: false, code: 434, text: 'The order size cannot be zero.' };
-    if (!SUPPORTED_TYPES.has(type)) return { ok: false, code: 387, text: 'Unsupported order type for this exchange and security type.' };
+    if (!SUPPORTED_TYPES.has(type))
+      return { ok: false, code: 387, text: 'Unsupported order type for this exchange and security type.' };
     if ((type === 'LMT' || type === 'STP LMT') && req.lmtPrice === undefined) {
       return { ok: false, code: 201, text: 'Order rejected - reason:Missing limit price' };
     }
@@ -276,7 +289,8 @@ export class MatchingEngine {
     if (isDone(o)) return { ok: false, code: 103, text: ORDER_TEXT.duplicateId };
     const invalid = this.validate(req, o.contract);
     if (invalid) return invalid;
-    if (req.totalQuantity < o.filled) return { ok: false, code: 201, text: 'Order rejected - reason:Quantity below filled quantity' };
+    if (req.totalQuantity < o.filled)
+      return { ok: false, code: 201, text: 'Order rejected - reason:Quantity below filled quantity' };
     o.totalQuantity = req.totalQuantity;
     o.orderType = req.orderType.toUpperCase();
     o.lmtPrice = req.lmtPrice;
@@ -298,7 +312,8 @@ export class MatchingEngine {
   private group(o: SimOrder): SimOrder[] {
     const rootId = o.parentId || o.orderId;
     const out = this.all().filter(
-      (x) => x.clientId === o.clientId && !isDone(x) && !x.transmitted && (x.orderId === rootId || x.parentId === rootId),
+      (x) =>
+        x.clientId === o.clientId && !isDone(x) && !x.transmitted && (x.orderId === rootId || x.parentId === rootId),
     );
     if (!out.includes(o)) out.push(o);
     // Parent first so children see it transmitted.
@@ -413,8 +428,8 @@ export class MatchingEngine {
     else if (o.status !== 'Submitted') this.setStatus(o, 'Submitted');
     // IB's order after a fill: execDetails, orderStatus, openOrder, commissionReport, then position updates.
     this.emit({ type: 'execution', order: o, exec });
-    const silentFill = this.quirks.fillWithoutFilledStatus && o.status === 'Filled' &&
-      (o.orderType === 'MKT' || o.orderType === 'STP');
+    const silentFill =
+      this.quirks.fillWithoutFilledStatus && o.status === 'Filled' && (o.orderType === 'MKT' || o.orderType === 'STP');
     if (!silentFill) this.emitStatus(o);
     this.emit({ type: 'openOrder', order: o });
     this.emit({ type: 'commission', order: o, exec });
@@ -425,8 +440,10 @@ export class MatchingEngine {
   private afterFill(o: SimOrder, qty: number): void {
     // OCA: explicit groups, and the children of one bracket parent (IB links them as one OCA group).
     const siblings = this.open().filter(
-      (x) => x !== o && ((o.ocaGroup && x.ocaGroup === o.ocaGroup && x.account === o.account) ||
-        (o.parentId && x.parentId === o.parentId && x.clientId === o.clientId)),
+      (x) =>
+        x !== o &&
+        ((o.ocaGroup && x.ocaGroup === o.ocaGroup && x.account === o.account) ||
+          (o.parentId && x.parentId === o.parentId && x.clientId === o.clientId)),
     );
     for (const s of siblings) {
       const reduce = o.ocaGroup && s.ocaGroup === o.ocaGroup && (o.ocaType === 2 || o.ocaType === 3);
@@ -439,7 +456,9 @@ export class MatchingEngine {
       }
     }
     if (o.status === 'Filled') {
-      for (const child of this.open().filter((x) => x.parentId === o.orderId && x.clientId === o.clientId && x.transmitted)) {
+      for (const child of this.open().filter(
+        (x) => x.parentId === o.orderId && x.clientId === o.clientId && x.transmitted,
+      )) {
         child.whyHeld = '';
         const status: OrderStatus = this.isStop(child) && !child.triggered ? 'PreSubmitted' : 'Submitted';
         this.setStatus(child, status);

@@ -42,7 +42,14 @@ export function parseNewsTime(s: string): number | undefined | 'invalid' {
   if (!t) return undefined;
   const m = /^(\d{4})-?(\d{2})-?(\d{2})(?:[ T-](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?(?:\s+\S+)?$/.exec(t);
   if (!m) return 'invalid';
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
+  return Date.UTC(
+    Number(m[1]),
+    Number(m[2]) - 1,
+    Number(m[3]),
+    Number(m[4] ?? 0),
+    Number(m[5] ?? 0),
+    Number(m[6] ?? 0),
+  );
 }
 
 function headlineAt(seed: number, c: ContractDef, slot: number): Headline {
@@ -60,7 +67,14 @@ function headlineAt(seed: number, c: ContractDef, slot: number): Headline {
  * Headlines for an instrument between start and end (newest first), from the given providers. Each is a
  * pure function of (seed, conId, time slot), so a headline's article can be found again from its id.
  */
-export function headlines(seed: number, c: ContractDef, providers: readonly string[], startMs: number, endMs: number, max: number): { items: Headline[]; hasMore: boolean } {
+export function headlines(
+  seed: number,
+  c: ContractDef,
+  providers: readonly string[],
+  startMs: number,
+  endMs: number,
+  max: number,
+): { items: Headline[]; hasMore: boolean } {
   const items: Headline[] = [];
   const wanted = new Set(providers);
   // History reaches back one year at most, like a provider's archive for API users.
@@ -75,13 +89,20 @@ export function headlines(seed: number, c: ContractDef, providers: readonly stri
 }
 
 /** The article behind a headline id, or undefined when the id is not one the simulator issued. */
-export function article(seed: number, lookup: (conId: number) => ContractDef | undefined, provider: string, articleId: string): string | undefined {
+export function article(
+  seed: number,
+  lookup: (conId: number) => ContractDef | undefined,
+  provider: string,
+  articleId: string,
+): string | undefined {
   const m = /^([A-Z]+)\$([0-9a-f]+)([0-9a-f]{6})$/.exec(articleId);
   if (!m || m[1] !== provider) return undefined;
   const c = lookup(parseInt(m[2]!, 16));
   if (!c) return undefined;
   const h = headlineAt(seed, c, parseInt(m[3]!, 16));
   if (h.articleId !== articleId) return undefined;
-  return `<html><body><h1>${xmlEscape(h.headline)}</h1><p>${newsTime(h.time)} — ${xmlEscape(c.longName)} (${c.symbol}). ` +
-    `Simulated article text for testing; no real news.</p></body></html>`;
+  return (
+    `<html><body><h1>${xmlEscape(h.headline)}</h1><p>${newsTime(h.time)} — ${xmlEscape(c.longName)} (${c.symbol}). ` +
+    `Simulated article text for testing; no real news.</p></body></html>`
+  );
 }

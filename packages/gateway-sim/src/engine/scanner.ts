@@ -26,24 +26,32 @@ export const INSTRUMENTS = ['STK'] as const;
 
 /** The SCANNER_PARAMETERS document: instruments, location tree, scan types and filters, as TWS structures it. */
 export function scannerParametersXml(): string {
-  const scanTypes = SCAN_TYPES.map((t) =>
-    `<ScanType><displayName>${xmlEscape(t.name)}</displayName><scanCode>${t.code}</scanCode><instruments>STK</instruments>` +
-    `<absoluteColumns>false</absoluteColumns><Columns varName="columns"/></ScanType>`).join('');
-  const locations = LOCATIONS.slice(1).map((l) =>
-    `<Location><displayName>${xmlEscape(l.name)}</displayName><locationCode>${l.code}</locationCode><instruments>STK</instruments>` +
-    `<routeExchange>SMART</routeExchange></Location>`).join('');
+  const scanTypes = SCAN_TYPES.map(
+    (t) =>
+      `<ScanType><displayName>${xmlEscape(t.name)}</displayName><scanCode>${t.code}</scanCode><instruments>STK</instruments>` +
+      `<absoluteColumns>false</absoluteColumns><Columns varName="columns"/></ScanType>`,
+  ).join('');
+  const locations = LOCATIONS.slice(1)
+    .map(
+      (l) =>
+        `<Location><displayName>${xmlEscape(l.name)}</displayName><locationCode>${l.code}</locationCode><instruments>STK</instruments>` +
+        `<routeExchange>SMART</routeExchange></Location>`,
+    )
+    .join('');
   const filter = (id: string, category: string, code: string, name: string): string =>
     `<RangeFilter><id>${id}</id><category>${category}</category><histogram>false</histogram>` +
     `<AbstractField type="scanner.filter.DoubleField"><code>${code}Above</code><displayName>${xmlEscape(name)} above</displayName></AbstractField>` +
     `<AbstractField type="scanner.filter.DoubleField"><code>${code}Below</code><displayName>${xmlEscape(name)} below</displayName></AbstractField></RangeFilter>`;
-  return '<?xml version="1.0" encoding="UTF-8"?><ScanParameterResponse>' +
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?><ScanParameterResponse>' +
     '<InstrumentList varName="instrumentList"><Instrument><name>US Stocks</name><type>STK</type>' +
     '<filters>PRICE,VOLUME,CHANGEPERC</filters><group>STK.GLOBAL</group><shortName>US</shortName></Instrument></InstrumentList>' +
     `<LocationTree varName="locationTree"><Location><displayName>US Stocks</displayName><locationCode>STK.US</locationCode>` +
     `<instruments>STK</instruments><LocationTree varName="locationTree">${locations}</LocationTree></Location></LocationTree>` +
     `<ScanTypeList varName="scanTypeList">${scanTypes}</ScanTypeList>` +
     `<FilterList varName="filterList">${filter('PRICE', 'Price', 'price', 'Price')}${filter('VOLUME', 'Volume', 'volume', 'Volume')}` +
-    `${filter('CHANGEPERC', 'Price Change', 'changePerc', 'Change %')}</FilterList></ScanParameterResponse>`;
+    `${filter('CHANGEPERC', 'Price Change', 'changePerc', 'Change %')}</FilterList></ScanParameterResponse>`
+  );
 }
 
 export interface ScanQuery {
@@ -63,9 +71,12 @@ export function runScan(catalogue: Catalogue, market: Market, query: ScanQuery):
   const rows = catalogue.all
     .filter((c) => c.secType === 'STK' && (!loc?.primaryExch || c.primaryExch === loc.primaryExch))
     .map((c) => ({ c, q: market.quote(c.conId)! }))
-    .filter(({ q }) => (query.abovePrice === undefined || q.last > query.abovePrice) &&
-      (query.belowPrice === undefined || q.last < query.belowPrice) &&
-      (query.aboveVolume === undefined || q.volume > query.aboveVolume));
+    .filter(
+      ({ q }) =>
+        (query.abovePrice === undefined || q.last > query.abovePrice) &&
+        (query.belowPrice === undefined || q.last < query.belowPrice) &&
+        (query.aboveVolume === undefined || q.volume > query.aboveVolume),
+    );
   const by: Record<string, (a: (typeof rows)[0], b: (typeof rows)[0]) => number> = {
     TOP_PERC_GAIN: (a, b) => changeOf(b.q) - changeOf(a.q),
     TOP_PERC_LOSE: (a, b) => changeOf(a.q) - changeOf(b.q),
@@ -76,5 +87,8 @@ export function runScan(catalogue: Catalogue, market: Market, query: ScanQuery):
     ALL_SYMBOLS_DESC: (a, b) => b.c.symbol.localeCompare(a.c.symbol),
   };
   const cmp = by[query.scanCode.toUpperCase()] ?? by.ALL_SYMBOLS_ASC!;
-  return rows.sort((a, b) => cmp(a, b) || a.c.conId - b.c.conId).slice(0, query.rows).map((r) => r.c);
+  return rows
+    .sort((a, b) => cmp(a, b) || a.c.conId - b.c.conId)
+    .slice(0, query.rows)
+    .map((r) => r.c);
 }

@@ -60,7 +60,7 @@ export class WhatIfDesk {
     const signed = action === 'BUY' ? req.totalQuantity : -req.totalQuantity;
     const q = this.market.quote(contract.conId);
     const touch = (action === 'BUY' ? q?.ask : q?.bid) ?? contract.basePrice;
-    const price = orderType === 'STP' ? req.auxPrice ?? touch : req.lmtPrice ?? touch;
+    const price = orderType === 'STP' ? (req.auxPrice ?? touch) : (req.lmtPrice ?? touch);
     const mark = this.accounts.markPrice(contract);
     const mult = multiplierOf(contract);
     const commission = commissionFor(contract, req.totalQuantity, price);

@@ -1,11 +1,25 @@
 import {
-  accountUpdateValues, ledgerCurrencies, ledgerTags, summaryTags, type AccountValues, type Position,
+  accountUpdateValues,
+  ledgerCurrencies,
+  ledgerTags,
+  summaryTags,
+  type AccountValues,
+  type Position,
 } from '../engine/accounts.js';
 import { accountUpdateMulti, accountUpdateMultiEnd, positionMulti, positionMultiEnd } from '../encode/account-multi.js';
 import { ibHourMinute } from '../engine/clock.js';
 import {
-  accountDownloadEnd, accountSummary, accountSummaryEnd, accountUpdateTime, accountValue, pnl, pnlSingle,
-  pnlSingleUnset, portfolioValue, position, positionEnd,
+  accountDownloadEnd,
+  accountSummary,
+  accountSummaryEnd,
+  accountUpdateTime,
+  accountValue,
+  pnl,
+  pnlSingle,
+  pnlSingleUnset,
+  portfolioValue,
+  position,
+  positionEnd,
 } from '../encode/account.js';
 import { IN } from '../wire/msg-ids.js';
 import type { HandlerEntry, SimContext } from './context.js';
@@ -14,7 +28,10 @@ import type { FieldReader } from '../wire/fields.js';
 
 /** Rows of one account for the requested tag list, in the order IB sends them (its tag order). */
 export function summaryRows(tags: string, accountType: string, v: AccountValues): Array<[string, string, string]> {
-  const wanted = tags.split(',').map((t) => t.trim()).filter(Boolean);
+  const wanted = tags
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const rows: Array<[string, string, string]> = [];
   const all = summaryTags(accountType, v);
   const plain = new Set(wanted.filter((t) => !t.startsWith('$')));
@@ -174,28 +191,77 @@ function reqPositionsMulti(ctx: SimContext, s: Session, r: FieldReader): void {
 
 export const ACCOUNT_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.REQ_ACCOUNT_SUMMARY, { name: 'REQ_ACCOUNT_SUMMARY', handle: reqAccountSummary }],
-  [IN.CANCEL_ACCOUNT_SUMMARY, {
-    name: 'CANCEL_ACCOUNT_SUMMARY',
-    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.accountSummary.delete(r.readInt('reqId')); },
-  }],
+  [
+    IN.CANCEL_ACCOUNT_SUMMARY,
+    {
+      name: 'CANCEL_ACCOUNT_SUMMARY',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        s.subs.accountSummary.delete(r.readInt('reqId'));
+      },
+    },
+  ],
   [IN.REQ_ACCOUNT_DATA, { name: 'REQ_ACCOUNT_DATA', handle: reqAccountUpdates }],
-  [IN.REQ_POSITIONS, {
-    name: 'REQ_POSITIONS',
-    handle: (ctx, s) => { s.subs.positions = true; sendPositions(ctx, s); s.send(positionEnd()); },
-  }],
-  [IN.CANCEL_POSITIONS, { name: 'CANCEL_POSITIONS', handle: (_ctx, s) => { s.subs.positions = false; } }],
+  [
+    IN.REQ_POSITIONS,
+    {
+      name: 'REQ_POSITIONS',
+      handle: (ctx, s) => {
+        s.subs.positions = true;
+        sendPositions(ctx, s);
+        s.send(positionEnd());
+      },
+    },
+  ],
+  [
+    IN.CANCEL_POSITIONS,
+    {
+      name: 'CANCEL_POSITIONS',
+      handle: (_ctx, s) => {
+        s.subs.positions = false;
+      },
+    },
+  ],
   [IN.REQ_ACCOUNT_UPDATES_MULTI, { name: 'REQ_ACCOUNT_UPDATES_MULTI', handle: reqAccountUpdatesMulti }],
-  [IN.CANCEL_ACCOUNT_UPDATES_MULTI, {
-    name: 'CANCEL_ACCOUNT_UPDATES_MULTI',
-    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.accountUpdatesMulti.delete(r.readInt('reqId')); },
-  }],
+  [
+    IN.CANCEL_ACCOUNT_UPDATES_MULTI,
+    {
+      name: 'CANCEL_ACCOUNT_UPDATES_MULTI',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        s.subs.accountUpdatesMulti.delete(r.readInt('reqId'));
+      },
+    },
+  ],
   [IN.REQ_POSITIONS_MULTI, { name: 'REQ_POSITIONS_MULTI', handle: reqPositionsMulti }],
-  [IN.CANCEL_POSITIONS_MULTI, {
-    name: 'CANCEL_POSITIONS_MULTI',
-    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.positionsMulti.delete(r.readInt('reqId')); },
-  }],
+  [
+    IN.CANCEL_POSITIONS_MULTI,
+    {
+      name: 'CANCEL_POSITIONS_MULTI',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        s.subs.positionsMulti.delete(r.readInt('reqId'));
+      },
+    },
+  ],
   [IN.REQ_PNL, { name: 'REQ_PNL', handle: reqPnl }],
-  [IN.CANCEL_PNL, { name: 'CANCEL_PNL', handle: (_ctx, s, r) => { s.subs.pnl.delete(r.readInt('reqId')); } }],
+  [
+    IN.CANCEL_PNL,
+    {
+      name: 'CANCEL_PNL',
+      handle: (_ctx, s, r) => {
+        s.subs.pnl.delete(r.readInt('reqId'));
+      },
+    },
+  ],
   [IN.REQ_PNL_SINGLE, { name: 'REQ_PNL_SINGLE', handle: reqPnlSingle }],
-  [IN.CANCEL_PNL_SINGLE, { name: 'CANCEL_PNL_SINGLE', handle: (_ctx, s, r) => { s.subs.pnlSingle.delete(r.readInt('reqId')); } }],
+  [
+    IN.CANCEL_PNL_SINGLE,
+    {
+      name: 'CANCEL_PNL_SINGLE',
+      handle: (_ctx, s, r) => {
+        s.subs.pnlSingle.delete(r.readInt('reqId'));
+      },
+    },
+  ],
 ];

@@ -23,12 +23,21 @@ function startApi(ctx: SimContext, s: Session, r: FieldReader): void {
 
 export const CONNECTION_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.START_API, { name: 'START_API', handle: startApi }],
-  [IN.REQ_MANAGED_ACCTS, { name: 'REQ_MANAGED_ACCTS', handle: (ctx, s) => s.send(managedAccounts(ctx.managedAccounts())) }],
-  [IN.REQ_CURRENT_TIME, { name: 'REQ_CURRENT_TIME', handle: (ctx, s) => s.send(currentTime(Math.floor(ctx.engine.clock.now() / 1000))) }],
-  [IN.REQ_IDS, {
-    name: 'REQ_IDS',
-    handle: (ctx, s) => s.send(nextValidId(ctx.engine.orders.nextValidId(s.clientId ?? 0))),
-  }],
+  [
+    IN.REQ_MANAGED_ACCTS,
+    { name: 'REQ_MANAGED_ACCTS', handle: (ctx, s) => s.send(managedAccounts(ctx.managedAccounts())) },
+  ],
+  [
+    IN.REQ_CURRENT_TIME,
+    { name: 'REQ_CURRENT_TIME', handle: (ctx, s) => s.send(currentTime(Math.floor(ctx.engine.clock.now() / 1000))) },
+  ],
+  [
+    IN.REQ_IDS,
+    {
+      name: 'REQ_IDS',
+      handle: (ctx, s) => s.send(nextValidId(ctx.engine.orders.nextValidId(s.clientId ?? 0))),
+    },
+  ],
   // IBApiNext sends this when its log level is set; TWS accepts it silently.
   [IN.SET_SERVER_LOGLEVEL, { name: 'SET_SERVER_LOGLEVEL', handle: () => undefined }],
 ];

@@ -1,4 +1,10 @@
-import { contractData, contractDataEnd, secDefOptParams, secDefOptParamsEnd, symbolSamples } from '../encode/contracts.js';
+import {
+  contractData,
+  contractDataEnd,
+  secDefOptParams,
+  secDefOptParamsEnd,
+  symbolSamples,
+} from '../encode/contracts.js';
 import { readContract } from '../decode/contract.js';
 import { IN } from '../wire/msg-ids.js';
 import { MIN_SERVER_VER as V } from '../wire/server-versions.js';
@@ -46,7 +52,17 @@ function reqSecDefOptParams(ctx: SimContext, s: Session, r: FieldReader): void {
     const expirations = [...new Set(chain.map((c) => c.lastTradeDate))].sort();
     const strikes = [...new Set(chain.map((c) => c.strike))].sort((a, b) => a - b);
     for (const exchange of ['SMART', 'CBOE', 'AMEX']) {
-      s.send(secDefOptParams(reqId, exchange, under.conId, chain[0]!.tradingClass, chain[0]!.multiplier, expirations, strikes));
+      s.send(
+        secDefOptParams(
+          reqId,
+          exchange,
+          under.conId,
+          chain[0]!.tradingClass,
+          chain[0]!.multiplier,
+          expirations,
+          strikes,
+        ),
+      );
     }
   }
   s.send(secDefOptParamsEnd(reqId));

@@ -18,9 +18,26 @@ export const depthLimitText = (max: number): string => `Max number (${max}) of m
 const NOT_SUPPORTED = 'Deep market data is not supported for this combination of security type/exchange';
 
 /** One row as MARKET_DEPTH or MARKET_DEPTH_L2, depending on the book's venue. */
-function row(s: Session, sub: DepthSub, position: number, op: number, side: number, lvl: { price: number; size: number; marketMaker: string }): Field[] {
+function row(
+  s: Session,
+  sub: DepthSub,
+  position: number,
+  op: number,
+  side: number,
+  lvl: { price: number; size: number; marketMaker: string },
+): Field[] {
   return sub.l2
-    ? marketDepthL2(s.serverVersion, sub.reqId, position, lvl.marketMaker, op, side, lvl.price, lvl.size, sub.isSmartDepth)
+    ? marketDepthL2(
+        s.serverVersion,
+        sub.reqId,
+        position,
+        lvl.marketMaker,
+        op,
+        side,
+        lvl.price,
+        lvl.size,
+        sub.isSmartDepth,
+      )
     : marketDepth(sub.reqId, position, op, side, lvl.price, lvl.size);
 }
 
@@ -35,7 +52,8 @@ export function depthOnQuote(ctx: SimContext, s: Session, sub: DepthSub, q: Quot
   const diff = (side: number, before: DepthBook['bids'], after: DepthBook['bids']): void => {
     after.forEach((l, i) => {
       const b = before[i];
-      if (!b || b.price !== l.price || b.size !== l.size || b.marketMaker !== l.marketMaker) s.send(row(s, sub, i, DEPTH_OP.update, side, l));
+      if (!b || b.price !== l.price || b.size !== l.size || b.marketMaker !== l.marketMaker)
+        s.send(row(s, sub, i, DEPTH_OP.update, side, l));
     });
   };
   diff(DEPTH_SIDE.bid, sub.book.bids, next.bids);
@@ -73,8 +91,13 @@ function reqMktDepth(ctx: SimContext, s: Session, r: FieldReader): void {
   const makers = makersFor(venue);
   const q = ctx.engine.market.quote(c.conId)!;
   const sub: DepthSub = {
-    reqId: req.reqId, contract: c, exchange, rows, isSmartDepth,
-    l2: makers !== undefined, book: buildBook(ctx.engine.seed, c, q, rows, makers),
+    reqId: req.reqId,
+    contract: c,
+    exchange,
+    rows,
+    isSmartDepth,
+    l2: makers !== undefined,
+    book: buildBook(ctx.engine.seed, c, q, rows, makers),
   };
   s.subs.depth.set(req.reqId, sub);
   sendBook(s, sub);
@@ -93,8 +116,11 @@ function cancelMktDepth(ctx: SimContext, s: Session, r: FieldReader): void {
 export const DEPTH_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.REQ_MKT_DEPTH, { name: 'REQ_MKT_DEPTH', handle: reqMktDepth }],
   [IN.CANCEL_MKT_DEPTH, { name: 'CANCEL_MKT_DEPTH', handle: cancelMktDepth }],
-  [IN.REQ_MKT_DEPTH_EXCHANGES, {
-    name: 'REQ_MKT_DEPTH_EXCHANGES',
-    handle: (_ctx, s) => s.send(mktDepthExchanges(s.serverVersion, DEPTH_EXCHANGES)),
-  }],
+  [
+    IN.REQ_MKT_DEPTH_EXCHANGES,
+    {
+      name: 'REQ_MKT_DEPTH_EXCHANGES',
+      handle: (_ctx, s) => s.send(mktDepthExchanges(s.serverVersion, DEPTH_EXCHANGES)),
+    },
+  ],
 ];

@@ -45,7 +45,8 @@ function update(ctx: SimContext, s: Session, r: FieldReader): void {
   const reqId = r.readInt('reqId');
   const contractInfo = r.readStr('contractInfo').trim();
   const groupId = s.subs.displayGroups.get(reqId);
-  const problem = groupId === undefined ? `No display group subscription with id ${reqId}.` : contractInfoProblem(ctx, contractInfo);
+  const problem =
+    groupId === undefined ? `No display group subscription with id ${reqId}.` : contractInfoProblem(ctx, contractInfo);
   if (problem) {
     s.sendError(reqId, 321, validationError(problem));
     return;
@@ -54,17 +55,26 @@ function update(ctx: SimContext, s: Session, r: FieldReader): void {
 }
 
 export const DISPLAY_GROUP_HANDLERS: Array<[number, HandlerEntry]> = [
-  [IN.QUERY_DISPLAY_GROUPS, {
-    name: 'QUERY_DISPLAY_GROUPS',
-    handle: (_ctx, s, r) => {
-      r.readInt('version');
-      s.send(displayGroupList(r.readInt('reqId'), DISPLAY_GROUP_IDS.join('|')));
+  [
+    IN.QUERY_DISPLAY_GROUPS,
+    {
+      name: 'QUERY_DISPLAY_GROUPS',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        s.send(displayGroupList(r.readInt('reqId'), DISPLAY_GROUP_IDS.join('|')));
+      },
     },
-  }],
+  ],
   [IN.SUBSCRIBE_TO_GROUP_EVENTS, { name: 'SUBSCRIBE_TO_GROUP_EVENTS', handle: subscribe }],
   [IN.UPDATE_DISPLAY_GROUP, { name: 'UPDATE_DISPLAY_GROUP', handle: update }],
-  [IN.UNSUBSCRIBE_FROM_GROUP_EVENTS, {
-    name: 'UNSUBSCRIBE_FROM_GROUP_EVENTS',
-    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.displayGroups.delete(r.readInt('reqId')); },
-  }],
+  [
+    IN.UNSUBSCRIBE_FROM_GROUP_EVENTS,
+    {
+      name: 'UNSUBSCRIBE_FROM_GROUP_EVENTS',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        s.subs.displayGroups.delete(r.readInt('reqId'));
+      },
+    },
+  ],
 ];

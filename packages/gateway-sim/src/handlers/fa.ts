@@ -39,10 +39,13 @@ function replaceFa(ctx: SimContext, s: Session, r: FieldReader): void {
   const xml = r.readStr('xml');
   const reqId = s.serverVersion >= MIN_SERVER_VER.REPLACE_FA_END ? r.readInt('reqId') : NO_REQ_ID;
   const fa = ctx.feeds.fa;
-  const problem = !fa ? NOT_FA : typeProblem(s, faDataType) ?? (() => {
-    const p = faXmlProblem(faDataType, xml);
-    return p ? validationError(p) : undefined;
-  })();
+  const problem = !fa
+    ? NOT_FA
+    : (typeProblem(s, faDataType) ??
+      (() => {
+        const p = faXmlProblem(faDataType, xml);
+        return p ? validationError(p) : undefined;
+      })());
   if (problem) {
     s.sendError(reqId, 321, problem);
     return;

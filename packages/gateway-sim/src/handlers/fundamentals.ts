@@ -9,7 +9,10 @@ import { NO_SECURITY_DEFINITION } from './contracts.js';
 
 const NOT_AVAILABLE = 'The fundamentals data for the security specified is not available.';
 
-/** REQ_FUNDAMENTAL_DATA → one FUNDAMENTAL_DATA with the XML report; 430 for non-stocks (ETFs included) and unknown report types. */
+/**
+ * REQ_FUNDAMENTAL_DATA → one FUNDAMENTAL_DATA with the XML report; 430 for non-stocks (ETFs included) and unknown
+ * report types.
+ */
 function reqFundamentalData(ctx: SimContext, s: Session, r: FieldReader): void {
   const req = readFundamentalData(r);
   const found = ctx.engine.catalogue.find(req.contract);
@@ -28,13 +31,24 @@ function reqFundamentalData(ctx: SimContext, s: Session, r: FieldReader): void {
     return;
   }
   const price = ctx.engine.market.quote(c.conId)?.last ?? c.basePrice;
-  s.send(fundamentalData(req.reqId, fundamentalReport(type as ReportType, ctx.engine.seed, c, price, ctx.engine.clock.now())));
+  s.send(
+    fundamentalData(
+      req.reqId,
+      fundamentalReport(type as ReportType, ctx.engine.seed, c, price, ctx.engine.clock.now()),
+    ),
+  );
 }
 
 export const FUNDAMENTAL_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.REQ_FUNDAMENTAL_DATA, { name: 'REQ_FUNDAMENTAL_DATA', handle: reqFundamentalData }],
-  [IN.CANCEL_FUNDAMENTAL_DATA, {
-    name: 'CANCEL_FUNDAMENTAL_DATA',
-    handle: (_ctx, _s, r) => { r.readInt('version'); r.readInt('reqId'); },
-  }],
+  [
+    IN.CANCEL_FUNDAMENTAL_DATA,
+    {
+      name: 'CANCEL_FUNDAMENTAL_DATA',
+      handle: (_ctx, _s, r) => {
+        r.readInt('version');
+        r.readInt('reqId');
+      },
+    },
+  ],
 ];

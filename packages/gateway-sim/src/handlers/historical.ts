@@ -36,8 +36,7 @@ function reqHistoricalTicks(ctx: SimContext, s: Session, r: FieldReader): void {
   let problem: string | undefined;
   if ((start.trim() === '') === (endStr.trim() === '')) {
     problem = 'Exactly one of start and end date/time must be specified.';
-  }
-  else if (!['TRADES', 'BID_ASK', 'MIDPOINT'].includes(what)) problem = `Invalid whatToShow ${what}.`;
+  } else if (!['TRADES', 'BID_ASK', 'MIDPOINT'].includes(what)) problem = `Invalid whatToShow ${what}.`;
   else if (!(count > 0)) problem = 'Number of ticks must be positive.';
   const from = start.trim() !== '' ? parseEndDateTime(start, now) : undefined;
   const to = endStr.trim() !== '' ? parseEndDateTime(endStr, now) : undefined;
@@ -48,9 +47,12 @@ function reqHistoricalTicks(ctx: SimContext, s: Session, r: FieldReader): void {
   }
   const c = found[0]!;
   const ticks = historicalTicks(
-    ctx.engine.seed, c,
+    ctx.engine.seed,
+    c,
     from !== undefined ? { startSec: Math.floor(from / 1000) } : { endSec: Math.floor(to! / 1000) },
-    count, useRth, Math.floor(now / 1000),
+    count,
+    useRth,
+    Math.floor(now / 1000),
   );
   if (ticks.length === 0) {
     s.sendError(reqId, 162, NO_DATA);
@@ -61,15 +63,35 @@ function reqHistoricalTicks(ctx: SimContext, s: Session, r: FieldReader): void {
   else s.send(historicalTicksMidpoint(reqId, ticks, true));
 }
 
-const WHAT_TO_SHOW = new Set(['TRADES', 'MIDPOINT', 'BID', 'ASK', 'BID_ASK', 'ADJUSTED_LAST', 'HISTORICAL_VOLATILITY', 'OPTION_IMPLIED_VOLATILITY', 'AGGTRADES']);
+const WHAT_TO_SHOW = new Set([
+  'TRADES',
+  'MIDPOINT',
+  'BID',
+  'ASK',
+  'BID_ASK',
+  'ADJUSTED_LAST',
+  'HISTORICAL_VOLATILITY',
+  'OPTION_IMPLIED_VOLATILITY',
+  'AGGTRADES',
+]);
 
-/** Parses IB's endDateTime forms ("yyyyMMdd HH:mm:ss[ tz]", "yyyyMMdd-HH:mm:ss" UTC); "" means now. Zones are read as UTC. */
+/**
+ * Parses IB's endDateTime forms ("yyyyMMdd HH:mm:ss[ tz]", "yyyyMMdd-HH:mm:ss" UTC); "" means now. Zones are read as
+ * UTC.
+ */
 export function parseEndDateTime(s: string, nowMs: number): number | undefined {
   const t = s.trim();
   if (t === '') return nowMs;
   const m = /^(\d{4})(\d{2})(\d{2})(?:[ -](\d{2}):(\d{2}):(\d{2}))?(?:\s+\S+)?$/.exec(t);
   if (!m) return undefined;
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 23), Number(m[5] ?? 59), Number(m[6] ?? 59));
+  return Date.UTC(
+    Number(m[1]),
+    Number(m[2]) - 1,
+    Number(m[3]),
+    Number(m[4] ?? 23),
+    Number(m[5] ?? 59),
+    Number(m[6] ?? 59),
+  );
 }
 
 export function barDate(timeSec: number, formatDate: number, daily: boolean): string {
@@ -103,10 +125,21 @@ function reqHistoricalData(ctx: SimContext, s: Session, r: FieldReader): void {
     return;
   }
   // IB applies its historical pacing rules to bars of 30 seconds or less; for larger bars they are lifted.
-  const pacing = secs! > 30 ? undefined : ctx.pacer.check(
-    { conId: c.conId, exchange: req.contract.exchange ?? '', whatToShow: what, endDateTime: req.endDateTime, duration: req.duration, barSize: req.barSize, useRTH: req.useRTH },
-    now,
-  );
+  const pacing =
+    secs! > 30
+      ? undefined
+      : ctx.pacer.check(
+          {
+            conId: c.conId,
+            exchange: req.contract.exchange ?? '',
+            whatToShow: what,
+            endDateTime: req.endDateTime,
+            duration: req.duration,
+            barSize: req.barSize,
+            useRTH: req.useRTH,
+          },
+          now,
+        );
   if (pacing) {
     const text = 'Historical Market Data Service error message:Historical data request pacing violation';
     s.sendError(req.reqId, 162, text);
@@ -122,10 +155,16 @@ function reqHistoricalData(ctx: SimContext, s: Session, r: FieldReader): void {
   const dates = new Map(bars.map((b) => [b.time, b.date]));
   // Daily bars are dated with the exchange's trading date (yyyyMMdd), as IB dates them.
   const fmt = (t: number): string =>
-    daily && req.formatDate !== 2 ? dates.get(t) ?? barDate(t, 1, true) : barDate(t, req.formatDate, daily);
+    daily && req.formatDate !== 2 ? (dates.get(t) ?? barDate(t, 1, true)) : barDate(t, req.formatDate, daily);
   s.send(historicalData(req.reqId, ibDateTime(end! - dur! * 1000), ibDateTime(end!), bars, fmt));
   if (req.keepUpToDate) {
-    s.subs.historical.set(req.reqId, { reqId: req.reqId, contract: c, barSeconds: secs!, formatDate: req.formatDate, daily });
+    s.subs.historical.set(req.reqId, {
+      reqId: req.reqId,
+      contract: c,
+      barSeconds: secs!,
+      formatDate: req.formatDate,
+      daily,
+    });
     ctx.priceWatch(c.conId);
   }
 }
@@ -146,11 +185,25 @@ function reqHeadTimestamp(ctx: SimContext, s: Session, r: FieldReader): void {
 
 export const HISTORICAL_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.REQ_HISTORICAL_DATA, { name: 'REQ_HISTORICAL_DATA', handle: reqHistoricalData }],
-  [IN.CANCEL_HISTORICAL_DATA, {
-    name: 'CANCEL_HISTORICAL_DATA',
-    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.historical.delete(r.readInt('reqId')); },
-  }],
+  [
+    IN.CANCEL_HISTORICAL_DATA,
+    {
+      name: 'CANCEL_HISTORICAL_DATA',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        s.subs.historical.delete(r.readInt('reqId'));
+      },
+    },
+  ],
   [IN.REQ_HEAD_TIMESTAMP, { name: 'REQ_HEAD_TIMESTAMP', handle: reqHeadTimestamp }],
   [IN.REQ_HISTORICAL_TICKS, { name: 'REQ_HISTORICAL_TICKS', handle: reqHistoricalTicks }],
-  [IN.CANCEL_HEAD_TIMESTAMP, { name: 'CANCEL_HEAD_TIMESTAMP', handle: (_ctx, _s, r) => { r.readInt('reqId'); } }],
+  [
+    IN.CANCEL_HEAD_TIMESTAMP,
+    {
+      name: 'CANCEL_HEAD_TIMESTAMP',
+      handle: (_ctx, _s, r) => {
+        r.readInt('reqId');
+      },
+    },
+  ],
 ];

@@ -1,6 +1,14 @@
 import type { ContractDef } from '../engine/catalogue.js';
 import type { Quote } from '../engine/market.js';
-import { marketDataType, tickGeneric, tickPrice, tickReqParams, tickSize, tickSnapshotEnd, tickString } from '../encode/market-data.js';
+import {
+  marketDataType,
+  tickGeneric,
+  tickPrice,
+  tickReqParams,
+  tickSize,
+  tickSnapshotEnd,
+  tickString,
+} from '../encode/market-data.js';
 import { readMktData } from '../decode/market-data.js';
 import { IN } from '../wire/msg-ids.js';
 import type { Field } from '../wire/fields.js';
@@ -10,8 +18,34 @@ import type { FieldReader } from '../wire/fields.js';
 import { NO_SECURITY_DEFINITION } from './contracts.js';
 
 /** Tick type ids (IB's TickType): live, and the delayed equivalents used for data types 3 and 4. */
-const LIVE = { bidSize: 0, bid: 1, ask: 2, askSize: 3, last: 4, lastSize: 5, high: 6, low: 7, volume: 8, close: 9, open: 14, lastTimestamp: 45 };
-const DELAYED = { bidSize: 69, bid: 66, ask: 67, askSize: 70, last: 68, lastSize: 71, high: 72, low: 73, volume: 74, close: 75, open: 76, lastTimestamp: 88 };
+const LIVE = {
+  bidSize: 0,
+  bid: 1,
+  ask: 2,
+  askSize: 3,
+  last: 4,
+  lastSize: 5,
+  high: 6,
+  low: 7,
+  volume: 8,
+  close: 9,
+  open: 14,
+  lastTimestamp: 45,
+};
+const DELAYED = {
+  bidSize: 69,
+  bid: 66,
+  ask: 67,
+  askSize: 70,
+  last: 68,
+  lastSize: 71,
+  high: 72,
+  low: 73,
+  volume: 74,
+  close: 75,
+  open: 76,
+  lastTimestamp: 88,
+};
 const RT_VOLUME = 48;
 const SHORTABLE = 46;
 
@@ -46,9 +80,17 @@ export function quoteTicks(reqId: number, q: Quote, dataType: number, full: bool
 
 /** Ticks for the generic tick list: 233 RT volume, 236 shortable; others are accepted and ignored. */
 function genericTicks(reqId: number, list: string, q: Quote): Field[][] {
-  const ids = new Set(list.split(',').map((x) => x.trim()).filter(Boolean));
+  const ids = new Set(
+    list
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
   const out: Field[][] = [];
-  if (ids.has('233')) out.push(tickString(reqId, RT_VOLUME, `${q.last};${q.lastSize};${q.lastTimestamp * 1000};${q.volume};${q.last};false`));
+  if (ids.has('233'))
+    out.push(
+      tickString(reqId, RT_VOLUME, `${q.last};${q.lastSize};${q.lastTimestamp * 1000};${q.volume};${q.last};false`),
+    );
   if (ids.has('236')) out.push(tickGeneric(reqId, SHORTABLE, 3));
   return out;
 }
@@ -97,12 +139,15 @@ function cancelMktData(ctx: SimContext, s: Session, r: FieldReader): void {
 export const MARKET_DATA_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.REQ_MKT_DATA, { name: 'REQ_MKT_DATA', handle: reqMktData }],
   [IN.CANCEL_MKT_DATA, { name: 'CANCEL_MKT_DATA', handle: cancelMktData }],
-  [IN.REQ_MARKET_DATA_TYPE, {
-    name: 'REQ_MARKET_DATA_TYPE',
-    handle: (_ctx, s, r) => {
-      r.readInt('version');
-      const t = r.readInt('marketDataType');
-      if (t >= 1 && t <= 4) s.subs.marketDataType = t;
+  [
+    IN.REQ_MARKET_DATA_TYPE,
+    {
+      name: 'REQ_MARKET_DATA_TYPE',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        const t = r.readInt('marketDataType');
+        if (t >= 1 && t <= 4) s.subs.marketDataType = t;
+      },
     },
-  }],
+  ],
 ];

@@ -13,7 +13,8 @@ const validationError = (cause: string): string => `Error validating request:-'b
 /** A new bulletin goes to every client subscribed with REQ_NEWS_BULLETINS. */
 export function broadcastBulletin(ctx: SimContext, b: Bulletin): void {
   if (ctx.isLinkDown()) return;
-  for (const s of ctx.readySessions()) if (s.subs.newsBulletins) s.send(newsBulletin(b.id, b.type, b.message, b.exchange));
+  for (const s of ctx.readySessions())
+    if (s.subs.newsBulletins) s.send(newsBulletin(b.id, b.type, b.message, b.exchange));
 }
 
 function reqNewsBulletins(ctx: SimContext, s: Session, r: FieldReader): void {
@@ -49,7 +50,11 @@ function reqNewsArticle(ctx: SimContext, s: Session, r: FieldReader): void {
   const req = readNewsArticle(r);
   const text = article(ctx.engine.seed, (id) => ctx.engine.catalogue.byConId(id), req.providerCode, req.articleId);
   if (text === undefined) {
-    s.sendError(req.reqId, 321, validationError(`Invalid article id ${req.articleId} for provider ${req.providerCode}.`));
+    s.sendError(
+      req.reqId,
+      321,
+      validationError(`Invalid article id ${req.articleId} for provider ${req.providerCode}.`),
+    );
     return;
   }
   s.send(newsArticle(req.reqId, 0, text));
@@ -57,10 +62,16 @@ function reqNewsArticle(ctx: SimContext, s: Session, r: FieldReader): void {
 
 export const NEWS_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.REQ_NEWS_BULLETINS, { name: 'REQ_NEWS_BULLETINS', handle: reqNewsBulletins }],
-  [IN.CANCEL_NEWS_BULLETINS, {
-    name: 'CANCEL_NEWS_BULLETINS',
-    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.newsBulletins = false; },
-  }],
+  [
+    IN.CANCEL_NEWS_BULLETINS,
+    {
+      name: 'CANCEL_NEWS_BULLETINS',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        s.subs.newsBulletins = false;
+      },
+    },
+  ],
   [IN.REQ_NEWS_PROVIDERS, { name: 'REQ_NEWS_PROVIDERS', handle: (_ctx, s) => s.send(newsProviders(NEWS_PROVIDERS)) }],
   [IN.REQ_HISTORICAL_NEWS, { name: 'REQ_HISTORICAL_NEWS', handle: reqHistoricalNews }],
   [IN.REQ_NEWS_ARTICLE, { name: 'REQ_NEWS_ARTICLE', handle: reqNewsArticle }],

@@ -14,7 +14,10 @@ function placeOrder(ctx: SimContext, s: Session, r: FieldReader): void {
   const { contract, order, whatIf } = readPlaceOrder(s.serverVersion, r);
   const found = ctx.engine.catalogue.find(contract);
   if (found.length !== 1) {
-    const text = found.length === 0 ? NO_SECURITY_DEFINITION : `The contract description specified for ${contract.symbol} is ambiguous.`;
+    const text =
+      found.length === 0
+        ? NO_SECURITY_DEFINITION
+        : `The contract description specified for ${contract.symbol} is ambiguous.`;
     s.sendError(order.orderId, 200, text);
     return;
   }
@@ -38,7 +41,10 @@ function answerWhatIf(ctx: SimContext, s: Session, order: OrderRequest, contract
     return;
   }
   const { order: view, figures } = ctx.engine.whatIf.preview(s.clientId ?? 0, order, contract);
-  ctx.log.debug({ clientId: s.clientId, orderId: order.orderId, initMarginChange: figures.initMarginChange }, 'what-if answered');
+  ctx.log.debug(
+    { clientId: s.clientId, orderId: order.orderId, initMarginChange: figures.initMarginChange },
+    'what-if answered',
+  );
   s.send(openOrder(s.serverVersion, view, figures));
 }
 
@@ -86,7 +92,8 @@ function matches(e: Execution, f: ExecFilter, requester: number, master: number)
   if (f.account && e.account !== f.account) return false;
   if (f.symbol && e.contract.symbol !== f.symbol.toUpperCase()) return false;
   if (f.secType && e.contract.secType !== f.secType.toUpperCase()) return false;
-  if (f.exchange && e.exchange !== f.exchange.toUpperCase() && e.contract.exchange !== f.exchange.toUpperCase()) return false;
+  if (f.exchange && e.exchange !== f.exchange.toUpperCase() && e.contract.exchange !== f.exchange.toUpperCase())
+    return false;
   if (f.side) {
     const side = f.side.toUpperCase();
     const want = side === 'BUY' || side === 'BOT' ? 'BOT' : side === 'SELL' || side === 'SLD' ? 'SLD' : side;
@@ -131,21 +138,35 @@ export const ORDER_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.PLACE_ORDER, { name: 'PLACE_ORDER', handle: placeOrder }],
   [IN.CANCEL_ORDER, { name: 'CANCEL_ORDER', handle: cancelOrder }],
   [IN.REQ_GLOBAL_CANCEL, { name: 'REQ_GLOBAL_CANCEL', handle: globalCancel }],
-  [IN.REQ_OPEN_ORDERS, {
-    name: 'REQ_OPEN_ORDERS',
-    // The Master API client sees every client's orders; the others see their own.
-    handle: (ctx, s) => sendOpenOrders(s, ctx.engine.orders.open().filter(
-      (o) => s.clientId === ctx.engine.orders.masterClientId || o.clientId === s.clientId)),
-  }],
-  [IN.REQ_ALL_OPEN_ORDERS, { name: 'REQ_ALL_OPEN_ORDERS', handle: (ctx, s) => sendOpenOrders(s, ctx.engine.orders.open()) }],
-  [IN.REQ_AUTO_OPEN_ORDERS, { name: 'REQ_AUTO_OPEN_ORDERS', handle: reqAutoOpenOrders }],
-  [IN.REQ_COMPLETED_ORDERS, {
-    name: 'REQ_COMPLETED_ORDERS',
-    handle: (ctx, s, r) => {
-      r.readBool('apiOnly');
-      for (const o of ctx.engine.orders.completed()) s.send(completedOrder(s.serverVersion, o));
-      s.send(completedOrdersEnd());
+  [
+    IN.REQ_OPEN_ORDERS,
+    {
+      name: 'REQ_OPEN_ORDERS',
+      // The Master API client sees every client's orders; the others see their own.
+      handle: (ctx, s) =>
+        sendOpenOrders(
+          s,
+          ctx.engine.orders
+            .open()
+            .filter((o) => s.clientId === ctx.engine.orders.masterClientId || o.clientId === s.clientId),
+        ),
     },
-  }],
+  ],
+  [
+    IN.REQ_ALL_OPEN_ORDERS,
+    { name: 'REQ_ALL_OPEN_ORDERS', handle: (ctx, s) => sendOpenOrders(s, ctx.engine.orders.open()) },
+  ],
+  [IN.REQ_AUTO_OPEN_ORDERS, { name: 'REQ_AUTO_OPEN_ORDERS', handle: reqAutoOpenOrders }],
+  [
+    IN.REQ_COMPLETED_ORDERS,
+    {
+      name: 'REQ_COMPLETED_ORDERS',
+      handle: (ctx, s, r) => {
+        r.readBool('apiOnly');
+        for (const o of ctx.engine.orders.completed()) s.send(completedOrder(s.serverVersion, o));
+        s.send(completedOrdersEnd());
+      },
+    },
+  ],
   [IN.REQ_EXECUTIONS, { name: 'REQ_EXECUTIONS', handle: reqExecutions }],
 ];

@@ -15,10 +15,14 @@ const WHAT_TO_SHOW = new Set(['TRADES', 'MIDPOINT', 'BID', 'ASK']);
 
 function priceOf(sub: RealTimeBarSub, q: Quote): number {
   switch (sub.whatToShow) {
-    case 'TRADES': return q.last;
-    case 'BID': return q.bid;
-    case 'ASK': return q.ask;
-    case 'MIDPOINT': return roundTo((q.bid + q.ask) / 2, sub.contract.minTick / 2);
+    case 'TRADES':
+      return q.last;
+    case 'BID':
+      return q.bid;
+    case 'ASK':
+      return q.ask;
+    case 'MIDPOINT':
+      return roundTo((q.bid + q.ask) / 2, sub.contract.minTick / 2);
   }
 }
 
@@ -82,7 +86,11 @@ function reqRealTimeBars(ctx: SimContext, s: Session, r: FieldReader): void {
     return;
   }
   if (req.barSize !== BAR_SECONDS) {
-    s.sendError(req.reqId, 321, validationError(`Invalid bar size ${req.barSize}: only 5 second real time bars are supported.`));
+    s.sendError(
+      req.reqId,
+      321,
+      validationError(`Invalid bar size ${req.barSize}: only 5 second real time bars are supported.`),
+    );
     return;
   }
   // A real-time bar subscription takes a market-data line, like a streaming quote.
@@ -92,19 +100,27 @@ function reqRealTimeBars(ctx: SimContext, s: Session, r: FieldReader): void {
     ctx.violation({ code: 101, clientId: s.clientId, reqId: req.reqId, text });
     return;
   }
-  s.subs.realTimeBars.set(req.reqId, { reqId: req.reqId, contract: c, whatToShow: what as RealTimeBarSub['whatToShow'], lastTime: 0 });
+  s.subs.realTimeBars.set(req.reqId, {
+    reqId: req.reqId,
+    contract: c,
+    whatToShow: what as RealTimeBarSub['whatToShow'],
+    lastTime: 0,
+  });
   ctx.priceWatch(c.conId);
 }
 
 export const REAL_TIME_BAR_HANDLERS: Array<[number, HandlerEntry]> = [
   [IN.REQ_REAL_TIME_BARS, { name: 'REQ_REAL_TIME_BARS', handle: reqRealTimeBars }],
-  [IN.CANCEL_REAL_TIME_BARS, {
-    name: 'CANCEL_REAL_TIME_BARS',
-    handle: (ctx, s, r) => {
-      r.readInt('version');
-      const reqId = r.readInt('reqId');
-      s.subs.realTimeBars.delete(reqId);
-      ctx.mdLines.release(s.id, reqId, 'rtb');
+  [
+    IN.CANCEL_REAL_TIME_BARS,
+    {
+      name: 'CANCEL_REAL_TIME_BARS',
+      handle: (ctx, s, r) => {
+        r.readInt('version');
+        const reqId = r.readInt('reqId');
+        s.subs.realTimeBars.delete(reqId);
+        ctx.mdLines.release(s.id, reqId, 'rtb');
+      },
     },
-  }],
+  ],
 ];

@@ -15,13 +15,30 @@ const validationError = (cause: string): string => `Error validating request:-'b
 /** Runs one subscription's scan and sends the result (SCANNER_DATA; the client derives the end). */
 function sendScan(ctx: SimContext, s: Session, sub: ScannerSub): void {
   const ranked = runScan(ctx.engine.catalogue, ctx.engine.market, {
-    scanCode: sub.scanCode, locationCode: sub.locationCode, rows: sub.rows,
-    abovePrice: sub.abovePrice, belowPrice: sub.belowPrice, aboveVolume: sub.aboveVolume,
+    scanCode: sub.scanCode,
+    locationCode: sub.locationCode,
+    rows: sub.rows,
+    abovePrice: sub.abovePrice,
+    belowPrice: sub.belowPrice,
+    aboveVolume: sub.aboveVolume,
   });
   const rows: ScannerRow[] = ranked.map((c, rank) => ({
-    rank, conId: c.conId, symbol: c.symbol, secType: c.secType, lastTradeDate: c.lastTradeDate, strike: c.strike,
-    right: c.right, exchange: 'SMART', currency: c.currency, localSymbol: c.localSymbol, marketName: c.tradingClass,
-    tradingClass: c.tradingClass, distance: '', benchmark: '', projection: '', legs: '',
+    rank,
+    conId: c.conId,
+    symbol: c.symbol,
+    secType: c.secType,
+    lastTradeDate: c.lastTradeDate,
+    strike: c.strike,
+    right: c.right,
+    exchange: 'SMART',
+    currency: c.currency,
+    localSymbol: c.localSymbol,
+    marketName: c.tradingClass,
+    tradingClass: c.tradingClass,
+    distance: '',
+    benchmark: '',
+    projection: '',
+    legs: '',
   }));
   s.send(scannerData(sub.reqId, rows));
 }
@@ -37,29 +54,49 @@ function reqScannerSubscription(ctx: SimContext, s: Session, r: FieldReader): vo
   const code = req.scanCode.toUpperCase();
   let problem: string | undefined;
   if (!INSTRUMENTS.includes(req.instrument.toUpperCase() as 'STK')) problem = `Invalid instrument ${req.instrument}`;
-  else if (!LOCATIONS.some((l) => l.code === req.locationCode.toUpperCase())) problem = `Invalid location code ${req.locationCode}`;
+  else if (!LOCATIONS.some((l) => l.code === req.locationCode.toUpperCase()))
+    problem = `Invalid location code ${req.locationCode}`;
   else if (!SCAN_TYPES.some((t) => t.code === code)) problem = `Invalid scan code ${req.scanCode}`;
   if (problem) {
     s.sendError(req.reqId, 321, validationError(problem));
     return;
   }
-  const rows = req.numberOfRows === undefined || req.numberOfRows <= 0 ? MAX_ROWS : Math.min(MAX_ROWS, req.numberOfRows);
+  const rows =
+    req.numberOfRows === undefined || req.numberOfRows <= 0 ? MAX_ROWS : Math.min(MAX_ROWS, req.numberOfRows);
   const sub: ScannerSub = {
-    reqId: req.reqId, scanCode: code, instrument: req.instrument.toUpperCase(), locationCode: req.locationCode.toUpperCase(), rows,
-    abovePrice: req.abovePrice, belowPrice: req.belowPrice, aboveVolume: req.aboveVolume,
+    reqId: req.reqId,
+    scanCode: code,
+    instrument: req.instrument.toUpperCase(),
+    locationCode: req.locationCode.toUpperCase(),
+    rows,
+    abovePrice: req.abovePrice,
+    belowPrice: req.belowPrice,
+    aboveVolume: req.aboveVolume,
   };
   s.subs.scanners.set(req.reqId, sub);
   sendScan(ctx, s, sub);
 }
 
 export const SCANNER_HANDLERS: Array<[number, HandlerEntry]> = [
-  [IN.REQ_SCANNER_PARAMETERS, {
-    name: 'REQ_SCANNER_PARAMETERS',
-    handle: (_ctx, s, r) => { r.readInt('version'); s.send(scannerParameters(scannerParametersXml())); },
-  }],
+  [
+    IN.REQ_SCANNER_PARAMETERS,
+    {
+      name: 'REQ_SCANNER_PARAMETERS',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        s.send(scannerParameters(scannerParametersXml()));
+      },
+    },
+  ],
   [IN.REQ_SCANNER_SUBSCRIPTION, { name: 'REQ_SCANNER_SUBSCRIPTION', handle: reqScannerSubscription }],
-  [IN.CANCEL_SCANNER_SUBSCRIPTION, {
-    name: 'CANCEL_SCANNER_SUBSCRIPTION',
-    handle: (_ctx, s, r) => { r.readInt('version'); s.subs.scanners.delete(r.readInt('reqId')); },
-  }],
+  [
+    IN.CANCEL_SCANNER_SUBSCRIPTION,
+    {
+      name: 'CANCEL_SCANNER_SUBSCRIPTION',
+      handle: (_ctx, s, r) => {
+        r.readInt('version');
+        s.subs.scanners.delete(r.readInt('reqId'));
+      },
+    },
+  ],
 ];

@@ -12,7 +12,10 @@ export interface HistoricalKey {
 export interface PacingLimits {
   /** No identical request within this many ms (IB: 15 s). */
   identicalWindowMs: number;
-  /** At most `sameContractMax - 1` requests for one contract/exchange/tick type within `sameContractWindowMs` (IB: 6 within 2 s is a violation). */
+  /**
+   * At most `sameContractMax - 1` requests for one contract/exchange/tick type within `sameContractWindowMs` (IB: 6
+   * within 2 s is a violation).
+   */
   sameContractMax: number;
   sameContractWindowMs: number;
   /** At most this many requests in `totalWindowMs` (IB: 60 in 10 minutes). */
@@ -50,8 +53,18 @@ export class HistoricalPacer {
   /** Returns the reason when the request breaks a rule, else records it and returns undefined. */
   check(k: HistoricalKey, nowMs: number): string | undefined {
     const L = this.limits;
-    this.entries = this.entries.filter((e) => e.time > nowMs - Math.max(L.totalWindowMs, L.identicalWindowMs, L.sameContractWindowMs));
-    const identity = JSON.stringify([k.conId, k.exchange, k.whatToShow, k.endDateTime, k.duration, k.barSize, k.useRTH]);
+    this.entries = this.entries.filter(
+      (e) => e.time > nowMs - Math.max(L.totalWindowMs, L.identicalWindowMs, L.sameContractWindowMs),
+    );
+    const identity = JSON.stringify([
+      k.conId,
+      k.exchange,
+      k.whatToShow,
+      k.endDateTime,
+      k.duration,
+      k.barSize,
+      k.useRTH,
+    ]);
     const contractKey = JSON.stringify([k.conId, k.exchange, k.whatToShow]);
     const weight = k.whatToShow.toUpperCase() === 'BID_ASK' ? 2 : 1;
     if (this.entries.some((e) => e.identity === identity && e.time > nowMs - L.identicalWindowMs)) {
@@ -60,7 +73,8 @@ export class HistoricalPacer {
     const same = this.entries
       .filter((e) => e.contractKey === contractKey && e.time > nowMs - L.sameContractWindowMs)
       .reduce((n, e) => n + e.weight, 0);
-    if (same + weight >= L.sameContractMax) return 'six or more requests for the same contract, exchange and tick type within two seconds';
+    if (same + weight >= L.sameContractMax)
+      return 'six or more requests for the same contract, exchange and tick type within two seconds';
     const total = this.entries.filter((e) => e.time > nowMs - L.totalWindowMs).reduce((n, e) => n + e.weight, 0);
     if (total + weight > L.totalMax) return 'more than 60 requests within ten minutes';
     this.entries.push({ time: nowMs, identity, contractKey, weight });

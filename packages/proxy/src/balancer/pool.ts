@@ -67,13 +67,27 @@ export class Pool {
   private readonly byId = new Map<number, MutableWorker>();
   private readonly listeners: Array<(change: StatusChange) => void> = [];
 
-  constructor(targets: readonly WorkerTarget[], private readonly hooks: PoolHooks = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    targets: readonly WorkerTarget[],
+    private readonly hooks: PoolHooks = {},
+    private readonly now: () => number = Date.now,
+  ) {
     const since = new Date(this.now()).toISOString();
     this.list = [...targets]
       .sort((a, b) => a.clientId - b.clientId)
       .map((t) => ({
-        clientId: t.clientId, name: `worker${t.clientId}`, url: t.url, up: false, capabilities: new Set<Capability>(),
-        state: 'unknown', inFlight: 0, lastError: null, since, ibClientId: null, lease: null, code: null,
+        clientId: t.clientId,
+        name: `worker${t.clientId}`,
+        url: t.url,
+        up: false,
+        capabilities: new Set<Capability>(),
+        state: 'unknown',
+        inFlight: 0,
+        lastError: null,
+        since,
+        ibClientId: null,
+        lease: null,
+        code: null,
       }));
     for (const w of this.list) this.byId.set(w.clientId, w);
   }
@@ -174,6 +188,11 @@ export class Pool {
     const orderWorkerUp = this.byId.get(0)!.up;
     const readWorkersUp = this.list.filter((w) => w.up && w.clientId !== 0).length;
     const needOthers = this.list.length > 1;
-    return { ready: orderWorkerUp && (!needOthers || readWorkersUp > 0), orderWorkerUp, readWorkersUp, workers: this.list.length };
+    return {
+      ready: orderWorkerUp && (!needOthers || readWorkersUp > 0),
+      orderWorkerUp,
+      readWorkersUp,
+      workers: this.list.length,
+    };
   }
 }

@@ -6,7 +6,11 @@ import type { Worker } from './pool.js';
  * so that worker holds one IB subscription for all of them. When a worker leaves, only its keys move; when it
  * returns, they move back. No shared table, no state.
  */
-export function pickSticky(key: string, candidates: readonly Worker[], exclude: ReadonlySet<number> = new Set()): Worker | undefined {
+export function pickSticky(
+  key: string,
+  candidates: readonly Worker[],
+  exclude: ReadonlySet<number> = new Set(),
+): Worker | undefined {
   let best: Worker | undefined;
   let bestScore = -1n;
   for (const w of candidates) {

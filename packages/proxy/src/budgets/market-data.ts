@@ -16,8 +16,7 @@ export interface BudgetUse {
 }
 
 export type Admission =
-  | { ok: true; release(): void }
-  | { ok: false; kind: BudgetKind; needed: number; budget: number; inUse: number };
+  { ok: true; release(): void } | { ok: false; kind: BudgetKind; needed: number; budget: number; inUse: number };
 
 interface Holding {
   kind: BudgetKind;

@@ -42,37 +42,50 @@ export function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
     };
     // A fresh connection per probe (agent: false): a probe must test that the worker accepts connections,
     // and must not sit in the forwarding pool's sockets.
-    const req = lib.get(target, { agent: false, timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size <= 65536) chunks.push(c);
-      });
-      res.on('end', () => {
-        let state = res.statusCode === 200 ? 'ready' : 'not_ready';
-        let report: WorkerReport | undefined;
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-          if (typeof body.status === 'string') state = body.status;
-          report = {
-            ibClientId: typeof body.clientId === 'number' ? body.clientId : null,
-            lease: typeof body.lease === 'string' ? body.lease : null,
-            code: typeof body.code === 'string' ? body.code : null,
-            ...capabilitiesOf(body.capabilities),
-          };
-        } catch {
-          // A non-JSON readiness body still has a meaningful status code.
-        }
-        done({ up: res.statusCode === 200, state, report, reason: res.statusCode === 200 ? 'probe_ok' : `probe_status_${res.statusCode}` });
-      });
-      res.on('error', (err) => done({ up: false, state: 'unreachable', reason: (err as NodeJS.ErrnoException).code ?? 'probe_error' }));
-    });
+    const req = lib.get(
+      target,
+      { agent: false, timeout: timeoutMs, headers: { accept: 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= 65536) chunks.push(c);
+        });
+        res.on('end', () => {
+          let state = res.statusCode === 200 ? 'ready' : 'not_ready';
+          let report: WorkerReport | undefined;
+          try {
+            const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+            if (typeof body.status === 'string') state = body.status;
+            report = {
+              ibClientId: typeof body.clientId === 'number' ? body.clientId : null,
+              lease: typeof body.lease === 'string' ? body.lease : null,
+              code: typeof body.code === 'string' ? body.code : null,
+              ...capabilitiesOf(body.capabilities),
+            };
+          } catch {
+            // A non-JSON readiness body still has a meaningful status code.
+          }
+          done({
+            up: res.statusCode === 200,
+            state,
+            report,
+            reason: res.statusCode === 200 ? 'probe_ok' : `probe_status_${res.statusCode}`,
+          });
+        });
+        res.on('error', (err) =>
+          done({ up: false, state: 'unreachable', reason: (err as NodeJS.ErrnoException).code ?? 'probe_error' }),
+        );
+      },
+    );
     req.on('timeout', () => {
       req.destroy();
       done({ up: false, state: 'unreachable', reason: 'probe_timeout' });
     });
-    req.on('error', (err: NodeJS.ErrnoException) => done({ up: false, state: 'unreachable', reason: err.code ?? 'probe_error' }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      done({ up: false, state: 'unreachable', reason: err.code ?? 'probe_error' }),
+    );
   });
 }
 
@@ -86,7 +99,11 @@ export class ActiveHealth {
   /** Workers with a probe in progress (its completion schedules the next one). */
   private readonly probing = new Set<number>();
 
-  constructor(private readonly pool: Pool, private readonly options: ActiveHealthOptions, private readonly log: Logger) {
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: ActiveHealthOptions,
+    private readonly log: Logger,
+  ) {
     // A worker taken out by passive detection is probed on the fast schedule from now on, not after the slow one.
     pool.onStatusChange(({ worker, up }) => {
       if (up || this.stopped || this.probing.has(worker.clientId)) return;
@@ -115,7 +132,10 @@ export class ActiveHealth {
       this.options.onProbe?.(worker, result);
       const changed = this.pool.setStatus(worker, result.up, result.reason, result.state, result.report);
       if (changed) {
-        this.log[result.up ? 'info' : 'warn']({ clientId: worker.clientId, backend: worker.name, state: result.state, reason: result.reason }, result.up ? 'worker up' : 'worker down');
+        this.log[result.up ? 'info' : 'warn'](
+          { clientId: worker.clientId, backend: worker.name, state: result.state, reason: result.reason },
+          result.up ? 'worker up' : 'worker down',
+        );
       }
     } finally {
       this.probing.delete(worker.clientId);

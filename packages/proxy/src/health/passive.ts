@@ -38,10 +38,17 @@ export class PassiveHealth {
   answer(worker: Worker, status: number, headers: IncomingHttpHeaders): void {
     const cls = classifyAnswer(status, headers);
     if (cls === 'bad') this.pool.noteError(worker, `status_${status}`);
-    if (this.burst.record(worker.clientId, cls)) this.takeOut(worker, `status_${status}`, '5xx_burst', undefined, 'worker down (burst of failed answers)');
+    if (this.burst.record(worker.clientId, cls))
+      this.takeOut(worker, `status_${status}`, '5xx_burst', undefined, 'worker down (burst of failed answers)');
   }
 
-  private takeOut(worker: Worker, reason: string, kind: 'connect_failure' | '5xx_burst', state: string | undefined, msg: string): void {
+  private takeOut(
+    worker: Worker,
+    reason: string,
+    kind: 'connect_failure' | '5xx_burst',
+    state: string | undefined,
+    msg: string,
+  ): void {
     if (this.pool.setStatus(worker, false, kind === '5xx_burst' ? `5xx_burst:${reason}` : reason, state)) {
       this.metrics.passiveDown.inc({ backend: worker.name, reason: kind });
       this.log.warn({ clientId: worker.clientId, backend: worker.name, reason }, msg);

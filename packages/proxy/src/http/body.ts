@@ -10,7 +10,10 @@ const EMPTY = Buffer.alloc(0);
  */
 export class BodyBudget {
   private used = 0;
-  constructor(readonly limit: number, private readonly onChange: (used: number) => void = () => undefined) {}
+  constructor(
+    readonly limit: number,
+    private readonly onChange: (used: number) => void = () => undefined,
+  ) {}
 
   take(n: number): boolean {
     if (this.used + n > this.limit) return false;

@@ -2,7 +2,12 @@ import type { ServerResponse } from 'node:http';
 import { ApiError, errorEnvelope } from '@ibrest/common';
 
 /** JSON answer produced by the proxy itself. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
   res.writeHead(status, {

@@ -27,7 +27,11 @@ export function auth(keys: ApiKeyStore, metrics: ProxyMetrics): Middleware {
     ctx.principal = record;
     if (!record.scopes.has(scope)) {
       metrics.authFailures.inc({ reason: 'scope' });
-      throw new ForbiddenError('INSUFFICIENT_SCOPE', `This operation needs the "${scope}" scope`, { required: scope, key: record.name, scopes: [...record.scopes] });
+      throw new ForbiddenError('INSUFFICIENT_SCOPE', `This operation needs the "${scope}" scope`, {
+        required: scope,
+        key: record.name,
+        scopes: [...record.scopes],
+      });
     }
     // The worker has no use for the caller's key; keeping it off the internal hop keeps it out of worker logs.
     delete ctx.req.headers.authorization;

@@ -21,7 +21,12 @@ export function historicalPacing(pacer: HistoricalPacer, maxWaitMs: number, metr
     const r = pacer.reserve(request, maxWaitMs);
     if (!r.ok) {
       metrics.pacingRejections.inc({ kind: r.kind });
-      throw new PacingError('HISTORICAL_PACING', `IB historical-data pacing (${r.kind}) allows this request in ${Math.ceil(r.retryAfterMs / 1000)} s`, r.retryAfterMs / 1000, r.details);
+      throw new PacingError(
+        'HISTORICAL_PACING',
+        `IB historical-data pacing (${r.kind}) allows this request in ${Math.ceil(r.retryAfterMs / 1000)} s`,
+        r.retryAfterMs / 1000,
+        r.details,
+      );
     }
     if (r.delayMs > 0) {
       const ac = new AbortController();

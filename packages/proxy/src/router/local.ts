@@ -22,8 +22,18 @@ export function createLocalRoutes(
     if (schedule === undefined) return { configured: false, inWindow: false };
     const s = schedule.currentWindow();
     return s.inWindow
-      ? { configured: true, inWindow: true, window: s.window, startedAt: s.startedAt.toISOString(), endsAt: s.endsAt.toISOString() }
-      : { configured: true, inWindow: false, ...(s.nextStartsAt === undefined ? {} : { nextStartsAt: s.nextStartsAt.toISOString() }) };
+      ? {
+          configured: true,
+          inWindow: true,
+          window: s.window,
+          startedAt: s.startedAt.toISOString(),
+          endsAt: s.endsAt.toISOString(),
+        }
+      : {
+          configured: true,
+          inWindow: false,
+          ...(s.nextStartsAt === undefined ? {} : { nextStartsAt: s.nextStartsAt.toISOString() }),
+        };
   };
   return async (ctx) => {
     const { res } = ctx;

@@ -12,12 +12,15 @@ export class Allowlist {
     for (const entry of entries) {
       const [addr, prefixRaw] = entry.split('/');
       const family = isIP(addr ?? '');
-      if (family === 0) throw new ConfigError(`Expected IP_ALLOWLIST entry to be an IP or CIDR, got ${JSON.stringify(entry)}`);
+      if (family === 0)
+        throw new ConfigError(`Expected IP_ALLOWLIST entry to be an IP or CIDR, got ${JSON.stringify(entry)}`);
       const type = family === 4 ? 'ipv4' : 'ipv6';
       const max = family === 4 ? 32 : 128;
       const prefix = prefixRaw === undefined ? max : Number(prefixRaw);
       if (!/^\d+$/.test(prefixRaw ?? String(max)) || prefix > max) {
-        throw new ConfigError(`Expected IP_ALLOWLIST prefix for ${addr} to be 0-${max}, got ${JSON.stringify(prefixRaw)}`);
+        throw new ConfigError(
+          `Expected IP_ALLOWLIST prefix for ${addr} to be 0-${max}, got ${JSON.stringify(prefixRaw)}`,
+        );
       }
       this.list.addSubnet(addr!, prefix, type);
     }

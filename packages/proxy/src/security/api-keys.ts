@@ -29,7 +29,9 @@ export function hashApiKey(key: string): string {
 function parseScopes(raw: unknown, where: string): Set<Scope> {
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split('+') : undefined;
   if (list === undefined || list.length === 0) {
-    throw new ConfigError(`Expected ${where} scopes to be a non-empty list of ${SCOPES.join(', ')}, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      `Expected ${where} scopes to be a non-empty list of ${SCOPES.join(', ')}, got ${JSON.stringify(raw)}`,
+    );
   }
   const out = new Set<Scope>();
   for (const s of list) {
@@ -47,7 +49,9 @@ function record(name: unknown, hash: unknown, scopes: unknown, policy: unknown, 
   }
   // The hash is echoed only by shape, never by value: a plaintext key pasted here by mistake must not reach logs.
   if (typeof hash !== 'string' || !HASH_RE.test(hash.toLowerCase())) {
-    throw new ConfigError(`Expected ${where} hash to be sha256:<64 hex digits> (see ibrest-proxy hash-key), got a value of ${typeof hash === 'string' ? hash.length + ' characters' : typeof hash}`);
+    throw new ConfigError(
+      `Expected ${where} hash to be sha256:<64 hex digits> (see ibrest-proxy hash-key), got a value of ${typeof hash === 'string' ? hash.length + ' characters' : typeof hash}`,
+    );
   }
   if (policy !== undefined && (policy === null || typeof policy !== 'object' || Array.isArray(policy))) {
     throw new ConfigError(`Expected ${where} policy to be an object, got ${JSON.stringify(policy)}`);
@@ -63,7 +67,8 @@ function record(name: unknown, hash: unknown, scopes: unknown, policy: unknown, 
 /**
  * Parses `API_KEYS` (or the file named by `API_KEYS_FILE`). Two forms:
  * - compact, entries separated by commas or newlines: `name:scope+scope:sha256:<hex>`
- * - JSON array (needed for per-key policy): `[{"name":"algo1","scopes":["read","trade"],"hash":"sha256:…","policy":{…}}]`
+ * - JSON array (needed for per-key policy):
+ *   `[{"name":"algo1","scopes":["read","trade"],"hash":"sha256:…","policy":{…}}]`
  */
 export function parseApiKeys(raw: string | undefined): ApiKeyRecord[] {
   if (raw === undefined || raw.trim() === '') return [];
@@ -88,14 +93,17 @@ export function parseApiKeys(raw: string | undefined): ApiKeyRecord[] {
       .map((entry, i) => {
         const m = /^([^:]+):([^:]+):(sha256:.*)$/.exec(entry);
         if (m === null) {
-          throw new ConfigError(`Expected API_KEYS entry ${i + 1} to be name:scopes:sha256:<hex>, got an entry of ${entry.length} characters`);
+          throw new ConfigError(
+            `Expected API_KEYS entry ${i + 1} to be name:scopes:sha256:<hex>, got an entry of ${entry.length} characters`,
+          );
         }
         return record(m[1], m[3], m[2], undefined, `API_KEYS entry ${i + 1} (${m[1]})`);
       });
   }
   const seen = new Set<string>();
   for (const r of records) {
-    if (seen.has(r.hash)) throw new ConfigError(`Expected every API key to be distinct, got the same hash twice (${r.name})`);
+    if (seen.has(r.hash))
+      throw new ConfigError(`Expected every API key to be distinct, got the same hash twice (${r.name})`);
     seen.add(r.hash);
   }
   return records;

@@ -36,7 +36,8 @@ export async function loadOrCreateSelfSigned(dataDir: string, host: string): Pro
     { type: 7, ip: '127.0.0.1' },
     { type: 7, ip: '::1' },
   ];
-  if (host !== '0.0.0.0' && host !== '::') altNames.push(/^[\d.:a-f]+$/i.test(host) ? { type: 7, ip: host } : { type: 2, value: host });
+  if (host !== '0.0.0.0' && host !== '::')
+    altNames.push(/^[\d.:a-f]+$/i.test(host) ? { type: 7, ip: host } : { type: 2, value: host });
   const notAfter = new Date(Date.now() + 825 * 24 * 3600 * 1000);
   const pems = await generate([{ name: 'commonName', value: 'ibrest-proxy' }], {
     keyType: 'ec',

@@ -15,7 +15,8 @@ export class CallerBuffer {
     readonly capacity: number,
     private readonly onDrop: (n: number) => void,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`Expected capacity to be an integer ≥ 1, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`Expected capacity to be an integer ≥ 1, got ${capacity}`);
   }
 
   get size(): number {

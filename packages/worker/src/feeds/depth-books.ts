@@ -13,7 +13,11 @@ export class DepthBooks extends CountedBudget {
       metrics,
       kind: 'market_depth_books',
       gauge: (m) => m.depthBooks,
-      refuse: (b, inUse) => new MarketDepthBooksExhaustedError(`All ${b} market-depth books of this worker are in use`, { inUse, budget: b }),
+      refuse: (b, inUse) =>
+        new MarketDepthBooksExhaustedError(`All ${b} market-depth books of this worker are in use`, {
+          inUse,
+          budget: b,
+        }),
     });
   }
 }

@@ -17,6 +17,9 @@ export class NotFaAccountError extends ApiError {
 /** IB does not know the article (reqNewsArticle answered 321 / 10172 for a well-formed provider and id). */
 export class NewsArticleNotFoundError extends ApiError {
   constructor(providerCode: string, articleId: string, message: string, ibCode?: number) {
-    super(404, 'NEWS_ARTICLE_NOT_FOUND', `No article ${articleId} from provider ${providerCode}: ${message}`, { ibCode, details: { providerCode, articleId } });
+    super(404, 'NEWS_ARTICLE_NOT_FOUND', `No article ${articleId} from provider ${providerCode}: ${message}`, {
+      ibCode,
+      details: { providerCode, articleId },
+    });
   }
 }

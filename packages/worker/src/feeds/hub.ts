@@ -138,7 +138,9 @@ export class FeedHub {
   subscribe(kind: FeedKind, sources: FeedSource[], options: { lastEventId?: string } = {}): Subscriber {
     const topics = this.acquireTopics(sources);
     const kindLabel = { kind };
-    const sub = new SubscriberImpl(kind, topics, this, this.o.bufferEvents, (n) => this.o.metrics?.feedDropped.inc(kindLabel, n));
+    const sub = new SubscriberImpl(kind, topics, this, this.o.bufferEvents, (n) =>
+      this.o.metrics?.feedDropped.inc(kindLabel, n),
+    );
     this.subscribers.add(sub);
     this.o.metrics?.feedSubscribers.inc(kindLabel);
     const after = options.lastEventId !== undefined ? Number(options.lastEventId) : undefined;
@@ -146,7 +148,8 @@ export class FeedHub {
     for (const t of topics) {
       t.subscribers.add(sub);
       initial.push(...t.state.values());
-      if (after !== undefined && Number.isFinite(after)) initial.push(...t.history.filter((e) => e.id > after && e.field === undefined));
+      if (after !== undefined && Number.isFinite(after))
+        initial.push(...t.history.filter((e) => e.id > after && e.field === undefined));
     }
     initial.sort((a, b) => a.id - b.id);
     for (const e of initial) sub.buffer.push(e);
@@ -182,7 +185,9 @@ export class FeedHub {
 
   /** Waits for the first event of the held sources' topics (see Subscriber.firstData). */
   waitForData(sources: FeedSource[], ms: number): Promise<void> {
-    const topics = sources.map((s) => this.topics.get(s.key) ?? this.holds.get(s.key)?.topic).filter((t): t is Topic => t !== undefined);
+    const topics = sources
+      .map((s) => this.topics.get(s.key) ?? this.holds.get(s.key)?.topic)
+      .filter((t): t is Topic => t !== undefined);
     return this.firstData(topics, ms);
   }
 
@@ -333,7 +338,14 @@ export class FeedHub {
 
   private publish(topic: Topic, event: string, data: unknown, field?: string): void {
     if (topic.error !== undefined) return;
-    const e: FeedEvent = { id: ++this.seq, event, data, at: Date.now(), topic: topic.source.key, ...(field !== undefined ? { field } : {}) };
+    const e: FeedEvent = {
+      id: ++this.seq,
+      event,
+      data,
+      at: Date.now(),
+      topic: topic.source.key,
+      ...(field !== undefined ? { field } : {}),
+    };
     topic.history.push(e);
     if (topic.history.length > this.o.historyEvents) topic.history.shift();
     if (field !== undefined) topic.state.set(field, e);
@@ -346,8 +358,17 @@ export class FeedHub {
 
   private fail(topic: Topic, error: ApiError): void {
     if (topic.error !== undefined) return;
-    this.o.log.warn({ key: topic.source.key, code: error.code, ibCode: error.ibCode }, 'feed subscription refused by IB');
-    const e: FeedEvent = { id: ++this.seq, event: 'error', data: error.toJSON(), at: Date.now(), topic: topic.source.key };
+    this.o.log.warn(
+      { key: topic.source.key, code: error.code, ibCode: error.ibCode },
+      'feed subscription refused by IB',
+    );
+    const e: FeedEvent = {
+      id: ++this.seq,
+      event: 'error',
+      data: error.toJSON(),
+      at: Date.now(),
+      topic: topic.source.key,
+    };
     topic.error = error;
     for (const w of [...topic.waiters]) w();
     // A refused topic is dead: new callers create a fresh one; current callers see the error, then the end.

@@ -32,7 +32,12 @@ export interface FeedRequest {
 const remaining = (ctx: RouteContext) => Math.max(0, ctx.deadline.deadlineAt - Date.now());
 
 /** The SSE answer: attach, wait briefly for the first event (or IB's refusal), then stream. */
-export async function sseResult(hub: FeedHub, settings: FeedSettings, ctx: RouteContext, f: FeedRequest): Promise<RouteResult> {
+export async function sseResult(
+  hub: FeedHub,
+  settings: FeedSettings,
+  ctx: RouteContext,
+  f: FeedRequest,
+): Promise<RouteResult> {
   const sub = hub.subscribe(f.kind, f.sources, { lastEventId: parseLastEventId(ctx.headers) });
   try {
     await sub.firstData(Math.min(remaining(ctx), f.firstEventWaitMs ?? Number.POSITIVE_INFINITY));
@@ -87,7 +92,13 @@ export function pipeSse(
 }
 
 /** The Atom answer: keep the subscription for the next poll, wait for a first event, render the recent ones. */
-export async function atomResult(hub: FeedHub, settings: FeedSettings, ctx: RouteContext, f: FeedRequest, selfHref: string): Promise<RouteResult> {
+export async function atomResult(
+  hub: FeedHub,
+  settings: FeedSettings,
+  ctx: RouteContext,
+  f: FeedRequest,
+  selfHref: string,
+): Promise<RouteResult> {
   hub.hold(f.sources, settings.atomLingerMs);
   try {
     await hub.waitForData(f.sources, Math.min(remaining(ctx), f.firstEventWaitMs ?? Number.POSITIVE_INFINITY));
@@ -121,14 +132,24 @@ export function atomDocument(title: string, selfHref: string, events: FeedEvent[
  * One-shot form of a feed: attach, wait for the first event of every source, answer the current state
  * (the latest event per field) and detach (the IB subscription is cancelled unless others hold it).
  */
-export async function oneShot(hub: FeedHub, ctx: RouteContext, f: FeedRequest, operation: string): Promise<FeedEvent[]> {
+export async function oneShot(
+  hub: FeedHub,
+  ctx: RouteContext,
+  f: FeedRequest,
+  operation: string,
+): Promise<FeedEvent[]> {
   const sub = hub.subscribe(f.kind, f.sources);
   try {
     await sub.firstData(remaining(ctx));
     // Series feeds (bars) keep no state: their newest event is the answer.
     let events = hub.current(f.sources);
-    if (events.length === 0) events = hub.recent(f.sources, 100).filter((e) => e.event !== 'status').slice(0, 1);
-    if (events.length === 0) throw new DeadlineExceededError(operation, ctx.deadline.timeoutMs, { sources: f.sources.map((s) => s.key) });
+    if (events.length === 0)
+      events = hub
+        .recent(f.sources, 100)
+        .filter((e) => e.event !== 'status')
+        .slice(0, 1);
+    if (events.length === 0)
+      throw new DeadlineExceededError(operation, ctx.deadline.timeoutMs, { sources: f.sources.map((s) => s.key) });
     return events;
   } finally {
     sub.close();

@@ -62,7 +62,9 @@ export function buildAtomFeed(feed: AtomFeed): string {
     ...(feed.subtitle !== undefined ? [element('subtitle', feed.subtitle)] : []),
     element('updated', date(feed.updated)),
     `<author>${element('name', feed.author ?? 'ibrest')}</author>`,
-    ...(feed.selfHref !== undefined ? [`<link rel="self" type="application/atom+xml" href="${escapeXml(feed.selfHref)}"/>`] : []),
+    ...(feed.selfHref !== undefined
+      ? [`<link rel="self" type="application/atom+xml" href="${escapeXml(feed.selfHref)}"/>`]
+      : []),
     '<generator>ibrest</generator>',
   ];
   for (const e of feed.entries) {
@@ -87,7 +89,10 @@ export function tagUri(path: string): string {
 }
 
 /** A route result that answers with an Atom document (no caching: a poller wants the newest entries). */
-export function atomResponse(xml: string): { body: undefined; respond(req: unknown, res: import('node:http').ServerResponse): void } {
+export function atomResponse(xml: string): {
+  body: undefined;
+  respond(req: unknown, res: import('node:http').ServerResponse): void;
+} {
   return {
     body: undefined,
     respond: (_req, res) => {

@@ -11,7 +11,8 @@ export function errorHandler(log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const reqId = res.locals.reqId as string | undefined;
     const e = toApiError(err);
-    if (e.status >= 500 && !(err instanceof ApiError)) log.error({ err, reqId, method: req.method, url: req.originalUrl }, 'unhandled error');
+    if (e.status >= 500 && !(err instanceof ApiError))
+      log.error({ err, reqId, method: req.method, url: req.originalUrl }, 'unhandled error');
     else log.info({ reqId, code: e.code, status: e.status, ibCode: e.ibCode }, e.message);
     if (res.headersSent) {
       res.destroy();
@@ -27,9 +28,13 @@ export function toApiError(err: unknown): ApiError {
   const e = err as { type?: string; status?: number; message?: string; limit?: number } | undefined;
   switch (e?.type) {
     case 'entity.parse.failed':
-      return new ApiError(400, 'INVALID_REQUEST', 'The request body is not valid JSON', { details: { fields: [{ field: 'body', message: e.message ?? 'malformed JSON' }] } });
+      return new ApiError(400, 'INVALID_REQUEST', 'The request body is not valid JSON', {
+        details: { fields: [{ field: 'body', message: e.message ?? 'malformed JSON' }] },
+      });
     case 'entity.too.large':
-      return new ApiError(413, 'PAYLOAD_TOO_LARGE', `The request body exceeds ${e.limit ?? 'the'} bytes`, { details: { limit: e.limit } });
+      return new ApiError(413, 'PAYLOAD_TOO_LARGE', `The request body exceeds ${e.limit ?? 'the'} bytes`, {
+        details: { limit: e.limit },
+      });
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', e.message ?? 'Unsupported body encoding');
@@ -41,4 +46,3 @@ export function toApiError(err: unknown): ApiError {
   }
   return new ApiError(500, 'INTERNAL_ERROR', 'Internal error');
 }
-

@@ -11,6 +11,9 @@ export const FORMAT_PARAM: Schema = {
 };
 
 /** `?format=` wins, else the Accept header (the rule lives in @ibrest/contract: the proxy reads it too). */
-export function feedFormat(query: Record<string, unknown>, headers: Record<string, string | string[] | undefined>): FeedFormat {
+export function feedFormat(
+  query: Record<string, unknown>,
+  headers: Record<string, string | string[] | undefined>,
+): FeedFormat {
   return sharedFeedFormat(query, headers.accept);
 }

@@ -23,13 +23,13 @@ const ERROR_SCHEMA: Schema = {
 const STATUS_TEXT: Record<number, string> = {
   400: 'Invalid request (nothing was sent to IB), or IB refused its parameters (ibCode)',
   401: 'The request did not come through the proxy (x-ibrest-proxy-token)',
-  403: 'Refused: the account lacks a permission or subscription (ibCode), or the key\'s order policy',
+  403: "Refused: the account lacks a permission or subscription (ibCode), or the key's order policy",
   404: 'Not found',
   409: 'Conflict with the current state',
   413: 'Request body too large',
   422: 'Refused by IB',
   429: 'Pacing budget exhausted; retry after Retry-After seconds',
-  500: 'Internal error (ours, never the caller\'s or IB\'s)',
+  500: "Internal error (ours, never the caller's or IB's)",
   503: 'IB connection not ready, or IB in trouble; retry after Retry-After seconds',
   504: 'Deadline exceeded (the IB-side request was cancelled where possible)',
 };
@@ -39,7 +39,8 @@ export function routeErrors(route: RouteDef): Record<number, string[]> {
   const out: Record<number, Set<string>> = {};
   const add = (status: number, code: string) => (out[status] ??= new Set()).add(code);
   for (const [status, codes] of Object.entries(route.errors)) for (const c of codes ?? []) add(Number(status), c);
-  if (route.query !== undefined || route.params !== undefined || route.body !== undefined || route.usesIb) add(400, 'INVALID_REQUEST');
+  if (route.query !== undefined || route.params !== undefined || route.body !== undefined || route.usesIb)
+    add(400, 'INVALID_REQUEST');
   if (route.body !== undefined) add(413, 'PAYLOAD_TOO_LARGE');
   if (route.usesIb) {
     // What IB may answer any request it is sent (the classification in ib/error-codes.ts).
@@ -69,13 +70,22 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; client
       parameters.push({ name, in: 'path', required: true, schema: strip(schema), description: schema.description });
     }
     for (const [name, schema] of Object.entries(r.query?.properties ?? {})) {
-      parameters.push({ name, in: 'query', required: r.query?.required?.includes(name) ?? false, schema: strip(schema), description: schema.description });
+      parameters.push({
+        name,
+        in: 'query',
+        required: r.query?.required?.includes(name) ?? false,
+        schema: strip(schema),
+        description: schema.description,
+      });
     }
     parameters.push({ $ref: '#/components/parameters/RequestId' });
     const responses: Record<string, unknown> = {
       [String(r.successStatus ?? 200)]: {
         description: 'Success',
-        headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' }, 'X-IB-Client-Id': { $ref: '#/components/headers/ClientId' } },
+        headers: {
+          'X-Request-Id': { $ref: '#/components/headers/RequestId' },
+          'X-IB-Client-Id': { $ref: '#/components/headers/ClientId' },
+        },
         content: {
           [r.path === '/metrics' ? 'text/plain' : 'application/json']: { schema: r.response },
           ...Object.fromEntries((r.produces ?? []).map((type) => [type, { schema: { type: 'string' } }])),
@@ -98,7 +108,8 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; client
       responses,
     };
     if (r.description !== undefined) op.description = r.description;
-    if (r.body !== undefined) op.requestBody = { required: r.bodyOptional !== true, content: { 'application/json': { schema: r.body } } };
+    if (r.body !== undefined)
+      op.requestBody = { required: r.bodyOptional !== true, content: { 'application/json': { schema: r.body } } };
     (paths[path] ??= {})[r.method] = op;
   }
   return {
@@ -112,7 +123,13 @@ export function buildOpenApi(routes: RouteDef[], info: { version: string; client
     components: {
       schemas: { Error: ERROR_SCHEMA },
       parameters: {
-        RequestId: { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string', maxLength: 128 }, description: 'Echoed; generated when absent' },
+        RequestId: {
+          name: 'X-Request-Id',
+          in: 'header',
+          required: false,
+          schema: { type: 'string', maxLength: 128 },
+          description: 'Echoed; generated when absent',
+        },
       },
       headers: {
         RequestId: { schema: { type: 'string' }, description: 'The request id (echoed or generated)' },

@@ -3,7 +3,6 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '@ibrest/common';
 import { INTERNAL_HEADERS } from '@ibrest/contract';
 
-
 /** Probes and scrapes come from the orchestrator and Prometheus, not through the proxy. */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready', '/metrics']);
 

@@ -23,6 +23,7 @@ export function rejectBadQueryEncoding(req: Request, _res: Response, next: NextF
       }
     }
   }
-  if (bad.length > 0) return next(new InvalidRequestError('The query string has malformed percent-encoding', { fields: bad }));
+  if (bad.length > 0)
+    return next(new InvalidRequestError('The query string has malformed percent-encoding', { fields: bad }));
   next();
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
 /** Honoured when it looks like an id (bounded, printable), so a caller cannot inject log lines. */
-const VALID = /^[\w.:\-]{1,128}$/;
+const VALID = /^[\w.:-]{1,128}$/;
 
 /** Echoes (or creates) X-Request-Id and stamps X-IB-Client-Id on every response. */
 export function requestId(clientId: number) {

@@ -53,26 +53,35 @@ export function validate(schema: Schema, value: unknown, path: string, errors: F
   }
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) fail(`expected ≥ ${schema.minimum}, got ${value}`);
-    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) fail(`expected > ${schema.exclusiveMinimum}, got ${value}`);
+    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum)
+      fail(`expected > ${schema.exclusiveMinimum}, got ${value}`);
     if (schema.maximum !== undefined && value > schema.maximum) fail(`expected ≤ ${schema.maximum}, got ${value}`);
   }
   if (typeof value === 'string') {
-    if (schema.minLength !== undefined && value.length < schema.minLength) fail(`expected at least ${schema.minLength} characters, got ${value.length}`);
-    if (schema.maxLength !== undefined && value.length > schema.maxLength) fail(`expected at most ${schema.maxLength} characters, got ${value.length}`);
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) fail(`expected to match ${schema.pattern}, got ${JSON.stringify(value)}`);
+    if (schema.minLength !== undefined && value.length < schema.minLength)
+      fail(`expected at least ${schema.minLength} characters, got ${value.length}`);
+    if (schema.maxLength !== undefined && value.length > schema.maxLength)
+      fail(`expected at most ${schema.maxLength} characters, got ${value.length}`);
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value))
+      fail(`expected to match ${schema.pattern}, got ${JSON.stringify(value)}`);
   }
   if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) fail(`expected at least ${schema.minItems} items, got ${value.length}`);
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) fail(`expected at most ${schema.maxItems} items, got ${value.length}`);
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      fail(`expected at least ${schema.minItems} items, got ${value.length}`);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      fail(`expected at most ${schema.maxItems} items, got ${value.length}`);
     if (schema.items !== undefined) value.forEach((v, i) => validate(schema.items!, v, `${path}[${i}]`, errors));
   }
   if (schema.type === 'object' && isObject(value)) {
-    for (const k of schema.required ?? []) if (value[k] === undefined) errors.push({ field: join(path, k), message: 'is required' });
+    for (const k of schema.required ?? [])
+      if (value[k] === undefined) errors.push({ field: join(path, k), message: 'is required' });
     for (const [k, v] of Object.entries(value)) {
       const prop = schema.properties?.[k];
       if (prop !== undefined) validate(prop, v, join(path, k), errors);
-      else if (schema.additionalProperties === false) errors.push({ field: join(path, k), message: 'is not a known field' });
-      else if (typeof schema.additionalProperties === 'object') validate(schema.additionalProperties, v, join(path, k), errors);
+      else if (schema.additionalProperties === false)
+        errors.push({ field: join(path, k), message: 'is not a known field' });
+      else if (typeof schema.additionalProperties === 'object')
+        validate(schema.additionalProperties, v, join(path, k), errors);
     }
   }
   return errors;

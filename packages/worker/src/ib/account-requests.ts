@@ -8,12 +8,37 @@ import type { AccountPnL } from '../state/account.js';
 
 /** Every tag reqAccountSummary accepts (IB's AccountSummaryTags). */
 export const ACCOUNT_SUMMARY_TAGS = [
-  'AccountType', 'NetLiquidation', 'TotalCashValue', 'SettledCash', 'AccruedCash', 'BuyingPower', 'EquityWithLoanValue',
-  'PreviousDayEquityWithLoanValue', 'GrossPositionValue', 'RegTEquity', 'RegTMargin', 'SMA', 'InitMarginReq',
-  'MaintMarginReq', 'AvailableFunds', 'ExcessLiquidity', 'Cushion', 'FullInitMarginReq', 'FullMaintMarginReq',
-  'FullAvailableFunds', 'FullExcessLiquidity', 'LookAheadNextChange', 'LookAheadInitMarginReq', 'LookAheadMaintMarginReq',
-  'LookAheadAvailableFunds', 'LookAheadExcessLiquidity', 'HighestSeverity', 'DayTradesRemaining', 'Leverage',
-  '$LEDGER', '$LEDGER:ALL',
+  'AccountType',
+  'NetLiquidation',
+  'TotalCashValue',
+  'SettledCash',
+  'AccruedCash',
+  'BuyingPower',
+  'EquityWithLoanValue',
+  'PreviousDayEquityWithLoanValue',
+  'GrossPositionValue',
+  'RegTEquity',
+  'RegTMargin',
+  'SMA',
+  'InitMarginReq',
+  'MaintMarginReq',
+  'AvailableFunds',
+  'ExcessLiquidity',
+  'Cushion',
+  'FullInitMarginReq',
+  'FullMaintMarginReq',
+  'FullAvailableFunds',
+  'FullExcessLiquidity',
+  'LookAheadNextChange',
+  'LookAheadInitMarginReq',
+  'LookAheadMaintMarginReq',
+  'LookAheadAvailableFunds',
+  'LookAheadExcessLiquidity',
+  'HighestSeverity',
+  'DayTradesRemaining',
+  'Leverage',
+  '$LEDGER',
+  '$LEDGER:ALL',
 ] as const;
 
 export interface SummaryValue {
@@ -28,7 +53,9 @@ export interface SummaryValue {
  * summary subscriptions) and PnL (kept live in the mirror for every account of the login).
  */
 export class AccountRequests {
-  private readonly summaries = new Coalescer<SummaryValue[]>(0, () => this.metrics?.coalesced.inc({ kind: 'account_summary' }));
+  private readonly summaries = new Coalescer<SummaryValue[]>(0, () =>
+    this.metrics?.coalesced.inc({ kind: 'account_summary' }),
+  );
 
   constructor(
     private readonly requests: Requests,
@@ -57,7 +84,9 @@ export class AccountRequests {
             done(out);
             // The summary keeps streaming until cancelled; we only wanted the snapshot.
             const session = this.requests.assertServing();
-            this.requests.sendInSession(session, 'account_summary_cancel', (api) => api.cancelAccountSummary(sentId)).catch(() => {});
+            this.requests
+              .sendInSession(session, 'account_summary_cancel', (api) => api.cancelAccountSummary(sentId))
+              .catch(() => {});
           }
         },
         partial: () => ({ received: out.length }),

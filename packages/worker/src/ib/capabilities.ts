@@ -34,7 +34,11 @@ export interface LinkFacts {
  */
 export class CapabilityTracker extends EventEmitter {
   private facts: LinkFacts = {
-    socket: false, session: false, synced: false, linkUp: true, everSynced: false,
+    socket: false,
+    session: false,
+    synced: false,
+    linkUp: true,
+    everSynced: false,
     farmsDown: { marketData: [], historical: [], secDef: [] },
   };
   private storage: { ok: boolean; reason?: string } = { ok: true };

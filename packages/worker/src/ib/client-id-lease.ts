@@ -60,9 +60,12 @@ export class ClientIdLease {
       if (this.stuckSince === undefined) {
         this.stuckSince = new Date().toISOString();
         this.o.metrics?.clientIdStuck.set(1);
-        this.o.log.error({ refusals: this.refusals, configuredClientId: this.o.configured }, this.o.configured === 0
-          ? 'clientId 0 stays refused (326) and cannot be replaced: orders cannot be managed until the gateway releases it'
-          : 'clientId stays refused (326) and no spare is left');
+        this.o.log.error(
+          { refusals: this.refusals, configuredClientId: this.o.configured },
+          this.o.configured === 0
+            ? 'clientId 0 stays refused (326) and cannot be replaced: orders cannot be managed until the gateway releases it'
+            : 'clientId stays refused (326) and no spare is left',
+        );
       }
       return;
     }
@@ -72,7 +75,10 @@ export class ClientIdLease {
     this.fallbacks++;
     this.o.metrics?.clientIdFallbacks.inc();
     this.o.metrics?.clientIdLease.set(this.current);
-    this.o.log.warn({ from, to: this.current, configuredClientId: this.o.configured }, 'clientId stays refused (326); falling back to a spare clientId');
+    this.o.log.warn(
+      { from, to: this.current, configuredClientId: this.o.configured },
+      'clientId stays refused (326); falling back to a spare clientId',
+    );
     for (const fn of this.listeners) fn(this.current);
   }
 

@@ -38,7 +38,8 @@ export class CompletedOrders {
         permId: order.permId,
         orderRef: typeof order.orderRef === 'string' && order.orderRef !== '' ? order.orderRef : undefined,
         status: typeof orderState?.status === 'string' ? orderState.status : 'Unknown',
-        filled: typeof order.filledQuantity === 'number' && Number.isFinite(order.filledQuantity) ? order.filledQuantity : 0,
+        filled:
+          typeof order.filledQuantity === 'number' && Number.isFinite(order.filledQuantity) ? order.filledQuantity : 0,
         totalQuantity: typeof order.totalQuantity === 'number' ? order.totalQuantity : 0,
         contract: plain(contract),
         order: o,
@@ -73,7 +74,9 @@ export class CompletedOrders {
     // reconciliation (and worker 0's readiness) would wait out the rest of `timeoutMs` first.
     const stopOnEnd = this.requests.onSessionEnd(() => this.collecting?.abandon());
     try {
-      await this.requests.sendInSession(session.id, 'completed_orders', (api) => api.reqCompletedOrders(false), { priority: PRIORITY.background });
+      await this.requests.sendInSession(session.id, 'completed_orders', (api) => api.reqCompletedOrders(false), {
+        priority: PRIORITY.background,
+      });
       await ended;
     } finally {
       stopOnEnd();

@@ -9,7 +9,13 @@ import { CapabilityTracker } from './capabilities.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'ready' | 'degraded';
 
-const STATE_VALUE: Record<ConnectionState, number> = { disconnected: 0, connecting: 1, connected: 2, ready: 3, degraded: 4 };
+const STATE_VALUE: Record<ConnectionState, number> = {
+  disconnected: 0,
+  connecting: 1,
+  connected: 2,
+  ready: 3,
+  degraded: 4,
+};
 
 export interface ConnectionOptions {
   host: string;
@@ -195,7 +201,10 @@ export class IbConnection extends EventEmitter {
       log.info({ serverVersion }, 'IB socket connected');
     });
     api.on(EventName.managedAccounts, (list: string) => {
-      this.pending.accounts = list.split(',').map((a) => a.trim()).filter((a) => a !== '');
+      this.pending.accounts = list
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== '');
       this.maybeSession(api);
     });
     api.on(EventName.nextValidId, (id: number) => {
@@ -226,17 +235,27 @@ export class IbConnection extends EventEmitter {
     const p = this.pending;
     if (p.accounts === undefined || p.nextValidId === undefined || this.current !== undefined) return;
     clearTimeout(this.connectTimer);
-    const session: IbSession = { id: p.id, api, serverVersion: p.serverVersion ?? 0, accounts: p.accounts, nextValidId: p.nextValidId };
+    const session: IbSession = {
+      id: p.id,
+      api,
+      serverVersion: p.serverVersion ?? 0,
+      accounts: p.accounts,
+      nextValidId: p.nextValidId,
+    };
     this.current = session;
     this.lastAccounts = session.accounts;
     this.clientIdInUseSince = undefined;
     this.options.lease?.accepted();
     this.linkUp = true;
     this.update();
-    this.options.log.info({ sessionId: session.id, accounts: session.accounts, nextValidId: session.nextValidId }, 'IB session started; syncing');
+    this.options.log.info(
+      { sessionId: session.id, accounts: session.accounts, nextValidId: session.nextValidId },
+      'IB session started; syncing',
+    );
     Promise.allSettled(this.hooks.map((h) => h(session))).then((results) => {
       if (this.current !== session) return;
-      for (const r of results) if (r.status === 'rejected') this.options.log.warn({ err: r.reason }, 'initial sync incomplete');
+      for (const r of results)
+        if (r.status === 'rejected') this.options.log.warn({ err: r.reason }, 'initial sync incomplete');
       this.synced = true;
       this.everSynced = true;
       this.attempt = 0;

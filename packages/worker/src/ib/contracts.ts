@@ -21,7 +21,9 @@ const LISTING_CACHE_MS = 60_000;
 /** Contract details, symbol search and option-chain parameters (one-shot IB requests). */
 export class ContractService {
   /** In-flight sharing; listings of several matches are also kept a while, so their pages come from one answer. */
-  private readonly details = new Coalescer<Fields[]>(0, () => this.metrics?.coalesced.inc({ kind: 'contract_details' }));
+  private readonly details = new Coalescer<Fields[]>(0, () =>
+    this.metrics?.coalesced.inc({ kind: 'contract_details' }),
+  );
   private readonly listings = new Map<string, { at: number; details: Fields[] }>();
 
   constructor(
@@ -75,16 +77,34 @@ export class ContractService {
   }
 
   /** reqSecDefOptParams for an underlying (conId required by IB). */
-  optionChains(q: { symbol: string; secType: string; conId: number; futFopExchange?: string }, d: Deadline): Promise<OptionChain[]> {
+  optionChains(
+    q: { symbol: string; secType: string; conId: number; futFopExchange?: string },
+    d: Deadline,
+  ): Promise<OptionChain[]> {
     const out: OptionChain[] = [];
     return this.requests.run<OptionChain[]>({
       operation: 'option_chain',
       ...d,
-      send: (api, reqId) => api.reqSecDefOptParams(reqId, q.symbol, q.futFopExchange ?? '', q.secType as SecType, q.conId),
+      send: (api, reqId) =>
+        api.reqSecDefOptParams(reqId, q.symbol, q.futFopExchange ?? '', q.secType as SecType, q.conId),
       onEvent: (name, args, done) => {
         if (name === EventName.securityDefinitionOptionParameter) {
-          const [exchange, underlyingConId, tradingClass, multiplier, expirations, strikes] = args as [string, number, string, string, string[], number[]];
-          out.push({ exchange, underlyingConId, tradingClass, multiplier, expirations: [...(expirations ?? [])], strikes: [...(strikes ?? [])] });
+          const [exchange, underlyingConId, tradingClass, multiplier, expirations, strikes] = args as [
+            string,
+            number,
+            string,
+            string,
+            string[],
+            number[],
+          ];
+          out.push({
+            exchange,
+            underlyingConId,
+            tradingClass,
+            multiplier,
+            expirations: [...(expirations ?? [])],
+            strikes: [...(strikes ?? [])],
+          });
         } else if (name === EventName.securityDefinitionOptionParameterEnd) done(out);
       },
       partial: () => ({ received: out.length }),

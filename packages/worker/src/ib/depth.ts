@@ -31,7 +31,11 @@ export class DepthBook {
 
   apply(u: DepthUpdate): void {
     const rows = u.side === 1 ? this.bids : this.asks;
-    const level: DepthLevel = { price: u.price, size: u.size, ...(u.marketMaker ? { marketMaker: u.marketMaker } : {}) };
+    const level: DepthLevel = {
+      price: u.price,
+      size: u.size,
+      ...(u.marketMaker ? { marketMaker: u.marketMaker } : {}),
+    };
     const at = Math.max(0, Math.min(u.position, rows.length));
     switch (u.operation) {
       case 0:

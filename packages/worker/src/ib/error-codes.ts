@@ -95,11 +95,36 @@ export const ORDER_REJECT_CODES = new Set([
   103, // Duplicate order id.
   104, // Can't modify a filled order.
   105, // Order being modified does not match the original.
-  106, 107, 109, 110, 111, 113, 114, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 129, 131, 132, 133, 134,
+  106,
+  107,
+  109,
+  110,
+  111,
+  113,
+  114,
+  116,
+  117,
+  118,
+  119,
+  120,
+  121,
+  122,
+  123,
+  124,
+  125,
+  126,
+  129,
+  131,
+  132,
+  133,
+  134,
   201, // Order rejected (reason in the text).
   202, // Order cancelled.
   203, // Security not allowed for this account.
-  382, 383, 387, 388, // Size/quantity violations.
+  382,
+  383,
+  387,
+  388, // Size/quantity violations.
   434, // Order size cannot be zero.
 ]);
 
@@ -182,9 +207,17 @@ function entryOf(code: number, message: string): CodeEntry {
 }
 
 const KIND_BLAME: Record<CodeEntry['kind'], IbBlame> = {
-  'contract-not-found': 'request', 'order-not-found': 'request', 'order-final': 'request', 'order-rejected': 'request',
-  invalid: 'request', 'no-data': 'request', 'no-permission': 'request', pacing: 'pacing', lines: 'pacing',
-  unavailable: 'ib', defect: 'defect',
+  'contract-not-found': 'request',
+  'order-not-found': 'request',
+  'order-final': 'request',
+  'order-rejected': 'request',
+  invalid: 'request',
+  'no-data': 'request',
+  'no-permission': 'request',
+  pacing: 'pacing',
+  lines: 'pacing',
+  unavailable: 'ib',
+  defect: 'defect',
 };
 
 export function blameOf(code: number, message = ''): IbBlame {

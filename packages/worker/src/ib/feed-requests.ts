@@ -15,7 +15,8 @@ export const FA_DATA_TYPES = { groups: 1, profiles: 2, aliases: 3 } as const;
 export type FaDataTypeName = keyof typeof FA_DATA_TYPES;
 
 /** IB answers these without a reqId: one waiter list per answer event. */
-type GlobalEvent = EventName.newsProviders | EventName.scannerParameters | EventName.receiveFA | EventName.mktDepthExchanges;
+type GlobalEvent =
+  EventName.newsProviders | EventName.scannerParameters | EventName.receiveFA | EventName.mktDepthExchanges;
 
 interface Waiter {
   accept(args: unknown[]): boolean;
@@ -31,7 +32,9 @@ export class FeedRequests {
   /** answer event → callers waiting for it, in request order */
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly shared = new Coalescer<unknown>(0, () => this.metrics?.coalesced.inc({ kind: 'feed' }));
-  private readonly scannerXml = new Coalescer<unknown>(600_000, () => this.metrics?.coalesced.inc({ kind: 'scanner_parameters' }));
+  private readonly scannerXml = new Coalescer<unknown>(600_000, () =>
+    this.metrics?.coalesced.inc({ kind: 'scanner_parameters' }),
+  );
   /** emitters of live news-bulletin topics (at most one: the key is fixed) */
   private readonly bulletins = new Set<FeedEmitter>();
 
@@ -40,36 +43,68 @@ export class FeedRequests {
     private readonly requests: Requests,
     private readonly metrics?: WorkerMetrics,
   ) {
-    for (const event of [EventName.newsProviders, EventName.scannerParameters, EventName.receiveFA, EventName.mktDepthExchanges]) {
+    for (const event of [
+      EventName.newsProviders,
+      EventName.scannerParameters,
+      EventName.receiveFA,
+      EventName.mktDepthExchanges,
+    ]) {
       conn.listen(event, (...args: unknown[]) => {
         const list = this.waiters.get(event) ?? [];
         const i = list.findIndex((w) => w.accept(args));
         if (i >= 0) list.splice(i, 1);
       });
     }
-    conn.listen(EventName.updateNewsBulletin, (msgId: number, msgType: number, message: string, origExchange: string) => {
-      for (const out of this.bulletins) out.emit('bulletin', { msgId, msgType, message, origExchange });
-    });
+    conn.listen(
+      EventName.updateNewsBulletin,
+      (msgId: number, msgType: number, message: string, origExchange: string) => {
+        for (const out of this.bulletins) out.emit('bulletin', { msgId, msgType, message, origExchange });
+      },
+    );
     // IB refuses FA requests of a non-FA login with an error that names no request (-1, or Integer.MAX_VALUE).
     conn.listen(EventName.error, (err: Error, code: number, reqId: number) => {
       if ((reqId !== -1 && reqId !== 2147483647) || !/\bFA\b|financial advisor/i.test(err?.message ?? '')) return;
-      for (const w of this.waiters.get(EventName.receiveFA)?.splice(0) ?? []) w.reject(new NotFaAccountError(err.message, code));
+      for (const w of this.waiters.get(EventName.receiveFA)?.splice(0) ?? [])
+        w.reject(new NotFaAccountError(err.message, code));
     });
   }
 
   newsProviders(d: Deadline): Promise<unknown> {
-    return this.shared.run('newsProviders', () => this.global('news_providers', EventName.newsProviders, (api) => api.reqNewsProviders(), () => true, d, (a) => a[0]));
+    return this.shared.run('newsProviders', () =>
+      this.global(
+        'news_providers',
+        EventName.newsProviders,
+        (api) => api.reqNewsProviders(),
+        () => true,
+        d,
+        (a) => a[0],
+      ),
+    );
   }
 
   scannerParameters(d: Deadline): Promise<unknown> {
     return this.scannerXml.run('scannerParameters', () =>
-      this.global('scanner_parameters', EventName.scannerParameters, (api) => api.reqScannerParameters(), () => true, d, (a) => a[0]),
+      this.global(
+        'scanner_parameters',
+        EventName.scannerParameters,
+        (api) => api.reqScannerParameters(),
+        () => true,
+        d,
+        (a) => a[0],
+      ),
     );
   }
 
   depthExchanges(d: Deadline): Promise<unknown> {
     return this.shared.run('depthExchanges', () =>
-      this.global('depth_exchanges', EventName.mktDepthExchanges, (api) => api.reqMktDepthExchanges(), () => true, d, (a) => a[0]),
+      this.global(
+        'depth_exchanges',
+        EventName.mktDepthExchanges,
+        (api) => api.reqMktDepthExchanges(),
+        () => true,
+        d,
+        (a) => a[0],
+      ),
     );
   }
 
@@ -77,7 +112,14 @@ export class FeedRequests {
   requestFa(type: FaDataTypeName, d: Deadline): Promise<unknown> {
     const code = FA_DATA_TYPES[type];
     return this.shared.run(`fa:${type}`, () =>
-      this.global('request_fa', EventName.receiveFA, (api) => api.requestFA(code), (a) => a[0] === code, d, (a) => a[1]),
+      this.global(
+        'request_fa',
+        EventName.receiveFA,
+        (api) => api.requestFA(code),
+        (a) => a[0] === code,
+        d,
+        (a) => a[1],
+      ),
     );
   }
 
@@ -90,7 +132,8 @@ export class FeedRequests {
       onEvent: (name, args, done) => {
         if (name === EventName.replaceFAEnd) done(String(args[0] ?? ''));
       },
-      onError: (e) => (/\bFA\b|financial advisor/i.test(e.message) ? new NotFaAccountError(e.message, e.code) : undefined),
+      onError: (e) =>
+        /\bFA\b|financial advisor/i.test(e.message) ? new NotFaAccountError(e.message, e.code) : undefined,
     });
   }
 
@@ -102,7 +145,12 @@ export class FeedRequests {
       send: (api, reqId) => api.queryDisplayGroups(reqId),
       onEvent: (name, args, done) => {
         if (name !== EventName.displayGroupList) return;
-        done(String(args[0] ?? '').split('|').map((x) => Number(x.trim())).filter((n) => Number.isInteger(n) && n > 0));
+        done(
+          String(args[0] ?? '')
+            .split('|')
+            .map((x) => Number(x.trim()))
+            .filter((n) => Number.isInteger(n) && n > 0),
+        );
       },
     });
   }
@@ -111,8 +159,17 @@ export class FeedRequests {
   async updateDisplayGroup(group: DisplayGroupSource, contractInfo: string, d: Deadline): Promise<void> {
     const sessionId = this.requests.assertServing();
     const reqId = group.reqId;
-    if (reqId === undefined) throw new DeadlineExceededError('update_display_group', d.timeoutMs, { groupId: group.groupId, subscribed: false });
-    await this.requests.sendInSession(sessionId, 'update_display_group', (api) => api.updateDisplayGroup(reqId, contractInfo), { deadlineAt: d.deadlineAt });
+    if (reqId === undefined)
+      throw new DeadlineExceededError('update_display_group', d.timeoutMs, {
+        groupId: group.groupId,
+        subscribed: false,
+      });
+    await this.requests.sendInSession(
+      sessionId,
+      'update_display_group',
+      (api) => api.updateDisplayGroup(reqId, contractInfo),
+      { deadlineAt: d.deadlineAt },
+    );
   }
 
   /** News bulletins (IB has one bulletin subscription per connection; all messages, then new ones). */
@@ -150,11 +207,14 @@ export class FeedRequests {
     return new Promise<T>((resolve, reject) => {
       const list = this.waiters.get(event) ?? [];
       this.waiters.set(event, list);
-      const timer = setTimeout(() => {
-        const i = list.indexOf(waiter);
-        if (i >= 0) list.splice(i, 1);
-        reject(new DeadlineExceededError(operation, d.timeoutMs));
-      }, Math.max(0, d.deadlineAt - Date.now()));
+      const timer = setTimeout(
+        () => {
+          const i = list.indexOf(waiter);
+          if (i >= 0) list.splice(i, 1);
+          reject(new DeadlineExceededError(operation, d.timeoutMs));
+        },
+        Math.max(0, d.deadlineAt - Date.now()),
+      );
       const waiter: Waiter = {
         accept: (args) => {
           if (!matches(args)) return false;

@@ -1,6 +1,13 @@
 import {
-  EventName, ScanCode, type BarSizeSetting, type Contract, type IBApi, type MarketDataType, type ScannerSubscription,
-  type TagValue, type WhatToShow,
+  EventName,
+  ScanCode,
+  type BarSizeSetting,
+  type Contract,
+  type IBApi,
+  type MarketDataType,
+  type ScannerSubscription,
+  type TagValue,
+  type WhatToShow,
 } from '@stoqey/ib';
 import tickTypeModule from '@stoqey/ib/dist/api/market/tickType.js';
 import type { FeedEmitter, FeedIbSpec, FeedSource } from '../feeds/types.js';
@@ -35,7 +42,10 @@ export function contractKey(c: ContractData): string {
 }
 
 /** The contract as callers see it in events (what they asked for: symbol, conId, …). */
-const label = (c: ContractData) => ({ ...(c.conId !== undefined ? { conId: c.conId } : {}), ...(c.symbol !== undefined ? { symbol: c.symbol } : {}) });
+const label = (c: ContractData) => ({
+  ...(c.conId !== undefined ? { conId: c.conId } : {}),
+  ...(c.symbol !== undefined ? { symbol: c.symbol } : {}),
+});
 
 function spec(s: {
   start(api: IBApi, reqId: number): void;
@@ -54,7 +64,11 @@ function errorHandler(out: FeedEmitter, operation: string) {
       out.emit('status', { state: 'warning', ibCode: e.code, message: e.message, at: new Date().toISOString() });
       return;
     }
-    out.fail(e.code === 309 ? new MarketDepthBooksExhaustedError(e.message, { ibCode: 309 }) : ibErrorToApiError(e.code, e.message, { operation }));
+    out.fail(
+      e.code === 309
+        ? new MarketDepthBooksExhaustedError(e.message, { ibCode: 309 })
+        : ibErrorToApiError(e.code, e.message, { operation }),
+    );
   };
 }
 
@@ -73,7 +87,11 @@ function ensureDataType(api: IBApi, type: number): void {
 /** Size tick type IB derives from a price tick (bid 1 → 0, ask 2 → 3, last 4 → 5, and their delayed twins). */
 const DERIVED_SIZE: Readonly<Record<number, number>> = { 1: 0, 2: 3, 4: 5, 66: 69, 67: 70, 68: 71 };
 
-export function marketDataSource(contract: ContractData, genericTickList: string, dataType: MarketDataTypeName): FeedSource {
+export function marketDataSource(
+  contract: ContractData,
+  genericTickList: string,
+  dataType: MarketDataTypeName,
+): FeedSource {
   const type = MARKET_DATA_TYPES[dataType];
   const who = label(contract);
   /**
@@ -96,7 +114,13 @@ export function marketDataSource(contract: ContractData, genericTickList: string
         },
         cancel: (api, reqId) => api.cancelMktData(reqId),
         onEvent: (name, args) => {
-          if (name !== EventName.tickPrice && name !== EventName.tickSize && name !== EventName.tickGeneric && name !== EventName.tickString) return;
+          if (
+            name !== EventName.tickPrice &&
+            name !== EventName.tickSize &&
+            name !== EventName.tickGeneric &&
+            name !== EventName.tickString
+          )
+            return;
           const [tickType, value] = args as [number | undefined, number | string | undefined];
           if (tickType === undefined || value === undefined) return;
           if (name === EventName.tickPrice) derivedNext = DERIVED_SIZE[tickType];
@@ -176,7 +200,14 @@ export function depthSource(contract: ContractData, numRows: number, isSmartDept
             const [position, operation, side, price, size] = args as number[];
             book.apply({ position: position!, operation: operation!, side: side!, price: price!, size: size! });
           } else if (name === EventName.updateMktDepthL2) {
-            const [position, marketMaker, operation, side, price, size] = args as [number, string, number, number, number, number];
+            const [position, marketMaker, operation, side, price, size] = args as [
+              number,
+              string,
+              number,
+              number,
+              number,
+              number,
+            ];
             book.apply({ position, operation, side, price, size, marketMaker });
           } else return;
           if (!scheduled) {
@@ -261,7 +292,10 @@ export function barsSource(contract: ContractData, whatToShow: string, useRTH: b
   };
 }
 
-export type ScannerParams = Omit<ScannerSubscription, 'scanCode'> & { scanCode: string; filters?: Record<string, string> };
+export type ScannerParams = Omit<ScannerSubscription, 'scanCode'> & {
+  scanCode: string;
+  filters?: Record<string, string>;
+};
 
 /** Scan codes added to @stoqey/ib's ScanCode table: code → numeric alias. */
 const extraScanCodes = new Map<string, number>();
@@ -291,7 +325,8 @@ export function scannerSource(params: ScannerParams): FeedSource {
   return {
     key,
     kind: 'scanner',
-    title: `scanner ${subscription.scanCode} ${subscription.instrument ?? ''} ${subscription.locationCode ?? ''}`.trim(),
+    title:
+      `scanner ${subscription.scanCode} ${subscription.instrument ?? ''} ${subscription.locationCode ?? ''}`.trim(),
     lines: 0,
     depthBooks: 0,
     start: (out) => {
@@ -299,13 +334,33 @@ export function scannerSource(params: ScannerParams): FeedSource {
       return spec({
         start: (api, reqId) => {
           rows = [];
-          api.reqScannerSubscription(reqId, { ...subscription, scanCode: scanCodeValue(subscription.scanCode) }, [], filterOptions);
+          api.reqScannerSubscription(
+            reqId,
+            { ...subscription, scanCode: scanCodeValue(subscription.scanCode) },
+            [],
+            filterOptions,
+          );
         },
         cancel: (api, reqId) => api.cancelScannerSubscription(reqId),
         onEvent: (name, args) => {
           if (name === EventName.scannerData) {
-            const [rank, details, distance, benchmark, projection, legsStr] = args as [number, { contract?: unknown }, string, string, string, string?];
-            rows.push({ rank, contract: details?.contract, contractDetails: details, distance, benchmark, projection, legsStr });
+            const [rank, details, distance, benchmark, projection, legsStr] = args as [
+              number,
+              { contract?: unknown },
+              string,
+              string,
+              string,
+              string?,
+            ];
+            rows.push({
+              rank,
+              contract: details?.contract,
+              contractDetails: details,
+              distance,
+              benchmark,
+              projection,
+              legsStr,
+            });
           } else if (name === EventName.scannerDataEnd) {
             out.emit('scan', { scanCode: subscription.scanCode, rows }, 'scan');
             rows = [];

@@ -8,5 +8,7 @@ import type { Requests } from './requests.js';
  */
 export async function sendGlobalCancel(requests: Requests): Promise<void> {
   const sessionId = requests.assertServing();
-  await requests.sendInSession(sessionId, 'global_cancel', (api) => api.reqGlobalCancel(), { priority: PRIORITY.cancel });
+  await requests.sendInSession(sessionId, 'global_cancel', (api) => api.reqGlobalCancel(), {
+    priority: PRIORITY.cancel,
+  });
 }

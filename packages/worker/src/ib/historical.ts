@@ -94,13 +94,29 @@ export class HistoricalService {
           ...d,
           send: (api, reqId) =>
             api.reqHistoricalData(
-              reqId, q.contract as Contract, q.endDateTime, q.durationStr, q.barSizeSetting as BarSizeSetting,
-              q.whatToShow as WhatToShow, q.useRTH ? 1 : 0, formatDate ?? 1, false,
+              reqId,
+              q.contract as Contract,
+              q.endDateTime,
+              q.durationStr,
+              q.barSizeSetting as BarSizeSetting,
+              q.whatToShow as WhatToShow,
+              q.useRTH ? 1 : 0,
+              formatDate ?? 1,
+              false,
             ),
           cancel: (api, reqId) => api.cancelHistoricalData(reqId),
           onEvent: (name, args, done) => {
             if (name !== EventName.historicalData) return;
-            const [time, open, high, low, close, volume, count, WAP] = args as [string, number, number, number, number, number, number | undefined, number];
+            const [time, open, high, low, close, volume, count, WAP] = args as [
+              string,
+              number,
+              number,
+              number,
+              number,
+              number,
+              number | undefined,
+              number,
+            ];
             // @stoqey/ib marks the end with a pseudo-bar whose time starts with "finished".
             if (typeof time === 'string' && time.startsWith('finished')) done(out);
             else out.push(toBar(time, open, high, low, close, volume, count, WAP, this.timeZone));
@@ -119,7 +135,8 @@ export class HistoricalService {
         this.requests.run<string>({
           operation: 'head_timestamp',
           ...d,
-          send: (api, reqId) => api.reqHeadTimestamp(reqId, q.contract as Contract, q.whatToShow as WhatToShow, q.useRTH, 1),
+          send: (api, reqId) =>
+            api.reqHeadTimestamp(reqId, q.contract as Contract, q.whatToShow as WhatToShow, q.useRTH, 1),
           cancel: (api, reqId) => api.cancelHeadTimestamp(reqId),
           onEvent: (name, args, done) => {
             if (name === EventName.headTimestamp) done(String(args[0]));
@@ -141,8 +158,14 @@ export class HistoricalService {
           ...d,
           send: (api, reqId) =>
             api.reqHistoricalTicks(
-              reqId, q.contract as Contract, q.startDateTime, q.endDateTime, q.numberOfTicks,
-              q.whatToShow as WhatToShow, q.useRTH, q.ignoreSize,
+              reqId,
+              q.contract as Contract,
+              q.startDateTime,
+              q.endDateTime,
+              q.numberOfTicks,
+              q.whatToShow as WhatToShow,
+              q.useRTH,
+              q.ignoreSize,
             ),
           onEvent: (name, args, done) => {
             if (!TICK_EVENTS.includes(name)) return;
@@ -168,7 +191,14 @@ const TICK_EVENTS: string[] = [
   EventName.historicalTicksLast,
 ];
 const TICK_FIELDS = [
-  'price', 'size', 'exchange', 'specialConditions', 'priceBid', 'priceAsk', 'sizeBid', 'sizeAsk',
+  'price',
+  'size',
+  'exchange',
+  'specialConditions',
+  'priceBid',
+  'priceAsk',
+  'sizeBid',
+  'sizeAsk',
 ] as const;
 
 /** One bar with its time as ISO 8601 and as IB sent it. */

@@ -7,7 +7,10 @@ import { lookup } from 'node:dns/promises';
  * used so the connect error names a real target.
  */
 export function parseHostCandidates(value: string): string[] {
-  return value.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  return value
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
 }
 
 export async function firstResolvable(hosts: readonly string[]): Promise<string> {

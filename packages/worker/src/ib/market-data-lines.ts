@@ -13,7 +13,8 @@ export class MarketDataLines extends CountedBudget {
       metrics,
       kind: 'market_data_lines',
       gauge: (m) => m.marketDataLines,
-      refuse: (b, inUse) => new MarketDataLinesExhaustedError(`All ${b} market-data lines of this worker are in use`, { inUse, budget: b }),
+      refuse: (b, inUse) =>
+        new MarketDataLinesExhaustedError(`All ${b} market-data lines of this worker are in use`, { inUse, budget: b }),
     });
   }
 }

@@ -48,7 +48,13 @@ export class MarketDataService {
               done({ ticks, raw, receivedAt: new Date().toISOString() });
               return;
             }
-            if (name !== EventName.tickPrice && name !== EventName.tickSize && name !== EventName.tickGeneric && name !== EventName.tickString) return;
+            if (
+              name !== EventName.tickPrice &&
+              name !== EventName.tickSize &&
+              name !== EventName.tickGeneric &&
+              name !== EventName.tickString
+            )
+              return;
             const [field, value] = args as [number | undefined, number | string | undefined];
             if (field === undefined || value === undefined) return;
             raw[String(field)] = value;

@@ -50,7 +50,9 @@ const ARTICLE_NOT_FOUND_CODES = new Set([321, 10172]);
  * dropped with its reqId. Identical requests in flight share one IB request (like historical bars).
  */
 export class NewsService {
-  private readonly headlineRuns = new Coalescer<Headlines>(0, () => this.metrics?.coalesced.inc({ kind: 'historical_news' }));
+  private readonly headlineRuns = new Coalescer<Headlines>(0, () =>
+    this.metrics?.coalesced.inc({ kind: 'historical_news' }),
+  );
   private readonly articleRuns = new Coalescer<Article>(0, () => this.metrics?.coalesced.inc({ kind: 'news_article' }));
 
   constructor(
@@ -66,7 +68,8 @@ export class NewsService {
       return this.requests.run<Headlines>({
         operation: 'historical_news',
         ...d,
-        send: (api, reqId) => api.reqHistoricalNews(reqId, q.conId, providers, q.startDateTime, q.endDateTime, q.totalResults),
+        send: (api, reqId) =>
+          api.reqHistoricalNews(reqId, q.conId, providers, q.startDateTime, q.endDateTime, q.totalResults),
         onEvent: (name, args, done) => {
           if (name === EventName.historicalNews) {
             const [time, providerCode, articleId, headline] = args as [string, string, string, string];
@@ -85,9 +88,13 @@ export class NewsService {
         ...d,
         send: (api, reqId) => api.reqNewsArticle(reqId, providerCode, articleId),
         onEvent: (name, args, done) => {
-          if (name === EventName.newsArticle) done({ articleType: Number(args[0]), articleText: String(args[1] ?? '') });
+          if (name === EventName.newsArticle)
+            done({ articleType: Number(args[0]), articleText: String(args[1] ?? '') });
         },
-        onError: (e) => (ARTICLE_NOT_FOUND_CODES.has(e.code) ? new NewsArticleNotFoundError(providerCode, articleId, e.message, e.code) : undefined),
+        onError: (e) =>
+          ARTICLE_NOT_FOUND_CODES.has(e.code)
+            ? new NewsArticleNotFoundError(providerCode, articleId, e.message, e.code)
+            : undefined,
       }),
     );
   }
@@ -97,6 +104,13 @@ export class NewsService {
 export function headlineDate(time: string): Date | undefined {
   const m = /^(\d{4})-?(\d{2})-?(\d{2})[ T-]?(\d{2})?:?(\d{2})?:?(\d{2})?/.exec(time.trim());
   if (!m) return undefined;
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
+  const ms = Date.UTC(
+    Number(m[1]),
+    Number(m[2]) - 1,
+    Number(m[3]),
+    Number(m[4] ?? 0),
+    Number(m[5] ?? 0),
+    Number(m[6] ?? 0),
+  );
   return Number.isNaN(ms) ? undefined : new Date(ms);
 }

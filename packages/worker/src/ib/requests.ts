@@ -144,12 +144,18 @@ export class Requests {
   }
 
   /** Sends one message in the given session through the pacer; refuses if that session ended meanwhile. */
-  async sendInSession(sessionId: number, operation: string, fn: (api: IBApi) => void, options: { deadlineAt?: number; priority?: number } = {}): Promise<void> {
+  async sendInSession(
+    sessionId: number,
+    operation: string,
+    fn: (api: IBApi) => void,
+    options: { deadlineAt?: number; priority?: number } = {},
+  ): Promise<void> {
     await this.pacer.send(
       operation,
       () => {
         const session = this.conn.session;
-        if (session === undefined || session.id !== sessionId) throw new IbConnectionLostError(operation, this.conn.retryAfterSeconds());
+        if (session === undefined || session.id !== sessionId)
+          throw new IbConnectionLostError(operation, this.conn.retryAfterSeconds());
         fn(session.api);
       },
       options,
@@ -176,17 +182,26 @@ export class Requests {
       };
       const onSessionEnd = () => finish(new IbConnectionLostError(spec.operation, this.conn.retryAfterSeconds()));
       this.conn.on('sessionEnd', onSessionEnd);
-      const timer = setTimeout(() => {
-        if (settled) return;
-        const partial = spec.partial?.();
-        finish(new DeadlineExceededError(spec.operation, spec.timeoutMs, { reqId, sent, ...(partial ? { pending: partial } : {}) }));
-        if (sent && spec.cancel !== undefined) {
-          const cancel = spec.cancel;
-          this.sendInSession(sessionId, `${spec.operation}_cancel`, (api) => cancel(api, reqId), { priority: PRIORITY.cancel }).catch((err) =>
-            this.log.debug({ err, reqId }, 'cancel after deadline not sent'),
+      const timer = setTimeout(
+        () => {
+          if (settled) return;
+          const partial = spec.partial?.();
+          finish(
+            new DeadlineExceededError(spec.operation, spec.timeoutMs, {
+              reqId,
+              sent,
+              ...(partial ? { pending: partial } : {}),
+            }),
           );
-        }
-      }, Math.max(0, spec.deadlineAt - Date.now()));
+          if (sent && spec.cancel !== undefined) {
+            const cancel = spec.cancel;
+            this.sendInSession(sessionId, `${spec.operation}_cancel`, (api) => cancel(api, reqId), {
+              priority: PRIORITY.cancel,
+            }).catch((err) => this.log.debug({ err, reqId }, 'cancel after deadline not sent'));
+          }
+        },
+        Math.max(0, spec.deadlineAt - Date.now()),
+      );
       this.register(reqId, {
         event: (name, args) => {
           try {

@@ -82,7 +82,9 @@ export class SubscriptionRegistry {
         const session = this.conn.session;
         if (session !== undefined && this.conn.serving) {
           this.requests
-            .sendInSession(session.id, `${spec.kind}_cancel`, (api) => spec.cancel(api, live.reqId), { priority: PRIORITY.cancel })
+            .sendInSession(session.id, `${spec.kind}_cancel`, (api) => spec.cancel(api, live.reqId), {
+              priority: PRIORITY.cancel,
+            })
             .catch((err) => this.log.debug({ err, key: spec.key }, 'subscription cancel not sent'));
         }
       },
@@ -99,9 +101,14 @@ export class SubscriptionRegistry {
     // Not serving yet: the next 'session' event starts it.
     if (session === undefined || !this.conn.serving) return;
     this.requests
-      .sendInSession(session.id, spec.kind, (api) => {
-        if (this.live.get(spec.key) === entry && entry.reqId === reqId) spec.start(api, reqId);
-      }, { priority: PRIORITY.background })
+      .sendInSession(
+        session.id,
+        spec.kind,
+        (api) => {
+          if (this.live.get(spec.key) === entry && entry.reqId === reqId) spec.start(api, reqId);
+        },
+        { priority: PRIORITY.background },
+      )
       .catch((err) => this.log.warn({ err, key: spec.key }, 'subscription not started'));
   }
 

@@ -1,4 +1,11 @@
-import { EventName, type CommissionReport, type Contract, type Execution, type Order, type OrderState } from '@stoqey/ib';
+import {
+  EventName,
+  type CommissionReport,
+  type Contract,
+  type Execution,
+  type Order,
+  type OrderState,
+} from '@stoqey/ib';
 import type { Logger } from '@ibrest/common';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Mirror } from '../state/mirror.js';
@@ -39,13 +46,42 @@ export class Sync {
       // A what-if preview is not an order (ib/what-if.ts answers it).
       if (order?.whatIf) return;
       if ((order.clientId ?? own()) === own()) orderIds.seen(orderId);
-      apply({ type: 'openOrder', orderId, contract: plain(contract), order: plain(order), orderState: plain(orderState) });
+      apply({
+        type: 'openOrder',
+        orderId,
+        contract: plain(contract),
+        order: plain(order),
+        orderState: plain(orderState),
+      });
     });
     conn.listen(
       EventName.orderStatus,
-      (orderId: number, status: string, filled: number, remaining: number, avgFillPrice: number, permId?: number, parentId?: number, lastFillPrice?: number, clientId?: number, whyHeld?: string) => {
+      (
+        orderId: number,
+        status: string,
+        filled: number,
+        remaining: number,
+        avgFillPrice: number,
+        permId?: number,
+        parentId?: number,
+        lastFillPrice?: number,
+        clientId?: number,
+        whyHeld?: string,
+      ) => {
         if ((clientId ?? own()) === own()) orderIds.seen(orderId);
-        apply({ type: 'orderStatus', orderId, status, filled, remaining, avgFillPrice, permId, parentId, lastFillPrice, clientId, whyHeld });
+        apply({
+          type: 'orderStatus',
+          orderId,
+          status,
+          filled,
+          remaining,
+          avgFillPrice,
+          permId,
+          parentId,
+          lastFillPrice,
+          clientId,
+          whyHeld,
+        });
       },
     );
     // Executions answering our own reqExecutions arrive with that reqId; live fills with −1. Both feed the mirror.
@@ -69,7 +105,12 @@ export class Sync {
     conn.on('requestError', (e: RequestErrorEvent) => {
       if (!requests.owns(e.reqId)) apply({ type: 'orderError', orderId: e.reqId, code: e.code, message: e.message });
     });
-    for (const event of [EventName.positionEnd, EventName.accountDownloadEnd, EventName.openOrderEnd, EventName.execDetailsEnd]) {
+    for (const event of [
+      EventName.positionEnd,
+      EventName.accountDownloadEnd,
+      EventName.openOrderEnd,
+      EventName.execDetailsEnd,
+    ]) {
       conn.listen(event, (...args: unknown[]) => this.notify(event, args));
     }
     conn.onSession((session) => this.run(session, 'session'));
@@ -133,7 +174,15 @@ export class Sync {
     const results = await Promise.all(waits);
     const missing = results.filter((r) => r !== true);
     if (missing.length > 0) log.warn({ reason, missing }, 'sync end markers missing; continuing with what arrived');
-    log.info({ reason, ms: Date.now() - started, orders: this.mirror.orders.all().length, positions: this.mirror.positions.all().length }, 'mirror synced');
+    log.info(
+      {
+        reason,
+        ms: Date.now() - started,
+        orders: this.mirror.orders.all().length,
+        positions: this.mirror.positions.all().length,
+      },
+      'mirror synced',
+    );
   }
 
   /** Subscribes to one account's values; resolves at its end marker, or when IB refuses the account. */

@@ -31,8 +31,21 @@ export interface WhatIfResult {
 }
 
 const STATE_KEYS = [
-  'status', 'initMarginBefore', 'maintMarginBefore', 'equityWithLoanBefore', 'initMarginChange', 'maintMarginChange', 'equityWithLoanChange',
-  'initMarginAfter', 'maintMarginAfter', 'equityWithLoanAfter', 'commission', 'minCommission', 'maxCommission', 'commissionCurrency', 'warningText',
+  'status',
+  'initMarginBefore',
+  'maintMarginBefore',
+  'equityWithLoanBefore',
+  'initMarginChange',
+  'maintMarginChange',
+  'equityWithLoanChange',
+  'initMarginAfter',
+  'maintMarginAfter',
+  'equityWithLoanAfter',
+  'commission',
+  'minCommission',
+  'maxCommission',
+  'commissionCurrency',
+  'warningText',
 ] as const;
 
 /**
@@ -54,7 +67,8 @@ export class WhatIfService {
     });
     conn.on('requestError', (e: RequestErrorEvent) => {
       const p = this.pending.get(e.reqId);
-      if (p !== undefined && e.code !== 399 && e.code < 2100) p.reject(ibErrorToApiError(e.code, e.message, { operation: 'what_if', orderId: e.reqId }));
+      if (p !== undefined && e.code !== 399 && e.code < 2100)
+        p.reject(ibErrorToApiError(e.code, e.message, { operation: 'what_if', orderId: e.reqId }));
     });
   }
 
@@ -62,7 +76,10 @@ export class WhatIfService {
     const sessionId = this.requests.assertServing();
     const [orderId] = this.ids.allocate(1) as [number];
     const answer = new Promise<Fields>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new DeadlineExceededError('what_if', d.timeoutMs, { orderId })), Math.max(0, d.deadlineAt - Date.now()));
+      const timer = setTimeout(
+        () => reject(new DeadlineExceededError('what_if', d.timeoutMs, { orderId })),
+        Math.max(0, d.deadlineAt - Date.now()),
+      );
       const clear = () => clearTimeout(timer);
       this.pending.set(orderId, {
         resolve: (s) => (clear(), resolve(s)),
@@ -74,7 +91,12 @@ export class WhatIfService {
       await this.requests.sendInSession(
         sessionId,
         'what_if',
-        (api) => api.placeOrder(orderId, contract as Contract, { ...order, orderId, whatIf: true, transmit: true } as unknown as Order),
+        (api) =>
+          api.placeOrder(
+            orderId,
+            contract as Contract,
+            { ...order, orderId, whatIf: true, transmit: true } as unknown as Order,
+          ),
         { priority: PRIORITY.order, deadlineAt: d.deadlineAt },
       );
       const state = await answer;

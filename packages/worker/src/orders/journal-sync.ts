@@ -30,7 +30,11 @@ export class JournalSync {
       const input = journalEventFor(e, rec);
       if (input === undefined) return;
       // Fills and commissions carry IB's execId: the one fact that tells a duplicate for sure.
-      if ((input.type === 'fill' && this.projection.hasFill(input.execId!)) || (input.type === 'commission' && this.projection.hasCommission(input.execId!))) return;
+      if (
+        (input.type === 'fill' && this.projection.hasFill(input.execId!)) ||
+        (input.type === 'commission' && this.projection.hasCommission(input.execId!))
+      )
+        return;
       this.append(input);
     });
   }

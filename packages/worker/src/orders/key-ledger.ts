@@ -7,7 +7,14 @@ import { judgeAll, type Watch } from './evidence.js';
 import type { JournalSync } from './journal-sync.js';
 import { OrderCancelledError } from './evidence.js';
 import {
-  answerBody, evidenceOutcome, unsettledKeyError, withOrders, type Flight, type KeyHold, type KeyMeta, type Outcome,
+  answerBody,
+  evidenceOutcome,
+  unsettledKeyError,
+  withOrders,
+  type Flight,
+  type KeyHold,
+  type KeyMeta,
+  type Outcome,
 } from './pipeline.js';
 import type { Reconciler } from './reconciler.js';
 
@@ -115,7 +122,11 @@ export class KeyLedger {
         return undefined;
       }
       this.unfollow(storeKey);
-      return this.adopt(entry.key, ids.map((id) => this.recordOf(id)), d);
+      return this.adopt(
+        entry.key,
+        ids.map((id) => this.recordOf(id)),
+        d,
+      );
     }
     if (entry.watches.some((w) => !w.record.acknowledged) && !this.o.reconciler.reconciled) {
       // Sent, then the session ended: only the next reconciliation tells whether IB has it.
@@ -229,7 +240,14 @@ export class KeyLedger {
         if (entry.watches === undefined) {
           const ids = orders.findByOrderRef(entry.key.orderRef);
           if (ids === undefined) await this.release(entry);
-          else this.follow(entry.key, watchesFor(entry.key.meta, ids.map((id) => this.recordOf(id))));
+          else
+            this.follow(
+              entry.key,
+              watchesFor(
+                entry.key.meta,
+                ids.map((id) => this.recordOf(id)),
+              ),
+            );
           continue;
         }
         const missing = entry.watches.filter((w) => !w.record.acknowledged);
@@ -241,7 +259,13 @@ export class KeyLedger {
         const ids = orders.findByOrderRef(entry.key.orderRef);
         if (ids !== undefined && entry.key.meta.method === 'POST') {
           this.unfollow(storeKey);
-          this.follow(entry.key, watchesFor(entry.key.meta, ids.map((id) => this.recordOf(id))));
+          this.follow(
+            entry.key,
+            watchesFor(
+              entry.key.meta,
+              ids.map((id) => this.recordOf(id)),
+            ),
+          );
           continue;
         }
         // IB never received it (a modify / cancel IB never answered: a retry sends it again).
@@ -286,7 +310,13 @@ export class KeyLedger {
       const fallback = { method: 'POST', path: '/order', shape: 'single', want: 'submitted', successStatus: 201 };
       const meta = { ...fallback, ...(record.meta ?? {}) } as KeyMeta;
       const key: KeyHold = { storeKey: record.key, raw: record.key, orderRef: record.orderRef, meta };
-      this.follow(key, watchesFor(meta, ids.map((id) => this.recordOf(id))));
+      this.follow(
+        key,
+        watchesFor(
+          meta,
+          ids.map((id) => this.recordOf(id)),
+        ),
+      );
       if (this.followed.has(record.key)) {
         this.o.log.info({ orderIds: ids.map((i) => i.orderId) }, 'a key left by a restart follows its order at IB');
       }

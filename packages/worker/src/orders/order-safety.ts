@@ -81,7 +81,10 @@ export interface AttachDeps {
  * clientId lease. Fails before the worker listens if the directory is unusable or locked by another
  * process, so two workers can never write one journal.
  */
-export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; metrics: WorkerMetrics; clock?: () => number }): Promise<OrderSafety> {
+export async function openOrderSafety(
+  config: WorkerConfig,
+  o: { log: Logger; metrics: WorkerMetrics; clock?: () => number },
+): Promise<OrderSafety> {
   const cfg = config.orderSafety;
   const clock = o.clock ?? Date.now;
   const common = { dir: cfg.dataDir, fsync: cfg.fsync, clock };
@@ -105,7 +108,15 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
     log: o.log,
     metrics: o.metrics,
   });
-  o.log.info({ dataDir: cfg.dataDir, journalCursor: journal.lastCursor, idempotencyKeys: idempotency.size, unresolvedKeys: idempotency.unresolved().length }, 'order safety opened');
+  o.log.info(
+    {
+      dataDir: cfg.dataDir,
+      journalCursor: journal.lastCursor,
+      idempotencyKeys: idempotency.size,
+      unresolvedKeys: idempotency.unresolved().length,
+    },
+    'order safety opened',
+  );
 
   const safety: OrderSafety = {
     dataDir: cfg.dataDir,
@@ -127,7 +138,13 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
         syncTimeoutMs: config.syncTimeoutMs,
         log: o.log,
       });
-      const policy = new PolicyGate({ config: cfg.policy, audit, marketData: d.marketData, log: o.log, metrics: o.metrics });
+      const policy = new PolicyGate({
+        config: cfg.policy,
+        audit,
+        marketData: d.marketData,
+        log: o.log,
+        metrics: o.metrics,
+      });
       d.orderIds.floor(highestId + 1);
       const ledger = new KeyLedger({
         store: idempotency,
@@ -154,7 +171,10 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
       const whatIf = new WhatIfService(d.conn, d.requests, d.orderIds);
       return {
         guard: (routes) => guardRoutes(routes, { schedule, metrics: o.metrics }),
-        routes: [...orderEventRoutes({ journal }), ...orderAdminRoutes({ whatIf, policy, requests: d.requests, mirror: d.mirror })],
+        routes: [
+          ...orderEventRoutes({ journal }),
+          ...orderAdminRoutes({ whatIf, policy, requests: d.requests, mirror: d.mirror }),
+        ],
         pipeline,
         ledger,
         journalView: (ids) => {
@@ -167,9 +187,9 @@ export async function openOrderSafety(config: WorkerConfig, o: { log: Logger; me
       stopWatch();
       stopHealthLog();
       const results = await Promise.allSettled([journal.close(), idempotency.close(), audit.close()]);
-      for (const r of results) if (r.status === 'rejected') o.log.warn({ err: r.reason }, 'closing order safety storage failed');
+      for (const r of results)
+        if (r.status === 'rejected') o.log.warn({ err: r.reason }, 'closing order safety storage failed');
     },
   };
   return safety;
 }
-

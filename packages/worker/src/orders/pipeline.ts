@@ -202,8 +202,20 @@ export function maintenance(d: Pick<OrderPathDeps, 'schedule' | 'metrics'>): Ste
 
 /** Order fields IB lets a modify change. Everything else of the live order is fixed. */
 export const MODIFIABLE = new Set([
-  'totalQuantity', 'lmtPrice', 'auxPrice', 'tif', 'goodTillDate', 'goodAfterTime', 'outsideRth', 'trailStopPrice',
-  'trailingPercent', 'displaySize', 'transmit', 'hidden', 'minQty', 'allOrNone',
+  'totalQuantity',
+  'lmtPrice',
+  'auxPrice',
+  'tif',
+  'goodTillDate',
+  'goodAfterTime',
+  'outsideRth',
+  'trailStopPrice',
+  'trailingPercent',
+  'displaySize',
+  'transmit',
+  'hidden',
+  'minQty',
+  'allOrNone',
 ]);
 
 /**
@@ -236,8 +248,7 @@ function planPlacement(f: Flight, problems: FieldError[]): void {
   if (shapes.length !== 1) {
     problems.push({
       field: 'body',
-      message:
-        'must be one of { contract, order }, { bracket: { parent, takeProfit, stopLoss } }, { oca: { orders } }',
+      message: 'must be one of { contract, order }, { bracket: { parent, takeProfit, stopLoss } }, { oca: { orders } }',
     });
     return;
   }
@@ -376,7 +387,7 @@ export function claimKey(d: Pick<OrderPathDeps, 'store' | 'ledger' | 'metrics'>)
     };
     const hash = fingerprint(f.call);
     let claim = await d.store.begin(storeKey, hash, meta as unknown as Record<string, unknown>);
-    for (let again = true; again; ) {
+    for (let again = true; again;) {
       again = false;
       switch (claim.kind) {
         case 'conflict':
@@ -507,13 +518,40 @@ export function checkTarget(): Step {
 const JOURNAL_TYPE = { place: 'accepted', modify: 'modify-requested', cancel: 'cancel-requested' } as const;
 /** Order fields sent again with a modify (IB wants the whole order). */
 const ORDER_KEYS = [
-  'action', 'totalQuantity', 'orderType', 'lmtPrice', 'auxPrice', 'tif', 'ocaGroup', 'ocaType', 'account', 'orderRef',
-  'parentId', 'outsideRth', 'trailStopPrice', 'trailingPercent', 'goodTillDate', 'goodAfterTime', 'hidden',
-  'displaySize', 'allOrNone', 'minQty',
+  'action',
+  'totalQuantity',
+  'orderType',
+  'lmtPrice',
+  'auxPrice',
+  'tif',
+  'ocaGroup',
+  'ocaType',
+  'account',
+  'orderRef',
+  'parentId',
+  'outsideRth',
+  'trailStopPrice',
+  'trailingPercent',
+  'goodTillDate',
+  'goodAfterTime',
+  'hidden',
+  'displaySize',
+  'allOrNone',
+  'minQty',
 ];
 const CONTRACT_KEYS = [
-  'conId', 'symbol', 'secType', 'lastTradeDateOrContractMonth', 'strike', 'right', 'multiplier', 'exchange',
-  'primaryExch', 'currency', 'localSymbol', 'tradingClass',
+  'conId',
+  'symbol',
+  'secType',
+  'lastTradeDateOrContractMonth',
+  'strike',
+  'right',
+  'multiplier',
+  'exchange',
+  'primaryExch',
+  'currency',
+  'localSymbol',
+  'tradingClass',
 ];
 
 /**
@@ -664,7 +702,10 @@ export async function evidenceOutcome(
     case 'refused': {
       // A group is all or nothing: legs IB holds are cancelled when one of them is refused.
       if (records.length > 1 && sessionId !== undefined) {
-        service.cancelQuietly(sessionId, records.filter((r) => r.acknowledged && !FINAL_STATUSES.has(r.status)));
+        service.cancelQuietly(
+          sessionId,
+          records.filter((r) => r.acknowledged && !FINAL_STATUSES.has(r.status)),
+        );
       }
       return { kind: 'refused', error: withOrders(result.error, records, shape) };
     }

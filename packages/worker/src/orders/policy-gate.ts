@@ -50,7 +50,9 @@ export class PolicyGate {
 
   /** Decides and waits until the decision is durable in the audit log; a refusal throws {@link PolicyRefusedError}. */
   async check(c: PolicyCheck): Promise<void> {
-    await (await this.begin(c)).recorded;
+    await (
+      await this.begin(c)
+    ).recorded;
   }
 
   /**
@@ -62,7 +64,8 @@ export class PolicyGate {
   async begin(c: PolicyCheck): Promise<{ recorded: Promise<void> }> {
     const policy = policyForKey(this.o.config, c.apiKeyName);
     const request = policyRequest(c);
-    const lastPrice = needsPrice(policy, request) && c.contract ? await this.lastPrice(c.contract, c.deadline) : undefined;
+    const lastPrice =
+      needsPrice(policy, request) && c.contract ? await this.lastPrice(c.contract, c.deadline) : undefined;
     const decision = evaluateOrderPolicy(policy, request, lastPrice === undefined ? {} : { lastPrice });
     const code = decision.allowed ? undefined : decision.code;
     this.o.metrics?.policyDecisions.inc({ decision: decision.allowed ? 'accepted' : 'refused', code: code ?? 'none' });
@@ -76,12 +79,23 @@ export class PolicyGate {
       ...(c.idempotencyKey === undefined ? {} : { idempotencyKey: c.idempotencyKey }),
       order: {
         ...(c.orderId === undefined ? {} : { orderId: c.orderId }),
-        ...pickDefined({ symbol: request.symbol, secType: request.secType, side: request.side, quantity: request.quantity, orderType: request.orderType, limitPrice: request.limitPrice, currency: request.currency }),
+        ...pickDefined({
+          symbol: request.symbol,
+          secType: request.secType,
+          side: request.side,
+          quantity: request.quantity,
+          orderType: request.orderType,
+          limitPrice: request.limitPrice,
+          currency: request.currency,
+        }),
       },
     });
     if (!decision.allowed) {
       await recorded;
-      this.o.log.info({ reqId: c.reqId, apiKeyName: c.apiKeyName, code, orderId: c.orderId }, 'order refused by policy');
+      this.o.log.info(
+        { reqId: c.reqId, apiKeyName: c.apiKeyName, code, orderId: c.orderId },
+        'order refused by policy',
+      );
       throw new PolicyRefusedError(decision);
     }
     // Awaited later by the caller, or never when an earlier step fails (the key claim on a full disk): the promise
@@ -130,7 +144,10 @@ function policyRequest(c: PolicyCheck): OrderPolicyRequest {
 
 function needsPrice(p: OrderPolicy, r: OrderPolicyRequest): boolean {
   if (r.action === 'cancel') return false;
-  return (p.maxNotional !== undefined && r.limitPrice === undefined) || (p.priceBandPercent !== undefined && r.limitPrice !== undefined);
+  return (
+    (p.maxNotional !== undefined && r.limitPrice === undefined) ||
+    (p.priceBandPercent !== undefined && r.limitPrice !== undefined)
+  );
 }
 
 function num(v: unknown): number | undefined {

@@ -1,6 +1,9 @@
 import type { Logger } from '@ibrest/common';
 import {
-  ORDER_REF_PREFIX, reconcileOrders, type IbExecutionSnapshot, type IbOrderSnapshot,
+  ORDER_REF_PREFIX,
+  reconcileOrders,
+  type IbExecutionSnapshot,
+  type IbOrderSnapshot,
 } from '@ibrest/order-safety';
 import type { CompletedOrder, CompletedOrders } from '../ib/completed-orders.js';
 import type { IbConnection, IbSession } from '../ib/connection.js';
@@ -49,7 +52,8 @@ export class Reconciler {
       this.applyCompleted(orders);
       this.completeView = complete;
       this.lastRun = { at: new Date().toISOString(), appended: 0, completedOrders: orders.length, complete };
-      if (!complete) o.log.warn({ received: orders.length }, 'completed orders: end marker missing; reconciling with what arrived');
+      if (!complete)
+        o.log.warn({ received: orders.length }, 'completed orders: end marker missing; reconciling with what arrived');
     });
     o.conn.on('session', (session: IbSession) => {
       this.reconcile(session).catch((err) => o.log.error({ err }, 'order reconciliation failed'));
@@ -100,10 +104,13 @@ export class Reconciler {
         clearTimeout(timer);
         resolve(true);
       };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== done);
-        resolve(false);
-      }, Math.max(0, deadlineAt - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.waiters = this.waiters.filter((w) => w !== done);
+          resolve(false);
+        },
+        Math.max(0, deadlineAt - Date.now()),
+      );
       this.waiters.push(done);
     });
   }
@@ -130,7 +137,13 @@ export class Reconciler {
       const orderId = known?.orderId ?? journalled?.orderId ?? byRef?.orderId ?? 0;
       const clientId = known?.clientId ?? journalled?.clientId ?? byRef?.clientId;
       if (!this.isOwn(clientId) && known === undefined) continue;
-      mirror.apply({ type: 'openOrder', orderId, contract: c.contract, order: { ...c.order, orderId, ...(clientId === undefined ? {} : { clientId }) }, orderState: c.orderState });
+      mirror.apply({
+        type: 'openOrder',
+        orderId,
+        contract: c.contract,
+        order: { ...c.order, orderId, ...(clientId === undefined ? {} : { clientId }) },
+        orderState: c.orderState,
+      });
       mirror.apply({
         type: 'orderStatus',
         orderId,
@@ -161,8 +174,19 @@ export class Reconciler {
         ...(x.permId ? { permId: x.permId } : {}),
         ...(x.clientId === undefined ? {} : { clientId: x.clientId }),
         ...(typeof x.orderRef === 'string' && x.orderRef !== '' ? { orderRef: x.orderRef } : {}),
-        data: { symbol: contract.symbol, secType: contract.secType, time: x.time, side: x.side, shares: x.shares, price: x.price, cumQty: x.cumQty, avgPrice: x.avgPrice },
-        ...(c?.commission === undefined ? {} : { commission: { commission: c.commission, currency: c.currency, realizedPNL: c.realizedPNL } }),
+        data: {
+          symbol: contract.symbol,
+          secType: contract.secType,
+          time: x.time,
+          side: x.side,
+          shares: x.shares,
+          price: x.price,
+          cumQty: x.cumQty,
+          avgPrice: x.avgPrice,
+        },
+        ...(c?.commission === undefined
+          ? {}
+          : { commission: { commission: c.commission, currency: c.currency, realizedPNL: c.realizedPNL } }),
       }));
     // Orders the mirror holds open that IB no longer reports (open or completed) after a new session: a
     // gateway that restarted with a fresh state. They end as Inactive, with the reason, instead of staying open.
@@ -181,7 +205,10 @@ export class Reconciler {
     journal.resume();
     await Promise.all(appends);
     if (this.lastRun) this.lastRun.appended = missing.length;
-    log.info({ sessionId: session.id, orders: orders.length, executions: executions.length, appended: missing.length }, 'orders reconciled');
+    log.info(
+      { sessionId: session.id, orders: orders.length, executions: executions.length, appended: missing.length },
+      'orders reconciled',
+    );
     if (this.o.conn.session !== session) return;
     for (const fn of this.listeners) {
       try {

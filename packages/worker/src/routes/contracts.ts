@@ -85,7 +85,9 @@ export function contractRoutes(deps: RouteDeps): RouteDef[] {
       },
       response: { type: 'object', properties: { contracts: { type: 'array', items: { type: 'object' } } } },
       errors: { 504: ['DEADLINE_EXCEEDED'] },
-      handle: async ({ query, deadline }) => ({ body: { contracts: await deps.contracts.search(query.pattern, deadline) } }),
+      handle: async ({ query, deadline }) => ({
+        body: { contracts: await deps.contracts.search(query.pattern, deadline) },
+      }),
     },
     {
       method: 'get',
@@ -104,10 +106,17 @@ export function contractRoutes(deps: RouteDeps): RouteDef[] {
           conId: CONTRACT_PROPERTIES.conId!,
           exchange: CONTRACT_PROPERTIES.exchange!,
           currency: CONTRACT_PROPERTIES.currency!,
-          futFopExchange: { type: 'string', maxLength: 32, description: 'For futures options: the exchange (default all)' },
+          futFopExchange: {
+            type: 'string',
+            maxLength: 32,
+            description: 'For futures options: the exchange (default all)',
+          },
         },
       },
-      response: { type: 'object', properties: { underlying: { type: 'object' }, chains: { type: 'array', items: { type: 'object' } } } },
+      response: {
+        type: 'object',
+        properties: { underlying: { type: 'object' }, chains: { type: 'array', items: { type: 'object' } } },
+      },
       errors: { 404: ['CONTRACT_NOT_FOUND'], 504: ['DEADLINE_EXCEEDED'] },
       handle: async ({ query, deadline }) => {
         const secType = (query.secType as string | undefined) ?? 'STK';
@@ -121,7 +130,10 @@ export function contractRoutes(deps: RouteDeps): RouteDef[] {
           conId = first.conId;
           symbol = first.symbol ?? symbol ?? '';
         }
-        const chains = await deps.contracts.optionChains({ symbol, secType, conId, futFopExchange: query.futFopExchange }, deadline);
+        const chains = await deps.contracts.optionChains(
+          { symbol, secType, conId, futFopExchange: query.futFopExchange },
+          deadline,
+        );
         return { body: { underlying: { conId, symbol, secType }, chains } };
       },
     },

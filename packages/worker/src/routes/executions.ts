@@ -12,7 +12,7 @@ export function executionRoutes(deps: RouteDeps): RouteDef[] {
       operationId: 'listExecutions',
       summary: "Executions with their commission reports (the day's, and every fill since connect; from the mirror)",
       description:
-        '`?format=sse` streams them: the mirror\'s executions first, then an `execution` event per new fill ' +
+        "`?format=sse` streams them: the mirror's executions first, then an `execution` event per new fill " +
         'and a `commission` event when its commission report arrives (the execution with `commissionReport`), ' +
         '`status` events through IB outages, `Last-Event-ID` resume; `?format=atom` answers the recent ones as an ' +
         'Atom feed. Filters other than `acctCode` apply to JSON.',
@@ -24,7 +24,11 @@ export function executionRoutes(deps: RouteDeps): RouteDef[] {
         properties: {
           clientId: { type: 'integer', minimum: 0, maximum: 2147483647 },
           acctCode: { type: 'string', minLength: 1, maxLength: 32 },
-          time: { type: 'string', pattern: '^\\d{8}[ -]\\d{2}:\\d{2}:\\d{2}$', description: 'At or after "yyyyMMdd HH:mm:ss"' },
+          time: {
+            type: 'string',
+            pattern: '^\\d{8}[ -]\\d{2}:\\d{2}:\\d{2}$',
+            description: 'At or after "yyyyMMdd HH:mm:ss"',
+          },
           symbol: { type: 'string', minLength: 1, maxLength: 32 },
           secType: { type: 'string', minLength: 1, maxLength: 8 },
           exchange: { type: 'string', minLength: 1, maxLength: 32 },
@@ -35,7 +39,17 @@ export function executionRoutes(deps: RouteDeps): RouteDef[] {
       response: {
         type: 'object',
         properties: {
-          executions: { type: 'array', items: { type: 'object', properties: { contract: { type: 'object' }, execution: { type: 'object' }, commissionReport: { type: 'object' } } } },
+          executions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                contract: { type: 'object' },
+                execution: { type: 'object' },
+                commissionReport: { type: 'object' },
+              },
+            },
+          },
         },
       },
       produces: FEED_PRODUCES,

@@ -28,7 +28,10 @@ export const FEED_DESCRIPTION =
   'Answers JSON by default; `Accept: text/event-stream` or `?format=sse` streams Server-Sent Events (ids, `status` events on IB outages, heartbeat comments, `Last-Event-ID` resume); `Accept: application/atom+xml` or `?format=atom` returns the recent events as an Atom feed.';
 
 /** Adds the `format` parameter to a feed route's query properties. */
-export const withFormat = (properties: Record<string, Schema>): Record<string, Schema> => ({ ...properties, format: FORMAT_PARAM });
+export const withFormat = (properties: Record<string, Schema>): Record<string, Schema> => ({
+  ...properties,
+  format: FORMAT_PARAM,
+});
 
 /** Path and query of this request, for the Atom `self` link (`timeout` is not part of a feed's identity). */
 export function selfHref(path: string, query: Record<string, unknown>): string {
@@ -42,7 +45,13 @@ export function selfHref(path: string, query: Record<string, unknown>): string {
  * The three answers of a feed route: `json()` for a plain request; SSE and Atom from the hub. New streams
  * need a serving connection (503 otherwise); streams already open ride out outages with `status` events.
  */
-export async function answerFeed(d: FeedRouteDeps, ctx: RouteContext, path: string, f: FeedRequest, json: () => Promise<RouteResult>): Promise<RouteResult> {
+export async function answerFeed(
+  d: FeedRouteDeps,
+  ctx: RouteContext,
+  path: string,
+  f: FeedRequest,
+  json: () => Promise<RouteResult>,
+): Promise<RouteResult> {
   const format = feedFormat(ctx.query, ctx.headers);
   if (format === 'json') return json();
   d.requests.assertServing();
@@ -51,7 +60,12 @@ export async function answerFeed(d: FeedRouteDeps, ctx: RouteContext, path: stri
 }
 
 /** The latest state of a feed as one JSON answer (a snapshot, a scanner run, a report). */
-export async function latest(d: FeedRouteDeps, ctx: RouteContext, f: FeedRequest, operation: string): Promise<FeedEvent[]> {
+export async function latest(
+  d: FeedRouteDeps,
+  ctx: RouteContext,
+  f: FeedRequest,
+  operation: string,
+): Promise<FeedEvent[]> {
   d.requests.assertServing();
   return oneShot(d.hub, ctx, f, operation);
 }
@@ -60,7 +74,14 @@ export async function latest(d: FeedRouteDeps, ctx: RouteContext, f: FeedRequest
  * A feed that is a single document without an IB subscription (the FA configuration): JSON, one SSE event
  * followed by heartbeats until the caller leaves, or a one-entry Atom feed.
  */
-export async function answerDocument(d: FeedRouteDeps, ctx: RouteContext, path: string, event: string, title: string, load: () => Promise<Record<string, unknown>>): Promise<RouteResult> {
+export async function answerDocument(
+  d: FeedRouteDeps,
+  ctx: RouteContext,
+  path: string,
+  event: string,
+  title: string,
+  load: () => Promise<Record<string, unknown>>,
+): Promise<RouteResult> {
   const format = feedFormat(ctx.query, ctx.headers);
   const body = await load();
   if (format === 'json') return { body };

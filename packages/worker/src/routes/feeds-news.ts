@@ -11,7 +11,8 @@ import { assertNoProblems, CONTRACT_PROPERTIES, contractFromQuery } from './sche
 /** One provider code as IB spells them (BRFG, BRFUPDN, DJNL, BZ, FLY, …). */
 const PROVIDER = '[A-Za-z0-9_]{1,16}';
 /** "yyyy-MM-dd HH:mm:ss[.f]" (IB's headline format) or "yyyyMMdd HH:mm:ss", optionally followed by a time zone. */
-const NEWS_TIME = '^\\d{4}-?\\d{2}-?\\d{2}([ T-]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?)?( [A-Za-z][A-Za-z0-9_/+-]{0,39})?$';
+const NEWS_TIME =
+  '^\\d{4}-?\\d{2}-?\\d{2}([ T-]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?)?( [A-Za-z][A-Za-z0-9_/+-]{0,39})?$';
 /** IB's own maximum of reqHistoricalNews totalResults. */
 const MAX_RESULTS = 300;
 
@@ -19,7 +20,10 @@ const newsTime = (description: string): Schema => ({ type: 'string', pattern: NE
 
 const HEADLINE_QUERY: Record<string, Schema> = {
   conId: CONTRACT_PROPERTIES.conId!,
-  symbol: { ...CONTRACT_PROPERTIES.symbol!, description: 'Symbol, resolved to a conId with one contract-details request (when conId is not given)' },
+  symbol: {
+    ...CONTRACT_PROPERTIES.symbol!,
+    description: 'Symbol, resolved to a conId with one contract-details request (when conId is not given)',
+  },
   secType: { ...CONTRACT_PROPERTIES.secType!, description: 'With symbol: security type (default STK)' },
   exchange: { ...CONTRACT_PROPERTIES.exchange!, description: 'With symbol: exchange (default SMART for STK)' },
   primaryExch: CONTRACT_PROPERTIES.primaryExch!,
@@ -27,12 +31,22 @@ const HEADLINE_QUERY: Record<string, Schema> = {
   providerCodes: {
     type: 'string',
     pattern: `^${PROVIDER}([+ ,]${PROVIDER}){0,19}$`,
-    description: 'Provider codes joined by "+" (as IB takes them; "%2B" in a URL, since a literal "+" arrives as a space, which is accepted too) or ",", e.g. BRFG+DJNL (see /news/providers)',
+    description:
+      'Provider codes joined by "+" (as IB takes them; "%2B" in a URL, since a literal "+" arrives as a space, which is accepted too) or ",", e.g. BRFG+DJNL (see /news/providers)',
   },
   startDateTime: newsTime('Oldest headline time, "yyyy-MM-dd HH:mm:ss" (default: as far back as the provider keeps)'),
   endDateTime: newsTime('Newest headline time, same format (default now)'),
-  totalResults: { type: 'integer', minimum: 1, maximum: MAX_RESULTS, description: `Headlines to return, newest first (1–${MAX_RESULTS}, default 10)` },
-  format: { type: 'string', enum: ['json', 'atom'], description: 'json (default) or atom (application/atom+xml); overrides Accept' },
+  totalResults: {
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_RESULTS,
+    description: `Headlines to return, newest first (1–${MAX_RESULTS}, default 10)`,
+  },
+  format: {
+    type: 'string',
+    enum: ['json', 'atom'],
+    description: 'json (default) or atom (application/atom+xml); overrides Accept',
+  },
 };
 
 const HEADLINE_SCHEMA: Schema = {
@@ -51,11 +65,21 @@ const zoned = (t: string) => / [A-Za-z]/.test(t);
 
 function headlineProblems(q: Record<string, any>): FieldError[] {
   const out: FieldError[] = [];
-  if (q.conId === undefined && q.symbol === undefined) out.push({ field: 'query.conId', message: 'or query.symbol is required' });
+  if (q.conId === undefined && q.symbol === undefined)
+    out.push({ field: 'query.conId', message: 'or query.symbol is required' });
   const [start, end] = [q.startDateTime, q.endDateTime];
   // Times with a zone are left to IB: comparing them needs the zone database.
-  if (typeof start === 'string' && typeof end === 'string' && !zoned(start) && !zoned(end) && sortable(start) > sortable(end)) {
-    out.push({ field: 'query.startDateTime', message: `expected a time before endDateTime, got ${JSON.stringify(q.startDateTime)}` });
+  if (
+    typeof start === 'string' &&
+    typeof end === 'string' &&
+    !zoned(start) &&
+    !zoned(end) &&
+    sortable(start) > sortable(end)
+  ) {
+    out.push({
+      field: 'query.startDateTime',
+      message: `expected a time before endDateTime, got ${JSON.stringify(q.startDateTime)}`,
+    });
   }
   return out;
 }
@@ -87,13 +111,21 @@ export function newsRoutes(deps: RouteDeps): RouteDef[] {
       method: 'get',
       path: '/news/headlines',
       operationId: 'getNewsHeadlines',
-      summary: 'Historical news headlines of a contract (reqHistoricalNews), newest first; identical requests in flight share one IB request',
+      summary:
+        'Historical news headlines of a contract (reqHistoricalNews), newest first; identical requests in flight share one IB request',
       description:
-        'JSON by default; `Accept: application/atom+xml` or `?format=atom` answers an Atom feed with one entry per headline (entry id `providerCode:articleId`). IB offers no cancel for this request: past the deadline the answer is 504 and IB\'s late answer is dropped.',
+        "JSON by default; `Accept: application/atom+xml` or `?format=atom` answers an Atom feed with one entry per headline (entry id `providerCode:articleId`). IB offers no cancel for this request: past the deadline the answer is 504 and IB's late answer is dropped.",
       tag: 'feeds',
       usesIb: true,
       query: { type: 'object', additionalProperties: false, required: ['providerCodes'], properties: HEADLINE_QUERY },
-      response: { type: 'object', properties: { conId: { type: 'integer' }, headlines: { type: 'array', items: HEADLINE_SCHEMA }, hasMore: { type: 'boolean' } } },
+      response: {
+        type: 'object',
+        properties: {
+          conId: { type: 'integer' },
+          headlines: { type: 'array', items: HEADLINE_SCHEMA },
+          hasMore: { type: 'boolean' },
+        },
+      },
       produces: [ATOM_MEDIA_TYPE],
       errors: { 400: ['IB_INVALID_REQUEST'], 404: ['CONTRACT_NOT_FOUND'], 504: ['DEADLINE_EXCEEDED'] },
       handle: async (ctx) => {
@@ -102,13 +134,27 @@ export function newsRoutes(deps: RouteDeps): RouteDef[] {
         const providerCodes = [...new Set((q.providerCodes as string).split(/[+ ,]/).map((p) => p.toUpperCase()))];
         let conId = q.conId as number | undefined;
         if (conId === undefined) {
-          const contract = contractFromQuery({ symbol: q.symbol, secType: q.secType, exchange: q.exchange, primaryExch: q.primaryExch, currency: q.currency });
-          const first = (await deps.contracts.getDetails(contract, ctx.deadline))[0]?.contract as { conId?: number } | undefined;
-          if (first?.conId === undefined) throw new ContractNotFoundError('No contract matches the symbol', { contract });
+          const contract = contractFromQuery({
+            symbol: q.symbol,
+            secType: q.secType,
+            exchange: q.exchange,
+            primaryExch: q.primaryExch,
+            currency: q.currency,
+          });
+          const first = (await deps.contracts.getDetails(contract, ctx.deadline))[0]?.contract as
+            { conId?: number } | undefined;
+          if (first?.conId === undefined)
+            throw new ContractNotFoundError('No contract matches the symbol', { contract });
           conId = first.conId;
         }
         const answer = await d.news.headlines(
-          { conId, providerCodes, startDateTime: q.startDateTime ?? '', endDateTime: q.endDateTime ?? '', totalResults: q.totalResults ?? 10 },
+          {
+            conId,
+            providerCodes,
+            startDateTime: q.startDateTime ?? '',
+            endDateTime: q.endDateTime ?? '',
+            totalResults: q.totalResults ?? 10,
+          },
           ctx.deadline,
         );
         // Accept: text/event-stream is not offered here (headlines are a query, not a stream): JSON answers it.
@@ -124,7 +170,8 @@ export function newsRoutes(deps: RouteDeps): RouteDef[] {
       path: '/news/article',
       operationId: 'getNewsArticle',
       summary: 'One news article (reqNewsArticle) by provider and article id (from /news/headlines)',
-      description: 'articleType 0 is text or HTML, 1 a binary document (base64-encoded PDF). IB offers no cancel for this request.',
+      description:
+        'articleType 0 is text or HTML, 1 a binary document (base64-encoded PDF). IB offers no cancel for this request.',
       tag: 'feeds',
       usesIb: true,
       query: {
@@ -133,12 +180,19 @@ export function newsRoutes(deps: RouteDeps): RouteDef[] {
         required: ['providerCode', 'articleId'],
         properties: {
           providerCode: { type: 'string', pattern: `^${PROVIDER}$`, description: 'Provider code, e.g. BRFG' },
-          articleId: { type: 'string', pattern: '^[!-~]{1,128}$', description: 'Article id as /news/headlines returned it, e.g. BRFG$04fb9da2 ("%24" for "$" in a URL is fine)' },
+          articleId: {
+            type: 'string',
+            pattern: '^[!-~]{1,128}$',
+            description:
+              'Article id as /news/headlines returned it, e.g. BRFG$04fb9da2 ("%24" for "$" in a URL is fine)',
+          },
         },
       },
       response: { type: 'object', properties: { articleType: { type: 'integer' }, articleText: { type: 'string' } } },
       errors: { 404: ['NEWS_ARTICLE_NOT_FOUND'], 504: ['DEADLINE_EXCEEDED'] },
-      handle: async ({ query, deadline }) => ({ body: await d.news.article((query.providerCode as string).toUpperCase(), query.articleId as string, deadline) }),
+      handle: async ({ query, deadline }) => ({
+        body: await d.news.article((query.providerCode as string).toUpperCase(), query.articleId as string, deadline),
+      }),
     },
   ];
 }

@@ -40,7 +40,11 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
         type: 'object',
         properties: {
           status: { type: 'string', enum: ['ready', 'degraded', 'connected', 'connecting', 'disconnected'] },
-          code: { type: 'string', enum: ['CLIENT_ID_STUCK'], description: 'Present when the clientId stays refused (326) and cannot fall back (clientId 0)' },
+          code: {
+            type: 'string',
+            enum: ['CLIENT_ID_STUCK'],
+            description: 'Present when the clientId stays refused (326) and cannot fall back (clientId 0)',
+          },
           clientId: { type: 'integer', description: 'The clientId in use (a spare after a fallback)' },
           configuredClientId: { type: 'integer' },
           lease: { type: 'string', enum: ['configured', 'spare'] },
@@ -49,9 +53,7 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
           capabilities: {
             type: 'object',
             description: 'capability → { ok, reason?, since? }',
-            properties: Object.fromEntries(
-              CAPABILITIES.map((c) => [c, CAPABILITY_STATUS]),
-            ),
+            properties: Object.fromEntries(CAPABILITIES.map((c) => [c, CAPABILITY_STATUS])),
           },
         },
       },

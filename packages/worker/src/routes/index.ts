@@ -12,5 +12,15 @@ import { orderRoutes } from './orders.js';
 
 /** The route table: the app registers it and /openapi.json is rendered from it. */
 export function allRoutes(deps: RouteDeps): RouteDef[] {
-  return [...orderRoutes(deps), ...accountRoutes(deps), ...executionRoutes(deps), ...contractRoutes(deps), ...marketRoutes(deps), ...marketFeedRoutes(deps), ...infoFeedRoutes(deps), ...newsRoutes(deps), ...healthRoutes(deps)];
+  return [
+    ...orderRoutes(deps),
+    ...accountRoutes(deps),
+    ...executionRoutes(deps),
+    ...contractRoutes(deps),
+    ...marketRoutes(deps),
+    ...marketFeedRoutes(deps),
+    ...infoFeedRoutes(deps),
+    ...newsRoutes(deps),
+    ...healthRoutes(deps),
+  ];
 }

@@ -10,7 +10,18 @@ import { answerFeed, FEED_PRODUCES } from './feeds-common.js';
 import { assertNoProblems, CONTRACT_PROPERTIES, contractFromQuery, contractProblems } from './schemas.js';
 
 export { BAR_SIZES } from '@ibrest/contract';
-export const WHAT_TO_SHOW = ['TRADES', 'MIDPOINT', 'BID', 'ASK', 'BID_ASK', 'HISTORICAL_VOLATILITY', 'OPTION_IMPLIED_VOLATILITY', 'ADJUSTED_LAST', 'SCHEDULE', 'AGGTRADES'] as const;
+export const WHAT_TO_SHOW = [
+  'TRADES',
+  'MIDPOINT',
+  'BID',
+  'ASK',
+  'BID_ASK',
+  'HISTORICAL_VOLATILITY',
+  'OPTION_IMPLIED_VOLATILITY',
+  'ADJUSTED_LAST',
+  'SCHEDULE',
+  'AGGTRADES',
+] as const;
 
 const whatToShow: Schema = { type: 'string', enum: WHAT_TO_SHOW, description: 'Data type (default TRADES)' };
 const useRTH: Schema = { type: 'boolean', description: 'Regular trading hours only (default true)' };
@@ -63,7 +74,11 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
             pattern: IB_DATE_TIME,
             description: 'End of the period, "yyyyMMdd HH:mm:ss[ TZ]" (default now)',
           },
-          durationStr: { type: 'string', pattern: '^\\d{1,5} [SDWMY]$', description: 'Period, e.g. "1 D", "2 W" (default "1 D")' },
+          durationStr: {
+            type: 'string',
+            pattern: '^\\d{1,5} [SDWMY]$',
+            description: 'Period, e.g. "1 D", "2 W" (default "1 D")',
+          },
           barSizeSetting: { type: 'string', enum: BAR_SIZES, description: 'Bar size (default "1 hour")' },
           whatToShow,
           useRTH,
@@ -118,7 +133,11 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
       summary: 'Earliest available data point of a contract (reqHeadTimestamp)',
       tag: 'market data',
       usesIb: true,
-      query: { type: 'object', additionalProperties: false, properties: { ...CONTRACT_PROPERTIES, whatToShow, useRTH } },
+      query: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { ...CONTRACT_PROPERTIES, whatToShow, useRTH },
+      },
       response: {
         type: 'object',
         properties: {
@@ -131,7 +150,10 @@ export function marketRoutes(deps: RouteDeps): RouteDef[] {
       handle: async ({ query, deadline }) => {
         const contract = contractFromQuery(query);
         assertNoProblems(contractProblems(contract, 'query', false));
-        const headTimestamp = await deps.historical.getHeadTimestamp({ contract, whatToShow: query.whatToShow ?? 'TRADES', useRTH: query.useRTH ?? true }, deadline);
+        const headTimestamp = await deps.historical.getHeadTimestamp(
+          { contract, whatToShow: query.whatToShow ?? 'TRADES', useRTH: query.useRTH ?? true },
+          deadline,
+        );
         const iso = ibTimeToIso(headTimestamp, deps.timeZone) ?? headTimestamp;
         return { body: { contract, headTimestamp: iso, ibHeadTimestamp: headTimestamp } };
       },

@@ -10,7 +10,20 @@ const EVENT_SCHEMA: Schema = {
   properties: {
     cursor: { type: 'integer' },
     time: { type: 'string' },
-    type: { type: 'string', enum: ['accepted', 'sent', 'status', 'fill', 'commission', 'modify-requested', 'cancel-requested', 'cancelled', 'rejected'] },
+    type: {
+      type: 'string',
+      enum: [
+        'accepted',
+        'sent',
+        'status',
+        'fill',
+        'commission',
+        'modify-requested',
+        'cancel-requested',
+        'cancelled',
+        'rejected',
+      ],
+    },
     orderId: { type: 'integer' },
     permId: { type: 'integer' },
     clientId: { type: 'integer' },
@@ -36,7 +49,8 @@ export function orderEventRoutes(deps: { journal: OrderJournal; heartbeatMs?: nu
       method: 'get',
       path: '/order/events',
       operationId: 'listOrderEvents',
-      summary: 'The durable order journal (accepted, sent, status changes, fills, commissions, cancels, rejections) from a cursor',
+      summary:
+        'The durable order journal (accepted, sent, status changes, fills, commissions, cancels, rejections) from a cursor',
       description:
         'Events in cursor order after `since`. `reconciled: true` marks events recovered after a reconnect rather than seen live. ' +
         '`format=sse` streams (resuming from `Last-Event-ID`), `format=atom` answers an Atom feed of the page.',
@@ -46,8 +60,17 @@ export function orderEventRoutes(deps: { journal: OrderJournal; heartbeatMs?: nu
         type: 'object',
         additionalProperties: false,
         properties: {
-          since: { type: 'integer', minimum: 0, description: 'Cursor of the last event already seen (default 0: from the start)' },
-          limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Most events in one JSON/Atom page (default 100)' },
+          since: {
+            type: 'integer',
+            minimum: 0,
+            description: 'Cursor of the last event already seen (default 0: from the start)',
+          },
+          limit: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1000,
+            description: 'Most events in one JSON/Atom page (default 100)',
+          },
           format: FORMAT_PARAM,
         },
       },
@@ -64,13 +87,16 @@ export function orderEventRoutes(deps: { journal: OrderJournal; heartbeatMs?: nu
       handle: async ({ query, headers }) => {
         const format = feedFormat(query, headers);
         const lastEventId = Number(headers['last-event-id']);
-        const since = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : ((query.since as number | undefined) ?? 0);
+        const since =
+          Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : ((query.since as number | undefined) ?? 0);
         if (format === 'sse') {
           return {
             body: null,
             respond: (req, res) => {
               const stream = new SseStream(req, res, { heartbeatMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
-              const off = deps.journal.subscribe((e) => stream.send({ id: e.cursor, event: e.type, data: e }), { since });
+              const off = deps.journal.subscribe((e) => stream.send({ id: e.cursor, event: e.type, data: e }), {
+                since,
+              });
               stream.onClose(off);
             },
           };

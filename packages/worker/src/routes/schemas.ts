@@ -3,21 +3,76 @@ import { applyContractDefaults } from '@ibrest/contract';
 import type { FieldError, Schema } from '../http/schema.js';
 import type { ContractData, Fields, OrderRecord } from '../state/types.js';
 
-export const SEC_TYPES = ['STK', 'OPT', 'FUT', 'CASH', 'BOND', 'CFD', 'FOP', 'WAR', 'IOPT', 'FWD', 'BAG', 'IND', 'BILL', 'FUND', 'FIXED', 'SLB', 'NEWS', 'CMDTY', 'BSK', 'ICU', 'ICS', 'CRYPTO', 'CONTFUT'] as const;
+export const SEC_TYPES = [
+  'STK',
+  'OPT',
+  'FUT',
+  'CASH',
+  'BOND',
+  'CFD',
+  'FOP',
+  'WAR',
+  'IOPT',
+  'FWD',
+  'BAG',
+  'IND',
+  'BILL',
+  'FUND',
+  'FIXED',
+  'SLB',
+  'NEWS',
+  'CMDTY',
+  'BSK',
+  'ICU',
+  'ICS',
+  'CRYPTO',
+  'CONTFUT',
+] as const;
 
 /** IB's order types (orderType strings as IB spells them). */
 export const ORDER_TYPES = [
-  'MKT', 'LMT', 'STP', 'STP LMT', 'MOC', 'LOC', 'MIT', 'LIT', 'TRAIL', 'TRAIL LIMIT', 'REL', 'MTL', 'MKT PRT', 'PEG MKT', 'PEG MID',
-  'PEG BENCH', 'PEG STK', 'MIDPRICE', 'PASSV REL', 'BOX TOP', 'VWAP', 'AUC', 'MOO', 'LOO',
+  'MKT',
+  'LMT',
+  'STP',
+  'STP LMT',
+  'MOC',
+  'LOC',
+  'MIT',
+  'LIT',
+  'TRAIL',
+  'TRAIL LIMIT',
+  'REL',
+  'MTL',
+  'MKT PRT',
+  'PEG MKT',
+  'PEG MID',
+  'PEG BENCH',
+  'PEG STK',
+  'MIDPRICE',
+  'PASSV REL',
+  'BOX TOP',
+  'VWAP',
+  'AUC',
+  'MOO',
+  'LOO',
 ] as const;
 
-const name = (description: string, maxLength = 32): Schema => ({ type: 'string', minLength: 1, maxLength, description });
+const name = (description: string, maxLength = 32): Schema => ({
+  type: 'string',
+  minLength: 1,
+  maxLength,
+  description,
+});
 
 export const CONTRACT_PROPERTIES: Record<string, Schema> = {
   conId: { type: 'integer', minimum: 1, maximum: 2147483647, description: "IB's contract id" },
   symbol: name('Underlying symbol'),
   secType: { type: 'string', enum: SEC_TYPES, description: 'Security type' },
-  lastTradeDateOrContractMonth: { type: 'string', pattern: '^\\d{6}(\\d{2})?$', description: 'YYYYMM or YYYYMMDD (options, futures)' },
+  lastTradeDateOrContractMonth: {
+    type: 'string',
+    pattern: '^\\d{6}(\\d{2})?$',
+    description: 'YYYYMM or YYYYMMDD (options, futures)',
+  },
   strike: { type: 'number', exclusiveMinimum: 0, maximum: 10_000_000, description: 'Option strike' },
   right: { type: 'string', enum: ['C', 'P', 'CALL', 'PUT'], description: 'Option right' },
   multiplier: { type: 'string', pattern: '^\\d+(\\.\\d+)?$', description: 'Contract multiplier' },
@@ -39,8 +94,18 @@ export const ORDER_PROPERTIES: Record<string, Schema> = {
   action: { type: 'string', enum: ['BUY', 'SELL', 'SSHORT'] },
   totalQuantity: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
   orderType: { type: 'string', enum: ORDER_TYPES },
-  lmtPrice: { type: 'number', minimum: -1e9, maximum: 1e9, description: 'Limit price (LMT, STP LMT, LIT, LOC, TRAIL LIMIT)' },
-  auxPrice: { type: 'number', minimum: -1e9, maximum: 1e9, description: 'Stop / trigger / trailing amount (STP, STP LMT, MIT, LIT, TRAIL)' },
+  lmtPrice: {
+    type: 'number',
+    minimum: -1e9,
+    maximum: 1e9,
+    description: 'Limit price (LMT, STP LMT, LIT, LOC, TRAIL LIMIT)',
+  },
+  auxPrice: {
+    type: 'number',
+    minimum: -1e9,
+    maximum: 1e9,
+    description: 'Stop / trigger / trailing amount (STP, STP LMT, MIT, LIT, TRAIL)',
+  },
   tif: { type: 'string', enum: ['DAY', 'GTC', 'IOC', 'GTD', 'OPG', 'FOK', 'DTC'] },
   ocaGroup: name('One-cancels-all group name', 64),
   ocaType: { type: 'integer', minimum: 1, maximum: 3 },
@@ -85,7 +150,11 @@ export const ORDER_JSON_SCHEMA: Schema = {
     },
     clientId: { type: 'integer' },
     parentId: { type: 'integer' },
-    status: { type: 'string', description: "IB's status name: PendingSubmit, PreSubmitted, Submitted, Filled, Cancelled, ApiCancelled, Inactive…" },
+    status: {
+      type: 'string',
+      description:
+        "IB's status name: PendingSubmit, PreSubmitted, Submitted, Filled, Cancelled, ApiCancelled, Inactive…",
+    },
     filled: { type: 'number' },
     remaining: { type: 'number' },
     avgFillPrice: { type: 'number' },
@@ -97,7 +166,13 @@ export const ORDER_JSON_SCHEMA: Schema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { status: { type: 'string' }, filled: { type: 'number' }, remaining: { type: 'number' }, avgFillPrice: { type: 'number' }, at: { type: 'string' } },
+        properties: {
+          status: { type: 'string' },
+          filled: { type: 'number' },
+          remaining: { type: 'number' },
+          avgFillPrice: { type: 'number' },
+          at: { type: 'string' },
+        },
       },
     },
     fills: { type: 'array', items: { type: 'object' } },
@@ -167,13 +242,16 @@ export function orderProblems(o: Fields, path: string): FieldError[] {
   if (type === 'TRAIL' && o.auxPrice === undefined && o.trailingPercent === undefined) {
     out.push({ field: `${path}.auxPrice`, message: 'or trailingPercent is required for orderType TRAIL' });
   }
-  if (o.tif === 'GTD' && o.goodTillDate === undefined) out.push({ field: `${path}.goodTillDate`, message: 'is required for tif GTD' });
+  if (o.tif === 'GTD' && o.goodTillDate === undefined)
+    out.push({ field: `${path}.goodTillDate`, message: 'is required for tif GTD' });
   return out;
 }
 
 export function assertNoProblems(problems: FieldError[]): void {
   if (problems.length > 0) {
-    throw new InvalidRequestError(`Invalid request: ${problems.map((e) => `${e.field} ${e.message}`).join('; ')}`, { fields: problems });
+    throw new InvalidRequestError(`Invalid request: ${problems.map((e) => `${e.field} ${e.message}`).join('; ')}`, {
+      fields: problems,
+    });
   }
 }
 

@@ -55,7 +55,14 @@ export class ExecutionStore {
   }
 
   query(q: ExecutionQuery = {}): ExecutionEntry[] {
-    const side = q.side === undefined ? undefined : q.side.toUpperCase() === 'BUY' ? 'BOT' : q.side.toUpperCase() === 'SELL' ? 'SLD' : q.side;
+    const side =
+      q.side === undefined
+        ? undefined
+        : q.side.toUpperCase() === 'BUY'
+          ? 'BOT'
+          : q.side.toUpperCase() === 'SELL'
+            ? 'SLD'
+            : q.side;
     const since = q.time === undefined ? undefined : normalizeTime(q.time);
     return [...this.byExecId.values()].filter(({ contract, execution: e }) => {
       if (q.clientId !== undefined && e.clientId !== q.clientId) return false;

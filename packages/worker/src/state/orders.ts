@@ -1,5 +1,14 @@
 import { classifyIbCode } from '../ib/error-codes.js';
-import type { ContractData, CommissionData, ExecutionData, Fields, Fill, MirrorEvent, OrderEvent, OrderRecord } from './types.js';
+import type {
+  ContractData,
+  CommissionData,
+  ExecutionData,
+  Fields,
+  Fill,
+  MirrorEvent,
+  OrderEvent,
+  OrderRecord,
+} from './types.js';
 
 /** Statuses after which IB changes nothing more on the order. */
 export const FINAL_STATUSES = new Set(['Filled', 'Cancelled', 'ApiCancelled', 'Inactive']);
@@ -14,7 +23,10 @@ export interface OrderIds {
   permId?: number;
 }
 
-type OrderMirrorEvent = Extract<MirrorEvent, { type: 'openOrder' | 'orderStatus' | 'orderError' | 'execution' | 'commission' }>;
+type OrderMirrorEvent = Extract<
+  MirrorEvent,
+  { type: 'openOrder' | 'orderStatus' | 'orderError' | 'execution' | 'commission' }
+>;
 
 /**
  * Orders with their status history and fills. IB repeats openOrder/orderStatus (3× is normal), so every
@@ -90,7 +102,10 @@ export class OrderStore {
 
   /** The ids of the acknowledged orders that carried `orderRef`, by orderId (also after they left the mirror). */
   findByOrderRef(orderRef: string): OrderIds[] | undefined {
-    return this.byOrderRef.get(orderRef)?.slice().sort((a, b) => a.orderId - b.orderId);
+    return this.byOrderRef
+      .get(orderRef)
+      ?.slice()
+      .sort((a, b) => a.orderId - b.orderId);
   }
 
   /** Acknowledged records (placeholders are not IB's orders), by orderId then permId. */
@@ -179,8 +194,10 @@ export class OrderStore {
         // openOrder carries no fill counts: it only moves the status, counts come from orderStatus.
         const total = num(event.order.totalQuantity) ?? 0;
         const remaining = r.history.length === 0 ? Math.max(0, total - r.filled) : r.remaining;
-        const changed = status !== undefined && (r.history.length === 0 || status !== r.status)
-          && this.setStatus(r, { status, filled: r.filled, remaining, avgFillPrice: r.avgFillPrice });
+        const changed =
+          status !== undefined &&
+          (r.history.length === 0 || status !== r.status) &&
+          this.setStatus(r, { status, filled: r.filled, remaining, avgFillPrice: r.avgFillPrice });
         this.emit(changed || first ? 'status' : 'open', r);
         return;
       }
@@ -261,9 +278,13 @@ export class OrderStore {
     this.emit('commission', r, { fill });
   }
 
-  private setStatus(r: OrderRecord, s: { status: string; filled: number; remaining: number; avgFillPrice: number }): boolean {
+  private setStatus(
+    r: OrderRecord,
+    s: { status: string; filled: number; remaining: number; avgFillPrice: number },
+  ): boolean {
     const last = r.history[r.history.length - 1];
-    if (last !== undefined && last.status === s.status && last.filled === s.filled && last.remaining === s.remaining) return false;
+    if (last !== undefined && last.status === s.status && last.filled === s.filled && last.remaining === s.remaining)
+      return false;
     // A late duplicate must not move an order backwards: filled only grows, and nothing follows a final
     // status except another final one (IB may resend Submitted after Filled).
     if (last !== undefined && s.filled < last.filled) return false;
@@ -386,7 +407,15 @@ export class OrderStore {
   }
 
   private emit(type: OrderEvent['type'], r: OrderRecord, extra: Partial<OrderEvent> = {}): void {
-    const event: OrderEvent = { type, orderId: r.orderId, permId: r.permId, clientId: r.clientId, status: r.status, at: this.iso(), ...extra };
+    const event: OrderEvent = {
+      type,
+      orderId: r.orderId,
+      permId: r.permId,
+      clientId: r.clientId,
+      status: r.status,
+      at: this.iso(),
+      ...extra,
+    };
     for (const l of this.listeners) l(event, r);
   }
 
