@@ -5,6 +5,7 @@ import { hashApiKey } from '@ibrest/proxy';
 import { eventually, http } from './helpers/eventually.js';
 import { grafanaToPromql, loadAlertRules, panelQueries, RULES_DIR } from './helpers/deploy-promql.js';
 import { startPrometheus, which, type RunningPrometheus } from './helpers/deploy-tools.js';
+import { openSse } from './helpers/sse.js';
 import { metricsText, openStream, sampleSum, stalledReader, waitForSample } from './helpers/deploy-traffic.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -90,6 +91,8 @@ describe('dashboards on a scraped stack', () => {
         IB_MAINTENANCE_WINDOWS: 'none',
         // One pool-wide line: a second market-data stream is refused by the proxy's budget.
         MARKET_DATA_LINES: '1',
+        // A request the pool-wide historical rules would hold longer than this is refused (429) instead.
+        HISTORICAL_MAX_WAIT_MS: '500',
       },
       workerEnv: {
         // One market-data line per worker makes a second concurrent snapshot a 429 the worker counts.
@@ -173,6 +176,28 @@ describe('dashboards on a scraped stack', () => {
     const again = await http(hist, { headers: auth });
     assert.equal(again.status, 200);
     assert.deepEqual(again.body, firstBars.body);
+    // Six distinct 30-s requests for one contract within 2 s: IB's sixth would be a violation, so the proxy
+    // cannot be served within HISTORICAL_MAX_WAIT_MS: the proxy answers it 429 HISTORICAL_PACING (the pacing panel's
+    // series) before it reaches any worker.
+    const durations = ['600 S', '900 S', '1200 S', '1500 S', '2100 S', '2400 S'];
+    const paced = (
+      await Promise.all(
+        durations.map((durationStr) =>
+          http(`${proxyUrl}/historical?${query({ ...AAPL, symbol: 'MSFT', durationStr, barSizeSetting: '30 secs' })}`, {
+            headers: auth,
+          }),
+        ),
+      )
+    ).map((r) => r.status);
+    assert.ok(paced.includes(429), `no pacing refusal among ${paced.join(', ')}`);
+
+    // The account push streams (the feeds dashboard's account-stream panels): positions and account values.
+    for (const path of ['/account/positions', '/account/updates']) {
+      const stream = await openSse(`${proxyUrl}${path}?format=sse`, auth);
+      assert.equal(stream.status, 200);
+      await stream.next((e) => e.event !== 'status');
+      stream.close();
+    }
 
     // Slow replies keep snapshots in flight: identical ones on one worker share a request (coalesced),
     // a different one finds the worker's single market-data line taken (429 in the worker).
