@@ -66,7 +66,7 @@ export interface BodyLimits {
 export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
   const { maxBytes, budget } = limits;
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > maxBytes) return Promise.reject(new PayloadTooLargeError(maxBytes));
+  if (declared > maxBytes) return discardRest(req).then(() => Promise.reject(new PayloadTooLargeError(maxBytes)));
   if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
     req.resume();
     return Promise.resolve(EMPTY);
@@ -84,7 +84,13 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
     };
     const timer = setTimeout(() => fail(new BodyTimeoutError(limits.timeoutMs)), limits.timeoutMs);
     const onData = (chunk: Buffer): void => {
-      if (size + chunk.length > maxBytes) return fail(new PayloadTooLargeError(maxBytes));
+      if (size + chunk.length > maxBytes) {
+        cleanup();
+        budget.give(size);
+        chunks.length = 0;
+        void discardRest(req).then(() => reject(new PayloadTooLargeError(maxBytes)));
+        return;
+      }
       if (!budget.take(chunk.length)) return fail(new BodyBudgetExhaustedError(budget.limit));
       size += chunk.length;
       chunks.push(chunk);
@@ -103,5 +109,38 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
       req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
     }
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+/** How much of a refused oversized upload is still read (and thrown away) before its 413 is sent. */
+const LINGER_BYTES = 16 * 1024 * 1024;
+const LINGER_MS = 2_000;
+
+/**
+ * A client still sending an oversized body when the 413 goes out meets a closed socket (EPIPE) instead of the
+ * answer. So the rest is read and discarded first — nothing is held — for at most {@link LINGER_BYTES} or
+ * {@link LINGER_MS}; past either the connection is dropped. Resolves when the 413 may be sent.
+ */
+function discardRest(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off('data', count).off('end', done).off('close', done);
+      resolve();
+    };
+    const stop = (): void => {
+      done();
+      if (!req.complete) req.destroy();
+    };
+    const count = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > LINGER_BYTES) stop();
+    };
+    const timer = setTimeout(stop, LINGER_MS);
+    timer.unref();
+    if (req.complete) return done();
+    req.on('data', count).once('end', done).once('close', done);
+    req.resume();
   });
 }
