@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { CONTRACT_FIELDS } from '@ibrest/contract';
 import { ApiError, InvalidRequestError, type Logger } from '@ibrest/common';
 import {
   IdempotencyKeyInvalidError,
@@ -539,20 +540,6 @@ const ORDER_KEYS = [
   'allOrNone',
   'minQty',
 ];
-const CONTRACT_KEYS = [
-  'conId',
-  'symbol',
-  'secType',
-  'lastTradeDateOrContractMonth',
-  'strike',
-  'right',
-  'multiplier',
-  'exchange',
-  'primaryExch',
-  'currency',
-  'localSymbol',
-  'tradingClass',
-];
 
 /**
  * Turns the plan into IB messages and makes them durable before any byte is sent: order ids (never below
@@ -597,7 +584,7 @@ function intentsOf(f: Flight, service: OrderService): OrderIntent[] {
   if (call.op === 'cancel') return [{ action: 'cancel', orderId: call.target!.orderId }];
   if (call.op === 'modify') {
     const t = call.target!;
-    const contract = pick(t.contract, CONTRACT_KEYS);
+    const contract = pick(t.contract, CONTRACT_FIELDS);
     const patch = f.patch!.order;
     const order: Fields = { ...pick(t.order, ORDER_KEYS), ...patch, orderId: t.orderId };
     order.transmit = patch.transmit ?? true;
@@ -636,7 +623,7 @@ function journalEvent(it: OrderIntent, type: OrderEventInput['type'], clientId: 
   } satisfies OrderEventInput;
 }
 
-function pick(o: Fields, keys: string[]): Fields {
+function pick(o: Fields, keys: readonly string[]): Fields {
   const out: Fields = {};
   for (const k of keys) if (o[k] !== undefined && o[k] !== '') out[k] = o[k];
   return out;
