@@ -202,13 +202,14 @@ describe('dashboards on a scraped stack', () => {
     // Slow replies keep snapshots in flight: identical ones on one worker share a request (coalesced),
     // a different one finds the worker's single market-data line taken (429 in the worker).
     const worker = stack.workers[1]!.url;
+    const direct = { headers: stack.workerHeaders };
     sim.control.delayReplies(1_500);
     try {
       const sent = () => sim.control.received({ clientId: 1, msgId: REQ_MKT_DATA }).length;
       const before = sent();
-      const aapl = Array.from({ length: 4 }, () => http(`${worker}/market/data?${query(AAPL)}`));
+      const aapl = Array.from({ length: 4 }, () => http(`${worker}/market/data?${query(AAPL)}`, direct));
       await eventually(() => assert.ok(sent() > before, 'no snapshot request reached the simulator yet'), 5_000, 20);
-      const msft = await http(`${worker}/market/data?${query({ ...AAPL, symbol: 'MSFT' })}`);
+      const msft = await http(`${worker}/market/data?${query({ ...AAPL, symbol: 'MSFT' })}`, direct);
       assert.equal(msft.status, 429, JSON.stringify(msft.body));
       assert.deepEqual(
         (await Promise.all(aapl)).map((s) => s.status),
@@ -316,7 +317,7 @@ describe('dashboards on a scraped stack', () => {
     // A caller that reads nothing while large news bulletins arrive: its buffer of FEED_BUFFER_EVENTS
     // overflows once the socket buffers are full, and the worker counts what it drops.
     const newsWorker = stack.workers[2]!.url;
-    const stalled = await stalledReader(newsWorker, '/news');
+    const stalled = await stalledReader(newsWorker, '/news', direct.headers);
     try {
       await eventually(() => assert.equal(sim.control.activeSubscriptions().newsBulletins, 1), 5_000, 20);
       const bulletin = 'x'.repeat(64 * 1024);

@@ -68,10 +68,9 @@ function abortedRequest(
 describe('faults – a client aborts 1,000 slow requests', () => {
   let stack: Stack;
   before(async () => {
-    // Clean session: after a farm flap (2103 → 2104) the proxy's readiness still answers 503 for a while.
+    // The realistic session (SIM_SESSION): farm flaps and link blips run under the faults.
     stack = await startStack({
       workers: WORKERS,
-      sim: { session: 'clean' },
       workerEnv: { ...NO_WINDOWS },
       proxyEnv: NO_WINDOWS,
     });

@@ -184,7 +184,7 @@ describe('faults – the gateway restarts, loses data, keeps clientIds', () => {
         15_000,
         200,
       );
-      const mirrored = await rawRequest(stack.workers[0]!.url, { path: '/executions' });
+      const mirrored = await rawRequest(stack.workers[0]!.url, { path: '/executions', headers: stack.workerHeaders });
       assert.equal(mirrored.status, 200);
       const mirrorIds = new Set(
         (mirrored.json.executions as Array<{ execution: { execId: string } }>).map((e) => e.execution.execId),

@@ -50,10 +50,9 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
   const runId = `faults-kill-${process.pid}-${Date.now()}`;
 
   before(async () => {
-    // Clean session: a farm-down notice (2103) still takes every worker out of rotation, reads included.
+    // The realistic session (SIM_SESSION): farm flaps and link blips run under the faults.
     stack = await startStack({
       workers: WORKERS,
-      sim: { session: 'clean' },
       workerEnv: { ...NO_WINDOWS },
       proxyEnv: NO_WINDOWS,
     });

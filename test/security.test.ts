@@ -31,6 +31,7 @@ describe('security – keys, scopes and allowlist through the stack', () => {
         WORKERS: workers(),
         DATA_DIR: `${stack.dataDir}/proxy-secured`,
         IB_MAINTENANCE_WINDOWS: 'none',
+        ...stack.tokenEnv,
         ...env,
       },
     });

@@ -44,7 +44,7 @@ describe('trust boundary – identity and vouching through the stack', () => {
   let keyed: RunningService;
   let keyedUrl: string;
   before(async () => {
-    stack = await startStack({ workers: 2, internalToken: true, workerEnv: { ORDER_POLICY: POLICY } });
+    stack = await startStack({ workers: 2, workerEnv: { ORDER_POLICY: POLICY } });
     keyed = startService({
       name: 'proxy-keyed',
       script: mainScript('@ibrest/proxy'),
@@ -56,7 +56,7 @@ describe('trust boundary – identity and vouching through the stack', () => {
         WORKERS: stack.workers.map((w) => `${w.clientId}=${w.url}`).join(','),
         DATA_DIR: `${stack.dataDir}/proxy-keyed`,
         API_KEYS: `trader:read+trade:${hash(TRADER)}`,
-        IBREST_INTERNAL_TOKEN: stack.workerHeaders['x-ibrest-proxy-token']!,
+        ...stack.tokenEnv,
       },
     });
     keyedUrl = `http://127.0.0.1:${(await keyed.listening).port}`;
@@ -113,5 +113,55 @@ describe('trust boundary – identity and vouching through the stack', () => {
     assert.equal((await http(`${w0}/metrics`)).status, 200);
     const vouched = await http(`${w0}/account/positions`, { headers: stack.workerHeaders });
     assert.equal(vouched.status, 200, 'the token opens it');
+    const wrongProbe = await http(`${w0}/health/ready`, { headers: forged });
+    assert.equal(wrongProbe.status, 401, 'an open path with a wrong token is refused too');
   });
+
+  for (const [name, env, reason] of [
+    [
+      'given another token than the workers',
+      { IBREST_INTERNAL_TOKEN: 'another-secret-'.repeat(3) },
+      'proxy_token_refused',
+    ],
+    ['given no token while the workers require one', {}, 'proxy_token_missing'],
+  ] as const) {
+    test(`a proxy ${name} reports the workers down and why, and answers 503, never the workers' 401`, async () => {
+      const misfit = startService({
+        name: 'proxy-misfit',
+        script: mainScript('@ibrest/proxy'),
+        env: {
+          HOST: '127.0.0.1',
+          PORT: '0',
+          LOG_LEVEL: 'fatal',
+          IB_MAINTENANCE_WINDOWS: 'none',
+          WORKERS: stack.workers.map((w) => `${w.clientId}=${w.url}`).join(','),
+          DATA_DIR: `${stack.dataDir}/proxy-misfit-${reason}`,
+          ...env,
+        },
+      });
+      try {
+        const url = `http://127.0.0.1:${(await misfit.listening).port}`;
+        const clients = await http(`${url}/clients`);
+        assert.equal(clients.status, 200);
+        assert.deepEqual(
+          clients.body.clients.map((c: { up: boolean; state: string; lastError: { reason: string } | null }) => [
+            c.up,
+            c.state,
+            c.lastError?.reason,
+          ]),
+          stack.workers.map(() => [false, reason, reason]),
+        );
+        assert.equal((await http(`${url}/health/ready`)).status, 503);
+        const before = stack.sim.control.orders().length;
+        const placed = await http(`${url}/order`, { method: 'POST', body: order(1) });
+        assert.equal(placed.status, 503, JSON.stringify(placed.body));
+        assert.equal(placed.body.error.code, 'ORDER_WORKER_UNAVAILABLE');
+        const read = await http(`${url}/account/positions`);
+        assert.equal(read.status, 503, JSON.stringify(read.body));
+        assert.equal(stack.sim.control.orders().length, before, 'nothing reached IB');
+      } finally {
+        await misfit.stop();
+      }
+    });
+  }
 });

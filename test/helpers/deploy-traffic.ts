@@ -50,7 +50,11 @@ export async function openStream(
  * An SSE request on a raw socket that never reads what it is sent: once the kernel buffers are full the
  * worker can no longer write, and what arrives for this caller piles up in its bounded buffer.
  */
-export async function stalledReader(baseUrl: string, path: string): Promise<Socket> {
+export async function stalledReader(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<Socket> {
   const url = new URL(baseUrl);
   const sock = connect(Number(url.port), url.hostname);
   await new Promise<void>((resolve, reject) => {
@@ -58,7 +62,8 @@ export async function stalledReader(baseUrl: string, path: string): Promise<Sock
     sock.once('error', reject);
   });
   sock.on('error', () => undefined);
-  sock.write(`GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  sock.write(`GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n${extra.join('')}\r\n`);
   sock.pause();
   return sock;
 }

@@ -218,6 +218,7 @@ export async function restartProxy(
       LOG_LEVEL: 'warn',
       DATA_DIR: join(stack.dataDir, 'proxy'),
       WORKERS: stack.workers.map((w) => `${w.clientId}=${w.url}`).join(','),
+      ...stack.tokenEnv,
       ...proxyEnv,
     },
   });

@@ -27,8 +27,10 @@ export interface Stack {
   proxy: RunningService;
   workers: WorkerHandle[];
   dataDir: string;
-  /** Headers a direct call to a worker needs (the proxy token when `internalToken` is on). */
+  /** Headers a direct call to a worker needs (the proxy token, unless `internalToken: false`). */
   workerHeaders: Record<string, string>;
+  /** Environment that gives another proxy started by a test the same token (empty with `internalToken: false`). */
+  tokenEnv: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -42,8 +44,9 @@ export interface StackOptions {
   /** Wait for every worker and the proxy to report ready (default true). */
   waitReady?: boolean;
   /**
-   * Run with a shared proxy token (as `npm start` does): workers then refuse requests that do not carry it.
-   * Direct calls to a worker add `stack.workerHeaders`. @default false
+   * Run with a shared proxy token, as `npm start` and compose always do: workers refuse requests that do not
+   * carry it. Direct calls to a worker add `stack.workerHeaders`; another proxy takes `stack.tokenEnv`.
+   * @default true
    */
   internalToken?: boolean;
   /** Log level of the children (default 'warn': keeps test output readable). */
@@ -70,7 +73,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (verbose) process.stderr.write(`[${name}] ${line}\n`);
   };
   const sim = await startGatewaySim({ port: 0, session: SIM_SESSION, ...options.sim });
-  const token = options.internalToken === true ? randomBytes(32).toString('base64url') : undefined;
+  const token = options.internalToken !== false ? randomBytes(32).toString('base64url') : undefined;
   const tokenEnv: Record<string, string> = token === undefined ? {} : { IBREST_INTERNAL_TOKEN: token };
 
   const spawnWorker = (clientId: number, port: number): RunningService =>
@@ -154,6 +157,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       workers,
       dataDir,
       workerHeaders: token === undefined ? {} : { 'x-ibrest-proxy-token': token },
+      tokenEnv,
       async stop(this: Stack) {
         unregisterProxy(proxyUrl);
         await Promise.all([proxy.stop(5_000), ...workers.map((w) => w.service.stop(5_000))]);

@@ -76,6 +76,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     pool,
     {
       ...config.health,
+      ...(config.internalToken === undefined ? {} : { internalToken: config.internalToken }),
       onProbe: (w, r) => metrics.healthChecks.inc({ backend: w.name, result: r.up ? 'up' : 'down' }),
     },
     root.child({ component: 'health' }),

@@ -80,6 +80,85 @@ describe('historical pacing – IB rules across the pool', () => {
     assert.ok(next.ok && next.delayMs === 2000, 'the next caller gets the freed slot, not one after it');
   });
 
+  it('the 2 s window counts from the answers: a slow answer holds its place until it is back', () => {
+    const c = clock();
+    const p = new HistoricalPacer(c.now, 0);
+    const five = Array.from({ length: 5 }, (_, i) => p.reserve(q(`symbol=IBM&durationStr=${i + 1} D`), 0));
+    for (const r of five) assert.ok(r.ok && r.go() === 0, 'sent at once');
+    // IB takes 1.5 s to answer: until the answers are back the five count as arriving now.
+    c.advance(1500);
+    const sixth = p.reserve(q('symbol=IBM&durationStr=9 D'), 5000);
+    assert.ok(sixth.ok && sixth.delayMs === 2000, 'estimated from now, the five are still in flight');
+    c.advance(2000);
+    assert.equal(sixth.go(), 25, 'still in flight: ask again soon');
+    for (const r of five) if (r.ok) r.finish();
+    assert.equal(sixth.go(), 2000, 'answered now: the window closes 2 s from the answers');
+    c.advance(1999);
+    assert.equal(sixth.go(), 1);
+    c.advance(1);
+    assert.equal(sixth.go(), 0);
+    assert.equal(sixth.go(), 0, 'asking again once sent changes nothing');
+  });
+
+  it('a caller that left counts 2 s beyond its leaving: the worker may still be sending its request', () => {
+    const c = clock();
+    const p = new HistoricalPacer(c.now, 0);
+    for (let i = 0; i < 5; i++) {
+      const r = p.reserve(q(`symbol=IBM&durationStr=${i + 1} D`), 0);
+      assert.ok(r.ok && r.go() === 0);
+      r.finish(true);
+    }
+    const sixth = p.reserve(q('symbol=IBM&durationStr=9 D'), 5000);
+    assert.ok(sixth.ok && sixth.delayMs === 4000);
+    c.advance(3999);
+    assert.equal(sixth.go(), 1);
+    c.advance(1);
+    assert.equal(sixth.go(), 0);
+  });
+
+  it('a reservation counts the ones reserved before it, even while they still wait their turn', () => {
+    const c = clock();
+    const p = new HistoricalPacer(c.now, 0);
+    const four = Array.from({ length: 4 }, (_, i) => p.reserve(q(`symbol=IBM&durationStr=${i + 1} D`), 0));
+    for (const r of four) assert.ok(r.ok && r.go() === 0);
+    const ahead = p.reserve(q('symbol=IBM&durationStr=5 D'), 0);
+    const behind = p.reserve(q('symbol=IBM&durationStr=6 D'), 5000);
+    assert.ok(ahead.ok && behind.ok && behind.delayMs === 2000);
+    c.advance(2000);
+    for (const r of four) if (r.ok) r.finish();
+    assert.equal(behind.go(), 2000, 'four answered just now and one ahead not yet sent: five in the window');
+    assert.equal(ahead.go(), 0, 'the one ahead goes: four plus itself');
+  });
+
+  it('through the proxy: slow answers — the sixth request leaves 2 s after the five answered, not after they left', async () => {
+    const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 10_000 } });
+    try {
+      const path = (d: number, ms: number): string =>
+        `/historical?symbol=IBM&durationStr=${d}%20D&barSizeSetting=30%20secs&stub=slow&ms=${ms}`;
+      const answered: number[] = [];
+      const five = Array.from({ length: 5 }, (_, i) =>
+        request(stack.url + path(i + 1, 1200)).then((r) => {
+          answered.push(Date.now());
+          return r;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const sixth = await request(stack.url + path(6, 0));
+      const sixthDone = Date.now();
+      assert.deepEqual(
+        (await Promise.all(five)).map((r) => r.status),
+        [200, 200, 200, 200, 200],
+      );
+      assert.equal(sixth.status, 200);
+      assert.ok(
+        sixthDone - Math.max(...answered) >= 2000,
+        `the sixth left ${sixthDone - Math.max(...answered)} ms after the last answer (want ≥ 2000)`,
+      );
+    } finally {
+      await stack.close();
+    }
+  });
+
   it('through the proxy: 30-s bars — identical requests pinned to one worker, the 6th for a contract 429', async () => {
     const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 0 } });
     try {

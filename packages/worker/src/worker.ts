@@ -185,6 +185,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
         account,
         accountFeed,
         timeZone: config.ibTimeZone,
+        proxyTokenRequired: config.proxyToken !== undefined,
         registries,
         feeds,
         openapi: () => openapi,

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '@ibrest/common';
-import { isCapability, type Capability } from '@ibrest/contract';
+import { INTERNAL_HEADERS, isCapability, type Capability } from '@ibrest/contract';
 import type { Pool, Worker, WorkerReport } from '../balancer/pool.js';
 
 export interface ProbeResult {
@@ -17,6 +17,8 @@ export interface ActiveHealthOptions {
   intervalMs: number;
   downIntervalMs: number;
   timeoutMs: number;
+  /** The proxy token (IBREST_INTERNAL_TOKEN), sent on every probe so a worker with another one says so. */
+  internalToken?: string;
   onProbe?(worker: Worker, result: ProbeResult): void;
 }
 
@@ -29,8 +31,12 @@ function capabilitiesOf(raw: unknown): { capabilities?: Capability[] } {
   return { capabilities: ok };
 }
 
-/** One GET of `<worker>/health/ready`: 200 = up; anything else (503, error, timeout) = down. */
-export function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
+/**
+ * One GET of `<worker>/health/ready`: 200 = up; anything else (503, error, timeout) = down. Also down: a worker
+ * that refuses our proxy token (401: it was given another one), and a worker that requires a token when this proxy
+ * has none; every request forwarded to either would be answered 401.
+ */
+export function probe(url: URL, timeoutMs: number, internalToken?: string): Promise<ProbeResult> {
   const target = new URL('/health/ready', url);
   const lib = target.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
@@ -44,7 +50,14 @@ export function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
     // and must not sit in the forwarding pool's sockets.
     const req = lib.get(
       target,
-      { agent: false, timeout: timeoutMs, headers: { accept: 'application/json' } },
+      {
+        agent: false,
+        timeout: timeoutMs,
+        headers: {
+          accept: 'application/json',
+          ...(internalToken === undefined ? {} : { [INTERNAL_HEADERS.proxyToken]: internalToken }),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -55,9 +68,11 @@ export function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
         res.on('end', () => {
           let state = res.statusCode === 200 ? 'ready' : 'not_ready';
           let report: WorkerReport | undefined;
+          let tokenMissing = false;
           try {
             const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
             if (typeof body.status === 'string') state = body.status;
+            tokenMissing = internalToken === undefined && body.proxyToken === 'required';
             report = {
               ibClientId: typeof body.clientId === 'number' ? body.clientId : null,
               lease: typeof body.lease === 'string' ? body.lease : null,
@@ -67,12 +82,20 @@ export function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
           } catch {
             // A non-JSON readiness body still has a meaningful status code.
           }
-          done({
-            up: res.statusCode === 200,
-            state,
-            report,
-            reason: res.statusCode === 200 ? 'probe_ok' : `probe_status_${res.statusCode}`,
-          });
+          if (res.statusCode === 401) {
+            done({ up: false, state: 'proxy_token_refused', report, reason: 'proxy_token_refused' });
+          } else if (tokenMissing) {
+            // Nothing may be routed to it, mirror reads included: every request would be answered 401.
+            const none = { ...report!, capabilities: [] };
+            done({ up: false, state: 'proxy_token_missing', report: none, reason: 'proxy_token_missing' });
+          } else {
+            done({
+              up: res.statusCode === 200,
+              state,
+              report,
+              reason: res.statusCode === 200 ? 'probe_ok' : `probe_status_${res.statusCode}`,
+            });
+          }
         });
         res.on('error', (err) =>
           done({ up: false, state: 'unreachable', reason: (err as NodeJS.ErrnoException).code ?? 'probe_error' }),
@@ -127,14 +150,19 @@ export class ActiveHealth {
     if (this.stopped) return;
     this.probing.add(worker.clientId);
     try {
-      const result = await probe(worker.url, this.options.timeoutMs);
+      const result = await probe(worker.url, this.options.timeoutMs, this.options.internalToken);
       if (this.stopped) return;
       this.options.onProbe?.(worker, result);
       const changed = this.pool.setStatus(worker, result.up, result.reason, result.state, result.report);
       if (changed) {
-        this.log[result.up ? 'info' : 'warn'](
+        const token = result.reason === 'proxy_token_refused' || result.reason === 'proxy_token_missing';
+        this.log[result.up ? 'info' : token ? 'error' : 'warn'](
           { clientId: worker.clientId, backend: worker.name, state: result.state, reason: result.reason },
-          result.up ? 'worker up' : 'worker down',
+          result.up
+            ? 'worker up'
+            : token
+              ? 'worker down: it was given another IBREST_INTERNAL_TOKEN than this proxy (or this proxy has none)'
+              : 'worker down',
         );
       }
     } finally {

@@ -28,20 +28,39 @@ export function historicalPacing(pacer: HistoricalPacer, maxWaitMs: number, metr
         r.details,
       );
     }
-    if (r.delayMs > 0) {
-      const ac = new AbortController();
-      const onClose = (): void => ac.abort();
-      ctx.res.once('close', onClose);
-      try {
-        await sleep(r.delayMs, undefined, { signal: ac.signal });
-      } catch {
-        r.cancel();
-        return;
-      } finally {
-        ctx.res.off('close', onClose);
+    // Wait for the slot, then ask whether the requests ahead have answered: the windows count from answers.
+    const started = Date.now();
+    const ac = new AbortController();
+    const onClose = (): void => ac.abort();
+    ctx.res.once('close', onClose);
+    try {
+      let wait = r.delayMs;
+      for (;;) {
+        if (wait <= 0) wait = r.go();
+        if (wait <= 0) break;
+        const waited = Date.now() - started;
+        if (waited + wait > Math.max(maxWaitMs, r.delayMs)) {
+          r.cancel();
+          metrics.pacingRejections.inc({ kind: 'historical_contract' });
+          throw new PacingError(
+            'HISTORICAL_PACING',
+            `IB historical-data pacing: requests ahead of this one are still at IB; retry in ${Math.ceil(wait / 1000)} s`,
+            wait / 1000,
+            { rule: 'in_flight', retryAfterMs: wait, waitedMs: waited },
+          );
+        }
+        await sleep(wait, undefined, { signal: ac.signal });
+        wait = 0;
       }
+    } catch (err) {
+      if (!ac.signal.aborted) throw err;
+      r.cancel();
+      return;
+    } finally {
+      ctx.res.off('close', onClose);
     }
-    ctx.res.once('finish', () => {
+    ctx.res.once('close', () => {
+      r.finish(!ctx.res.writableFinished);
       if (ctx.res.statusCode === 400 || ctx.res.statusCode === 503) r.refund();
     });
     await next();

@@ -26,6 +26,8 @@ export interface RouteDeps {
   account: AccountRequests;
   registries: MetricsRegistries;
   openapi: () => unknown;
+  /** Whether requests must carry the proxy token (IBREST_INTERNAL_TOKEN set): readiness says so. */
+  proxyTokenRequired?: boolean;
   /** IB_TIME_ZONE: the zone of IB's time strings that name none. */
   timeZone: string;
   /** Push streams of the mirror's account state (positions, values, PnL, executions). */

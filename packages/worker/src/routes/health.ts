@@ -48,6 +48,13 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
           clientId: { type: 'integer', description: 'The clientId in use (a spare after a fallback)' },
           configuredClientId: { type: 'integer' },
           lease: { type: 'string', enum: ['configured', 'spare'] },
+          proxyToken: {
+            type: 'string',
+            enum: ['required'],
+            description:
+              'Present when every other request must carry the proxy token: a proxy that has none takes this ' +
+              'worker out of rotation (a readiness probe with a wrong token is answered 401)',
+          },
           ib: { type: 'object' },
           farms: { type: 'object' },
           capabilities: {
@@ -72,6 +79,7 @@ export function healthRoutes(deps: RouteDeps): RouteDef[] {
             ...stuck,
             clientId: deps.conn.clientId,
             ...(lease === undefined ? {} : { configuredClientId: lease.configuredClientId, lease: lease.lease }),
+            ...(deps.proxyTokenRequired === true ? { proxyToken: 'required' } : {}),
             ib: lease === undefined ? ib : { ...ib, lease },
             farms,
             capabilities,
