@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '@ibrest/common';
 import { Engine } from './engine/engine.js';
 import { HistoricalPacer, IB_PACING } from './limits/historical-pacing.js';
 import { MarketDataLines } from './limits/market-data-lines.js';
-import { MessageRateLimiter } from './limits/msg-rate.js';
+import { ArrivalClock, MessageRateLimiter } from './limits/msg-rate.js';
 import { Violations, type Violation } from './limits/violations.js';
 import { HANDLERS, type SimContext } from './handlers/index.js';
 import { fanOutBrokerEvent, fanOutQuote } from './fanout.js';
@@ -84,6 +84,8 @@ export class GatewaySim implements SimContext, SessionHost {
   /** IB errors armed to answer the next requests (tests: the caller's request refused by IB). */
   readonly refusals = new Refusals();
   readonly rate: MessageRateLimiter;
+  /** Arrival times of inbound messages for IB's rate, robust to stalls of the simulator's own event loop. */
+  private readonly arrivals: ArrivalClock;
   readonly pacer: HistoricalPacer;
   readonly mdLines: MarketDataLines;
   readonly depthBooks: MarketDataLines;
@@ -117,6 +119,7 @@ export class GatewaySim implements SimContext, SessionHost {
     this.log = (this.opts.logger ?? createLogger('gateway-sim', 'silent')).child({ component: 'gateway-sim' });
     this.engine = new Engine({ seed: this.opts.seed, clock: this.opts.clock, accounts: this.opts.accounts });
     this.rate = new MessageRateLimiter(this.opts.msgRate, this.opts.rateMode);
+    this.arrivals = new ArrivalClock();
     this.pacer = new HistoricalPacer({ ...IB_PACING, ...this.opts.pacing });
     this.mdLines = new MarketDataLines(this.opts.marketDataLines);
     this.depthBooks = new MarketDataLines(this.opts.depthBooks);
@@ -183,6 +186,7 @@ export class GatewaySim implements SimContext, SessionHost {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.arrivals.close();
     if (this.stepTimer) clearInterval(this.stepTimer);
     if (this.barTimer) clearInterval(this.barTimer);
     if (this.scannerTimer) clearInterval(this.scannerTimer);
@@ -274,18 +278,8 @@ export class GatewaySim implements SimContext, SessionHost {
     if (this.received.length > MAX_RECEIVED) this.received.shift();
     this.events.emit('message', rec);
 
-    // IB's message rate is wall-clock time, whatever clock the broker runs on.
-    const verdict = this.rate.hit(s.id, Date.now());
-    if (verdict.violated) {
-      const text = `Max rate of messages per second has been exceeded:max=${this.rate.maxPerSecond} rec=${verdict.received} (${verdict.strikes})`;
-      s.sendError(-1, 100, text);
-      this.violation({ code: 100, clientId: s.clientId, text });
-      if (verdict.strikes >= 3) {
-        this.log.warn({ clientId: s.clientId, ibCode: 100 }, 'disconnecting client after third message-rate violation');
-        s.endAfterFlush();
-        return;
-      }
-    }
+    // IB's message rate is wall-clock time of arrival, whatever clock the broker runs on.
+    if (this.arrivals.stamp((at) => this.countMessage(s, at)) === 'disconnected') return;
     if (s.state === 'awaiting-start' && msgId !== IN.START_API) {
       this.log.debug({ connectionId: s.id, msgId }, 'request before START_API ignored');
       return;
@@ -315,6 +309,20 @@ export class GatewaySim implements SimContext, SessionHost {
       this.log.info({ connectionId: s.id, clientId: s.clientId, msg: entry.name, err: e.message }, 'malformed request');
       s.sendError(-1, 320, `Server error when reading an API client request. ${entry.name}: ${e.message}`);
     }
+  }
+
+  /** Counts one message against IB's rate; the third violation disconnects the client. */
+  private countMessage(s: Session, at: number): 'counted' | 'disconnected' {
+    if (!this.sessions.has(s)) return 'disconnected';
+    const verdict = this.rate.hit(s.id, at);
+    if (!verdict.violated) return 'counted';
+    const text = `Max rate of messages per second has been exceeded:max=${this.rate.maxPerSecond} rec=${verdict.received} (${verdict.strikes})`;
+    s.sendError(-1, 100, text);
+    this.violation({ code: 100, clientId: s.clientId, text });
+    if (verdict.strikes < 3) return 'counted';
+    this.log.warn({ clientId: s.clientId, ibCode: 100 }, 'disconnecting client after third message-rate violation');
+    s.endAfterFlush();
+    return 'disconnected';
   }
 
   onClosed(s: Session): void {

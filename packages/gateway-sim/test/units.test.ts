@@ -7,7 +7,7 @@ import { openOrder, orderStatus } from '../src/encode/orders.js';
 import { Engine } from '../src/engine/engine.js';
 import { ManualClock } from '../src/engine/clock.js';
 import { HistoricalPacer } from '../src/limits/historical-pacing.js';
-import { MessageRateLimiter } from '../src/limits/msg-rate.js';
+import { ArrivalClock, MessageRateLimiter } from '../src/limits/msg-rate.js';
 import { encodeFrame, InboundParser, parseVersionRange } from '../src/wire/framing.js';
 
 const clock = new ManualClock(Date.UTC(2026, 0, 5, 15, 0, 0));
@@ -101,6 +101,54 @@ describe('limits', () => {
     const c = new MessageRateLimiter(50, 'combined');
     for (let i = 0; i < 50; i++) c.hit(i % 5, 1000);
     assert.equal(c.hit(9, 1000).violated, true);
+  });
+
+  it("ArrivalClock – messages read after the simulator's own stall are spread across it, a real burst still shows", async () => {
+    let now = 10_000;
+    const arrivals = new ArrivalClock(60_000, 50, () => now);
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    try {
+      // Eight clients at 5 msg/s each: one message every 25 ms, 40 a second, under IB's 50.
+      const spread = new MessageRateLimiter(50, 'combined');
+      const atRead = new MessageRateLimiter(50, 'combined');
+      const errors = { spread: 0, atRead: 0 };
+      const stamps: number[] = [];
+      const read = () => {
+        if (atRead.hit(1, now).violated) errors.atRead++;
+        arrivals.stamp((at) => {
+          stamps.push(at);
+          if (spread.hit(1, at).violated) errors.spread++;
+        });
+      };
+      const steady = async (ms: number) => {
+        for (const end = now + ms; now < end;) {
+          now += 25;
+          arrivals.tick();
+          read();
+          await turn();
+        }
+      };
+      await steady(1_000);
+      // The loop stalls for 400 ms; the 16 messages sent meanwhile are read in one turn.
+      now += 400;
+      for (let i = 0; i < 16; i++) read();
+      assert.equal(stamps.length, 40, 'the burst is counted after the turn');
+      await turn();
+      assert.deepEqual(stamps.slice(40, 42), [11_025, 11_050], 'spread across the stall in read order');
+      assert.equal(stamps.at(-1), 11_400, 'the last when it was read');
+      await steady(1_000);
+      assert.equal(errors.atRead, 1, 'stamped when read, the burst and the next second make 55 in one second');
+      assert.equal(errors.spread, 0, 'spread across the stall: 40 a second, as sent');
+      // A client that sends 60 at once shows as a burst even when it lands in a stall.
+      const burst = new MessageRateLimiter(50, 'combined');
+      now += 300;
+      let burstErrors = 0;
+      for (let i = 0; i < 60; i++) arrivals.stamp((at) => void (burst.hit(1, at).violated && burstErrors++));
+      await turn();
+      assert.equal(burstErrors, 1, 'one error 100');
+    } finally {
+      arrivals.close();
+    }
   });
 
   it('HistoricalPacer – 15 s identical, 6 per contract in 2 s, 60 in 10 min, BID_ASK double', () => {

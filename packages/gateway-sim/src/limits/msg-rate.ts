@@ -62,3 +62,71 @@ export class MessageRateLimiter {
     this.strikes.clear();
   }
 }
+
+/**
+ * When each message arrived, as well as a single-threaded simulator can tell. IB's gateway reads every client's
+ * socket as data comes and counts a message when it arrives. The simulator reads on one event loop; when that loop
+ * was held up (a loaded machine, a long step of a test in the same process), everything that arrived meanwhile is
+ * read at once and, stamped with the time it was read, would look like a burst no client sent. So messages read
+ * after such a stall are stamped evenly across it, in the order they are read; outside stalls a message is stamped
+ * when it is read. A client that really bursts still shows: its burst stays inside the stall's span.
+ */
+export class ArrivalClock {
+  private lastTick = Date.now();
+  private lastStamp = 0;
+  private readonly timer: NodeJS.Timeout;
+  private burst: { from: number; take: Array<(at: number) => void> } | undefined;
+
+  constructor(
+    /** How often the loop proves it runs. */
+    private readonly tickMs = 10,
+    /** A gap since the last tick above this is a stall. */
+    private readonly stallMs = 50,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastTick = this.now();
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  /** The loop runs (called by the timer every `tickMs`). */
+  tick(): void {
+    this.lastTick = this.now();
+  }
+
+  /**
+   * Gives `take` the message's arrival time: at once (returning what `take` returns) when the loop ran on time;
+   * after a stall, once this turn of the loop has read everything that waited (returning undefined).
+   */
+  stamp<T>(take: (at: number) => T): T | undefined {
+    const now = this.now();
+    if (this.burst === undefined && now - this.lastTick <= this.stallMs) {
+      this.lastStamp = Math.max(this.lastStamp, now);
+      return take(this.lastStamp);
+    }
+    if (this.burst === undefined) {
+      this.burst = { from: Math.max(this.lastTick, this.lastStamp), take: [] };
+      setImmediate(() => this.flush());
+    }
+    this.burst.take.push(take as (at: number) => void);
+    return undefined;
+  }
+
+  private flush(): void {
+    const burst = this.burst!;
+    this.burst = undefined;
+    const to = this.now();
+    const span = Math.max(0, to - burst.from);
+    const n = burst.take.length;
+    burst.take.forEach((take, i) => {
+      const at = burst.from + Math.round((span * (i + 1)) / n);
+      this.lastStamp = Math.max(this.lastStamp, at);
+      take(at);
+    });
+    this.lastTick = to;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
