@@ -168,7 +168,13 @@ describe('faults – a client aborts 1,000 slow requests', () => {
     await eventually(
       async () => {
         proxyMetrics = (await rawRequest(stack.proxyUrl, { path: '/metrics' })).text;
-        assert.equal(metricSum(proxyMetrics, 'ibproxy_requests_in_flight'), 0, 'ibproxy_requests_in_flight back to 0');
+        const gauge = proxyMetrics.split('\n').filter((l) => /^ibproxy_requests_in_flight\{/.test(l) && !/ 0$/.test(l));
+        const clients = (await rawRequest(stack.proxyUrl, { path: '/clients' })).text;
+        assert.equal(
+          metricSum(proxyMetrics, 'ibproxy_requests_in_flight'),
+          0,
+          `ibproxy_requests_in_flight back to 0: ${gauge.join('; ')} ${gauge.length > 0 ? clients : ''}`,
+        );
       },
       10_000,
       100,

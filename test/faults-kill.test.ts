@@ -182,7 +182,7 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
         const onMessage = (m: { name: string; clientId: number | undefined }) => {
           if (m.name !== 'REQ_CONTRACT_DATA' || m.clientId !== 2) return;
           stack.sim.control.events.off('message', onMessage);
-          victim.service.kill('SIGKILL');
+          void victim.kill();
           resolve();
         };
         stack.sim.control.events.on('message', onMessage);
@@ -230,7 +230,7 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
         const onMessage = (m: { name: string; clientId: number | undefined }) => {
           if (m.name !== PLACE_ORDER || m.clientId !== 0) return;
           stack.sim.control.events.off('message', onMessage);
-          w0.service.kill('SIGKILL');
+          void w0.kill();
           resolve();
         };
         stack.sim.control.events.on('message', onMessage);
@@ -268,7 +268,7 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
         const onMessage = (m: { name: string; clientId: number | undefined }) => {
           if (m.name !== PLACE_ORDER || m.clientId !== 0) return;
           stack.sim.control.events.off('message', onMessage);
-          stack.proxy.kill('SIGKILL');
+          void stack.killProxy();
           resolve();
         };
         stack.sim.control.events.on('message', onMessage);

@@ -27,6 +27,8 @@ export interface Stack {
   proxy: RunningService;
   workers: WorkerHandle[];
   dataDir: string;
+  /** SIGKILL the proxy at once (as a crash would); resolves when it is gone. */
+  killProxy(): Promise<void>;
   /** Headers a direct call to a worker needs (the proxy token, unless `internalToken: false`). */
   workerHeaders: Record<string, string>;
   /** Environment that gives another proxy started by a test the same token (empty with `internalToken: false`). */
@@ -76,25 +78,40 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const token = options.internalToken !== false ? randomBytes(32).toString('base64url') : undefined;
   const tokenEnv: Record<string, string> = token === undefined ? {} : { IBREST_INTERNAL_TOKEN: token };
 
-  const spawnWorker = (clientId: number, port: number): RunningService =>
-    startService({
-      name: `worker${clientId}`,
-      script: mainScript('@ibrest/worker'),
-      env: {
-        IB_HOST: '127.0.0.1',
-        IB_PORT: String(sim.port),
-        IB_CLIENT_ID: String(clientId),
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: logLevel,
-        DATA_DIR: join(dataDir, `worker${clientId}`),
-        IB_MAINTENANCE_WINDOWS: 'none',
-        ...tokenEnv,
-        ...options.workerEnv,
-        ...options.workerEnvFor?.(clientId),
-      },
-      onLine: onLine(`worker${clientId}`),
+  // A child that dies without the test asking (a crash) is reported with its last output: a later assertion that
+  // finds its port refusing connections then has its cause beside it.
+  const expected = new Set<RunningService>();
+  const watch = (service: RunningService): RunningService => {
+    void service.exited.then((code) => {
+      if (expected.has(service)) return;
+      process.stderr.write(
+        `[stack] ${service.name} exited (${code}) without being stopped; last output:\n` +
+          `${service.lastLines().join('\n')}\n`,
+      );
     });
+    return service;
+  };
+  const spawnWorker = (clientId: number, port: number): RunningService =>
+    watch(
+      startService({
+        name: `worker${clientId}`,
+        script: mainScript('@ibrest/worker'),
+        env: {
+          IB_HOST: '127.0.0.1',
+          IB_PORT: String(sim.port),
+          IB_CLIENT_ID: String(clientId),
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          LOG_LEVEL: logLevel,
+          DATA_DIR: join(dataDir, `worker${clientId}`),
+          IB_MAINTENANCE_WINDOWS: 'none',
+          ...tokenEnv,
+          ...options.workerEnv,
+          ...options.workerEnvFor?.(clientId),
+        },
+        onLine: onLine(`worker${clientId}`),
+      }),
+    );
 
   const workers: WorkerHandle[] = [];
   try {
@@ -108,6 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           service,
           url: `http://127.0.0.1:${port}`,
           async kill() {
+            expected.add(handle.service);
             handle.service.kill('SIGKILL');
             await handle.service.exited;
           },
@@ -127,21 +145,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         }),
       );
     }
-    const proxy = startService({
-      name: 'proxy',
-      script: mainScript('@ibrest/proxy'),
-      env: {
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: logLevel,
-        DATA_DIR: join(dataDir, 'proxy'),
-        WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','),
-        IB_MAINTENANCE_WINDOWS: 'none',
-        ...tokenEnv,
-        ...options.proxyEnv,
-      },
-      onLine: onLine('proxy'),
-    });
+    const proxy = watch(
+      startService({
+        name: 'proxy',
+        script: mainScript('@ibrest/proxy'),
+        env: {
+          HOST: '127.0.0.1',
+          PORT: '0',
+          LOG_LEVEL: logLevel,
+          DATA_DIR: join(dataDir, 'proxy'),
+          WORKERS: workers.map((w) => `${w.clientId}=${w.url}`).join(','),
+          IB_MAINTENANCE_WINDOWS: 'none',
+          ...tokenEnv,
+          ...options.proxyEnv,
+        },
+        onLine: onLine('proxy'),
+      }),
+    );
     const listening = await proxy.listening;
     const proxyUrl = listening.url ?? `http://127.0.0.1:${listening.port}`;
     if (options.waitReady !== false) {
@@ -158,15 +178,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dataDir,
       workerHeaders: token === undefined ? {} : { 'x-ibrest-proxy-token': token },
       tokenEnv,
+      killProxy(this: Stack) {
+        expected.add(this.proxy);
+        this.proxy.kill('SIGKILL');
+        return this.proxy.exited.then(() => undefined);
+      },
       async stop(this: Stack) {
         unregisterProxy(proxyUrl);
-        await Promise.all([proxy.stop(5_000), ...workers.map((w) => w.service.stop(5_000))]);
+        for (const service of [this.proxy, ...workers.map((w) => w.service)]) expected.add(service);
+        await Promise.all([this.proxy.stop(5_000), ...workers.map((w) => w.service.stop(5_000))]);
         // A test may have replaced the simulator (a gateway restarted with a fresh state).
         await this.sim.close();
         rmSync(dataDir, { recursive: true, force: true });
       },
     };
   } catch (err) {
+    for (const w of workers.filter(Boolean)) expected.add(w.service);
     await Promise.all(workers.filter(Boolean).map((w) => w.service.stop(2_000)));
     await sim.close();
     rmSync(dataDir, { recursive: true, force: true });

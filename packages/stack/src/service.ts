@@ -24,6 +24,8 @@ export interface RunningService {
   listening: Promise<Listening>;
   /** Resolves with the exit code (or signal name) when the process ends. */
   exited: Promise<number | string>;
+  /** The last 20 lines the process wrote (stdout and stderr). */
+  lastLines(): string[];
   /** SIGTERM, then SIGKILL after `graceMs`. Resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
   kill(signal?: NodeJS.Signals): void;
@@ -115,6 +117,7 @@ export function startService(spec: ServiceSpec): RunningService {
     pid: child.pid ?? -1,
     listening,
     exited,
+    lastLines: () => [...tail],
     kill(signal = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
