@@ -169,6 +169,43 @@ describe('route contract – through the proxy', () => {
     );
   });
 
+  test("50 keepUpToDate streams hold IB's 50 open historical requests: the 51st is 429 at the proxy, zero 322", async () => {
+    stack.sim.control.resetViolations();
+    const stream = (i: number) =>
+      openSse(
+        `${stack.proxyUrl}/historical?symbol=${i % 2 === 0 ? 'AAPL' : 'MSFT'}&durationStr=${i + 1}%20D` +
+          '&barSizeSetting=1%20hour&keepUpToDate=true&format=sse',
+      );
+    const streams = await Promise.all(Array.from({ length: 50 }, (_, i) => stream(i)));
+    try {
+      assert.deepEqual(
+        streams.map((s) => s.status),
+        streams.map(() => 200),
+      );
+      await Promise.all(streams.map((s) => s.next((e) => e.event === 'loaded', 20_000)));
+      assert.equal(stack.sim.control.activeSubscriptions().historicalUpdates, 50, 'fifty open at IB');
+      const sent = stack.sim.control.received({ msgId: REQ_HISTORICAL_DATA }).length;
+      const refused = await http(`${stack.proxyUrl}/historical/head-timestamp?symbol=IBM`);
+      assert.equal(refused.status, 429, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.code, 'HISTORICAL_PACING');
+      assert.equal(refused.body.error.details.rule, 'historical_open');
+      assert.equal(stack.sim.control.received({ msgId: REQ_HISTORICAL_DATA }).length, sent, 'nothing reached IB');
+      assert.deepEqual((await http(`${stack.proxyUrl}/clients`)).body.budgets.historicalOpen, { used: 50, limit: 50 });
+      // One stream ends: the worker cancels it at IB, then its place serves the next request.
+      streams.pop()!.close();
+      const served = await eventually(async () => {
+        const r = await http(`${stack.proxyUrl}/historical/head-timestamp?symbol=IBM`);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r;
+      }, 15_000);
+      assert.match(served.body.headTimestamp, /^\d{4}-\d{2}-\d{2}T/, "IB's answer");
+    } finally {
+      for (const s of streams) s.close();
+    }
+    await eventually(() => assert.equal(stack.sim.control.activeSubscriptions().historicalUpdates, 0), 10_000);
+    assert.equal(stack.sim.control.violations().byCode['322'] ?? 0, 0, 'IB never refused an open request');
+  });
+
   test('every answer of this suite was checked against the OpenAPI document', () => {
     assert.ok(checked.responses > 200 && checked.bodies > 200, JSON.stringify(checked));
   });

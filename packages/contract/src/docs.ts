@@ -19,6 +19,12 @@ function budget(r: RouteEntry): string {
   return r.id === 'getMarketData' ? 'lines: 1 per contract' : 'lines: 1';
 }
 
+const PACING_DOC: Record<NonNullable<RouteEntry['pacing']> | 'none', string> = {
+  historical: 'historical (bars ≤ 30 s; 50 open)',
+  'historical-open': 'historical (50 open)',
+  none: '',
+};
+
 /** The manifest as a Markdown table: one row per route, every field the proxy and the worker read. */
 export function renderRouteTable(entries: readonly RouteEntry[] = ROUTES): string {
   const rows = entries.map((r) =>
@@ -29,7 +35,7 @@ export function renderRouteTable(entries: readonly RouteEntry[] = ROUTES): strin
       r.needs.length === 0 ? '—' : r.needs.join(', '),
       r.scope ?? 'open',
       r.retry ? 'yes' : 'no',
-      [budget(r), r.pacing === 'historical' ? 'historical (bars ≤ 30 s)' : '', r.idempotent ? 'Idempotency-Key' : '']
+      [budget(r), PACING_DOC[r.pacing ?? 'none'], r.idempotent ? 'Idempotency-Key' : '']
         .filter((x) => x !== '')
         .join('; ') || '—',
       r.maintenance,

@@ -57,8 +57,11 @@ export interface RouteEntry {
   /** May the proxy send the request to another worker when the connection to the first one failed? */
   retry: boolean;
   budget?: Budget;
-  /** Pool-wide pacing class checked by the proxy before forwarding. */
-  pacing?: 'historical';
+  /**
+   * Pool-wide pacing class checked by the proxy before forwarding: `historical` = IB's count rules for bars of
+   * 30 s or less and IB's limit of 50 simultaneous historical requests; `historical-open` = that limit alone.
+   */
+  pacing?: 'historical' | 'historical-open';
   /** Inside an IB maintenance window: `blocked` (503 IB_MAINTENANCE_WINDOW) or `served` (mirror, journal, local). */
   maintenance: 'blocked' | 'served';
   /** Accepts `Idempotency-Key` (order writes): the worker stores and replays the answer. */
@@ -165,8 +168,9 @@ export const ROUTES: readonly RouteEntry[] = [
     target: 'sticky',
     sticky: 'request',
     identity: (q) => historicalRequest('head', q).identity,
+    pacing: 'historical-open',
   }),
-  w('getHistoricalTicks', 'GET', '/historical/ticks', ibRead('historical')),
+  w('getHistoricalTicks', 'GET', '/historical/ticks', { ...ibRead('historical'), pacing: 'historical-open' }),
   // market data feeds
   w('getMarketData', 'GET', '/market/data', feed(['marketData'], LINES)),
   w('getMarketDepth', 'GET', '/market/depth', feed(['marketData'], ONE_BOOK)),

@@ -80,6 +80,46 @@ describe('limits and faults', () => {
     }
   });
 
+  it("50 open historical requests across the clients of the session: the 51st gets 322 with IB's text", async () => {
+    const a = await connectApi(gw.port, 16);
+    const b = await connectApi(gw.port, 17);
+    try {
+      const finished = (id: number) => (r: number, d: string) => r === id && d.startsWith('finished');
+      // keepUpToDate requests stay open until cancelled: 30 from one client, 20 from another.
+      const opened = [
+        ...Array.from({ length: 30 }, (_, i) => [a.api, 100 + i] as const),
+        ...Array.from({ length: 20 }, (_, i) => [b.api, 200 + i] as const),
+      ].map(async ([api, id]) => {
+        const first = nextEvent(api, EventName.historicalData, finished(id));
+        api.reqHistoricalData(id, AAPL, '', '2 D', '1 hour', 'TRADES', 1, 1, true);
+        await first;
+      });
+      await Promise.all(opened);
+      const refused = nextEvent(
+        a.api,
+        EventName.error,
+        (_e: Error, code: number, r: number) => code === 322 && r === 300,
+      );
+      a.api.reqHistoricalData(300, MSFT, '', '1 D', '1 hour', 'TRADES', 1, 1, false);
+      const [error] = (await refused) as [Error];
+      assert.equal(
+        error.message,
+        "Error processing request:-'wd' : cause - Only 50 simultaneous API historical data requests allowed.",
+      );
+      assert.equal(gw.control.violations().byCode['322'], 1);
+      // One stream ends on the other client: a place is free for everyone.
+      b.api.cancelHistoricalData(200);
+      await waitUntil(() => gw.control.activeSubscriptions().historicalUpdates === 49, 3000, 'cancel seen');
+      const served = nextEvent(a.api, EventName.historicalData, finished(301));
+      a.api.reqHistoricalData(301, MSFT, '', '1 D', '1 hour', 'TRADES', 1, 1, false);
+      await served;
+      assert.deepEqual(decoderErrors(a.errors), []);
+    } finally {
+      a.api.disconnect();
+      b.api.disconnect();
+    }
+  });
+
   it('market-data lines – over the limit gives 101; a 1101 notice drops subscriptions', async () => {
     const { api, infos } = await connectApi(gw.port, 15);
     try {

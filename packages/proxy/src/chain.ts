@@ -17,7 +17,7 @@ import { requestId } from './middlewares/request-id.js';
 import type { MarketDataBudgets } from './budgets/market-data.js';
 import type { MaintenanceSchedule } from '@ibrest/order-safety';
 import type { ProxyMetrics } from './metrics.js';
-import type { HistoricalPacer } from './pacing/historical.js';
+import type { HistoricalPacer, OpenHistoricalRequests } from './pacing/historical.js';
 import type { Allowlist } from './security/allowlist.js';
 import type { ApiKeyStore } from './security/api-keys.js';
 import { classify } from './router/routes.js';
@@ -30,7 +30,8 @@ export interface ChainDeps {
   /** Undefined: no keys configured (loopback or --insecure only). */
   keys?: ApiKeyStore;
   metricsAuth: 'none' | 'key';
-  pacer?: HistoricalPacer;
+  /** IB's historical rules, pool-wide (undefined: historical pacing disabled). */
+  pacer?: { rules: HistoricalPacer; open: OpenHistoricalRequests };
   historicalMaxWaitMs: number;
   /** Undefined: no maintenance windows configured. */
   maintenance?: MaintenanceSchedule;
@@ -97,7 +98,9 @@ export function createChain(deps: ChainDeps): (req: IncomingMessage, res: Server
   if (deps.allowlist !== undefined) middlewares.push(allowlist(deps.allowlist, deps.metrics));
   if (deps.keys !== undefined) middlewares.push(auth(deps.keys, deps.metrics));
   if (deps.maintenance !== undefined) middlewares.push(maintenance(deps.maintenance, deps.metrics));
-  if (deps.pacer !== undefined) middlewares.push(historicalPacing(deps.pacer, deps.historicalMaxWaitMs, deps.metrics));
+  if (deps.pacer !== undefined) {
+    middlewares.push(historicalPacing(deps.pacer.rules, deps.pacer.open, deps.historicalMaxWaitMs, deps.metrics));
+  }
   middlewares.push(marketDataBudget(deps.budgets, deps.budgetRetryAfterSeconds, deps.metrics));
   middlewares.push(streamLimits(deps.streams, isStream, deps.metrics));
   middlewares.push(async (ctx, next) => {

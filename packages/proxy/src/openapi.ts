@@ -1,5 +1,6 @@
 import { IDEMPOTENCY_KEY_HEADER, ROUTES, WORKER_OPENAPI, type Capability, type RouteEntry } from '@ibrest/contract';
 import { capabilityUnavailableCode } from './errors.js';
+import { HISTORICAL_RULES } from './pacing/historical.js';
 import { PROXY_VERSION } from './version.js';
 
 /**
@@ -92,7 +93,7 @@ function proxyErrors(entry: RouteEntry): Record<number, string[]> {
   add(413, 'PAYLOAD_TOO_LARGE');
   const stream = entry.sticky === 'subscription' || entry.id === 'listOrderEvents';
   if (stream) add(429, 'STREAM_LIMIT');
-  if (entry.pacing === 'historical') add(429, 'HISTORICAL_PACING');
+  if (entry.pacing !== undefined) add(429, 'HISTORICAL_PACING');
   if (entry.budget !== undefined)
     add(429, entry.budget.class === 'lines' ? 'MARKET_DATA_LINES_EXHAUSTED' : 'MARKET_DEPTH_BOOKS_EXHAUSTED');
   add(502, 'UPSTREAM_ERROR');
@@ -159,6 +160,9 @@ function proxiedOperation(op: Record<string, any>, entry: RouteEntry): Record<st
       : '',
     entry.pacing === 'historical'
       ? "Bars of 30 s or less follow IB's historical pacing, applied for the whole pool."
+      : '',
+    entry.pacing !== undefined
+      ? `At most ${HISTORICAL_RULES.simultaneousLimit} historical requests are open at IB at once, pool-wide.`
       : '',
     entry.idempotent === true ? `Accepts \`${IDEMPOTENCY_KEY_HEADER}\`.` : '',
   ].filter((n) => n !== '');

@@ -16,7 +16,7 @@ import { LeastOutstanding } from './balancer/least-outstanding.js';
 import { Pool } from './balancer/pool.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { buildProxyOpenApi } from './openapi.js';
-import { HistoricalPacer } from './pacing/historical.js';
+import { HistoricalPacer, OpenHistoricalRequests } from './pacing/historical.js';
 import { createLocalRoutes } from './router/local.js';
 import { parseAllowlist } from './security/allowlist.js';
 import { ApiKeyStore } from './security/api-keys.js';
@@ -123,13 +123,14 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     ),
     ...(config.internalToken === undefined ? {} : { internalToken: config.internalToken }),
   });
+  const openHistorical = new OpenHistoricalRequests();
   const handler = createChain({
     log: root.child({ component: 'access' }),
     metrics,
     allowlist: parseAllowlist(config.ipAllowlist?.join(',')),
     keys: config.apiKeys.length > 0 ? new ApiKeyStore(config.apiKeys) : undefined,
     metricsAuth: config.metricsAuth,
-    pacer: config.historicalPacing.enabled ? new HistoricalPacer() : undefined,
+    pacer: config.historicalPacing.enabled ? { rules: new HistoricalPacer(), open: openHistorical } : undefined,
     historicalMaxWaitMs: config.historicalPacing.maxWaitMs,
     ...(schedule === undefined ? {} : { maintenance: schedule }),
     budgets,
@@ -138,7 +139,14 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     bodyTimeoutMs: config.client.bodyTimeoutMs,
     bodyBudget: new BodyBudget(config.client.maxBodyBytesInFlight, (used) => metrics.bodyBytesInFlight.set(used)),
     streams: config.streams,
-    local: createLocalRoutes(pool, metrics, budgets, schedule, buildProxyOpenApi({ metricsAuth: config.metricsAuth })),
+    local: createLocalRoutes(
+      pool,
+      metrics,
+      budgets,
+      schedule,
+      buildProxyOpenApi({ metricsAuth: config.metricsAuth }),
+      config.historicalPacing.enabled ? openHistorical : undefined,
+    ),
     dispatch,
   });
   const { server, protocol } = createEntrypoint(config, tls, handler);

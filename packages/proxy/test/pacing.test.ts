@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { historicalRequest } from '@ibrest/contract';
-import { HistoricalPacer, type HistoricalRequest } from '../src/pacing/historical.js';
-import { request, startStack } from './helpers.js';
+import { HistoricalPacer, OpenHistoricalRequests, type HistoricalRequest } from '../src/pacing/historical.js';
+import { eventually, request, startStack } from './helpers.js';
 
 function clock(): { now: () => number; advance(ms: number): void } {
   let t = 1_000_000;
@@ -153,6 +153,65 @@ describe('historical pacing – IB rules across the pool', () => {
       assert.ok(
         sixthDone - Math.max(...answered) >= 2000,
         `the sixth left ${sixthDone - Math.max(...answered)} ms after the last answer (want ≥ 2000)`,
+      );
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('open historical requests: FIFO places, a wait that runs out or a caller that leaves gets none', async () => {
+    const open = new OpenHistoricalRequests(2);
+    const never = new AbortController().signal;
+    const a = (await open.acquire(0, never))!;
+    const b = (await open.acquire(0, never))!;
+    assert.equal(open.inUse, 2);
+    assert.equal(await open.acquire(0, never), undefined, 'no wait budget: refused at once');
+    assert.equal(await open.acquire(30, never), undefined, 'no place within 30 ms');
+    const left = new AbortController();
+    const leaving = open.acquire(10_000, left.signal);
+    const first = open.acquire(10_000, never);
+    const second = open.acquire(10_000, never);
+    left.abort();
+    assert.equal(await leaving, undefined);
+    a();
+    a();
+    const got = await first;
+    assert.ok(got !== undefined, 'the first waiter takes the freed place (releasing twice frees one)');
+    assert.equal(open.inUse, 2);
+    b();
+    assert.ok((await second) !== undefined);
+    assert.equal(open.inUse, 2);
+  });
+
+  it('through the proxy: 50 historical requests open pool-wide; the 51st waits for a place, or 429 after its wait', async () => {
+    const stack = await startStack(3, { historicalPacing: { enabled: true, maxWaitMs: 1000 } });
+    try {
+      const holding = () => stack.stubs.reduce((n, w) => n + w.holding, 0);
+      const ticks = (i: number) => `${stack.url}/historical/ticks?symbol=AAPL&numberOfTicks=${i}&stub=hold`;
+      const held = Array.from({ length: 50 }, (_, i) => request(ticks(i + 1)));
+      await eventually(() => holding() === 50, 5000, '50 requests held at the workers');
+      const forwarded = () => stack.stubs.flatMap((w) => w.requests).filter((x) => x.url.includes('head-timestamp'));
+      const refused = await request(`${stack.url}/historical/head-timestamp?symbol=MSFT`);
+      assert.equal(refused.status, 429, JSON.stringify(refused.json));
+      assert.equal(refused.json.error.code, 'HISTORICAL_PACING');
+      assert.deepEqual([refused.json.error.details.rule, refused.json.error.details.limit], ['historical_open', 50]);
+      assert.equal(refused.headers['retry-after'], '1');
+      assert.equal(forwarded().length, 0, 'the refused request never reached a worker');
+      const clients = await request(`${stack.url}/clients`);
+      assert.deepEqual(clients.json.budgets.historicalOpen, { used: 50, limit: 50 });
+      // Bars of any size take a place too; this one waits and is forwarded once the held ones are answered.
+      const waiting = request(`${stack.url}/historical?symbol=IBM&durationStr=1%20D&barSizeSetting=1%20day`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const w of stack.stubs) w.release();
+      assert.equal((await waiting).status, 200);
+      assert.deepEqual(
+        (await Promise.all(held)).map((r) => r.status),
+        held.map(() => 200),
+      );
+      await eventually(
+        async () => (await request(`${stack.url}/clients`)).json.budgets.historicalOpen.used === 0,
+        5000,
+        'every place given back',
       );
     } finally {
       await stack.close();

@@ -26,6 +26,12 @@ describe('IB error classes – blame decides the status, once', () => {
       assert.ok(status(c, c === 162 ? 'HMDS query returned no data' : 'm') < 500, String(c));
     }
     assert.equal(status(162, 'Historical data request pacing violation'), 429);
+    const simultaneous =
+      "Error processing request:-'wd' : cause - Only 50 simultaneous API historical data requests allowed.";
+    const open = ibErrorToApiError(322, simultaneous, { operation: 't' });
+    assert.deepEqual([open.status, open.code, open.ibCode, open.retryAfter], [429, 'IB_PACING_VIOLATION', 322, 2]);
+    assert.equal(blameOf(322, simultaneous), 'pacing', 'a limit of IB, not the caller’s request nor the worker');
+    assert.equal(status(322, "Error processing request:-'bW' : cause - Duplicate ticker id"), 400);
     for (const c of [1100, 502, 504, 2110]) assert.equal(status(c), 503, String(c));
     assert.equal(blameOf(99_999), 'request', 'an unknown code blames the request, never the worker');
     assert.equal(blameOf(599), 'ib');

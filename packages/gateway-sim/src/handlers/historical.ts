@@ -7,6 +7,7 @@ import type { HandlerEntry, SimContext } from './context.js';
 import type { Session } from '../session.js';
 import type { FieldReader } from '../wire/fields.js';
 import { NO_SECURITY_DEFINITION } from './contracts.js';
+import { simultaneousHistoricalText } from '../limits/historical-pacing.js';
 import { readContract } from '../decode/contract.js';
 import { historicalTicks } from '../engine/ticks.js';
 import { historicalTicksBidAsk, historicalTicksLast, historicalTicksMidpoint } from '../encode/historical-ticks.js';
@@ -27,6 +28,7 @@ function reqHistoricalTicks(ctx: SimContext, s: Session, r: FieldReader): void {
   const what = r.readStr('whatToShow').toUpperCase();
   const useRth = r.readBool('useRth');
   r.skipRest();
+  if (refuseOverOpenLimit(ctx, s, reqId)) return;
   const found = ctx.engine.catalogue.find(contract);
   if (found.length !== 1) {
     s.sendError(reqId, 200, NO_SECURITY_DEFINITION);
@@ -101,8 +103,24 @@ export function barDate(timeSec: number, formatDate: number, daily: boolean): st
 
 const validationError = (cause: string): string => `Error validating request:-'bX' : cause - ${cause}`;
 
+/**
+ * IB's limit of simultaneous open historical requests (every client of the session together): the simulator
+ * answers one-shot requests at once, so what stays open are the keepUpToDate requests. Refuses with 322 and
+ * returns true when the session is at the limit.
+ */
+function refuseOverOpenLimit(ctx: SimContext, s: Session, reqId: number): boolean {
+  const max = ctx.pacer.limits.simultaneousMax;
+  const open = ctx.readySessions().reduce((n, x) => n + x.subs.historical.size, 0);
+  if (open < max) return false;
+  const text = simultaneousHistoricalText(max);
+  s.sendError(reqId, 322, text);
+  ctx.violation({ code: 322, clientId: s.clientId, reqId, text });
+  return true;
+}
+
 function reqHistoricalData(ctx: SimContext, s: Session, r: FieldReader): void {
   const req = readHistorical(r);
+  if (refuseOverOpenLimit(ctx, s, req.reqId)) return;
   const found = ctx.engine.catalogue.find(req.contract);
   if (found.length !== 1) {
     s.sendError(req.reqId, 200, NO_SECURITY_DEFINITION);
@@ -171,6 +189,7 @@ function reqHistoricalData(ctx: SimContext, s: Session, r: FieldReader): void {
 
 function reqHeadTimestamp(ctx: SimContext, s: Session, r: FieldReader): void {
   const req = readHeadTimestamp(r);
+  if (refuseOverOpenLimit(ctx, s, req.reqId)) return;
   const found = ctx.engine.catalogue.find(req.contract);
   if (found.length !== 1) {
     s.sendError(req.reqId, 200, NO_SECURITY_DEFINITION);

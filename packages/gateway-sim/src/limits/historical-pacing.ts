@@ -21,6 +21,8 @@ export interface PacingLimits {
   /** At most this many requests in `totalWindowMs` (IB: 60 in 10 minutes). */
   totalMax: number;
   totalWindowMs: number;
+  /** Open historical requests of the session at once (IB: 50; the 51st is refused with 322). */
+  simultaneousMax: number;
 }
 
 export const IB_PACING: PacingLimits = {
@@ -29,7 +31,12 @@ export const IB_PACING: PacingLimits = {
   sameContractWindowMs: 2_000,
   totalMax: 60,
   totalWindowMs: 600_000,
+  simultaneousMax: 50,
 };
+
+/** IB's answer to the 51st open historical request (error 322). */
+export const simultaneousHistoricalText = (max: number): string =>
+  `Error processing request:-'wd' : cause - Only ${max} simultaneous API historical data requests allowed.`;
 
 interface Entry {
   time: number;

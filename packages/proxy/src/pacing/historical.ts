@@ -25,7 +25,7 @@ import type { HistoricalRequestIdentity } from '@ibrest/contract';
 /** What the pacer needs of a request: the shared parser's identity, contract scope and weight. */
 export type HistoricalRequest = Pick<HistoricalRequestIdentity, 'identity' | 'contract' | 'weight'>;
 
-export type PacingKind = 'historical_contract' | 'historical_10min';
+export type PacingKind = 'historical_contract' | 'historical_10min' | 'historical_open';
 
 export type Reservation =
   | {
@@ -71,7 +71,65 @@ export const HISTORICAL_RULES = {
   contractLimit: 5,
   globalWindowMs: 600_000,
   globalLimit: 60,
+  /** "The maximum number of simultaneous open historical data requests from the API is 50" (IB: 322). */
+  simultaneousLimit: 50,
 } as const;
+
+/**
+ * IB's limit of 50 simultaneous open historical data requests (every historical request: bars of any size,
+ * keepUpToDate streams for as long as they run, head timestamps, ticks), held for the whole pool. Beyond it IB
+ * answers 322 "Only 50 simultaneous API historical data requests allowed". A request waits in FIFO order for a
+ * place until its wait budget runs out.
+ */
+export class OpenHistoricalRequests {
+  private open = 0;
+  private readonly waiting: Array<{ grant: () => void }> = [];
+
+  constructor(readonly limit: number = HISTORICAL_RULES.simultaneousLimit) {}
+
+  get inUse(): number {
+    return this.open;
+  }
+
+  /**
+   * A place among the open requests: resolves with its release once one is free, or with `undefined` when none
+   * came within `maxWaitMs` or the caller left (`signal`).
+   */
+  acquire(maxWaitMs: number, signal: AbortSignal): Promise<(() => void) | undefined> {
+    if (this.open < this.limit && this.waiting.length === 0) return Promise.resolve(this.take());
+    if (maxWaitMs <= 0 || signal.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const waiter = {
+        grant: () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', giveUp);
+          resolve(this.take());
+        },
+      };
+      const giveUp = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', giveUp);
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve(undefined);
+      };
+      const timer = setTimeout(giveUp, maxWaitMs);
+      signal.addEventListener('abort', giveUp, { once: true });
+      this.waiting.push(waiter);
+    });
+  }
+
+  private take(): () => void {
+    this.open += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.open -= 1;
+      this.waiting.shift()?.grant();
+    };
+  }
+}
 
 export class HistoricalPacer {
   /** Granted slots in reservation order, pruned once their answer is older than the longest window. */

@@ -4,6 +4,7 @@ import { sendError, sendJson } from '../http/respond.js';
 import type { MaintenanceSchedule } from '@ibrest/order-safety';
 import type { Pool } from '../balancer/pool.js';
 import type { MarketDataBudgets } from '../budgets/market-data.js';
+import type { OpenHistoricalRequests } from '../pacing/historical.js';
 import type { ProxyMetrics } from '../metrics.js';
 
 /**
@@ -17,6 +18,7 @@ export function createLocalRoutes(
   budgets: MarketDataBudgets,
   schedule: MaintenanceSchedule | undefined,
   openapi: unknown,
+  openHistorical?: OpenHistoricalRequests,
 ): (ctx: RequestContext) => Promise<void> {
   const maintenanceView = (): Record<string, unknown> => {
     if (schedule === undefined) return { configured: false, inWindow: false };
@@ -71,6 +73,9 @@ export function createLocalRoutes(
           budgets: {
             marketDataLines: { ...budgets.use('lines'), streams: budgets.streams('lines') },
             depthBooks: { ...budgets.use('depth'), streams: budgets.streams('depth') },
+            ...(openHistorical === undefined
+              ? {}
+              : { historicalOpen: { used: openHistorical.inUse, limit: openHistorical.limit } }),
           },
           maintenance: maintenanceView(),
         });

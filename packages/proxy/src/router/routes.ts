@@ -33,7 +33,7 @@ export interface Route {
   /** For `sticky`: the identity every equal request is pinned by (subscription key or request identity). */
   stickyKey?: string;
   /** Pool-wide pacing class checked before forwarding. */
-  pacing?: 'historical';
+  pacing?: RouteEntry['pacing'];
   /** Pool-wide allowance a stream holds while open, and how many units (from the request, as the worker parses it). */
   budget?: { class: BudgetClass; weight: number };
   /** In an IB maintenance window: refused with 503 (`blocked`) or let through (`served`). */

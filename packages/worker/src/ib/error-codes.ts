@@ -164,7 +164,10 @@ const REQUEST_CODES: Readonly<Record<number, CodeEntry>> = {
   309: { kind: 'lines', why: 'Max number of market depth requests reached' },
   320: { kind: 'defect', why: 'Server error reading an API client request: the worker sent what IB cannot read' },
   321: { kind: 'invalid', why: 'Error validating request (a value IB refuses)' },
-  322: { kind: 'invalid', why: 'Error processing request (duplicate or invalid id or parameters)' },
+  322: {
+    kind: 'invalid',
+    why: 'Error processing request (duplicate or invalid id or parameters; "Only 50 simultaneous API historical data requests allowed" by its text: 429 `IB_PACING_VIOLATION`)',
+  },
   354: { kind: 'no-data', why: 'Requested market data is not subscribed' },
   366: { kind: 'no-data', why: 'No historical data query found for ticker id' },
   420: { kind: 'pacing', why: 'Invalid real-time query: pacing violation' },
@@ -197,6 +200,10 @@ function entryOf(code: number, message: string): CodeEntry {
     // 162 carries several HMDS answers: only the pacing one is pacing.
     if (/no data/i.test(message)) return { kind: 'no-data', why: e!.why };
     if (/permission/i.test(message)) return { kind: 'no-permission', why: e!.why };
+  }
+  // 322 is IB's generic "Error processing request"; one of its causes is a limit, not a bad request.
+  if (code === 322 && /simultaneous/i.test(message)) {
+    return { kind: 'pacing', why: 'Only 50 simultaneous API historical data requests allowed' };
   }
   if (e !== undefined) return e;
   // IB's numbering: 500–599 are client-side connection errors, 1100–1999 system notices.
@@ -248,6 +255,8 @@ export function ibErrorToApiError(
       return new OrderRejectedError(message, code, { ...details, orderId: context.orderId });
     case 'pacing':
       if (code === 100) return new PacingLimitError('messages', message, 1, 100);
+      // Open historical requests free as they are answered (a keepUpToDate one when it is cancelled).
+      if (code === 322) return new PacingLimitError('historical', message, 2, 322);
       return new PacingLimitError('historical', message, 15, code);
     case 'lines':
       return new MarketDataLinesExhaustedError(message, { ibCode: code });
