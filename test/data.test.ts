@@ -179,6 +179,50 @@ describe('data – an FA login: every account served and streamed through the pr
   });
 });
 
+describe('data – an FA login with 60 sub-accounts: positions per account (reqPositionsMulti)', () => {
+  const ACCOUNTS = Array.from({ length: 60 }, (_, i) => `DU${2_000_000 + i}`);
+  let stack: Stack;
+  before(async () => {
+    const accounts = ACCOUNTS.map((id, i) => ({
+      id,
+      cash: 10_000,
+      positions: [{ symbol: 'AAPL', quantity: i + 1, avgPrice: 150 }],
+    }));
+    stack = await startStack({ workers: 1, sim: { faAccount: true, accounts, tickIntervalMs: 0 } });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test("every sub-account's positions, kept live, without reqPositions (which IB does not serve beyond 50)", async () => {
+    const all = await eventually(async () => {
+      const r = await http(`${stack.proxyUrl}/account/positions`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const held = new Set(r.body.positions.map((p: { account: string }) => p.account));
+      assert.deepEqual([...held].sort(), [...ACCOUNTS].sort());
+      return r.body.positions as Array<{ account: string; pos: number }>;
+    }, 30_000);
+    for (const [i, account] of ACCOUNTS.entries()) {
+      const held = all.filter((p) => p.account === account).map((p) => p.pos);
+      assert.deepEqual(held, [i + 1], `${account} holds what the simulator holds`);
+    }
+    assert.equal(stack.sim.control.received({ msgId: 61 }).length, 0, 'no reqPositions');
+    const multi = stack.sim.control.received({ msgId: 74 }).map((m) => m.fields[2]);
+    for (const a of ACCOUNTS) assert.ok(multi.includes(a), `reqPositionsMulti for ${a}`);
+    assert.deepEqual(stack.sim.control.violations().byCode, {}, 'IB refused nothing');
+    // A fill in one sub-account reaches the mirror through that account's subscription.
+    const placed = await http(`${stack.proxyUrl}/order`, { method: 'POST', body: order(ACCOUNTS[41]!, 'AAPL', 5) });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    await eventually(async () => {
+      const r = await http(`${stack.proxyUrl}/account/positions?account=${ACCOUNTS[41]}`);
+      assert.deepEqual(
+        r.body.positions.map((p: { pos: number }) => p.pos),
+        [42 + 5],
+      );
+    });
+  });
+});
+
 describe('data – a normal login, contracts and books through the proxy', () => {
   let stack: Stack;
   before(async () => {

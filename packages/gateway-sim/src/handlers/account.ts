@@ -169,6 +169,13 @@ function reqAccountUpdatesMulti(ctx: SimContext, s: Session, r: FieldReader): vo
   s.send(accountUpdateMultiEnd(reqId));
 }
 
+/** reqPositions serves logins of up to this many accounts (IB's positions page); beyond, reqPositionsMulti. */
+export const POSITIONS_ALL_MAX_ACCOUNTS = 50;
+/** The simulator's answer to reqPositions beyond that: IB documents the limit, not its answer. */
+const REQ_POSITIONS_TOO_MANY =
+  "Error validating request:-'cd' : cause - reqPositions is not available with more than 50 sub-accounts; " +
+  'use reqPositionsMulti';
+
 /** REQ_POSITIONS_MULTI: version, reqId, account ('' or an FA master: every account), modelCode. */
 function reqPositionsMulti(ctx: SimContext, s: Session, r: FieldReader): void {
   r.readInt('version');
@@ -207,6 +214,12 @@ export const ACCOUNT_HANDLERS: Array<[number, HandlerEntry]> = [
     {
       name: 'REQ_POSITIONS',
       handle: (ctx, s) => {
+        // IB: "not available in IB or FA master accounts with very large numbers of subaccounts (> 50)".
+        if (ctx.engine.accounts.ids().length > POSITIONS_ALL_MAX_ACCOUNTS) {
+          s.sendError(-1, 321, REQ_POSITIONS_TOO_MANY);
+          ctx.violation({ code: 321, clientId: s.clientId, text: REQ_POSITIONS_TOO_MANY });
+          return;
+        }
         s.subs.positions = true;
         sendPositions(ctx, s);
         s.send(positionEnd());

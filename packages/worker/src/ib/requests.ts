@@ -44,6 +44,9 @@ export const REQ_ID_EVENTS = [
   // Account values of every managed account (src/ib/sync.ts), historical updates and ticks (src/ib/historical.ts):
   EventName.accountUpdateMulti,
   EventName.accountUpdateMultiEnd,
+  // Positions per account when the login has more than 50 sub-accounts (src/ib/sync.ts):
+  EventName.positionMulti,
+  EventName.positionMultiEnd,
   EventName.historicalDataUpdate,
   EventName.historicalTicks,
   EventName.historicalTicksBidAsk,

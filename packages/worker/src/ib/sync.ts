@@ -21,6 +21,9 @@ import type { Requests } from './requests.js';
  * the mirror), and on every session and after 1101 re-requests positions, account updates, open orders
  * and the day's executions. All requests go through the pacer at background priority.
  */
+/** IB: reqPositions serves logins of up to 50 sub-accounts; beyond, reqPositionsMulti per account. */
+export const POSITIONS_ALL_MAX_ACCOUNTS = 50;
+
 export class Sync {
   private waiters: { event: string; match: (args: unknown[]) => boolean; resolve: () => void }[] = [];
 
@@ -126,6 +129,8 @@ export class Sync {
   private readonly resyncedListeners: Array<(session: IbSession) => void> = [];
   /** reqIds of the account-value subscriptions of the current sync (one per managed account). */
   private accountReqIds: number[] = [];
+  /** reqIds of the per-account position subscriptions (logins with more than 50 sub-accounts). */
+  private positionReqIds: number[] = [];
   /** Accounts IB refused to stream (none normally); reported by /health. */
   readonly refusedAccounts = new Map<string, { code: number; message: string }>();
 
@@ -142,8 +147,10 @@ export class Sync {
     const send = (op: string, fn: (api: IbSession['api']) => void) =>
       this.requests.sendInSession(session.id, op, fn, { priority: PRIORITY.background });
     const execReqId = this.requests.allocate();
+    // IB: reqPositions is not available to a login with more than 50 sub-accounts; reqPositionsMulti per account is.
+    const perAccount = session.accounts.length > POSITIONS_ALL_MAX_ACCOUNTS;
     const waits = [
-      this.wait(EventName.positionEnd, () => true),
+      ...(perAccount ? [] : [this.wait(EventName.positionEnd, () => true)]),
       this.wait(EventName.openOrderEnd, () => true),
       this.wait(EventName.execDetailsEnd, (args) => args[0] === execReqId),
     ];
@@ -151,7 +158,8 @@ export class Sync {
     // sequence the answer may be lower than ids already used; OrderIds keeps the higher of the two.
     await send('req_ids', (api) => api.reqIds(1));
     this.mirror.apply({ type: 'positionsBegin' });
-    await send('positions', (api) => api.reqPositions());
+    if (perAccount) waits.push(this.positionsPerAccount(session));
+    else await send('positions', (api) => api.reqPositions());
     // Every managed account's values (an FA or multi-account login has several): one reqAccountUpdatesMulti
     // each, as IB permits for any number of accounts, where reqAccountUpdates follows only one.
     for (const reqId of this.accountReqIds) this.requests.unregister(reqId);
@@ -183,6 +191,59 @@ export class Sync {
       },
       'mirror synced',
     );
+  }
+
+  /**
+   * Positions of a login with more than 50 sub-accounts: one reqPositionsMulti per account (IB's documented way),
+   * each kept live like reqPositions. Resolves when every account's end marker came (or IB refused it): then the
+   * snapshot is complete, as positionEnd says for reqPositions.
+   */
+  private async positionsPerAccount(session: IbSession): Promise<true | string> {
+    for (const reqId of this.positionReqIds) this.requests.unregister(reqId);
+    this.positionReqIds = [];
+    const accounts = session.accounts.map((account) => {
+      const reqId = this.requests.allocate();
+      this.positionReqIds.push(reqId);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), this.options.syncTimeoutMs);
+        timer.unref();
+        const done = (ok: boolean) => {
+          clearTimeout(timer);
+          resolve(ok);
+        };
+        this.requests.register(reqId, {
+          event: (name, args) => {
+            if (name === EventName.positionMulti) {
+              const [acct, , contract, pos, avgCost] = args as [string, string, Contract, number, number];
+              this.mirror.apply({
+                type: 'position',
+                account: acct || account,
+                contract: plain(contract),
+                pos,
+                avgCost,
+              });
+            } else if (name === EventName.positionMultiEnd) {
+              done(true);
+            }
+          },
+          error: (e) => {
+            this.options.log.warn({ account, ibCode: e.code }, `positions refused: ${e.message}`);
+            done(true);
+          },
+        });
+        this.requests
+          .sendInSession(session.id, 'positions', (api) => api.reqPositionsMulti(reqId, account, ''), {
+            priority: PRIORITY.background,
+          })
+          .catch(() => done(false));
+      });
+    });
+    const ended = await Promise.all(accounts);
+    if (ended.every(Boolean)) {
+      this.mirror.apply({ type: 'positionsEnd' });
+      return true;
+    }
+    return 'positionMultiEnd';
   }
 
   /** Subscribes to one account's values; resolves at its end marker, or when IB refuses the account. */
