@@ -55,7 +55,8 @@ async function main() {
   const started = new Date();
   const meta = { command, quick: opts.quick, startedAt: started.toISOString(), machine };
   log(
-    `ibrest benchmarks (${opts.quick ? 'quick' : 'full'}): ${opts.only.join(', ')} on ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}`,
+    `ibrest benchmarks (${opts.quick ? 'quick' : 'full'}): ${opts.only.join(', ')} ` +
+      `on ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}`,
   );
   const ctx = { quick: opts.quick, log, wrkPath, haproxyPath };
   const t0 = Date.now();

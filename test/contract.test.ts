@@ -169,7 +169,7 @@ describe('route contract – through the proxy', () => {
     );
   });
 
-  test("50 keepUpToDate streams hold IB's 50 open historical requests: the 51st is 429 at the proxy, zero 322", async () => {
+  test("50 keepUpToDate streams hold IB's 50 open historical requests: the 51st 429 at the proxy, no 322", async () => {
     stack.sim.control.resetViolations();
     const stream = (i: number) =>
       openSse(

@@ -194,7 +194,7 @@ describe('data – an FA login with 60 sub-accounts: positions per account (reqP
     await stack?.stop();
   });
 
-  test("every sub-account's positions, kept live, without reqPositions (which IB does not serve beyond 50)", async () => {
+  test("every sub-account's positions, kept live, without reqPositions (IB does not serve it beyond 50)", async () => {
     const all = await eventually(async () => {
       const r = await http(`${stack.proxyUrl}/account/positions`);
       assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -68,7 +68,7 @@ describe('docker-compose.yml structure', () => {
     }
   });
 
-  it('points the workers at the simulator when its profile is up, else the host gateway; IB_HOST / IB_PORT override it', () => {
+  it('points workers at the simulator if its profile is up, else the host gateway; IB_HOST/IB_PORT override it', () => {
     // The workers try each candidate in order and use the first name that resolves (the sim service's
     // name resolves only while the sim profile is up).
     const simService = services['gateway-sim']!;

@@ -322,7 +322,7 @@ describe('deploy/docker/apply-patches.mjs (patches/ in an image build)', () => {
 });
 
 describe('deploy/make-secrets.sh', () => {
-  it('creates a matching certificate pair, hashed API keys the proxy accepts, and keeps files on a rerun', async (t) => {
+  it('creates a matching certificate pair, hashed API keys the proxy accepts; keeps files on a rerun', async (t) => {
     if (which('openssl') === undefined) return t.skip('openssl is not installed');
     const { parseApiKeys, hashApiKey } = await import('@ibrest/proxy');
     const dir = tempDir('ibrest-secrets-');

@@ -302,7 +302,8 @@ describe('dashboards on a scraped stack', () => {
       await eventually(
         async () => {
           const res = await prom!.query(
-            'sum(ibworker_feed_subscribers) >= 2 and max(ibproxy_market_data_lines_in_use) >= 1 and max(ibproxy_depth_books_in_use) >= 1',
+            'sum(ibworker_feed_subscribers) >= 2 and max(ibproxy_market_data_lines_in_use) >= 1' +
+              ' and max(ibproxy_depth_books_in_use) >= 1',
           );
           assert.equal((res.data?.result ?? []).length, 1, 'open streams not scraped yet');
         },

@@ -293,7 +293,8 @@ describe('metric names in dashboards and alert rules', () => {
   it('extracts names from selectors, not from functions, labels, durations or keywords', () => {
     assert.deepEqual(
       metricNames(
-        'histogram_quantile(0.99, sum by (le, backend) (rate(a_seconds_bucket{code=~"5..", x="rate(y)"}[5m] offset 1h)))',
+        'histogram_quantile(0.99, sum by (le, backend) ' +
+          '(rate(a_seconds_bucket{code=~"5..", x="rate(y)"}[5m] offset 1h)))',
       ),
       ['a_seconds_bucket'],
     );

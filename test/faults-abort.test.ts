@@ -127,9 +127,9 @@ describe('faults – a client aborts 1,000 slow requests', () => {
           const i = n++;
           if (i >= STREAMS) return;
           const symbol = SYMBOLS[i % SYMBOLS.length];
-          outcomes.add(
-            `stream ${await abortedRequest(stack.proxyUrl, `/market/data?symbol=${symbol}`, { accept: 'text/event-stream' }, 5 + ((i * 37) % 150))}`,
-          );
+          const path = `/market/data?symbol=${symbol}`;
+          const sse = { accept: 'text/event-stream' };
+          outcomes.add(`stream ${await abortedRequest(stack.proxyUrl, path, sse, 5 + ((i * 37) % 150))}`);
         },
         { stop: () => n >= STREAMS, maxIterations: STREAMS },
       );

@@ -118,7 +118,9 @@ describe('faults – fuzzing every route through the proxy', () => {
             statuses.add(String(res.status));
             kinds.add(kindOf(r.kind));
             if (op) routesHit.add(`${op.method} ${op.path}`);
-            const what = `${r.kind}: ${r.method} ${r.target.slice(0, 200)} ${r.body?.slice(0, 200) ?? ''} → ${res.status} ${res.text.slice(0, 300)}`;
+            const what =
+              `${r.kind}: ${r.method} ${r.target.slice(0, 200)} ${r.body?.slice(0, 200) ?? ''} → ` +
+              `${res.status} ${res.text.slice(0, 300)}`;
             assert.ok(res.status >= 400 && res.status < 500, what);
             // A request line over Node's header limit is refused by the HTTP parser itself, without a body;
             // every other refusal is our error envelope.
@@ -196,7 +198,8 @@ describe('faults – fuzzing every route through the proxy', () => {
         const before = reached.length;
         const res = await rawRequest(stack.proxyUrl, { path: target, agent });
         answers.push(
-          `${target} → ${res.status}${reached.length > before ? ` (sent ${reached.slice(before).join(',')} to IB)` : ''}`,
+          `${target} → ${res.status}` +
+            `${reached.length > before ? ` (sent ${reached.slice(before).join(',')} to IB)` : ''}`,
         );
       }
     } finally {

@@ -229,8 +229,8 @@ describe('faults – the gateway restarts, loses data, keeps clientIds', () => {
     const { sim } = stack;
     const sent: Array<{ name: string; at: number; snapshot: boolean }> = [];
     const onMessage = (m: { name: string; fields: string[] }) => {
-      // REQ_MKT_DATA fields end with …, genericTickList, snapshot, regulatorySnapshot, options: a streaming request has
-      // snapshot 0.
+      // REQ_MKT_DATA fields end with …, genericTickList, snapshot, regulatorySnapshot, options: a streaming
+      // request has snapshot 0.
       if (m.name === REQ_MKT_DATA || m.name === REQ_PNL)
         sent.push({ name: m.name, at: Date.now(), snapshot: m.name === REQ_MKT_DATA && m.fields.at(-3) === '1' });
     };
@@ -317,7 +317,7 @@ describe('faults – the gateway restarts, loses data, keeps clientIds', () => {
     }
   });
 
-  test('326 on reconnect: reported on /health/ready; worker 2 moves to spare clientId 9; clientId 0 stays stuck, orders 503', async () => {
+  test('326 on reconnect, in /health/ready: worker 2 → spare clientId 9; clientId 0 stuck, orders 503', async () => {
     const { sim } = stack;
     const w0 = stack.workers[0]!;
     const w2 = stack.workers[2]!;

@@ -222,7 +222,7 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
     });
   });
 
-  test('kill -9 of worker 0 right after it handed an order to IB: reads unaffected, retried keys placed once', async () => {
+  test('kill -9 of worker 0 right after an order went to IB: reads unaffected, retried keys placed once', async () => {
     const w0 = stack.workers[0]!;
     const { reads, orderStatuses, keyed, recoveredMs } = await underLoad('worker 0', async () => {
       // The worst moment: the order is at IB, the worker has not answered, nothing may be placed twice.
@@ -262,7 +262,7 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
     });
   });
 
-  test('kill -9 of the proxy with an order in flight: clients retry through the restarted proxy, keys placed once', async () => {
+  test('kill -9 of the proxy, an order in flight: clients retry via the restarted one, keys placed once', async () => {
     const { reads, orderStatuses, keyed, recoveredMs } = await underLoad('proxy', async () => {
       await new Promise<void>((resolve) => {
         const onMessage = (m: { name: string; clientId: number | undefined }) => {
@@ -297,7 +297,7 @@ describe('faults – kill -9 of a worker, of worker 0 and of the proxy under loa
     });
   });
 
-  test('duplicates at the simulator = 0: one order per Idempotency-Key; a retry replays, another body is refused', async () => {
+  test('duplicates at the simulator = 0: one order per key; a retry replays, another body is refused', async () => {
     const ours = stack.sim.control.orders().filter((o) => o.orderRef.startsWith('ik1-'));
     const byRef = new Map<string, typeof ours>();
     for (const o of ours) byRef.set(o.orderRef, [...(byRef.get(o.orderRef) ?? []), o]);

@@ -37,7 +37,7 @@ interface Placed {
   replayed: boolean;
 }
 
-describe(`faults – keyed orders under gateway restarts, kill -9 and a lost idempotency store (${ORDERS} per fault)`, () => {
+describe(`faults – keyed orders vs gateway restarts, kill -9, a lost idempotency store (${ORDERS} per fault)`, () => {
   let stack: Stack;
   const runId = `faults-orders-${process.pid}-${Date.now()}`;
   before(async () => {

@@ -122,7 +122,8 @@ describe('feeds – SSE and Atom through the proxy', () => {
       try {
         if (stream.status !== 200)
           assert.fail(
-            `${path} as SSE answered ${stream.status}: ${JSON.stringify(await http(`${stack.proxyUrl}${path}`).then((r) => r.body))}`,
+            `${path} as SSE answered ${stream.status}: ` +
+              `${JSON.stringify(await http(`${stack.proxyUrl}${path}`).then((r) => r.body))}`,
           );
         assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
         const first = await stream.next((e) => e.event !== 'status', 15_000);

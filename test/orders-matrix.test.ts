@@ -98,7 +98,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     return orderId;
   };
 
-  test('unknown contract → 404 CONTRACT_NOT_FOUND with ibCode 200 at once; never open, journal and GET agree', async () => {
+  test('unknown contract → 404 CONTRACT_NOT_FOUND, ibCode 200, at once; never open; journal, GET agree', async () => {
     const r = await post({
       contract: { symbol: 'NOSUCHSYM', secType: 'STK', exchange: 'SMART', currency: 'USD' },
       order: { action: 'BUY', orderType: 'MKT', totalQuantity: 1 },
@@ -107,7 +107,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     assert.equal(simOf(orderId).length, 0, 'the simulator has no such order');
   });
 
-  test('each refusal class answers at once with IB’s code and text (201 account, 387 type, 201 after ack, 110, 103)', async () => {
+  test('refusals answer at once with IB code and text (201 account, 387 type, 201 after ack, 110, 103)', async () => {
     await assertRefused(await post(lmt({ account: 'U9999999' })), 422, 201, /account/i);
     await assertRefused(
       await post({ contract: AAPL, order: { action: 'BUY', orderType: 'TRAIL', auxPrice: 1, totalQuantity: 1 } }),
@@ -127,7 +127,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await assertRefused(await post(lmt()), 422, 103, /Duplicate order id/);
   });
 
-  test('a rejected bracket child → 4xx with its IB code; the legs IB took are cancelled, nothing stays open', async () => {
+  test('rejected bracket child → 4xx with its IB code; legs IB took are cancelled, nothing stays open', async () => {
     const r = await post({
       bracket: {
         parent: lmt({ lmtPrice: 40, totalQuantity: 2 }),
@@ -147,7 +147,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await agree();
   });
 
-  test('a plain array is refused (400), never an implicit bracket; validation lists every offending field', async () => {
+  test('a plain array is refused (400), never an implicit bracket; validation lists each offending field', async () => {
     const list = await post([lmt(), lmt()]);
     assert.equal(list.status, 400);
     const bad = await post({
@@ -171,7 +171,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     }
   });
 
-  test('duplicate statuses and status-before-openOrder: one history entry and one journal event per change', async () => {
+  test('duplicate statuses and status-before-openOrder: one history entry, one journal event per change', async () => {
     stack.sim.control.orderQuirks({ duplicateStatuses: true });
     stack.sim.control.orderStream({ statusFirst: true });
     try {
@@ -198,7 +198,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await agree();
   });
 
-  test('a fill reported by execDetails without a Filled status ends wait=filled at once; partial fills in order', async () => {
+  test('an execDetails fill without a Filled status ends wait=filled at once; partial fills in order', async () => {
     stack.sim.control.orderQuirks({ fillWithoutFilledStatus: true });
     try {
       stack.sim.control.fillNext({ quantities: [3, 7] });
@@ -259,7 +259,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     },
   );
 
-  test('a silent IB → 504; the key follows the order: a retry answers 201 once IB acknowledged it, never a frozen 504', async () => {
+  test('silent IB → 504; the key follows the order: a retry gets 201 once IB acked, never a frozen 504', async () => {
     const key = randomUUID();
     stack.sim.control.orderStream({ silent: true });
     let first: Timed;
@@ -303,7 +303,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await agree();
   });
 
-  test('gateway restart with a fresh id sequence: old orders leave the open list, new ids stay above every used id', async () => {
+  test('gateway restart with fresh ids: old orders leave the open list, new ids stay above every used id', async () => {
     const placed: Array<{ orderId: number; permId: number }> = [];
     for (let i = 0; i < 3; i++) placed.push((await post(lmt({ lmtPrice: 30 + i }))).body);
     const highest = Math.max(...(await journal()).filter((e) => e.orderId !== undefined).map((e) => e.orderId!));
@@ -378,7 +378,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     },
   );
 
-  test('kill -9 of worker 0 after a 504: the retry with the same key answers 201 with the order IB took, placed once', async () => {
+  test('kill -9 of worker 0 after a 504: a same-key retry gets 201 with the order IB took, placed once', async () => {
     const key = randomUUID();
     stack.sim.control.orderStream({ silent: true });
     let first: Timed;
@@ -401,7 +401,7 @@ describe('orders – every IB answer handled at once, identity across restarts, 
     await agree();
   });
 
-  test('identity: /order/perm/{permId} addresses any order, another client’s too (read-only); unknown permId → 404', async () => {
+  test('identity: /order/perm/{permId} reads any order, other clients’ too; unknown permId → 404', async () => {
     const mine = (await post(lmt({ lmtPrice: 31 }))).body;
     const byPerm = await http(`${stack.proxyUrl}/order/perm/${mine.permId}`);
     assert.equal(byPerm.status, 200);

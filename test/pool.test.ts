@@ -144,7 +144,7 @@ describe('pool – proxy in front of eight workers', () => {
     }
   });
 
-  test('gateway restart: 503 with Retry-After during the outage, then recovery without restarting anything', async () => {
+  test('gateway restart: 503 with Retry-After during the outage, then recovery with nothing restarted', async () => {
     const CONTRACT = `${stack.proxyUrl}/contract?symbol=AAPL&secType=STK&exchange=SMART&currency=USD`;
     const restart = stack.sim.control.restart({ downMs: 3_000 });
     const during = await eventually(

@@ -41,7 +41,9 @@ describe('security – keys, scopes and allowlist through the stack', () => {
 
   before(async () => {
     stack = await startStack({ workers: 2 });
-    const apiKeys = `reader:read:${hash(KEYS.reader)},trader:read+trade:${hash(KEYS.trader)},ops:read+trade+admin:${hash(KEYS.admin)}`;
+    const apiKeys =
+      `reader:read:${hash(KEYS.reader)},trader:read+trade:${hash(KEYS.trader)},` +
+      `ops:read+trade+admin:${hash(KEYS.admin)}`;
     [locked, lockedUrl] = await startProxy({ API_KEYS: apiKeys });
     [denied, deniedUrl] = await startProxy({ API_KEYS: apiKeys, IP_ALLOWLIST: '10.0.0.0/8' });
   });

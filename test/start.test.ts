@@ -129,7 +129,7 @@ async function startStack(dir: string, lines: string[]): Promise<{ child: ChildP
   return { child, proxyUrl };
 }
 
-test('npm start – kill -9 of the supervisor takes its children down; a new start on the same data works', async () => {
+test('npm start – kill -9 of the supervisor takes its children down; a restart on the same data works', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ibrest-start-kill-'));
   const lines: string[] = [];
   let second: ChildProcess | undefined;

@@ -76,7 +76,8 @@ async function runMode(ctx, mode) {
     const hist = Array.from(
       { length: nHist },
       (_, i) =>
-        `${base}/historical?conId=${contracts[i % contracts.length]}&whatToShow=${WHAT[Math.floor(i / contracts.length) % WHAT.length]}` +
+        `${base}/historical?conId=${contracts[i % contracts.length]}` +
+        `&whatToShow=${WHAT[Math.floor(i / contracts.length) % WHAT.length]}` +
         `&durationStr=1800%20S&barSizeSetting=30%20secs&timeout=60`,
     );
 
@@ -142,8 +143,11 @@ async function runMode(ctx, mode) {
       violations: { total: violations.total, byCode: violations.byCode, recent: violations.recent.slice(0, 5) },
     };
     log(
-      `  ${mode}: ${nFast} snapshot/contract + ${histServed.length} historical served in ${result.completionS.toFixed(2)} s (min ${minimumS.toFixed(2)} s from ${sentMsgs} msgs at ${configuredRate}/s → ` +
-        `${result.budgetUsedPct.toFixed(1)} % of budget), statuses ${JSON.stringify(result.fast.statuses)}; historical ${JSON.stringify(result.historical.statuses)}; ` +
+      `  ${mode}: ${nFast} snapshot/contract + ${histServed.length} historical served ` +
+        `in ${result.completionS.toFixed(2)} s (min ${minimumS.toFixed(2)} s ` +
+        `from ${sentMsgs} msgs at ${configuredRate}/s → ` +
+        `${result.budgetUsedPct.toFixed(1)} % of budget), statuses ${JSON.stringify(result.fast.statuses)}; ` +
+        `historical ${JSON.stringify(result.historical.statuses)}; ` +
         `violations ${JSON.stringify(violations.byCode)}`,
     );
     return result;

@@ -68,9 +68,11 @@ export async function runLoadMatrix(ctx, { paths, connections, lightConnections 
         const r = await runWrk(wrkPath, { url, connections: c, durationS });
         runs.push({ target: t.name, path, rep, url, ...r });
         const errs = Object.values(r.errors).reduce((a, b) => a + b, 0);
+        const errorsShown = errs ? `  errors ${JSON.stringify(r.errors)}` : '';
         log(
           `  [${++i}] ${t.name.padEnd(12)} ${path.padEnd(18)} c=${String(c).padEnd(3)} ` +
-            `${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms${errs ? `  errors ${JSON.stringify(r.errors)}` : ''}`,
+            `${Math.round(r.rps).toString().padStart(6)} req/s  ` +
+            `p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms${errorsShown}`,
         );
         await sleep(200);
       }

@@ -95,7 +95,8 @@ export async function benchMemory(ctx) {
       done += r.requests;
       errors += Object.values(r.errors).reduce((a, b) => a + b, 0);
       log(
-        `  load: ${done.toLocaleString('en-US')} / ${totalRequests.toLocaleString('en-US')} requests (${Math.round(r.rps)} req/s)`,
+        `  load: ${done.toLocaleString('en-US')} / ${totalRequests.toLocaleString('en-US')} requests ` +
+          `(${Math.round(r.rps)} req/s)`,
       );
     }
     clearInterval(sampler);
@@ -171,13 +172,19 @@ export async function benchMemory(ctx) {
     };
     const f = (x) => x.toFixed(1);
     log(
-      `  proxy RSS ${f(before.proxy.rssMB)} → peak ${f(result.peakDuringLoad.proxyRssMB)} → ${f(after.proxy.rssMB)} MB, heap after GC ${f(before.proxy.heapUsedMB)} → ${f(after.proxy.heapUsedMB)} → ${f(afterAborts.proxy.heapUsedMB)} MB`,
+      `  proxy RSS ${f(before.proxy.rssMB)} → peak ${f(result.peakDuringLoad.proxyRssMB)} → ` +
+        `${f(after.proxy.rssMB)} MB, heap after GC ${f(before.proxy.heapUsedMB)} → ` +
+        `${f(after.proxy.heapUsedMB)} → ${f(afterAborts.proxy.heapUsedMB)} MB`,
     );
     log(
-      `  worker1 RSS ${f(before.worker1.rssMB)} → peak ${f(result.peakDuringLoad.workerRssMB)} → ${f(after.worker1.rssMB)} MB, heap after GC ${f(before.worker1.heapUsedMB)} → ${f(after.worker1.heapUsedMB)} → ${f(afterAborts.worker1.heapUsedMB)} MB`,
+      `  worker1 RSS ${f(before.worker1.rssMB)} → peak ${f(result.peakDuringLoad.workerRssMB)} → ` +
+        `${f(after.worker1.rssMB)} MB, heap after GC ${f(before.worker1.heapUsedMB)} → ` +
+        `${f(after.worker1.heapUsedMB)} → ${f(afterAborts.worker1.heapUsedMB)} MB`,
     );
     log(
-      `  aborts ${JSON.stringify(outcomes)}; in flight after ${inFlightAfter}; leaked sockets ${JSON.stringify(result.aborts.leakedSockets)}; sim md lines ${result.aborts.simMarketDataLinesInUse}`,
+      `  aborts ${JSON.stringify(outcomes)}; in flight after ${inFlightAfter}; ` +
+        `leaked sockets ${JSON.stringify(result.aborts.leakedSockets)}; ` +
+        `sim md lines ${result.aborts.simMarketDataLinesInUse}`,
     );
     return result;
   } finally {

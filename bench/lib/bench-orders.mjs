@@ -120,8 +120,10 @@ export async function benchOrders(ctx) {
       violations: stack.sim.control.violations().byCode,
     };
     log(
-      `  ibrest p50 ${result.ibrest.p50Ms.toFixed(2)} ms p99 ${result.ibrest.p99Ms.toFixed(2)} ms; worker direct p50 ${result.worker.p50Ms.toFixed(2)} ms; @stoqey/ib p50 ${result.direct.p50Ms.toFixed(2)} ms ` +
-        `p99 ${result.direct.p99Ms.toFixed(2)} ms; difference ${result.p50DiffMs.toFixed(2)} ms; failures ${JSON.stringify(failures)}`,
+      `  ibrest p50 ${result.ibrest.p50Ms.toFixed(2)} ms p99 ${result.ibrest.p99Ms.toFixed(2)} ms; ` +
+        `worker direct p50 ${result.worker.p50Ms.toFixed(2)} ms; @stoqey/ib p50 ${result.direct.p50Ms.toFixed(2)} ms ` +
+        `p99 ${result.direct.p99Ms.toFixed(2)} ms; difference ${result.p50DiffMs.toFixed(2)} ms; ` +
+        `failures ${JSON.stringify(failures)}`,
     );
     return result;
   } finally {

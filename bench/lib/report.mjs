@@ -26,7 +26,8 @@ function targetRow(what, target, measured, ok, reasonKey) {
 function machineSection(r) {
   const m = r.machine;
   return [
-    `- ${m.nproc} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.os}; load average at start ${m.loadAverageAtStart.join(' / ')} (the cores are shared with other work)`,
+    `- ${m.nproc} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.os}; ` +
+      `load average at start ${m.loadAverageAtStart.join(' / ')} (the cores are shared with other work)`,
     `- Node ${m.node}, wrk ${m.wrk}, HAProxy ${m.haproxy}, @stoqey/ib ${m.stoqeyIb}, http-proxy-3 ${m.httpProxy3}`,
   ].join('\n');
 }
@@ -43,7 +44,8 @@ function loadSection(r, out, targets) {
       `. "direct" is one worker (${Object.entries(r.direct)
         .map(([p, u]) => `${p} → ${u.replace(/.*:/, 'port ')}`)
         .join(', ')}); ` +
-      '"ibrest" is the proxy with its default `LOG_LEVEL=info` (one access-log line per request), "ibrest-nolog" the same proxy with `LOG_LEVEL=warn`.',
+      '"ibrest" is the proxy with its default `LOG_LEVEL=info` (one access-log line per request), ' +
+      '"ibrest-nolog" the same proxy with `LOG_LEVEL=warn`.',
     '',
     row(['target', 'path', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'errors']),
     row(['---', '---', '---:', '---:', '---:', '---:', '---:']),
@@ -127,7 +129,8 @@ function loadSection(r, out, targets) {
       targetRow(
         '2. p50 added over direct, 16 connections',
         '≤ 0.5 ms',
-        `${fmtSpread(c16.p50AddedOverDirectMs)} ms (access log off: ${fmtSpread(c16.p50AddedNologOverDirectMs)}; HAProxy: ${fmtSpread(c16.haproxyP50AddedOverDirectMs)})`,
+        `${fmtSpread(c16.p50AddedOverDirectMs)} ms (access log off: ${fmtSpread(c16.p50AddedNologOverDirectMs)}; ` +
+          `HAProxy: ${fmtSpread(c16.haproxyP50AddedOverDirectMs)})`,
         c16.p50AddedOverDirectMs.median <= 0.5,
         'proxy-latency',
       ),
@@ -135,7 +138,8 @@ function loadSection(r, out, targets) {
     const c1 = r.compare[1];
     if (c1)
       out.push(
-        `At 1 connection (no queueing) the proxy adds ${fmtSpread(c1.p50AddedOverDirectMs)} ms at p50 over direct (HAProxy: ${fmtSpread(c1.haproxyP50AddedOverDirectMs)} ms).`,
+        `At 1 connection (no queueing) the proxy adds ${fmtSpread(c1.p50AddedOverDirectMs)} ms at p50 over direct ` +
+          `(HAProxy: ${fmtSpread(c1.haproxyP50AddedOverDirectMs)} ms).`,
         '',
       );
   }
@@ -145,9 +149,11 @@ function budgetSection(r, out, targets) {
   out.push(
     `### 3. IB budget use (${stamp(r)})`,
     '',
-    "Snapshot (`GET /market/data`) and contract-detail (`GET /contract`) requests for the simulator's 52 instruments, plus historical requests for distinct " +
-      'contract × `whatToShow` keys, all fired at once through the proxy (`?timeout=60`). The minimum is the number of messages the read workers sent ÷ their ' +
-      'configured aggregate rate (7 read workers × `IB_MSG_RATE`; worker 0 keeps its budget for orders). Budget used = minimum ÷ measured completion time.',
+    "Snapshot (`GET /market/data`) and contract-detail (`GET /contract`) requests for the simulator's 52 " +
+      'instruments, plus historical requests for distinct contract × `whatToShow` keys, all fired at once through ' +
+      'the proxy (`?timeout=60`). The minimum is the number of messages the read workers sent ÷ their configured ' +
+      'aggregate rate (7 read workers × `IB_MSG_RATE`; worker 0 keeps its budget for orders). Budget used = ' +
+      'minimum ÷ measured completion time.',
     '',
     row([
       'mode',
@@ -166,6 +172,10 @@ function budgetSection(r, out, targets) {
     row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---', '---']),
   );
   for (const m of r.modes) {
+    const hist = m.historical;
+    const refused = hist.refused429
+      ? `, ${hist.refused429} × 429 (Retry-After ${hist.retryAfterS.min}–${hist.retryAfterS.max} s)`
+      : '';
     out.push(
       row([
         m.mode,
@@ -178,7 +188,7 @@ function budgetSection(r, out, targets) {
         `${f(m.budgetUsedPct, 1)} %`,
         `${f(m.ibLimitUsedPct, 1)} %`,
         JSON.stringify(m.fast.statuses),
-        `${m.historical.served} served${m.historical.refused429 ? `, ${m.historical.refused429} × 429 (Retry-After ${m.historical.retryAfterS.min}–${m.historical.retryAfterS.max} s)` : ''}`,
+        `${hist.served} served${refused}`,
         JSON.stringify(m.violations.byCode),
       ]),
     );
@@ -192,9 +202,12 @@ function budgetSection(r, out, targets) {
   if (h) {
     out.push(
       '',
-      `Historical: IB allows ${r.historicalRules.totalMax} requests per ${r.historicalRules.totalWindowS / 60} minutes, so ${h.requests} requests need at least ` +
-        `${f(h.theoreticalMinimumAllS / 60, 1)} minutes. The worker and the proxy apply IB's own limits and take no override, so a run cannot scale them down: ` +
-        `the benchmark fires all ${h.requests} at once and checks that the first ${h.servedWithinFirstWindow} are served at once and the rest are refused ` +
+      `Historical: IB allows ${r.historicalRules.totalMax} requests ` +
+        `per ${r.historicalRules.totalWindowS / 60} minutes, ` +
+        `so ${h.requests} requests need at least ${f(h.theoreticalMinimumAllS / 60, 1)} minutes. ` +
+        "The worker and the proxy apply IB's own limits and take no override, so a run cannot scale them down: " +
+        `the benchmark fires all ${h.requests} at once and checks that the first ${h.servedWithinFirstWindow} ` +
+        'are served at once and the rest are refused ' +
         'with 429 and a `Retry-After` up to the next window, never reaching IB.',
       '',
     );
@@ -205,8 +218,10 @@ function ordersSection(r, out, targets) {
   out.push(
     `### 4. Order acknowledgement (${stamp(r)})`,
     '',
-    `${r.ordersPerSide} resting LMT orders per path, ${r.ratePerS} orders/s (below the worker's 40 msg/s pacer), in interleaved blocks of ${r.blockSize}. ` +
-      'Latency: request sent → `201` with PreSubmitted/Submitted (HTTP paths), `placeOrder` → first `orderStatus` PreSubmitted/Submitted (@stoqey/ib).',
+    `${r.ordersPerSide} resting LMT orders per path, ${r.ratePerS} orders/s (below the worker's 40 msg/s pacer), ` +
+      `in interleaved blocks of ${r.blockSize}. ` +
+      'Latency: request sent → `201` with PreSubmitted/Submitted (HTTP paths), ' +
+      '`placeOrder` → first `orderStatus` PreSubmitted/Submitted (@stoqey/ib).',
     '',
     row(['path', 'orders', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'failures']),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
@@ -222,7 +237,8 @@ function ordersSection(r, out, targets) {
   }
   out.push(
     '',
-    `Proxy hop at p50: ${f(r.p50ProxyHopMs)} ms; per-block p50 difference to direct: ${fmtSpread(r.p50DiffPerBlockMs)} ms.`,
+    `Proxy hop at p50: ${f(r.p50ProxyHopMs)} ms; ` +
+      `per-block p50 difference to direct: ${fmtSpread(r.p50DiffPerBlockMs)} ms.`,
     '',
   );
   targets.push(
@@ -240,12 +256,16 @@ function memorySection(r, out, targets) {
   const b = r.before;
   const a = r.after;
   const z = r.afterAborts;
+  const halfStreams = r.aborts.streamingSupported ? 'half SSE streams left after the first event, half ' : '';
   out.push(
     `### 5. Memory and leaks (${stamp(r)})`,
     '',
-    `${r.requests.toLocaleString('en-US')} \`GET /account/positions\` through the proxy (wrk, 64 connections, ${f(r.loadSeconds, 0)} s, ${r.loadErrors} errors), then ` +
-      `${r.aborts.requested.toLocaleString('en-US')} client aborts (${r.aborts.streamingSupported ? 'half SSE streams left after the first event, half ' : ''}slow calls: simulator replies delayed 1.5 s, clients leave after 20–200 ms). ` +
-      'Heap is read after a forced full GC through the inspector (children started with `NODE_OPTIONS=--inspect=127.0.0.1:0`); RSS and sockets from /proc, ' +
+    `${r.requests.toLocaleString('en-US')} \`GET /account/positions\` through the proxy ` +
+      `(wrk, 64 connections, ${f(r.loadSeconds, 0)} s, ${r.loadErrors} errors), then ` +
+      `${r.aborts.requested.toLocaleString('en-US')} client aborts (${halfStreams}slow calls: ` +
+      'simulator replies delayed 1.5 s, clients leave after 20–200 ms). ' +
+      'Heap is read after a forced full GC through the inspector ' +
+      '(children started with `NODE_OPTIONS=--inspect=127.0.0.1:0`); RSS and sockets from /proc, ' +
       `each after ${6} s idle. Worker = worker 1 (one of the seven read workers).`,
     '',
     row([
@@ -282,11 +302,14 @@ function memorySection(r, out, targets) {
   const ab = r.aborts;
   out.push(
     '',
-    `Aborts: ${JSON.stringify(ab.outcomes)}; proxy answered ${ab.proxy499} as 499; \`ibproxy_requests_in_flight\` ${ab.inFlightBefore} → ${ab.inFlightAfter}; ` +
-      `worker pacer queue ${ab.workerPacerQueueDepth}; simulator market-data lines in use ${ab.simMarketDataLinesInUse}. ` +
+    `Aborts: ${JSON.stringify(ab.outcomes)}; proxy answered ${ab.proxy499} as 499; ` +
+      `\`ibproxy_requests_in_flight\` ${ab.inFlightBefore} → ${ab.inFlightAfter}; ` +
+      `worker pacer queue ${ab.workerPacerQueueDepth}; ` +
+      `simulator market-data lines in use ${ab.simMarketDataLinesInUse}. ` +
       (ab.streamingSupported
         ? 'Half of the aborts were SSE streams.'
-        : 'The worker has no streaming route yet (`/market/data?format=sse` answers JSON), so every abort was a slow call.'),
+        : 'The worker has no streaming route yet (`/market/data?format=sse` answers JSON), ' +
+          'so every abort was a slow call.'),
     '',
   );
   const heapGrowth = (k) => z[k].heapUsedMB - b[k].heapUsedMB;
@@ -362,7 +385,8 @@ noisy, so only ratios against the reference measured in the same run carry meani
 
 \`\`\`sh
 npm run bench                                   # build, then all five benchmarks (≈ 15 min on 2 cores)
-node bench/run.mjs --only reads,proxy --quick   # a fast subset (≈ 1–3 min); --only takes reads, proxy, budget, orders, memory
+node bench/run.mjs --only reads,proxy --quick   # a fast subset (≈ 1–3 min); \
+--only takes reads, proxy, budget, orders, memory
 \`\`\`
 
 Requirements: Debian's \`wrk\` and \`haproxy\` (the script runs \`apt-get install\` when they are missing and it runs

@@ -26,15 +26,17 @@ function panel(series, xs, key, title, unit, ox) {
   const out = [`<text x="${ox + L + pw / 2}" y="18" text-anchor="middle" font-weight="bold">${title}</text>`];
   for (let k = 0; k <= 4; k++) {
     const v = (ymax * k) / 4;
+    const label = Number(v.toPrecision(3)).toLocaleString('en-US');
     out.push(
       `<line x1="${ox + L}" x2="${ox + L + pw}" y1="${yAt(v)}" y2="${yAt(v)}" stroke="#ddd"/>`,
-      `<text x="${ox + L - 6}" y="${yAt(v) + 4}" text-anchor="end">${Number(v.toPrecision(3)).toLocaleString('en-US')}</text>`,
+      `<text x="${ox + L - 6}" y="${yAt(v) + 4}" text-anchor="end">${label}</text>`,
     );
   }
   xs.forEach((x, i) => out.push(`<text x="${xAt(i)}" y="${T + ph + 16}" text-anchor="middle">${x}</text>`));
   out.push(
     `<text x="${ox + L + pw / 2}" y="${H - 6}" text-anchor="middle">connections</text>`,
-    `<text x="${ox + 14}" y="${T + ph / 2}" text-anchor="middle" transform="rotate(-90 ${ox + 14} ${T + ph / 2})">${unit}</text>`,
+    `<text x="${ox + 14}" y="${T + ph / 2}" text-anchor="middle" ` +
+      `transform="rotate(-90 ${ox + 14} ${T + ph / 2})">${unit}</text>`,
   );
   for (const s of series) {
     const pts = s.points.map((p) => [xAt(xs.indexOf(p.x)), yAt(p[key])]);
@@ -52,7 +54,8 @@ export function plotSvg(series, title) {
   const legend = series
     .map(
       (s, i) =>
-        `<rect x="${20 + i * 150}" y="272" width="12" height="12" fill="${COLORS[s.name] ?? '#555'}"/><text x="${36 + i * 150}" y="282">${s.name}</text>`,
+        `<rect x="${20 + i * 150}" y="272" width="12" height="12" fill="${COLORS[s.name] ?? '#555'}"/>` +
+        `<text x="${36 + i * 150}" y="282">${s.name}</text>`,
     )
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="320" font-family="sans-serif" font-size="11">

@@ -151,7 +151,7 @@ export class GatewaySim implements SimContext, SessionHost {
     };
   }
 
-  // ── lifecycle ────────────────────────────────────────────────────────────────────────────────────
+  // ── lifecycle ────────────────────────────────
 
   get port(): number {
     return this.boundPort;
@@ -240,7 +240,7 @@ export class GatewaySim implements SimContext, SessionHost {
     if (ids.size > 0) this.engine.market.step(ids);
   }
 
-  // ── SessionHost ──────────────────────────────────────────────────────────────────────────────────
+  // ── SessionHost ──────────────────────────────
 
   get maxServerVersion(): number {
     return this.opts.serverVersion;
@@ -316,7 +316,9 @@ export class GatewaySim implements SimContext, SessionHost {
     if (!this.sessions.has(s)) return 'disconnected';
     const verdict = this.rate.hit(s.id, at);
     if (!verdict.violated) return 'counted';
-    const text = `Max rate of messages per second has been exceeded:max=${this.rate.maxPerSecond} rec=${verdict.received} (${verdict.strikes})`;
+    const text =
+      `Max rate of messages per second has been exceeded:max=${this.rate.maxPerSecond} ` +
+      `rec=${verdict.received} (${verdict.strikes})`;
     s.sendError(-1, 100, text);
     this.violation({ code: 100, clientId: s.clientId, text });
     if (verdict.strikes < 3) return 'counted';
@@ -335,7 +337,7 @@ export class GatewaySim implements SimContext, SessionHost {
     this.events.emit('disconnect', { connectionId: s.id, clientId: s.clientId });
   }
 
-  // ── SimContext ───────────────────────────────────────────────────────────────────────────────────
+  // ── SimContext ───────────────────────────────
 
   get farmNotices(): Array<{ code: number; text: string }> {
     return this.farms.map((f) => {
@@ -388,7 +390,7 @@ export class GatewaySim implements SimContext, SessionHost {
     return this.linkDown;
   }
 
-  // ── faults and settings (the control API calls these) ───────────────────────────────────────────
+  // ── faults and settings (the control API calls these) ──
 
   setReplyDelay(ms: number): void {
     this.delayMs = Math.max(0, ms);

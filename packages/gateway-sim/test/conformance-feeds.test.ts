@@ -223,7 +223,8 @@ async function runFeedFlows(
   if (serverVersion < 177) assert.match(fa[2]![1], /<ListOfAllocationProfiles>/);
   const groupsXml =
     '<?xml version="1.0" encoding="UTF-8"?><ListOfGroups><Group><name>Pair</name><defaultMethod>Equal</defaultMethod>' +
-    '<ListOfAccts varName="list"><Account><acct>DU1234567</acct><amount>0.0</amount></Account></ListOfAccts></Group></ListOfGroups>';
+    '<ListOfAccts varName="list"><Account><acct>DU1234567</acct><amount>0.0</amount></Account></ListOfAccts>' +
+    '</Group></ListOfGroups>';
   const replaced = nextEvent(api, EventName.replaceFAEnd, (r: number) => r === 80);
   api.replaceFA(80, 1, groupsXml);
   await replaced;
@@ -253,7 +254,7 @@ for (const serverVersion of ALL_VERSIONS) {
       }
     });
 
-    it('IBApiNext: depth, depth exchanges, real-time bars, scanners and fundamentals with zero 505 errors', async () => {
+    it('IBApiNext: depth, depth exchanges, real-time bars, scanners, fundamentals with zero 505 errors', async () => {
       const next = new IBApiNext({ host: '127.0.0.1', port: gw.port, maxReqPerSec: 1000 });
       const codes: number[] = [];
       const sub = next.error.subscribe((e: { code: number }) => codes.push(e.code));

@@ -19,7 +19,7 @@ describe('feed limits and faults', () => {
   });
   beforeEach(() => gw.control.resetViolations());
 
-  it('depth books – three per account across clients, the fourth gets 309; a disconnect frees its books', async () => {
+  it('depth books – three per account across clients, the 4th gets 309; a disconnect frees its books', async () => {
     const a = await connectApi(gw.port, 31);
     const b = await connectApi(gw.port, 32);
     try {
@@ -70,7 +70,7 @@ describe('feed limits and faults', () => {
     }
   });
 
-  it('1101 drops depth, bars, scanners and bulletins (display groups stay); dropSubscriptions drops one kind silently', async () => {
+  it('1101 drops depth/bars/scanners/bulletins, not display groups; dropSubscriptions: one kind silently', async () => {
     const { api, errors, infos } = await connectApi(gw.port, 34);
     try {
       api.reqMktDepth(1, ISLAND(AAPL), 3, false, []);
@@ -122,7 +122,7 @@ describe('feed limits and faults', () => {
     }
   });
 
-  it('refusals: non-FA requestFA/replaceFA 321, unknown report type 430, unknown scan code 321, bad display group 321', async () => {
+  it('refused: non-FA requestFA/replaceFA, bad scan code, bad display group 321; unknown report type 430', async () => {
     const { api, errors } = await connectApi(gw.port, 35);
     try {
       const noFa = nextEvent(
@@ -151,7 +151,7 @@ describe('feed limits and faults', () => {
     }
   });
 
-  it('HTTP control: subscriptions, drop by kind (400 for an unknown kind), bulletins, display groups, what-ifs', async () => {
+  it('HTTP control: subscriptions, drop by kind (400 if unknown), bulletins, display groups, what-ifs', async () => {
     const base = `http://127.0.0.1:${gw.controlPort}`;
     const post = (path: string, body: unknown): Promise<Response> =>
       fetch(`${base}${path}`, {

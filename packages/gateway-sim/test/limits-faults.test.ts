@@ -170,7 +170,7 @@ describe('orders across clients', () => {
     await gw.close();
   });
 
-  it('client 0 with auto-open-orders sees other clients’ orders; brackets, OCA, stops and partial fills', async () => {
+  it('client 0 with auto-open-orders sees other clients’ orders; brackets, OCA, stops, partial fills', async () => {
     const master = await connectApi(gw.port, 0);
     const trader = await connectApi(gw.port, 21);
     try {

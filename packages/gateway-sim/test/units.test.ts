@@ -103,7 +103,7 @@ describe('limits', () => {
     assert.equal(c.hit(9, 1000).violated, true);
   });
 
-  it("ArrivalClock – messages read after the simulator's own stall are spread across it, a real burst still shows", async () => {
+  it("ArrivalClock: reads after the simulator's own stall are spread across it; real bursts still show", async () => {
     let now = 10_000;
     const arrivals = new ArrivalClock(60_000, 50, () => now);
     const turn = () => new Promise((resolve) => setImmediate(resolve));

@@ -7,7 +7,8 @@ export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 /** 400: the Idempotency-Key header is empty, too long, holds non-printable characters, or was sent twice. */
 export class IdempotencyKeyInvalidError extends ApiError {
   constructor(key: unknown, problem?: string) {
-    const shown = typeof key === 'string' ? JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key) : typeof key;
+    const cut = typeof key === 'string' && key.length > 40 ? `${key.slice(0, 40)}…` : key;
+    const shown = typeof key === 'string' ? JSON.stringify(cut) : typeof key;
     super(
       400,
       'IDEMPOTENCY_KEY_INVALID',

@@ -165,7 +165,8 @@ export function evaluateOrderPolicy(
     if (deviationPercent > policy.priceBandPercent) {
       return refuse(
         POLICY_CODES.priceBand,
-        `Limit price ${limit} is ${round(deviationPercent)}% away from the last price ${last}; the band is ${policy.priceBandPercent}%`,
+        `Limit price ${limit} is ${round(deviationPercent)}% away from the last price ${last}; ` +
+          `the band is ${policy.priceBandPercent}%`,
         {
           limitPrice: limit,
           lastPrice: last,

@@ -62,7 +62,8 @@ export class StorageCorruptError extends ApiError {
       500,
       'STORAGE_CORRUPT',
       `${path} is damaged (${what}). Refusing to start: records after the damage would be lost or reused. ` +
-        'Restore the file from a backup, or move it aside to start empty (keys then fall back to IB’s orderRef lookup)',
+        'Restore the file from a backup, or move it aside to start empty ' +
+        '(keys then fall back to IB’s orderRef lookup)',
       { details: { path } },
     );
   }

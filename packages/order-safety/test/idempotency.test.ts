@@ -110,7 +110,7 @@ describe('idempotency keys', () => {
 });
 
 describe('idempotency store', () => {
-  test('idempotency store – new, then replay of the stored response, conflict on a different body, across a restart', async () => {
+  test('idempotency store – new, stored response replayed, another body conflicts, across a restart', async () => {
     const dir = await tempDir('idem');
     const store = await createIdempotencyStore({ dir });
     const first = await store.begin('k-1', hash, { apiKeyName: 'algo', method: 'POST' });
@@ -133,7 +133,7 @@ describe('idempotency store', () => {
     await reopened.close();
   });
 
-  test('idempotency store – 100 concurrent begin() with one key: exactly one new, the rest wait for its response', async () => {
+  test('idempotency store – 100 concurrent begin() of a key: exactly one new, 99 await its response', async () => {
     const dir = await tempDir('idem-race');
     const store = await createIdempotencyStore({ dir });
     const results = await Promise.all(Array.from({ length: 100 }, () => store.begin('same', hash)));
@@ -146,7 +146,7 @@ describe('idempotency store', () => {
     await store.close();
   });
 
-  test('idempotency store – a key begun but never completed before a crash comes back as unknown-outcome, owned by one caller', async () => {
+  test('idempotency store – a key left open by a crash returns as unknown-outcome, owned by one caller', async () => {
     const dir = await tempDir('idem-crash');
     const store = await createIdempotencyStore({ dir });
     assert.equal(kind(await store.begin('k-crash', hash)), 'new');
@@ -189,7 +189,7 @@ describe('idempotency store', () => {
     await reopened.close();
   });
 
-  test('idempotency store – keys live for the TTL after their last change, then expire and are compacted away', async () => {
+  test('idempotency store – keys live the TTL past their last change, then expire and are compacted', async () => {
     const dir = await tempDir('idem-ttl');
     const clock = manualClock();
     const store = await createIdempotencyStore({ dir, clock: clock.now });

@@ -86,14 +86,15 @@ describe('maintenance windows', () => {
     });
   }
 
-  test('maintenance windows – wall time conversion resolves DST gaps forward and repeats to the earlier instant', () => {
+  test('maintenance windows – wall time conversion resolves DST gaps forward, repeats to the earlier instant', () => {
     const zone = 'America/New_York';
-    assert.equal(new Date(fromLocalMs(Date.UTC(2025, 2, 9, 2, 30), zone)).toISOString(), '2025-03-09T07:30:00.000Z'); // 03:30 EDT
-    assert.equal(new Date(fromLocalMs(Date.UTC(2025, 10, 2, 1, 30), zone)).toISOString(), '2025-11-02T05:30:00.000Z'); // 01:30 EDT
+    const fromLocal = (wall: number): string => new Date(fromLocalMs(wall, zone)).toISOString();
+    assert.equal(fromLocal(Date.UTC(2025, 2, 9, 2, 30)), '2025-03-09T07:30:00.000Z'); // 03:30 EDT
+    assert.equal(fromLocal(Date.UTC(2025, 10, 2, 1, 30)), '2025-11-02T05:30:00.000Z'); // 01:30 EDT
     assert.equal(toLocalMs(Date.parse('2025-11-02T06:30:00Z'), zone), Date.UTC(2025, 10, 2, 1, 30)); // 01:30 EST
   });
 
-  test('maintenance windows – schedule uses the injected clock, caches until a boundary and throws 503 with Retry-After', () => {
+  test('maintenance windows – schedule: injected clock, cached until a boundary, throws 503 with Retry-After', () => {
     const clock = manualClock(Date.parse('2025-01-07T04:40:00Z'));
     const schedule = createMaintenanceSchedule(ny, { clock: clock.now });
     assert.deepEqual(schedule.currentWindow(), { inWindow: false, nextStartsAt: new Date('2025-01-07T04:45:00Z') });

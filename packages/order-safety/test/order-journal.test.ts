@@ -13,7 +13,7 @@ function assertGapFree(events: OrderEvent[], from = 1): void {
 }
 
 describe('order journal', () => {
-  test('order journal – appends get consecutive cursors, read/last see them, restart continues the sequence', async () => {
+  test('order journal – appends get consecutive cursors, read/last see them, a restart continues them', async () => {
     const dir = await tempDir('journal');
     const clock = manualClock(Date.UTC(2025, 2, 3, 14, 30));
     const journal = await createOrderJournal({ dir, clock: clock.now });
@@ -85,7 +85,7 @@ describe('order journal', () => {
     await reopened.close();
   });
 
-  test('order journal – JSON-lines segments of earlier versions are migrated once, keeping their cursors', async () => {
+  test('order journal – JSONL segments of earlier versions are migrated once, keeping their cursors', async () => {
     const dir = await tempDir('journal-migrate');
     const line = (cursor: number): string =>
       `${JSON.stringify({ cursor, time: 't', type: 'status', orderId: cursor, status: 'Submitted' })}\n`;
@@ -144,7 +144,7 @@ describe('order journal', () => {
     await journal.close();
   });
 
-  test('order journal – subscribers see durable events in order; since replays stored events without gaps or duplicates', async () => {
+  test('order journal – subscribers see durable events in order; a since replay has no gaps or repeats', async () => {
     const dir = await tempDir('journal-sub');
     const journal = await createOrderJournal({ dir, fsync: false });
     for (let i = 0; i < 30; i++) await journal.append({ type: 'status', orderId: i });

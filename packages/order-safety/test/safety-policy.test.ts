@@ -225,7 +225,8 @@ describe('policy config', () => {
     [
       'typo in a rule field',
       { keys: { a: { maxQty: 1 } } },
-      'Expected ORDER_POLICY.keys["a"] fields to be among readOnly, symbols, secTypes, maxQuantity, maxNotional, priceBandPercent, got "maxQty"',
+      'Expected ORDER_POLICY.keys["a"] fields to be among ' +
+        'readOnly, symbols, secTypes, maxQuantity, maxNotional, priceBandPercent, got "maxQty"',
     ],
   ];
   for (const [name, value, message] of bad) {

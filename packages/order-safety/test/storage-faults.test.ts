@@ -177,7 +177,7 @@ describe('storage faults', () => {
     await Promise.all([journal.close(), store.close()]);
   });
 
-  test('storage faults – a deleted WAL (committed records not yet checkpointed) is noticed while running', async () => {
+  test('storage faults – a deleted WAL (commits not yet checkpointed) is noticed while running', async () => {
     const dir = await tempDir('fault-wal-deleted');
     const journal = await createOrderJournal({ dir, ...fast });
     await journal.append({ type: 'sent', orderId: 1 });

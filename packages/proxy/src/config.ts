@@ -159,7 +159,8 @@ export function loadConfig(env: Env, argv: readonly string[] = []): ProxyConfig 
   const key = envSecret(env, 'TLS_KEY');
   if ((cert === undefined) !== (key === undefined)) {
     throw new ConfigError(
-      `Expected both TLS_CERT and TLS_KEY (or their _FILE forms), got only ${cert === undefined ? 'TLS_KEY' : 'TLS_CERT'}`,
+      'Expected both TLS_CERT and TLS_KEY (or their _FILE forms), ' +
+        `got only ${cert === undefined ? 'TLS_KEY' : 'TLS_CERT'}`,
     );
   }
   const allow = envString(env, 'IP_ALLOWLIST', '');

@@ -36,7 +36,8 @@ export async function prepareTls(config: ProxyConfig, log: Logger): Promise<TlsM
   if (!config.tls.selfSigned) problems.push('no TLS certificate (TLS_CERT/TLS_KEY) and TLS_SELF_SIGNED=false');
   if (problems.length > 0 && !config.insecure) {
     throw new InsecureListenError(
-      `Refusing to listen on ${config.host} (beyond loopback) with ${problems.join(' and ')}; configure them, listen on 127.0.0.1, or start with --insecure (IBREST_INSECURE=true)`,
+      `Refusing to listen on ${config.host} (beyond loopback) with ${problems.join(' and ')}; ` +
+        'configure them, listen on 127.0.0.1, or start with --insecure (IBREST_INSECURE=true)',
     );
   }
   if (problems.length > 0)

@@ -11,7 +11,8 @@ describe('auth – API keys and scopes', () => {
   let stack: Stack;
   before(async () => {
     const apiKeys = parseApiKeys(
-      `reader:read:${hashApiKey(KEYS.reader)},trader:read+trade:${hashApiKey(KEYS.trader)}\nops:admin:${hashApiKey(KEYS.admin)}`,
+      `reader:read:${hashApiKey(KEYS.reader)},trader:read+trade:${hashApiKey(KEYS.trader)}\n` +
+        `ops:admin:${hashApiKey(KEYS.admin)}`,
     );
     stack = await startStack(3, { apiKeys });
   });

@@ -33,7 +33,8 @@ describe('balancer – least outstanding', () => {
       p.acquire(w);
       seq.push(w.clientId);
     }
-    // in-flight 1:2 2:1 3:0 → 3; then 2 and 3 tie at 1 → 2 (first after 3, wrapping); then 3; then 1,2,3 all at 2 → 1
+    // in-flight 1:2 2:1 3:0 → 3; then 2 and 3 tie at 1 → 2 (first after 3, wrapping); then 3;
+    // then 1,2,3 all at 2 → 1
     assert.deepEqual(seq, [3, 2, 3, 1]);
   });
 

@@ -70,7 +70,7 @@ describe('market-data budgets – through the proxy', () => {
     await stack.close();
   });
 
-  it('counts lines per subscription key, shared by its callers, and refuses beyond the budget before any worker', async () => {
+  it('counts lines per subscription key, shared by its callers; over budget, refuses before any worker', async () => {
     const a1 = await stream('/market/data?conId=1&genericTickList=233');
     const a2 = await stream('/market/data?genericTickList=233&conId=1&format=sse');
     assert.equal(a1.status, 200);

@@ -32,7 +32,7 @@ describe('health and failover', () => {
     await eventually(() => s.proxy.pool.all().every((w) => w.inFlight === 0), 2000, 'in-flight back to 0');
   });
 
-  it('a killed worker is taken out with no failed idempotent read (connect-refused retry), and returns only via the active probe', async () => {
+  it('a killed worker: out, no idempotent read fails (connect-refused retry); only the probe returns it', async () => {
     // Slow probes while up: only passive detection can notice the kill in time.
     stack = await startStack(4, { health: { intervalMs: 60_000, downIntervalMs: 50, timeoutMs: 500 } });
     const s = stack;

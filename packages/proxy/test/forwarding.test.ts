@@ -63,7 +63,7 @@ describe('forwarder', () => {
     assert.equal(r.headers['keep-alive'], undefined);
   });
 
-  it('a client abort cancels a slow upstream request (the worker sees the close) and in-flight returns to 0', async () => {
+  it('a client abort cancels a slow upstream request (the worker sees the close); in-flight returns to 0', async () => {
     const stub = stack.stubs[1]!;
     const closedBefore = stub.closedEarly;
     const req = http.get(stack.url + '/contract?stub=slow&ms=10000', { agent: false });

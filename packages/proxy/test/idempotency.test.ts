@@ -15,7 +15,7 @@ describe('Idempotency-Key pass-through', () => {
     order: { action: 'BUY', orderType: 'MKT', totalQuantity: 1 },
   });
 
-  it('a retried POST /order with the same key is forwarded both times, unchanged, and the replay marker comes back', async () => {
+  it('a retried POST /order with the same key is forwarded twice, unchanged; the replay marker returns', async () => {
     const headers = { 'content-type': 'application/json', 'idempotency-key': KEY };
     const first = await request(stack.url + '/order', { method: 'POST', body, headers });
     const second = await request(stack.url + '/order', { method: 'POST', body, headers });

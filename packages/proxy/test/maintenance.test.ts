@@ -20,7 +20,7 @@ describe('maintenance windows', () => {
   });
   after(() => stack.close());
 
-  it('requests that need IB get 503 IB_MAINTENANCE_WINDOW with Retry-After to the end, reaching no worker', async () => {
+  it('requests needing IB get 503 IB_MAINTENANCE_WINDOW with Retry-After to the end, reaching no worker', async () => {
     const cases: Array<[string, string, Record<string, string>?]> = [
       ['GET', '/contract?symbol=AAPL'],
       ['GET', '/historical?symbol=AAPL&secType=STK'],

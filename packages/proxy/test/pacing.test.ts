@@ -130,7 +130,7 @@ describe('historical pacing – IB rules across the pool', () => {
     assert.equal(ahead.go(), 0, 'the one ahead goes: four plus itself');
   });
 
-  it('through the proxy: slow answers — the sixth request leaves 2 s after the five answered, not after they left', async () => {
+  it('through the proxy, slow answers: the sixth leaves 2 s after the five answered, not after they left', async () => {
     const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 10_000 } });
     try {
       const path = (d: number, ms: number): string =>
@@ -183,7 +183,7 @@ describe('historical pacing – IB rules across the pool', () => {
     assert.equal(open.inUse, 2);
   });
 
-  it('through the proxy: 50 historical requests open pool-wide; the 51st waits for a place, or 429 after its wait', async () => {
+  it('through the proxy: 50 historical requests open pool-wide; the 51st waits for a place, else 429', async () => {
     const stack = await startStack(3, { historicalPacing: { enabled: true, maxWaitMs: 1000 } });
     try {
       const holding = () => stack.stubs.reduce((n, w) => n + w.holding, 0);
@@ -218,7 +218,7 @@ describe('historical pacing – IB rules across the pool', () => {
     }
   });
 
-  it('through the proxy: 30-s bars — identical requests pinned to one worker, the 6th for a contract 429', async () => {
+  it('through the proxy, 30-s bars: identical requests pinned to one worker, the 6th for a contract 429', async () => {
     const stack = await startStack(2, { historicalPacing: { enabled: true, maxWaitMs: 0 } });
     try {
       const path = (d: number): string => `/historical?symbol=AAPL&durationStr=${d}%20D&barSizeSetting=30%20secs`;

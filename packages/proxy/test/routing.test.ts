@@ -62,7 +62,7 @@ describe('router – order operations are pinned to clientId 0', () => {
     assert.equal(r.headers['transfer-encoding'], undefined);
   });
 
-  it('every forwarded manifest route lands where its target says (order → worker 0, else a read worker)', async () => {
+  it('every forwarded manifest route lands where its target says: order → worker 0, else a read worker', async () => {
     for (const e of ROUTES.filter((r) => r.owner === 'worker' && r.target !== 'local')) {
       const path = e.path.replace(/:(\w+)/g, '1');
       const body = e.method === 'GET' ? undefined : '{}';

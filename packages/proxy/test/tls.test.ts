@@ -52,7 +52,7 @@ describe('entrypoint – TLS and exposure rules', () => {
     }
   });
 
-  it('beyond loopback without a certificate: generates a self-signed one once, logs its fingerprint, reuses it', async () => {
+  it('beyond loopback, no certificate: creates a self-signed one once, logs its fingerprint, reuses it', async () => {
     const lines: string[] = [];
     const { createLogger } = await import('@ibrest/common');
     // Captures every log call's arguments; the level is above info output so nothing is printed.

@@ -114,7 +114,8 @@ async function main(): Promise<void> {
     const { port } = await svc.listening;
     ib = { host: '127.0.0.1', port };
     say(
-      `✓ ${'gateway-sim'.padEnd(12)} ${`127.0.0.1:${port}`.padEnd(24)} simulated IB Gateway (server version ${config.simServerVersion}); set IB_HOST/IB_PORT for a real one`,
+      `✓ ${'gateway-sim'.padEnd(12)} ${`127.0.0.1:${port}`.padEnd(24)} ` +
+        `simulated IB Gateway (server version ${config.simServerVersion}); set IB_HOST/IB_PORT for a real one`,
     );
   } else {
     say(`• ${'gateway'.padEnd(12)} ${`${ib.host}:${ib.port}`.padEnd(24)} real TWS / IB Gateway`);
@@ -186,7 +187,8 @@ async function main(): Promise<void> {
   say(`  curl "${proxyUrl}/contract?symbol=AAPL&secType=STK"`);
   say(`  curl -X POST ${proxyUrl}/order -H 'Content-Type: application/json' \\`);
   say(
-    `    -d '{"contract":{"symbol":"AAPL","secType":"STK","exchange":"SMART","currency":"USD"},"order":{"action":"BUY","orderType":"MKT","totalQuantity":10}}'`,
+    `    -d '{"contract":{"symbol":"AAPL","secType":"STK","exchange":"SMART","currency":"USD"},` +
+      `"order":{"action":"BUY","orderType":"MKT","totalQuantity":10}}'`,
   );
   say('Press Ctrl-C to stop.');
 }

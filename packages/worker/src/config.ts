@@ -77,7 +77,8 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
   const maxRequestTimeoutMs = envInt(env, 'MAX_REQUEST_TIMEOUT_MS', 60_000, { min: 10, max: 600_000 });
   if (maxRequestTimeoutMs < requestTimeoutMs) {
     throw new ConfigError(
-      `Expected MAX_REQUEST_TIMEOUT_MS to be at least REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${maxRequestTimeoutMs}`,
+      `Expected MAX_REQUEST_TIMEOUT_MS to be at least REQUEST_TIMEOUT_MS (${requestTimeoutMs}), ` +
+        `got ${maxRequestTimeoutMs}`,
     );
   }
   const reconnectMinMs = envInt(env, 'IB_RECONNECT_MIN_MS', 500, { min: 10, max: 600_000 });
@@ -129,7 +130,8 @@ function parseSpareClientIds(raw: string | undefined, clientId: number): number[
     const n = Number(p);
     if (!/^\d+$/.test(p) || n < 8 || n > 31 || n === clientId || out.includes(n)) {
       throw new ConfigError(
-        `Expected IB_SPARE_CLIENT_IDS to be a comma-separated list of distinct clientIds from 8 to 31 other than ${clientId}, got ${JSON.stringify(raw)}`,
+        'Expected IB_SPARE_CLIENT_IDS to be a comma-separated list of distinct clientIds ' +
+          `from 8 to 31 other than ${clientId}, got ${JSON.stringify(raw)}`,
       );
     }
     out.push(n);
@@ -157,7 +159,8 @@ function listenHost(env: Env): string {
   const host = envString(env, 'HOST', '127.0.0.1');
   if (!isLoopback(host) && !envBool(env, 'IBREST_INSECURE', false)) {
     throw new ConfigError(
-      `Expected HOST to be a loopback address (a worker has no TLS or API keys; the proxy is the entry point), got ${JSON.stringify(host)}. ` +
+      'Expected HOST to be a loopback address (a worker has no TLS or API keys; the proxy is the entry point), ' +
+        `got ${JSON.stringify(host)}. ` +
         'Set IBREST_INSECURE=true to listen on a private network behind the proxy anyway',
     );
   }

@@ -43,7 +43,7 @@ describe('clientId leases – a clientId stuck with 326', () => {
     return w;
   };
 
-  it('a worker refused twice falls back to its spare, says so on /health/ready and in metrics, and trades under it', async () => {
+  it('a worker refused twice moves to its spare, says so in /health/ready and metrics, trades under it', async () => {
     sim.control.holdClientId(5, 30_000);
     const w = await start(5, '12,13');
     await w.whenReady(8000);

@@ -78,7 +78,7 @@ describe('faults – outages, reconnects and a stuck clientId', () => {
     assert.equal(again.status, 200);
   });
 
-  it('duplicate clientId → 326 reported on /health/ready and in metrics; connects with the same id once free', async () => {
+  it('duplicate clientId → 326 on /health/ready and in metrics; connects with the same id once free', async () => {
     // Held until the worker has seen the refusal, then freed: a fixed hold raced the worker's start-up on a
     // loaded machine (the hold could end before the worker's first connect, and no 326 ever came).
     s.sim.control.holdClientId(4, 120_000);

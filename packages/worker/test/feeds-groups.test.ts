@@ -47,7 +47,7 @@ describe('feeds – every feed group in JSON, SSE and Atom against the simulator
     );
   });
 
-  it('/market/depth: one-shot book, SSE book events, Atom; a second book over IB_MARKET_DEPTH_BOOKS → 429', async () => {
+  it('/market/depth: one-shot book, SSE book events, Atom; a 2nd book over IB_MARKET_DEPTH_BOOKS → 429', async () => {
     const book = await http(`${s.url}/market/depth?symbol=AAPL&numRows=5`);
     assert.equal(book.status, 200, JSON.stringify(book.body));
     assert.ok(book.body.bids.length > 0 && book.body.asks.length > 0);

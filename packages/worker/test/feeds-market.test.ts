@@ -110,7 +110,7 @@ describe('feeds – market data fan-out against the simulator', () => {
     await eventually(() => s.worker.feeds.stats().topics === 0, 3000, 'released');
   });
 
-  it('farm flap (2103 → 2104): status degraded then restored, the subscription is kept and ticks continue', async () => {
+  it('farm flap (2103 → 2104): status degraded then restored, the subscription is kept, ticks continue', async () => {
     const c = new SseClient(`${s.url}/market/data?symbol=IBM`);
     await eventually(() => c.named('tick').length > 0, 5000, 'ticks');
     const sentBefore = mktDataRequests(s).length;
@@ -190,7 +190,7 @@ describe('feeds – market data fan-out against the simulator', () => {
     c.close();
   });
 
-  it('gateway restart mid-stream: status events, the subscription is re-established, data resumes on the same stream', async () => {
+  it('gateway restart mid-stream: status events, subscription re-established, data resumes, same stream', async () => {
     const c = new SseClient(`${s.url}/market/data?symbol=TSLA`);
     await eventually(() => c.named('tick').length > 0, 5000, 'ticks');
     await s.sim.control.restart({ downMs: 300 });

@@ -25,7 +25,7 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
     order: { action: 'BUY', totalQuantity: qty, orderType: 'LMT', lmtPrice: price },
   });
 
-  it('a retry replays the first answer (Idempotent-Replayed) and never reaches IB again; orderRef carries the key', async () => {
+  it('a retry replays the first answer (Idempotent-Replayed), not reaching IB; orderRef carries the key', async () => {
     const first = await post('retry-1', lmt(101));
     assert.equal(first.status, 201, JSON.stringify(first.body));
     assert.equal(first.headers.get('idempotent-replayed'), null);
@@ -176,7 +176,8 @@ describe('idempotency – Idempotency-Key on the order writes', () => {
     const placed = await post(undefined, lmt(80));
     await until(
       new RegExp(
-        `"orderId":${placed.body.orderId}[,}][^\\n]*"type":"sent"|"type":"sent"[^\\n]*"orderId":${placed.body.orderId}[,}]`,
+        `"orderId":${placed.body.orderId}[,}][^\\n]*"type":"sent"|` +
+          `"type":"sent"[^\\n]*"orderId":${placed.body.orderId}[,}]`,
       ),
     );
     ac.abort();

@@ -46,7 +46,8 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
       .slice(0, 19)
       .replace('T', ' ');
     const range = await http(
-      `${s.url}/news/headlines?conId=${AAPL_CONID}&providerCodes=BRFUPDN+BRFG&totalResults=300&startDateTime=${encodeURIComponent(start)}&endDateTime=${encodeURIComponent(newest)}`,
+      `${s.url}/news/headlines?conId=${AAPL_CONID}&providerCodes=BRFUPDN+BRFG&totalResults=300` +
+        `&startDateTime=${encodeURIComponent(start)}&endDateTime=${encodeURIComponent(newest)}`,
     );
     assert.equal(range.status, 200, JSON.stringify(range.body));
     assert.equal(range.body.hasMore, false);
@@ -54,7 +55,7 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
     assert.equal(range.body.headlines[0].articleId, three.body.headlines[0].articleId);
   });
 
-  it('GET /news/headlines?format=atom and Accept: application/atom+xml: one entry per headline, id providerCode:articleId', async () => {
+  it('?format=atom and Accept: application/atom+xml: one entry per headline, id providerCode:articleId', async () => {
     const json = await http(`${s.url}/news/headlines?symbol=MSFT&providerCodes=BRFG%2BDJNL&totalResults=5`);
     assert.equal(json.status, 200, JSON.stringify(json.body));
     const ids = json.body.headlines.map(
@@ -133,7 +134,8 @@ describe('news – headlines (reqHistoricalNews) and articles (reqNewsArticle) a
       ['/news/headlines?symbol=AAPL&providerCodes=BRFG&totalResults=301', 'query.totalResults'],
       ['/news/headlines?symbol=AAPL&providerCodes=BRFG&startDateTime=yesterday', 'query.startDateTime'],
       [
-        '/news/headlines?symbol=AAPL&providerCodes=BRFG&startDateTime=2024-03-02%2010:00:00&endDateTime=2024-03-01%2010:00:00',
+        '/news/headlines?symbol=AAPL&providerCodes=BRFG' +
+          '&startDateTime=2024-03-02%2010:00:00&endDateTime=2024-03-01%2010:00:00',
         'query.startDateTime',
       ],
       ['/news/headlines?symbol=AAPL&providerCodes=BRFG&format=sse', 'query.format'],

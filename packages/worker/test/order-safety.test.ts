@@ -26,7 +26,7 @@ describe('reconciliation – fills during an outage are recovered into the journ
   });
   after(() => s.close());
 
-  it('a fill while the gateway restarts → fill + Filled marked reconciled after reconnect; fills lost = 0', async () => {
+  it('a fill while the gateway restarts → fill + Filled marked reconciled on reconnect; fills lost = 0', async () => {
     const placed = await http(`${s.url}/order`, {
       method: 'POST',
       json: { contract: AAPL, order: { action: 'BUY', totalQuantity: 5, orderType: 'LMT', lmtPrice: 100, tif: 'GTC' } },
@@ -224,7 +224,7 @@ describe('maintenance windows – 503 + Retry-After for what needs IB, mirror re
   });
   after(() => s.close());
 
-  it('inside the window: order writes and IB reads get 503 IB_MAINTENANCE_WINDOW until the end; the mirror answers', async () => {
+  it('in the window: order writes, IB reads get 503 IB_MAINTENANCE_WINDOW to the end; the mirror answers', async () => {
     const places = s.sim.control.received({ clientId: 3, msgId: PLACE_ORDER }).length;
     const r = await http(`${s.url}/order`, {
       method: 'POST',

@@ -21,7 +21,8 @@ describe('pacing – the simulator never sees a violation', () => {
       for (const strike of chain.strikes) {
         for (const right of ['C', 'P'])
           contracts.push(
-            `symbol=AAPL&secType=OPT&exchange=SMART&currency=USD&lastTradeDateOrContractMonth=${exp}&strike=${strike}&right=${right}`,
+            'symbol=AAPL&secType=OPT&exchange=SMART&currency=USD' +
+              `&lastTradeDateOrContractMonth=${exp}&strike=${strike}&right=${right}`,
           );
       }
     }

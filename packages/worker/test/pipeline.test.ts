@@ -117,7 +117,7 @@ describe('order pipeline – the steps, one by one', () => {
     assert.equal((await runStep(outside, newFlight(call()))).called, 1);
   });
 
-  it('validate: every offending field at once; one shape only; brackets default the children, refuse a wrong side', async () => {
+  it('validate: all bad fields at once; one shape only; brackets default children, refuse a wrong side', async () => {
     const bad = await runStep(
       validate(),
       newFlight(call({ body: { contract: { secType: 'STK' }, order: { orderType: 'LMT' } } })),
@@ -261,7 +261,7 @@ describe('order pipeline – the steps, one by one', () => {
         assert.equal((other.err as ApiError).code, 'IDEMPOTENCY_KEY_REUSED');
       }));
 
-    it('a throw from the rest (nothing reached IB) releases the key; a silent outcome keeps it following the order', () =>
+    it('a throw from the rest (nothing reached IB) frees the key; a silent outcome keeps it following the order', () =>
       withStore(async (store) => {
         const l = fakeLedger();
         l.bind(store);
@@ -428,7 +428,7 @@ describe('evidence – IB’s word decides, our bookkeeping never does', () => {
     assert.deepEqual(judge(watch(record({ status: 'Submitted' }), 'submitted'), 'place_order'), { kind: 'answered' });
     assert.deepEqual(judge(watch(record({ status: 'PendingSubmit' }), 'staged'), 'place_order'), { kind: 'answered' });
   });
-  it('IB’s refusals answer at once with their code: 200 → 404, 201 → 422, 202 during wait=filled → ORDER_CANCELLED', () => {
+  it('IB refusals answer at once with ibCode: 200 → 404, 201 → 422, 202 on wait=filled → ORDER_CANCELLED', () => {
     const err = (code: number, want: Watch['want'] = 'submitted') => {
       const v = judge(
         watch(record({ acknowledged: false, errors: [{ code, message: `IB ${code}`, at: '' }] }), want),

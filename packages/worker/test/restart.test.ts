@@ -90,7 +90,7 @@ describe('restart – idempotency survives kill -9 of the worker process', () =>
     await kill9(b.child);
   });
 
-  it('killed while the order was in flight at IB → after restart the retry finds it by orderRef instead of placing again', async () => {
+  it('killed with an order in flight at IB → after restart a retry finds it by orderRef, places none', async () => {
     const c = await spawnWorker(sim.port, dataDir);
     children.push(c.child);
     // IB takes its time to acknowledge: the worker dies after sending, before it could answer.

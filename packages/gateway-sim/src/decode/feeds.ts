@@ -75,7 +75,9 @@ export interface ScannerRequest {
   aboveVolume?: number;
 }
 
-/** REQ_SCANNER_SUBSCRIPTION without a version (≥ SCANNER_GENERIC_OPTS): the subscription, filter and options lists. */
+/**
+ * REQ_SCANNER_SUBSCRIPTION without a version (≥ SCANNER_GENERIC_OPTS): the subscription, filter and options lists.
+ */
 export function readScannerSubscription(r: FieldReader): ScannerRequest {
   const reqId = r.readInt('reqId');
   const numberOfRows = r.readIntOrUndefined('numberOfRows');

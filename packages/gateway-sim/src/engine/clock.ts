@@ -25,7 +25,10 @@ const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 /** "yyyyMMdd HH:mm:ss" in UTC, the layout IB uses for connection and execution times. */
 export function ibDateTime(ms: number): string {
   const d = new Date(ms);
-  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  return (
+    `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+  );
 }
 
 /** "yyyyMMdd" in UTC. */

@@ -32,7 +32,8 @@ export function defaultProfilesXml(accounts: readonly string[]): string {
     .join('');
   return (
     `${XML_DECL}<ListOfAllocationProfiles><AllocationProfile><name>EqualPct</name><type>1</type>` +
-    `<ListOfAllocations varName="listOfAllocations">${allocs}</ListOfAllocations></AllocationProfile></ListOfAllocationProfiles>`
+    `<ListOfAllocations varName="listOfAllocations">${allocs}</ListOfAllocations>` +
+    '</AllocationProfile></ListOfAllocationProfiles>'
   );
 }
 

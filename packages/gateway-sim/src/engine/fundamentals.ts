@@ -57,16 +57,21 @@ export function fundamentalReport(
   const name = xmlEscape(c.longName);
   const decl = '<?xml version="1.0" encoding="UTF-8"?>';
   const years = fiscalYears(nowMs);
-  const coIds = `<CoIDs><CoID Type="RepNo">${c.conId.toString(36).toUpperCase()}</CoID><CoID Type="CompanyName">${name}</CoID></CoIDs>`;
+  const coIds =
+    `<CoIDs><CoID Type="RepNo">${c.conId.toString(36).toUpperCase()}</CoID>` +
+    `<CoID Type="CompanyName">${name}</CoID></CoIDs>`;
   switch (type) {
     case 'ReportSnapshot':
       return (
         `${decl}<ReportSnapshot Major="1" Minor="0" Revision="1">${coIds}` +
         `<Issues><Issue ID="1" Type="C" Desc="Common Stock" Order="1"><IssueID Type="Ticker">${c.symbol}</IssueID>` +
-        `${c.isin ? `<IssueID Type="ISIN">${c.isin}</IssueID>` : ''}<Exchange Code="${c.primaryExch}" Country="USA">${c.primaryExch}</Exchange></Issue></Issues>` +
+        `${c.isin ? `<IssueID Type="ISIN">${c.isin}</IssueID>` : ''}` +
+        `<Exchange Code="${c.primaryExch}" Country="USA">${c.primaryExch}</Exchange></Issue></Issues>` +
         `<CoGeneralInfo><CoStatus Code="1">Active</CoStatus><Employees>${f.employees}</Employees>` +
-        `<SharesOut TotalFloat="${Math.round(f.shares * 0.98)}">${f.shares}</SharesOut><ReportingCurrency Code="USD">U.S. Dollars</ReportingCurrency></CoGeneralInfo>` +
-        `<TextInfo><Text Type="Business Summary">${name} operates in ${xmlEscape(c.industry)} (${xmlEscape(c.category)}).</Text></TextInfo>` +
+        `<SharesOut TotalFloat="${Math.round(f.shares * 0.98)}">${f.shares}</SharesOut>` +
+        `<ReportingCurrency Code="USD">U.S. Dollars</ReportingCurrency></CoGeneralInfo>` +
+        `<TextInfo><Text Type="Business Summary">${name} operates in ${xmlEscape(c.industry)} ` +
+        `(${xmlEscape(c.category)}).</Text></TextInfo>` +
         `<Ratios PriceCurrency="USD" ReportingCurrency="USD" ExchangeRate="1.00000"><Group ID="Price and Volume">` +
         `<Ratio FieldName="NPRICE" Type="N">${price}</Ratio></Group><Group ID="Income Statement">` +
         `<Ratio FieldName="MKTCAP" Type="N">${((f.shares * price) / 1e6).toFixed(1)}</Ratio>` +
@@ -92,20 +97,24 @@ export function fundamentalReport(
       );
     case 'ReportRatios':
       return (
-        `${decl}<ReportRatios Major="1" Minor="0" Revision="1">${coIds}<Ratios PriceCurrency="USD" ReportingCurrency="USD">` +
-        `<Group ID="Valuation"><Ratio FieldName="PEEXCLXOR" Type="N">${(price / Math.max(0.01, f.eps)).toFixed(2)}</Ratio>` +
+        `${decl}<ReportRatios Major="1" Minor="0" Revision="1">${coIds}` +
+        `<Ratios PriceCurrency="USD" ReportingCurrency="USD"><Group ID="Valuation">` +
+        `<Ratio FieldName="PEEXCLXOR" Type="N">${(price / Math.max(0.01, f.eps)).toFixed(2)}</Ratio>` +
         `<Ratio FieldName="YIELD" Type="N">${((f.dividend / price) * 100).toFixed(2)}</Ratio></Group>` +
-        `<Group ID="Profitability"><Ratio FieldName="TTMNPMGN" Type="N">${((f.netIncome / f.revenue) * 100).toFixed(2)}</Ratio></Group>` +
+        `<Group ID="Profitability">` +
+        `<Ratio FieldName="TTMNPMGN" Type="N">${((f.netIncome / f.revenue) * 100).toFixed(2)}</Ratio></Group>` +
         `</Ratios></ReportRatios>`
       );
     case 'ReportsFinStatements':
       return (
-        `${decl}<ReportFinancialStatements Major="1" Minor="0" Revision="1">${coIds}<FinancialStatements><AnnualPeriods>` +
+        `${decl}<ReportFinancialStatements Major="1" Minor="0" Revision="1">${coIds}` +
+        `<FinancialStatements><AnnualPeriods>` +
         years
           .map(
             (y) =>
               `<FiscalPeriod Type="Annual" EndDate="${y}-12-31" FiscalYear="${y}"><Statement Type="INC">` +
-              `<lineItem coaCode="RTLR">${(f.revenue / 1e6).toFixed(1)}</lineItem><lineItem coaCode="NINC">${(f.netIncome / 1e6).toFixed(1)}</lineItem>` +
+              `<lineItem coaCode="RTLR">${(f.revenue / 1e6).toFixed(1)}</lineItem>` +
+              `<lineItem coaCode="NINC">${(f.netIncome / 1e6).toFixed(1)}</lineItem>` +
               `</Statement></FiscalPeriod>`,
           )
           .join('') +
@@ -113,8 +122,10 @@ export function fundamentalReport(
       );
     case 'RESC':
       return (
-        `${decl}<REarnEstCons Version="1"><Company><SecIds><SecId type="TICKER">${c.symbol}</SecId></SecIds></Company>` +
-        `<ConsEstimates><FYEstimates><FYEstimate type="EPS" unit="U"><FYPeriod periodType="A" fYear="${years[0]! + 1}">` +
+        `${decl}<REarnEstCons Version="1"><Company><SecIds>` +
+        `<SecId type="TICKER">${c.symbol}</SecId></SecIds></Company>` +
+        `<ConsEstimates><FYEstimates><FYEstimate type="EPS" unit="U">` +
+        `<FYPeriod periodType="A" fYear="${years[0]! + 1}">` +
         `<ConsEstimate type="Mean"><ConsValue dateType="CURR">${(f.eps * 1.08).toFixed(2)}</ConsValue></ConsEstimate>` +
         `</FYPeriod></FYEstimate></FYEstimates></ConsEstimates></REarnEstCons>`
       );

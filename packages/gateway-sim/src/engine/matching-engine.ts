@@ -91,7 +91,7 @@ export class MatchingEngine {
     market.onChange((q) => this.onQuote(q));
   }
 
-  // ── queries ──────────────────────────────────────────────────────────────────────────────────────
+  // ── queries ─────────────────────────────────
 
   all(): SimOrder[] {
     return [...this.retired, ...this.orders.values()];
@@ -172,7 +172,7 @@ export class MatchingEngine {
     this.onIdState?.(this.idState());
   }
 
-  // ── commands ─────────────────────────────────────────────────────────────────────────────────────
+  // ── commands ────────────────────────────────
 
   place(clientId: number, req: OrderRequest, contract: ContractDef): PlaceResult {
     const existing = this.find(clientId, req.orderId);
@@ -256,7 +256,7 @@ export class MatchingEngine {
     return true;
   }
 
-  // ── internals ────────────────────────────────────────────────────────────────────────────────────
+  // ── internals ───────────────────────────────
 
   /** IB's checks a new order (or a what-if) must pass; the error to send when it does not. */
   validate(req: OrderRequest, contract?: ContractDef): { ok: false; code: number; text: string } | undefined {

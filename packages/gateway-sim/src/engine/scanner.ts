@@ -28,28 +28,35 @@ export const INSTRUMENTS = ['STK'] as const;
 export function scannerParametersXml(): string {
   const scanTypes = SCAN_TYPES.map(
     (t) =>
-      `<ScanType><displayName>${xmlEscape(t.name)}</displayName><scanCode>${t.code}</scanCode><instruments>STK</instruments>` +
+      `<ScanType><displayName>${xmlEscape(t.name)}</displayName><scanCode>${t.code}</scanCode>` +
+      '<instruments>STK</instruments>' +
       `<absoluteColumns>false</absoluteColumns><Columns varName="columns"/></ScanType>`,
   ).join('');
   const locations = LOCATIONS.slice(1)
     .map(
       (l) =>
-        `<Location><displayName>${xmlEscape(l.name)}</displayName><locationCode>${l.code}</locationCode><instruments>STK</instruments>` +
+        `<Location><displayName>${xmlEscape(l.name)}</displayName><locationCode>${l.code}</locationCode>` +
+        '<instruments>STK</instruments>' +
         `<routeExchange>SMART</routeExchange></Location>`,
     )
     .join('');
   const filter = (id: string, category: string, code: string, name: string): string =>
     `<RangeFilter><id>${id}</id><category>${category}</category><histogram>false</histogram>` +
-    `<AbstractField type="scanner.filter.DoubleField"><code>${code}Above</code><displayName>${xmlEscape(name)} above</displayName></AbstractField>` +
-    `<AbstractField type="scanner.filter.DoubleField"><code>${code}Below</code><displayName>${xmlEscape(name)} below</displayName></AbstractField></RangeFilter>`;
+    `<AbstractField type="scanner.filter.DoubleField"><code>${code}Above</code>` +
+    `<displayName>${xmlEscape(name)} above</displayName></AbstractField>` +
+    `<AbstractField type="scanner.filter.DoubleField"><code>${code}Below</code>` +
+    `<displayName>${xmlEscape(name)} below</displayName></AbstractField></RangeFilter>`;
   return (
     '<?xml version="1.0" encoding="UTF-8"?><ScanParameterResponse>' +
     '<InstrumentList varName="instrumentList"><Instrument><name>US Stocks</name><type>STK</type>' +
-    '<filters>PRICE,VOLUME,CHANGEPERC</filters><group>STK.GLOBAL</group><shortName>US</shortName></Instrument></InstrumentList>' +
-    `<LocationTree varName="locationTree"><Location><displayName>US Stocks</displayName><locationCode>STK.US</locationCode>` +
-    `<instruments>STK</instruments><LocationTree varName="locationTree">${locations}</LocationTree></Location></LocationTree>` +
+    '<filters>PRICE,VOLUME,CHANGEPERC</filters><group>STK.GLOBAL</group><shortName>US</shortName></Instrument>' +
+    '</InstrumentList>' +
+    '<LocationTree varName="locationTree"><Location><displayName>US Stocks</displayName>' +
+    '<locationCode>STK.US</locationCode><instruments>STK</instruments>' +
+    `<LocationTree varName="locationTree">${locations}</LocationTree></Location></LocationTree>` +
     `<ScanTypeList varName="scanTypeList">${scanTypes}</ScanTypeList>` +
-    `<FilterList varName="filterList">${filter('PRICE', 'Price', 'price', 'Price')}${filter('VOLUME', 'Volume', 'volume', 'Volume')}` +
+    `<FilterList varName="filterList">${filter('PRICE', 'Price', 'price', 'Price')}` +
+    `${filter('VOLUME', 'Volume', 'volume', 'Volume')}` +
     `${filter('CHANGEPERC', 'Price Change', 'changePerc', 'Change %')}</FilterList></ScanParameterResponse>`
   );
 }

@@ -86,7 +86,10 @@ export class WhatIfDesk {
     };
     if (figures.initMarginAfter > figures.equityWithLoanAfter) {
       // IB's wording when margin would not cover the order (the same check rejects a real order).
-      figures.warningText = `YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE [${figures.equityWithLoanAfter.toFixed(2)} ${contract.currency}] MUST EXCEED THE INITIAL MARGIN [${figures.initMarginAfter.toFixed(2)} ${contract.currency}]`;
+      figures.warningText =
+        'YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE ' +
+        `[${figures.equityWithLoanAfter.toFixed(2)} ${contract.currency}] MUST EXCEED THE INITIAL MARGIN ` +
+        `[${figures.initMarginAfter.toFixed(2)} ${contract.currency}]`;
     }
     const now = this.clock.now();
     const order: SimOrder = {

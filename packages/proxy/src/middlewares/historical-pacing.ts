@@ -78,7 +78,8 @@ export function historicalPacing(
             metrics.pacingRejections.inc({ kind: 'historical_contract' });
             throw new PacingError(
               'HISTORICAL_PACING',
-              `IB historical-data pacing: requests ahead of this one are still at IB; retry in ${Math.ceil(wait / 1000)} s`,
+              'IB historical-data pacing: requests ahead of this one are still at IB; ' +
+                `retry in ${Math.ceil(wait / 1000)} s`,
               wait / 1000,
               { rule: 'in_flight', retryAfterMs: wait, waitedMs: waited },
             );

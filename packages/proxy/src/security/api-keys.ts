@@ -49,8 +49,9 @@ function record(name: unknown, hash: unknown, scopes: unknown, policy: unknown, 
   }
   // The hash is echoed only by shape, never by value: a plaintext key pasted here by mistake must not reach logs.
   if (typeof hash !== 'string' || !HASH_RE.test(hash.toLowerCase())) {
+    const shape = typeof hash === 'string' ? hash.length + ' characters' : typeof hash;
     throw new ConfigError(
-      `Expected ${where} hash to be sha256:<64 hex digits> (see ibrest-proxy hash-key), got a value of ${typeof hash === 'string' ? hash.length + ' characters' : typeof hash}`,
+      `Expected ${where} hash to be sha256:<64 hex digits> (see ibrest-proxy hash-key), got a value of ${shape}`,
     );
   }
   if (policy !== undefined && (policy === null || typeof policy !== 'object' || Array.isArray(policy))) {
@@ -94,7 +95,8 @@ export function parseApiKeys(raw: string | undefined): ApiKeyRecord[] {
         const m = /^([^:]+):([^:]+):(sha256:.*)$/.exec(entry);
         if (m === null) {
           throw new ConfigError(
-            `Expected API_KEYS entry ${i + 1} to be name:scopes:sha256:<hex>, got an entry of ${entry.length} characters`,
+            `Expected API_KEYS entry ${i + 1} to be name:scopes:sha256:<hex>, ` +
+              `got an entry of ${entry.length} characters`,
           );
         }
         return record(m[1], m[3], m[2], undefined, `API_KEYS entry ${i + 1} (${m[1]})`);

@@ -63,7 +63,8 @@ export class ClientIdLease {
         this.o.log.error(
           { refusals: this.refusals, configuredClientId: this.o.configured },
           this.o.configured === 0
-            ? 'clientId 0 stays refused (326) and cannot be replaced: orders cannot be managed until the gateway releases it'
+            ? 'clientId 0 stays refused (326) and cannot be replaced: ' +
+                'orders cannot be managed until the gateway releases it'
             : 'clientId stays refused (326) and no spare is left',
         );
       }

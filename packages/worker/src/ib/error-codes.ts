@@ -166,7 +166,9 @@ const REQUEST_CODES: Readonly<Record<number, CodeEntry>> = {
   321: { kind: 'invalid', why: 'Error validating request (a value IB refuses)' },
   322: {
     kind: 'invalid',
-    why: 'Error processing request (duplicate or invalid id or parameters; "Only 50 simultaneous API historical data requests allowed" by its text: 429 `IB_PACING_VIOLATION`)',
+    why:
+      'Error processing request (duplicate or invalid id or parameters; "Only 50 simultaneous API historical ' +
+      'data requests allowed" by its text: 429 `IB_PACING_VIOLATION`)',
   },
   354: { kind: 'no-data', why: 'Requested market data is not subscribed' },
   366: { kind: 'no-data', why: 'No historical data query found for ticker id' },

@@ -70,7 +70,8 @@ export class Pacer {
         this.metrics?.pacingRejections.inc({ kind: 'messages' });
         throw new PacingLimitError(
           'messages',
-          `The IB message budget (${this.rate}/s) is taken: ${this.queue.size} messages are queued ahead of this ${kind}`,
+          `The IB message budget (${this.rate}/s) is taken: ` +
+            `${this.queue.size} messages are queued ahead of this ${kind}`,
           (at - options.deadlineAt) / 1000,
           undefined,
           { queued: this.queue.size, rate: this.rate },

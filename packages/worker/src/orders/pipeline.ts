@@ -68,7 +68,7 @@ export async function runOrderCall(
   throw outcome.error;
 }
 
-// ── shapes ────────────────────────────────────────────────────────────────────────────────────────────
+// ── shapes ─────────────────────────────────
 
 export interface OrderCall {
   op: 'place' | 'modify' | 'cancel';
@@ -188,7 +188,7 @@ export function compose(steps: readonly Step[], f: Flight): Promise<Outcome> {
   return run(0);
 }
 
-// ── 1. maintenance ────────────────────────────────────────────────────────────────────────────────────
+// ── 1. maintenance ─────────────────────────
 
 export function maintenance(d: Pick<OrderPathDeps, 'schedule' | 'metrics'>): Step {
   return async (_f, next) => {
@@ -199,7 +199,7 @@ export function maintenance(d: Pick<OrderPathDeps, 'schedule' | 'metrics'>): Ste
   };
 }
 
-// ── 2. validate ───────────────────────────────────────────────────────────────────────────────────────
+// ── 2. validate ────────────────────────────
 
 /** Order fields IB lets a modify change. Everything else of the live order is fixed. */
 export const MODIFIABLE = new Set([
@@ -338,7 +338,7 @@ function sameValue(a: unknown, b: unknown): boolean {
   return a === b || (typeof a === 'string' && typeof b === 'string' && a.toUpperCase() === b.toUpperCase());
 }
 
-// ── 3. checkPolicy ────────────────────────────────────────────────────────────────────────────────────
+// ── 3. checkPolicy ─────────────────────────
 
 /** Each order against the API key's policy (a refusal throws 403 once audited); recordIntent awaits the acceptances. */
 export function checkPolicy(d: Pick<OrderPathDeps, 'policy'>): Step {
@@ -363,7 +363,7 @@ export function checkPolicy(d: Pick<OrderPathDeps, 'policy'>): Step {
   };
 }
 
-// ── 4. claimKey ───────────────────────────────────────────────────────────────────────────────────────
+// ── 4. claimKey ────────────────────────────
 
 /**
  * Idempotency-Key. Before: a stored answer is replayed; a key whose order is being followed answers with
@@ -503,7 +503,7 @@ function beforeDeadline<T>(p: Promise<T>, d: Deadline): Promise<T> {
   });
 }
 
-// ── 5. checkTarget ────────────────────────────────────────────────────────────────────────────────────
+// ── 5. checkTarget ─────────────────────────
 
 /** A modify or cancel needs an order IB acknowledged that can still change (after the key: a retry replays). */
 export function checkTarget(): Step {
@@ -514,7 +514,7 @@ export function checkTarget(): Step {
   };
 }
 
-// ── 6. recordIntent ───────────────────────────────────────────────────────────────────────────────────
+// ── 6. recordIntent ────────────────────────
 
 const JOURNAL_TYPE = { place: 'accepted', modify: 'modify-requested', cancel: 'cancel-requested' } as const;
 /** Order fields sent again with a modify (IB wants the whole order). */
@@ -629,7 +629,7 @@ function pick(o: Fields, keys: readonly string[]): Fields {
   return out;
 }
 
-// ── 7. send ───────────────────────────────────────────────────────────────────────────────────────────
+// ── 7. send ────────────────────────────────
 
 /**
  * Hands each message to IB and journals `sent`. A failure before the first message throws (nothing
@@ -660,7 +660,7 @@ export function send(d: Pick<OrderPathDeps, 'service' | 'journal' | 'clientId'>)
   };
 }
 
-// ── 8. awaitEvidence ──────────────────────────────────────────────────────────────────────────────────
+// ── 8. awaitEvidence ───────────────────────
 
 /** Waits for IB's evidence on every order of the request and turns it into the outcome. */
 export function awaitEvidence(d: Pick<OrderPathDeps, 'service'>): Step {

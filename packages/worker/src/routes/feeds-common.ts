@@ -25,7 +25,9 @@ export interface FeedRouteDeps {
 export const FEED_PRODUCES = [SSE_CONTENT_TYPE, ATOM_MEDIA_TYPE];
 
 export const FEED_DESCRIPTION =
-  'Answers JSON by default; `Accept: text/event-stream` or `?format=sse` streams Server-Sent Events (ids, `status` events on IB outages, heartbeat comments, `Last-Event-ID` resume); `Accept: application/atom+xml` or `?format=atom` returns the recent events as an Atom feed.';
+  'Answers JSON by default; `Accept: text/event-stream` or `?format=sse` streams Server-Sent Events ' +
+  '(ids, `status` events on IB outages, heartbeat comments, `Last-Event-ID` resume); ' +
+  '`Accept: application/atom+xml` or `?format=atom` returns the recent events as an Atom feed.';
 
 /** Adds the `format` parameter to a feed route's query properties. */
 export const withFormat = (properties: Record<string, Schema>): Record<string, Schema> => ({

@@ -178,7 +178,8 @@ export function infoFeedRoutes(deps: RouteDeps): RouteDef[] {
       path: '/displaygroups',
       operationId: 'getDisplayGroups',
       summary:
-        'TWS display groups (queryDisplayGroups); with groupId: the group contract, or a stream of its `group` events (subscribeToGroupEvents)',
+        'TWS display groups (queryDisplayGroups); with groupId: the group contract, ' +
+        'or a stream of its `group` events (subscribeToGroupEvents)',
       description: FEED_DESCRIPTION,
       tag: 'feeds',
       usesIb: true,

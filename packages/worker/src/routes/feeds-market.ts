@@ -89,8 +89,11 @@ export function marketFeedRoutes(deps: RouteDeps): RouteDef[] {
       path: '/market/data',
       operationId: 'getMarketData',
       summary:
-        'Market data: a snapshot (default), or streaming ticks of one or more contracts shared by every caller (one IB line per contract)',
-      description: `${FEED_DESCRIPTION} Streams send \`tick\` events \`{conId|symbol, field, tickType, value}\`; a joining or resuming caller first gets the current value of every field.`,
+        'Market data: a snapshot (default), or streaming ticks of one or more contracts shared by every caller ' +
+        '(one IB line per contract)',
+      description:
+        `${FEED_DESCRIPTION} Streams send \`tick\` events \`{conId|symbol, field, tickType, value}\`; ` +
+        'a joining or resuming caller first gets the current value of every field.',
       tag: 'feeds',
       usesIb: true,
       query: { type: 'object', additionalProperties: false, properties: MARKET_DATA_QUERY },
@@ -153,7 +156,8 @@ export function marketFeedRoutes(deps: RouteDeps): RouteDef[] {
       path: '/market/depth',
       operationId: 'getMarketDepth',
       summary:
-        'Level-2 order book (reqMktDepth): one-shot book, or a stream of `book` events shared by every caller (one IB depth book)',
+        'Level-2 order book (reqMktDepth): one-shot book, or a stream of `book` events shared by every caller ' +
+        '(one IB depth book)',
       description: FEED_DESCRIPTION,
       tag: 'feeds',
       usesIb: true,
@@ -166,7 +170,8 @@ export function marketFeedRoutes(deps: RouteDeps): RouteDef[] {
           isSmartDepth: {
             type: 'boolean',
             description:
-              'Aggregate the depth of all exchanges (SMART depth); default true when the exchange is SMART (IB offers no plain SMART book), else false',
+              'Aggregate the depth of all exchanges (SMART depth); ' +
+              'default true when the exchange is SMART (IB offers no plain SMART book), else false',
           },
         }),
       },
@@ -225,7 +230,8 @@ export function marketFeedRoutes(deps: RouteDeps): RouteDef[] {
       path: '/bars',
       operationId: 'getRealTimeBars',
       summary:
-        "IB's real-time 5-second bars (reqRealTimeBars): the next bar, or a stream of `bar` events shared by every caller",
+        "IB's real-time 5-second bars (reqRealTimeBars): the next bar, " +
+        'or a stream of `bar` events shared by every caller',
       description: FEED_DESCRIPTION,
       tag: 'feeds',
       usesIb: true,

@@ -32,7 +32,8 @@ const HEADLINE_QUERY: Record<string, Schema> = {
     type: 'string',
     pattern: `^${PROVIDER}([+ ,]${PROVIDER}){0,19}$`,
     description:
-      'Provider codes joined by "+" (as IB takes them; "%2B" in a URL, since a literal "+" arrives as a space, which is accepted too) or ",", e.g. BRFG+DJNL (see /news/providers)',
+      'Provider codes joined by "+" (as IB takes them; "%2B" in a URL, since a literal "+" arrives as a space, ' +
+      'which is accepted too) or ",", e.g. BRFG+DJNL (see /news/providers)',
   },
   startDateTime: newsTime('Oldest headline time, "yyyy-MM-dd HH:mm:ss" (default: as far back as the provider keeps)'),
   endDateTime: newsTime('Newest headline time, same format (default now)'),
@@ -112,9 +113,13 @@ export function newsRoutes(deps: RouteDeps): RouteDef[] {
       path: '/news/headlines',
       operationId: 'getNewsHeadlines',
       summary:
-        'Historical news headlines of a contract (reqHistoricalNews), newest first; identical requests in flight share one IB request',
+        'Historical news headlines of a contract (reqHistoricalNews), newest first; ' +
+        'identical requests in flight share one IB request',
       description:
-        "JSON by default; `Accept: application/atom+xml` or `?format=atom` answers an Atom feed with one entry per headline (entry id `providerCode:articleId`). IB offers no cancel for this request: past the deadline the answer is 504 and IB's late answer is dropped.",
+        'JSON by default; `Accept: application/atom+xml` or `?format=atom` answers an Atom feed ' +
+        'with one entry per headline (entry id `providerCode:articleId`). ' +
+        'IB offers no cancel for this request: ' +
+        "past the deadline the answer is 504 and IB's late answer is dropped.",
       tag: 'feeds',
       usesIb: true,
       query: { type: 'object', additionalProperties: false, required: ['providerCodes'], properties: HEADLINE_QUERY },
@@ -171,7 +176,8 @@ export function newsRoutes(deps: RouteDeps): RouteDef[] {
       operationId: 'getNewsArticle',
       summary: 'One news article (reqNewsArticle) by provider and article id (from /news/headlines)',
       description:
-        'articleType 0 is text or HTML, 1 a binary document (base64-encoded PDF). IB offers no cancel for this request.',
+        'articleType 0 is text or HTML, 1 a binary document (base64-encoded PDF). ' +
+        'IB offers no cancel for this request.',
       tag: 'feeds',
       usesIb: true,
       query: {

@@ -23,7 +23,9 @@ export function orderAdminRoutes(deps: {
     operationId: method === 'post' ? 'globalCancel' : 'globalCancelDelete',
     summary: 'Cancel every open order of the account, whichever client placed it (IB reqGlobalCancel); audit-logged',
     description:
-      'The last resort when orders must stop. IB sends no direct answer: cancellations arrive as status changes (see GET /order/events). Refused for read-only keys.',
+      'The last resort when orders must stop. ' +
+      'IB sends no direct answer: cancellations arrive as status changes (see GET /order/events). ' +
+      'Refused for read-only keys.',
     tag: 'orders',
     usesIb: true,
     response: {
@@ -56,7 +58,8 @@ export function orderAdminRoutes(deps: {
       operationId: 'whatIfOrder',
       summary: "Preview an order's margin and commission impact (IB what-if); nothing is placed",
       description:
-        'Checked against the caller key’s safety policy like a real order (read-only keys may preview) and audit-logged.',
+        'Checked against the caller key’s safety policy like a real order ' +
+        '(read-only keys may preview) and audit-logged.',
       tag: 'orders',
       usesIb: true,
       body: ORDER_LEG_SCHEMA,

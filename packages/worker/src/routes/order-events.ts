@@ -50,9 +50,11 @@ export function orderEventRoutes(deps: { journal: OrderJournal; heartbeatMs?: nu
       path: '/order/events',
       operationId: 'listOrderEvents',
       summary:
-        'The durable order journal (accepted, sent, status changes, fills, commissions, cancels, rejections) from a cursor',
+        'The durable order journal (accepted, sent, status changes, fills, commissions, cancels, rejections) ' +
+        'from a cursor',
       description:
-        'Events in cursor order after `since`. `reconciled: true` marks events recovered after a reconnect rather than seen live. ' +
+        'Events in cursor order after `since`. ' +
+        '`reconciled: true` marks events recovered after a reconnect rather than seen live. ' +
         '`format=sse` streams (resuming from `Last-Event-ID`), `format=atom` answers an Atom feed of the page.',
       tag: 'orders',
       usesIb: false,
@@ -122,7 +124,9 @@ function atomEntry(e: OrderEvent) {
   const what = e.status ?? e.execId ?? e.type;
   return {
     id: tagUri(`/order/events/${e.cursor}`),
-    title: `order ${e.orderId ?? e.permId ?? '?'} ${e.type}${what === e.type ? '' : ` ${what}`}${e.reconciled ? ' (reconciled)' : ''}`,
+    title:
+      `order ${e.orderId ?? e.permId ?? '?'} ${e.type}` +
+      `${what === e.type ? '' : ` ${what}`}${e.reconciled ? ' (reconciled)' : ''}`,
     updated: e.time,
     category: e.type,
     content: JSON.stringify(e),

@@ -37,9 +37,9 @@ const PLACE_BODY: Schema = {
   additionalProperties: false,
   description:
     'Exactly one of: one order `{ contract, order }`; a bracket `{ bracket: { parent, takeProfit, stopLoss } }` ' +
-    '(children default to the parent’s contract and quantity and the opposite side; IB’s parentId/transmit are set ' +
-    'for you); an OCA group `{ oca: { ocaGroup?, ocaType?, orders: [...] } }`. A JSON array is refused (400): a list ' +
-    'is never an implicit bracket.',
+    '(children default to the parent’s contract and quantity and the opposite side; IB’s parentId/transmit are ' +
+    'set for you); an OCA group `{ oca: { ocaGroup?, ocaType?, orders: [...] } }`. A JSON array is refused (400): a ' +
+    'list is never an implicit bracket.',
   properties: {
     contract: CONTRACT_SCHEMA,
     order: ORDER_FIELDS,

@@ -49,7 +49,9 @@ export class OrderStore {
   private readonly fillOwner = new Map<string, OrderRecord>();
   /** Finished records in the order they finished; the oldest leave the mirror past `finishedWindow`. */
   private readonly finished = new Set<OrderRecord>();
-  /** orderRef → ids of every acknowledged order that carried it (a bracket's legs share one; kept after they leave). */
+  /**
+   * orderRef → ids of every acknowledged order that carried it (a bracket's legs share one; kept after they leave).
+   */
   private readonly byOrderRef = new Map<string, OrderIds[]>();
   private readonly listeners = new Set<(event: OrderEvent, order: OrderRecord) => void>();
   private epoch = 0;
