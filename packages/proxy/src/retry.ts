@@ -5,10 +5,12 @@ import type { Route } from './router/routes.js';
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
 /**
- * Whether a failed attempt may be sent to another worker (once). Only two cases are safe:
+ * Whether a failed attempt may be sent to another worker (once). Only these cases are safe:
  * - the connection never came up: no byte reached the worker, any method;
- * - an idempotent request hit a reset on a reused keep-alive socket (the idle-close race), where a repeat
- *   is harmless by definition.
+ * - an idempotent request whose connection was reset before any answer (the idle-close race on a reused
+ *   keep-alive socket, or a worker that died while working on it): a repeat is harmless by definition. Not for
+ *   routes IB paces pool-wide (historical), unless the socket was a reused one: the dead worker may already have
+ *   sent the request to IB, and a repeat would count twice at IB against one slot in the proxy's pacer.
  * Pinned order routes are never retried: there is no other worker for them; routes the manifest marks
  * `retry: false` (writes that may have reached IB) neither. Nothing is retried once the response has started.
  */
@@ -21,5 +23,6 @@ export function mayRetry(
 ): boolean {
   if (attempt > 0 || responseStarted || route.target === 'order' || !route.retry) return false;
   if (failure.connectFailure) return true;
-  return failure.code === 'ECONNRESET' && failure.reusedSocket && IDEMPOTENT.has(method);
+  if (failure.code !== 'ECONNRESET' || !IDEMPOTENT.has(method)) return false;
+  return failure.reusedSocket || route.pacing === undefined;
 }

@@ -70,6 +70,22 @@ describe('health and failover', () => {
     assert.ok(back.some((r) => r.json.clientId === 2));
   });
 
+  it('a read whose worker dies while answering it (reset, fresh socket) is answered by another worker', async () => {
+    stack = await startStack(3, { health: { intervalMs: 60_000, downIntervalMs: 50, timeoutMs: 500 } });
+    const s = stack;
+    const sentTo = (prefix: string) => s.stubs.flatMap((w) => w.requests).filter((x) => x.url.startsWith(prefix));
+    // A historical request IB paces pool-wide is not repeated after a reset: the first worker may have sent it.
+    const bars = await request(`${s.url}/historical?symbol=AAPL&durationStr=1%20D&barSizeSetting=30%20secs&stub=reset`);
+    assert.equal(bars.status, 502, JSON.stringify(bars.json));
+    assert.equal(sentTo('/historical').length, 1, 'sent to one worker only');
+    // `stub=reset` cuts the connection without an answer, as a worker killed mid-request does; a read is
+    // repeated once on another worker (which here cuts it too: then 502).
+    const read = await request(`${s.url}/contract?symbol=AAPL&stub=reset`);
+    assert.equal(read.status, 502, JSON.stringify(read.json));
+    assert.equal(sentTo('/contract').length, 2, 'the read reached two workers, no more');
+    assert.equal(await counter(s, 'ibproxy_retries_total', {}), 1);
+  });
+
   it('worker 0 down → order operations get 503 ORDER_WORKER_UNAVAILABLE at once while reads work', async () => {
     stack = await startStack(3);
     const s = stack;
