@@ -22,6 +22,10 @@ export interface StubRequest {
   body: string;
   /** Server-side socket identity: equal ids mean the proxy reused a keep-alive connection. */
   socketId: number;
+  /** When the request was read (Date.now()). */
+  receivedAt: number;
+  /** When the stub wrote its answer (`?stub=slow`), if it has. */
+  answeredAt?: number;
 }
 
 export class StubWorker {
@@ -183,6 +187,7 @@ export class StubWorker {
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
       socketId: this.socketIds.get(req.socket) ?? 0,
+      receivedAt: Date.now(),
     };
     this.requests.push(record);
     const echo = {
@@ -219,7 +224,11 @@ export class StubWorker {
         return;
       case 'slow': {
         const done = this.watch(res);
-        const timer = setTimeout(() => this.json(res, 200, echo), Number(url.searchParams.get('ms') ?? 1000));
+        const answer = (): void => {
+          record.answeredAt = Date.now();
+          this.json(res, 200, echo);
+        };
+        const timer = setTimeout(answer, Number(url.searchParams.get('ms') ?? 1000));
         if (!(await done)) clearTimeout(timer);
         return;
       }
